@@ -1,0 +1,155 @@
+//! The component shim: WIT bindings, the `storage` import as a [`Storage`],
+//! and the `database` export mapped onto [`Database`]. No engine logic here.
+
+wit_bindgen::generate!({ path: "../wit", world: "engine" });
+
+use exports::rem::engine::database::{Guest, GuestDatabase};
+use rem::engine::storage as wit_storage;
+use rem::engine::types::{Error as WitError, PathSegment as WitSeg, QueryError, ValidationIssue};
+
+use crate::error::{Error, PathSegment};
+use crate::store::{Kv, Storage, WriteOp};
+
+/// The host's storage import.
+struct HostStorage;
+
+fn from_wit(e: WitError) -> Error {
+    match e {
+        WitError::Storage(m) => Error::Storage(m),
+        WitError::ResourceExhausted(m) => Error::ResourceExhausted(m),
+        other => Error::Storage(format!("{other:?}")),
+    }
+}
+
+impl Storage for HostStorage {
+    fn get(&self, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        wit_storage::get(key).map_err(from_wit)
+    }
+    fn get_many(&self, keys: &[Vec<u8>]) -> crate::Result<Vec<Option<Vec<u8>>>> {
+        wit_storage::get_many(keys).map_err(from_wit)
+    }
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> crate::Result<Vec<Kv>> {
+        let rows = wit_storage::scan(start, end, limit).map_err(from_wit)?;
+        Ok(rows.into_iter().map(|kv| (kv.key, kv.value)).collect())
+    }
+    fn write(&self, ops: Vec<WriteOp>) -> crate::Result<()> {
+        let ops: Vec<wit_storage::WriteOp> = ops
+            .into_iter()
+            .map(|op| match op {
+                WriteOp::Put(key, value) => {
+                    wit_storage::WriteOp::Put(wit_storage::Kv { key, value })
+                }
+                WriteOp::Delete(key) => wit_storage::WriteOp::Delete(key),
+            })
+            .collect();
+        wit_storage::write(&ops).map_err(from_wit)
+    }
+}
+
+fn to_wit(e: Error) -> WitError {
+    match e {
+        Error::NotFound(m) => WitError::NotFound(m),
+        Error::SchemaNotFound(m) => WitError::SchemaNotFound(m),
+        Error::InvalidSchema(m) => WitError::InvalidSchema(m),
+        Error::SchemaConflict(m) => WitError::SchemaConflict(m),
+        Error::Validation(issues) => WitError::Validation(
+            issues
+                .into_iter()
+                .map(|i| ValidationIssue {
+                    loc: i
+                        .loc
+                        .into_iter()
+                        .map(|s| match s {
+                            PathSegment::Field(f) => WitSeg::Field(f),
+                            PathSegment::Index(n) => WitSeg::Index(n),
+                        })
+                        .collect(),
+                    kind: i.kind,
+                    msg: i.msg,
+                })
+                .collect(),
+        ),
+        Error::InvalidQuery {
+            message,
+            line,
+            column,
+        } => WitError::InvalidQuery(QueryError {
+            message,
+            line,
+            column,
+        }),
+        Error::Unsupported(m) => WitError::Unsupported(m),
+        Error::InvalidArgument(m) => WitError::InvalidArgument(m),
+        Error::Storage(m) => WitError::Storage(m),
+        Error::Embedding(m) => WitError::Embedding(m),
+        Error::ResourceExhausted(m) => WitError::ResourceExhausted(m),
+        Error::Internal(m) => WitError::Internal(m),
+    }
+}
+
+/// The exported `database` resource.
+struct Db(Result<crate::Database<HostStorage>, Error>);
+
+impl Db {
+    fn db(&self) -> Result<&crate::Database<HostStorage>, WitError> {
+        self.0.as_ref().map_err(|e| to_wit(e.clone()))
+    }
+}
+
+struct Component;
+
+impl Guest for Component {
+    type Database = Db;
+}
+
+impl GuestDatabase for Db {
+    fn new(tenant: String) -> Self {
+        Db(crate::Database::new(HostStorage, &tenant))
+    }
+    fn register_schema(&self, name: String, schema: String) -> Result<String, WitError> {
+        self.db()?.register_schema(&name, &schema).map_err(to_wit)
+    }
+    fn list_schemas(&self) -> Result<Vec<String>, WitError> {
+        self.db()?.list_schemas().map_err(to_wit)
+    }
+    fn get_schema(&self, name: String) -> Result<String, WitError> {
+        self.db()?.get_schema(&name).map_err(to_wit)
+    }
+    fn insert(&self, table: String, data: String) -> Result<String, WitError> {
+        self.db()?.insert(&table, &data).map_err(to_wit)
+    }
+    fn insert_batch(&self, table: String, rows: Vec<String>) -> Result<Vec<String>, WitError> {
+        self.db()?.insert_batch(&table, &rows).map_err(to_wit)
+    }
+    fn get(&self, id: String) -> Result<Option<String>, WitError> {
+        self.db()?.get(&id).map_err(to_wit)
+    }
+    fn get_many(&self, ids: Vec<String>) -> Result<Vec<Option<String>>, WitError> {
+        self.db()?.get_many(&ids).map_err(to_wit)
+    }
+    fn update(&self, id: String, patch: String) -> Result<String, WitError> {
+        self.db()?.update(&id, &patch).map_err(to_wit)
+    }
+    fn delete(&self, id: String, hard: bool) -> Result<String, WitError> {
+        self.db()?.delete(&id, hard).map_err(to_wit)
+    }
+    fn lookup(&self, key: String) -> Result<Vec<String>, WitError> {
+        self.db()?.lookup(&key).map_err(to_wit)
+    }
+    fn list(
+        &self,
+        table: String,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> Result<Vec<String>, WitError> {
+        self.db()?.list(&table, limit, offset).map_err(to_wit)
+    }
+    fn count(&self, table: String) -> Result<u64, WitError> {
+        self.db()?.count(&table).map_err(to_wit)
+    }
+    fn query(&self, sql: String) -> Result<String, WitError> {
+        self.db()?.query(&sql).map_err(to_wit)
+    }
+}
+
+export!(Component);

@@ -1,0 +1,615 @@
+//! Tenant-scoped database operations over a [`Storage`].
+//!
+//! Every public method is one atomic unit from the host's point of view: it
+//! reads and writes through one [`Tx`] and the host commits or aborts the
+//! surrounding storage transaction according to the result.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::entity::{Entity, merge_edges, parse_edges};
+use crate::error::{Error, Issue, PathSegment, Result};
+use crate::ids::{identity, natural_key};
+use crate::keys;
+use crate::schema::{CompiledSchema, SchemaRecord, check_table_name};
+use crate::store::{PrefixScan, Storage, Tx};
+
+/// Largest tenant name, in bytes.
+pub const MAX_TENANT_LEN: usize = 128;
+
+/// Parse a JSON text argument, naming `what` and the position on failure.
+pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "{what} is not valid JSON: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Parse an entity id.
+pub fn parse_id(id: &str) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{id:?} is not an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded)"
+        ))
+    })
+}
+
+fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
+    serde_json::to_vec(e).map_err(|err| Error::Internal(format!("entity serialisation: {err}")))
+}
+
+pub(crate) fn decode_entity(bytes: &[u8]) -> Result<Entity> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))
+}
+
+fn decode_count(bytes: Option<Vec<u8>>) -> u64 {
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(u64::from_le_bytes)
+        .unwrap_or(0)
+}
+
+struct CachedSchema {
+    raw: Vec<u8>,
+    compiled: Rc<CompiledSchema>,
+}
+
+/// One tenant's view of a database.
+pub struct Database<S: Storage> {
+    store: S,
+    tenant: String,
+    schemas: RefCell<HashMap<String, CachedSchema>>,
+    format_checked: RefCell<bool>,
+}
+
+impl<S: Storage> Database<S> {
+    /// Open `tenant` over `store`. Errors: `InvalidArgument` for an empty or over-long tenant.
+    pub fn new(store: S, tenant: &str) -> Result<Self> {
+        if tenant.is_empty() || tenant.len() > MAX_TENANT_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "tenant must be 1 to {MAX_TENANT_LEN} bytes, got {} bytes",
+                tenant.len()
+            )));
+        }
+        Ok(Database {
+            store,
+            tenant: tenant.to_string(),
+            schemas: RefCell::new(HashMap::new()),
+            format_checked: RefCell::new(false),
+        })
+    }
+
+    /// The tenant name.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Check the layout version; on a write call into an empty database, record it.
+    fn check_format(&self, tx: &mut Tx<'_, S>, writing: bool) -> Result<()> {
+        if *self.format_checked.borrow() {
+            return Ok(());
+        }
+        match tx.get(keys::FORMAT_KEY)? {
+            Some(v) => {
+                let text = String::from_utf8_lossy(&v);
+                let found: u32 = text.trim().parse().map_err(|_| {
+                    Error::Storage(format!(
+                        "unreadable format-version record {text:?}: this is not a REM database"
+                    ))
+                })?;
+                if found != keys::FORMAT_VERSION {
+                    return Err(Error::Storage(format!(
+                        "database layout version {found} is not supported by this REM (layout {}); \
+                         open it with the REM version that wrote it",
+                        keys::FORMAT_VERSION
+                    )));
+                }
+                *self.format_checked.borrow_mut() = true;
+            }
+            None if writing => tx.put(
+                keys::FORMAT_KEY.to_vec(),
+                keys::FORMAT_VERSION.to_string().into_bytes(),
+            )?,
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn begin(&self, writing: bool) -> Result<Tx<'_, S>> {
+        let mut tx = Tx::new(&self.store);
+        self.check_format(&mut tx, writing)?;
+        Ok(tx)
+    }
+
+    /// The compiled schema of `table` (cached while its stored record is unchanged).
+    fn schema(&self, tx: &Tx<'_, S>, table: &str) -> Result<Rc<CompiledSchema>> {
+        let raw = tx
+            .get(&keys::schema(&self.tenant, table))?
+            .ok_or_else(|| self.no_schema(table))?;
+        if let Some(c) = self.schemas.borrow().get(table)
+            && c.raw == raw
+        {
+            return Ok(c.compiled.clone());
+        }
+        let record: SchemaRecord = serde_json::from_slice(&raw)
+            .map_err(|e| Error::Storage(format!("corrupt schema record '{table}': {e}")))?;
+        let compiled = Rc::new(CompiledSchema::compile(record)?);
+        self.schemas.borrow_mut().insert(
+            table.to_string(),
+            CachedSchema {
+                raw,
+                compiled: compiled.clone(),
+            },
+        );
+        Ok(compiled)
+    }
+
+    fn no_schema(&self, table: &str) -> Error {
+        Error::SchemaNotFound(format!(
+            "Table '{table}' does not exist in tenant '{}': register its schema first (rem schema add)",
+            self.tenant
+        ))
+    }
+
+    // ----- schemas -------------------------------------------------------
+
+    /// Register or replace the schema of `name`; returns the stored record (JSON).
+    /// Errors: `InvalidArgument`, `InvalidSchema`, `SchemaConflict`, `Storage`.
+    pub fn register_schema(&self, name: &str, document: &str) -> Result<String> {
+        let doc = parse_json("schema", document).map_err(|e| {
+            Error::InvalidSchema(e.to_string().trim_start_matches("schema ").to_string())
+        })?;
+        let record = SchemaRecord::from_document(name, doc)?;
+        let mut tx = self.begin(true)?;
+        let key = keys::schema(&self.tenant, name);
+        if let Some(old) = tx.get(&key)? {
+            let old: SchemaRecord = serde_json::from_slice(&old)
+                .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;
+            old.check_replacement(&record)?;
+        }
+        let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
+        tx.put(key, bytes.clone())?;
+        tx.commit()?;
+        Ok(String::from_utf8(bytes).unwrap_or_default())
+    }
+
+    /// Registered table names, sorted.
+    pub fn list_schemas(&self) -> Result<Vec<String>> {
+        let mut tx = self.begin(false)?;
+        let prefix = keys::schema_prefix(&self.tenant);
+        let mut scan = tx.scan_prefix(&prefix)?;
+        let mut names = Vec::new();
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            for (k, _) in page {
+                if let Some((name, _)) = keys::pop_str(&k[prefix.len()..]) {
+                    names.push(name);
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// The schema record of `name` as JSON. Errors: `SchemaNotFound`.
+    pub fn get_schema(&self, name: &str) -> Result<String> {
+        let tx = self.begin(false)?;
+        let raw = tx
+            .get(&keys::schema(&self.tenant, name))?
+            .ok_or_else(|| self.no_schema(name))?;
+        Ok(String::from_utf8_lossy(&raw).into_owned())
+    }
+
+    // ----- writes --------------------------------------------------------
+
+    /// Validate and upsert one row. `row` is the batch index for issue locations.
+    fn upsert(
+        &self,
+        tx: &mut Tx<'_, S>,
+        schema: &CompiledSchema,
+        data: Value,
+        now: &str,
+        row: Option<u32>,
+    ) -> Result<Entity> {
+        let rec = &schema.record;
+        let with_row = |mut issues: Vec<Issue>| {
+            if let Some(r) = row {
+                for i in &mut issues {
+                    i.loc.insert(0, PathSegment::Index(r));
+                }
+            }
+            Error::Validation(issues)
+        };
+        let Value::Object(mut props) = data else {
+            let got = match &data {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            return Err(with_row(vec![Issue {
+                loc: vec![],
+                kind: "dict_type".into(),
+                msg: format!("an entity must be a JSON object of properties, got {got}"),
+            }]));
+        };
+        let mut issues = Vec::new();
+        let edges = props
+            .remove("edges")
+            .map(|e| parse_edges(e, now, &mut issues))
+            .unwrap_or_default();
+        let mut value = Value::Object(props);
+        if let Err(mut more) = schema.validate(&mut value) {
+            issues.append(&mut more);
+        }
+        if !issues.is_empty() {
+            return Err(with_row(issues));
+        }
+        let Value::Object(props) = value else {
+            unreachable!("validated value stays an object")
+        };
+        let ident = identity(&rec.name, &props, rec.key_field.as_deref());
+        let id = *ident.id.as_bytes();
+        let ekey = keys::entity(&self.tenant, &rec.name, &id);
+        let old = tx.get(&ekey)?.map(|b| decode_entity(&b)).transpose()?;
+        let entity = Entity {
+            id: ident.id.to_string(),
+            entity_type: rec.name.clone(),
+            created_at: old
+                .as_ref()
+                .map(|o| o.created_at.clone())
+                .unwrap_or_else(|| now.to_string()),
+            modified_at: now.to_string(),
+            deleted_at: None,
+            edges: match &old {
+                Some(o) => merge_edges(&o.edges, edges),
+                None => edges,
+            },
+            properties: props,
+        };
+        self.store_entity(tx, rec, old.as_ref(), &entity)?;
+        Ok(entity)
+    }
+
+    /// Write `new` (replacing `old`), keeping the id index, key index and live count right.
+    fn store_entity(
+        &self,
+        tx: &mut Tx<'_, S>,
+        rec: &SchemaRecord,
+        old: Option<&Entity>,
+        new: &Entity,
+    ) -> Result<()> {
+        let id = *parse_id(&new.id)?.as_bytes();
+        let kf = rec.key_field.as_deref();
+        let old_key = old.and_then(|o| natural_key(&o.properties, kf));
+        let new_key = natural_key(&new.properties, kf);
+        if old_key != new_key
+            && let Some(k) = &old_key
+        {
+            tx.delete(keys::key_index(&self.tenant, k, &id))?;
+        }
+        if let Some(k) = &new_key {
+            tx.put(
+                keys::key_index(&self.tenant, k, &id),
+                rec.name.clone().into_bytes(),
+            )?;
+        }
+        if old.is_none() {
+            tx.put(
+                keys::id_index(&self.tenant, &id),
+                rec.name.clone().into_bytes(),
+            )?;
+        }
+        let was_live = old.is_some_and(Entity::is_live);
+        if was_live != new.is_live() {
+            self.add_count(tx, &rec.name, if new.is_live() { 1 } else { -1 })?;
+        }
+        tx.put(
+            keys::entity(&self.tenant, &rec.name, &id),
+            encode_entity(new)?,
+        )
+    }
+
+    fn add_count(&self, tx: &mut Tx<'_, S>, table: &str, delta: i64) -> Result<()> {
+        let key = keys::count(&self.tenant, table);
+        let n = decode_count(tx.get(&key)?).saturating_add_signed(delta);
+        tx.put(key, n.to_le_bytes().to_vec())
+    }
+
+    /// Validate and upsert one entity (JSON object text); returns the stored entity as JSON.
+    /// Errors: `SchemaNotFound`, `InvalidArgument`, `Validation`, `Storage`.
+    pub fn insert(&self, table: &str, data: &str) -> Result<String> {
+        let mut tx = self.begin(true)?;
+        let schema = self.schema(&tx, table)?;
+        let value = parse_json("entity data", data)?;
+        let entity = self.upsert(&mut tx, &schema, value, &crate::time::now(), None)?;
+        tx.commit()?;
+        String::from_utf8(encode_entity(&entity)?).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Upsert every row or none; returns ids in row order. A row's validation
+    /// issues carry its index as the first `loc` segment; an unparsable row is a
+    /// `Validation` issue of type `json_invalid` at that index.
+    pub fn insert_batch(&self, table: &str, rows: &[String]) -> Result<Vec<String>> {
+        let mut tx = self.begin(true)?;
+        let schema = self.schema(&tx, table)?;
+        let now = crate::time::now();
+        let mut ids = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let value = serde_json::from_str(row).map_err(|e| {
+                Error::Validation(vec![Issue {
+                    loc: vec![PathSegment::Index(i as u32)],
+                    kind: "json_invalid".into(),
+                    msg: format!(
+                        "invalid JSON: {e} (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ),
+                }])
+            })?;
+            ids.push(
+                self.upsert(&mut tx, &schema, value, &now, Some(i as u32))?
+                    .id,
+            );
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    fn locate(&self, tx: &Tx<'_, S>, id: &Uuid) -> Result<Option<(String, Vec<u8>)>> {
+        let Some(table) = tx.get(&keys::id_index(&self.tenant, id.as_bytes()))? else {
+            return Ok(None);
+        };
+        let table = String::from_utf8(table)
+            .map_err(|_| Error::Storage("corrupt id index entry".into()))?;
+        let Some(bytes) = tx.get(&keys::entity(&self.tenant, &table, id.as_bytes()))? else {
+            return Err(Error::Storage(format!(
+                "id index points at a missing row for {id}"
+            )));
+        };
+        Ok(Some((table, bytes)))
+    }
+
+    /// Merge `patch` (JSON object) into the properties of `id`, re-validate and store.
+    /// Errors: `NotFound` (absent or soft-deleted), `InvalidArgument`, `Validation`, `Storage`.
+    pub fn update(&self, id: &str, patch: &str) -> Result<String> {
+        let uuid = parse_id(id)?;
+        let mut tx = self.begin(true)?;
+        let Some((table, bytes)) = self.locate(&tx, &uuid)? else {
+            return Err(Error::NotFound(format!(
+                "no entity with id {id} in tenant '{}'",
+                self.tenant
+            )));
+        };
+        let old = decode_entity(&bytes)?;
+        if !old.is_live() {
+            return Err(Error::NotFound(format!(
+                "entity {id} is deleted (at {}); insert it again to restore it",
+                old.deleted_at.as_deref().unwrap_or("?")
+            )));
+        }
+        let Value::Object(mut patch) = parse_json("patch", patch)? else {
+            return Err(Error::InvalidArgument(
+                "a patch must be a JSON object of properties".into(),
+            ));
+        };
+        let schema = self.schema(&tx, &table)?;
+        let now = crate::time::now();
+        let mut issues = Vec::new();
+        let new_edges = patch
+            .remove("edges")
+            .map(|e| parse_edges(e, &now, &mut issues))
+            .unwrap_or_default();
+        let mut props: Map<String, Value> = old.properties.clone();
+        for (k, v) in patch {
+            props.insert(k, v);
+        }
+        let mut value = Value::Object(props);
+        if let Err(mut more) = schema.validate(&mut value) {
+            issues.append(&mut more);
+        }
+        if !issues.is_empty() {
+            return Err(Error::Validation(issues));
+        }
+        let Value::Object(props) = value else {
+            unreachable!("validated value stays an object")
+        };
+        let new = Entity {
+            modified_at: now,
+            edges: merge_edges(&old.edges, new_edges),
+            properties: props,
+            ..old.clone()
+        };
+        self.store_entity(&mut tx, &schema.record, Some(&old), &new)?;
+        tx.commit()?;
+        String::from_utf8(encode_entity(&new)?).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Soft-delete (`hard == false`) or remove `id` with its index entries.
+    /// Returns the entity as last stored. Soft-deleting a deleted entity is a no-op.
+    /// Errors: `NotFound`, `InvalidArgument`, `Storage`.
+    pub fn delete(&self, id: &str, hard: bool) -> Result<String> {
+        let uuid = parse_id(id)?;
+        let mut tx = self.begin(true)?;
+        let Some((table, bytes)) = self.locate(&tx, &uuid)? else {
+            return Err(Error::NotFound(format!(
+                "no entity with id {id} in tenant '{}'",
+                self.tenant
+            )));
+        };
+        let old = decode_entity(&bytes)?;
+        let key_field = match tx.get(&keys::schema(&self.tenant, &table))? {
+            Some(raw) => serde_json::from_slice::<SchemaRecord>(&raw)
+                .ok()
+                .and_then(|r| r.key_field),
+            None => None,
+        };
+        let idb = uuid.as_bytes();
+        let result = if hard {
+            if let Some(k) = natural_key(&old.properties, key_field.as_deref()) {
+                tx.delete(keys::key_index(&self.tenant, &k, idb))?;
+            }
+            tx.delete(keys::id_index(&self.tenant, idb))?;
+            tx.delete(keys::entity(&self.tenant, &table, idb))?;
+            if old.is_live() {
+                self.add_count(&mut tx, &table, -1)?;
+            }
+            old
+        } else if old.is_live() {
+            let now = crate::time::now();
+            let new = Entity {
+                deleted_at: Some(now.clone()),
+                modified_at: now,
+                ..old
+            };
+            tx.put(
+                keys::entity(&self.tenant, &table, idb),
+                encode_entity(&new)?,
+            )?;
+            self.add_count(&mut tx, &table, -1)?;
+            new
+        } else {
+            old
+        };
+        tx.commit()?;
+        String::from_utf8(encode_entity(&result)?).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    // ----- reads ---------------------------------------------------------
+
+    /// The entity `id` as JSON (soft-deleted ones included), or `None`.
+    pub fn get(&self, id: &str) -> Result<Option<String>> {
+        let uuid = parse_id(id)?;
+        let tx = self.begin(false)?;
+        Ok(self
+            .locate(&tx, &uuid)?
+            .map(|(_, b)| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// `get` for each id in order, with two batched storage round trips.
+    pub fn get_many(&self, ids: &[String]) -> Result<Vec<Option<String>>> {
+        let uuids = ids
+            .iter()
+            .map(|i| parse_id(i))
+            .collect::<Result<Vec<_>>>()?;
+        let tx = self.begin(false)?;
+        let idx_keys: Vec<Vec<u8>> = uuids
+            .iter()
+            .map(|u| keys::id_index(&self.tenant, u.as_bytes()))
+            .collect();
+        let tables = tx.get_many(&idx_keys)?;
+        let row_keys: Vec<Vec<u8>> = uuids
+            .iter()
+            .zip(&tables)
+            .filter_map(|(u, t)| {
+                t.as_ref()
+                    .map(|t| keys::entity(&self.tenant, &String::from_utf8_lossy(t), u.as_bytes()))
+            })
+            .collect();
+        let mut rows = tx.get_many(&row_keys)?.into_iter();
+        Ok(tables
+            .iter()
+            .map(|t| {
+                t.as_ref()
+                    .and_then(|_| rows.next().flatten())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            })
+            .collect())
+    }
+
+    /// Live entities whose natural key is exactly `key`, across tables.
+    pub fn lookup(&self, key: &str) -> Result<Vec<String>> {
+        let mut tx = self.begin(false)?;
+        let prefix = keys::key_index_prefix(&self.tenant, key);
+        let mut scan = tx.scan_prefix(&prefix)?;
+        let mut row_keys = Vec::new();
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            for (k, table) in page {
+                let id: [u8; 16] = k[prefix.len()..]
+                    .try_into()
+                    .map_err(|_| Error::Storage("corrupt key index entry".into()))?;
+                row_keys.push(keys::entity(
+                    &self.tenant,
+                    &String::from_utf8_lossy(&table),
+                    &id,
+                ));
+            }
+        }
+        let rows = tx.get_many(&row_keys)?;
+        let mut out = Vec::new();
+        for bytes in rows.into_iter().flatten() {
+            if decode_entity(&bytes)?.is_live() {
+                out.push(String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every stored row of `table` (live and deleted), page by page.
+    pub fn scan_table(&self, table: &str) -> Result<PrefixScan<'_, S>> {
+        let mut tx = self.begin(false)?;
+        self.schema(&tx, table)?;
+        tx.scan_prefix(&keys::entity_prefix(&self.tenant, table))
+    }
+
+    /// Up to `limit` live entities of `table` after skipping `offset`, in id order.
+    pub fn list(&self, table: &str, limit: Option<u32>, offset: u32) -> Result<Vec<String>> {
+        let mut scan = self.scan_table(table)?;
+        let mut out = Vec::new();
+        let mut skipped = 0u32;
+        let want = limit.unwrap_or(u32::MAX) as usize;
+        while out.len() < want {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            for (_, bytes) in page {
+                if !decode_entity(&bytes)?.is_live() {
+                    continue;
+                }
+                if skipped < offset {
+                    skipped += 1;
+                    continue;
+                }
+                out.push(String::from_utf8_lossy(&bytes).into_owned());
+                if out.len() >= want {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of live entities in `table`. Errors: `SchemaNotFound`.
+    pub fn count(&self, table: &str) -> Result<u64> {
+        let tx = self.begin(false)?;
+        self.schema(&tx, table)?;
+        Ok(decode_count(tx.get(&keys::count(&self.tenant, table))?))
+    }
+
+    /// Check `table` exists (used by the query engine).
+    pub fn require_table(&self, table: &str) -> Result<Rc<CompiledSchema>> {
+        check_table_name(table).map_err(|_| self.no_schema(table))?;
+        let tx = self.begin(false)?;
+        self.schema(&tx, table)
+    }
+}

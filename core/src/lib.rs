@@ -1,0 +1,26 @@
+//! `rem-core`: the REM engine. Schemas and validation, entities and their
+//! deterministic ids, the storage key layout, and REM SQL.
+//!
+//! The engine runs over the [`store::Storage`] trait. Natively (tests,
+//! benchmarks) any implementation will do; compiled to `wasm32-wasip2`, the
+//! `component` module binds it to the WIT `storage` import and exports the
+//! WIT `database` interface (see `wit/engine.wit`).
+
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod ids;
+pub mod keys;
+pub mod schema;
+pub mod sql;
+pub mod store;
+pub mod time;
+
+// The generated WIT bindings use `unsafe` for the canonical ABI; the rest of the crate stays safe.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code, missing_docs)]
+mod component;
+
+pub use db::Database;
+pub use error::{Error, Issue, PathSegment, Result};
+pub use store::{MemoryStore, Storage, WriteOp};

@@ -1,0 +1,474 @@
+//! Table schemas: JSON Schema documents (as Pydantic's `model_json_schema()`
+//! emits them, or hand-written) plus REM settings, validated on every write.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Issue, PathSegment, Result};
+
+/// REM settings names read from `json_schema_extra` (nested) or the top level.
+pub const SETTINGS: [&str; 8] = [
+    "key_field",
+    "indexed_fields",
+    "embedding_fields",
+    "embedding_provider",
+    "version",
+    "short_name",
+    "category",
+    "description",
+];
+
+/// Version used when a schema states none.
+pub const DEFAULT_VERSION: &str = "1.0.0";
+
+/// A registered table's schema as stored (the value of `get-schema`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaRecord {
+    /// Table name.
+    pub name: String,
+    /// Schema version (`MAJOR[.MINOR[.PATCH]]`).
+    pub version: String,
+    /// Field whose value is the natural key (see `ids`).
+    pub key_field: Option<String>,
+    /// Fields (dotted paths) with a secondary index.
+    pub indexed_fields: Vec<String>,
+    /// Fields whose text is embedded for semantic search.
+    pub embedding_fields: Vec<String>,
+    /// Embedding model, e.g. `local:all-MiniLM-L6-v2`.
+    pub embedding_provider: Option<String>,
+    /// Short name (defaults to the table name).
+    pub short_name: String,
+    /// Category (`user` unless stated).
+    pub category: String,
+    /// Description (from the settings or the document's `description`).
+    pub description: Option<String>,
+    /// Whether properties outside the schema are refused (`additionalProperties: false`).
+    pub strict: bool,
+    /// The JSON Schema document as registered.
+    pub schema: Value,
+}
+
+/// Check a table name: 1..=128 bytes, `[A-Za-z_][A-Za-z0-9_]*`, so it is a plain SQL identifier.
+pub fn check_table_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "invalid table name {name:?}: use 1 to 128 ASCII letters, digits or '_', not starting with a digit"
+        )))
+    }
+}
+
+fn setting<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    doc.get("json_schema_extra")
+        .and_then(Value::as_object)
+        .and_then(|extra| extra.get(name))
+        .or_else(|| doc.get(name))
+        .filter(|v| !v.is_null())
+}
+
+fn string_setting(doc: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+    match setting(doc, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) if name == "version" => Ok(Some(n.to_string())),
+        Some(other) => Err(Error::InvalidSchema(format!(
+            "'{name}' must be a string, got {other}"
+        ))),
+    }
+}
+
+fn list_setting(doc: &Map<String, Value>, name: &str) -> Result<Vec<String>> {
+    match setting(doc, name) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) if !s.is_empty() => Ok(s.clone()),
+                other => Err(Error::InvalidSchema(format!(
+                    "'{name}' must list field names, got {other}"
+                ))),
+            })
+            .collect(),
+        Some(other) => Err(Error::InvalidSchema(format!(
+            "'{name}' must be a list of field names, got {other}"
+        ))),
+    }
+}
+
+/// Parse `MAJOR[.MINOR[.PATCH]]` (a leading `v` allowed) into numbers.
+pub fn parse_version(v: &str) -> Result<(u64, u64, u64)> {
+    let bad = || Error::InvalidSchema(format!("version {v:?} is not MAJOR[.MINOR[.PATCH]]"));
+    let t = v.trim().trim_start_matches(['v', 'V']);
+    let mut parts = t.split('.').map(|p| p.parse::<u64>().map_err(|_| bad()));
+    let major = parts.next().ok_or_else(bad)??;
+    let minor = parts.next().transpose()?.unwrap_or(0);
+    let patch = parts.next().transpose()?.unwrap_or(0);
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    Ok((major, minor, patch))
+}
+
+impl SchemaRecord {
+    /// Build the record for table `name` from a JSON Schema document.
+    ///
+    /// Errors: `InvalidArgument` (bad table name), `InvalidSchema` (not an
+    /// object, unusable settings, a key or embedding field that is not a
+    /// property, or a document the JSON Schema compiler rejects).
+    pub fn from_document(name: &str, doc: Value) -> Result<Self> {
+        check_table_name(name)?;
+        let Value::Object(map) = &doc else {
+            return Err(Error::InvalidSchema(
+                "a schema must be a JSON object".into(),
+            ));
+        };
+        let version =
+            string_setting(map, "version")?.unwrap_or_else(|| DEFAULT_VERSION.to_string());
+        parse_version(&version)?;
+        let props = map.get("properties").and_then(Value::as_object);
+        let key_field = string_setting(map, "key_field")?;
+        let indexed_fields = list_setting(map, "indexed_fields")?;
+        let embedding_fields = list_setting(map, "embedding_fields")?;
+        if let Some(props) = props {
+            let check = |what: &str, field: &str| -> Result<()> {
+                let top = field.split('.').next().unwrap_or(field);
+                if props.contains_key(top) {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidSchema(format!(
+                        "{what} '{field}' is not a property of the schema (properties: {})",
+                        props.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )))
+                }
+            };
+            if let Some(k) = &key_field {
+                check("key_field", k)?;
+            }
+            for f in &indexed_fields {
+                check("indexed field", f)?;
+            }
+            for f in &embedding_fields {
+                check("embedding field", f)?;
+            }
+        }
+        let record = SchemaRecord {
+            name: name.to_string(),
+            version,
+            key_field,
+            indexed_fields,
+            embedding_fields,
+            embedding_provider: string_setting(map, "embedding_provider")?,
+            short_name: string_setting(map, "short_name")?.unwrap_or_else(|| name.to_string()),
+            category: string_setting(map, "category")?.unwrap_or_else(|| "user".to_string()),
+            description: string_setting(map, "description")?,
+            strict: map.get("additionalProperties") == Some(&Value::Bool(false)),
+            schema: doc,
+        };
+        CompiledSchema::compile(record.clone())?;
+        Ok(record)
+    }
+
+    /// Refuse replacing `self` (stored) with `new` when `new` bumps the major version.
+    pub fn check_replacement(&self, new: &SchemaRecord) -> Result<()> {
+        let (old_major, ..) = parse_version(&self.version)?;
+        let (new_major, ..) = parse_version(&new.version)?;
+        if new_major > old_major {
+            return Err(Error::SchemaConflict(format!(
+                "schema '{}' is registered at version {}; {} is a major version bump, which needs a \
+                 data migration REM does not do. Keep the major version ({old_major}.x), or register \
+                 the new shape under another table name",
+                self.name, self.version, new.version
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A schema record with its compiled validator.
+pub struct CompiledSchema {
+    /// The record.
+    pub record: SchemaRecord,
+    validator: jsonschema::Validator,
+}
+
+impl CompiledSchema {
+    /// Compile `record.schema` (JSON Schema 2020-12 unless `$schema` says otherwise; formats asserted).
+    pub fn compile(record: SchemaRecord) -> Result<Self> {
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&record.schema)
+            .map_err(|e| Error::InvalidSchema(format!("{e} (at {})", e.schema_path())))?;
+        Ok(CompiledSchema { record, validator })
+    }
+
+    /// Apply schema defaults to `value`, then validate it; returns every issue at once.
+    pub fn validate(&self, value: &mut Value) -> std::result::Result<(), Vec<Issue>> {
+        apply_defaults(&self.record.schema, &self.record.schema, value, 0);
+        let issues: Vec<Issue> = self
+            .validator
+            .iter_errors(value)
+            .map(|e| to_issue(&e))
+            .collect();
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(issues)
+        }
+    }
+}
+
+fn json_type_name(t: &jsonschema::JsonType) -> &'static str {
+    use jsonschema::JsonType::*;
+    match t {
+        Null => "none_required",
+        Boolean => "bool_type",
+        Integer => "int_type",
+        Number => "float_type",
+        String => "string_type",
+        Array => "list_type",
+        Object => "dict_type",
+    }
+}
+
+/// Map a jsonschema error to a pydantic-shaped issue with a stable `kind`.
+fn to_issue(e: &jsonschema::ValidationError<'_>) -> Issue {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    let mut loc: Vec<PathSegment> = e
+        .instance_path()
+        .iter()
+        .map(|s| match s {
+            jsonschema::paths::LocationSegment::Property(p) => PathSegment::Field(p.to_string()),
+            jsonschema::paths::LocationSegment::Index(i) => PathSegment::Index(i as u32),
+        })
+        .collect();
+    let kind: String = match e.kind() {
+        K::Required { property } => {
+            if let Some(p) = property.as_str() {
+                loc.push(PathSegment::Field(p.to_string()));
+            }
+            "missing".into()
+        }
+        K::Type {
+            kind: TypeKind::Single(t),
+        } => json_type_name(t).into(),
+        K::Type {
+            kind: TypeKind::Multiple(_),
+        } => "type_error".into(),
+        K::Minimum { .. } => "greater_than_equal".into(),
+        K::ExclusiveMinimum { .. } => "greater_than".into(),
+        K::Maximum { .. } => "less_than_equal".into(),
+        K::ExclusiveMaximum { .. } => "less_than".into(),
+        K::MinLength { .. } => "string_too_short".into(),
+        K::MaxLength { .. } => "string_too_long".into(),
+        K::Pattern { .. } => "string_pattern_mismatch".into(),
+        K::Enum { .. } => "enum".into(),
+        K::Constant { .. } => "literal_error".into(),
+        K::MinItems { .. } => "too_short".into(),
+        K::MaxItems { .. } => "too_long".into(),
+        K::AdditionalProperties { .. } | K::UnevaluatedProperties { .. } => {
+            "extra_forbidden".into()
+        }
+        K::Format { format } => format!("{}_format", format.replace('-', "_")),
+        K::AnyOf { .. } => "union_no_match".into(),
+        K::OneOfNotValid { .. } | K::OneOfMultipleValid { .. } => "one_of".into(),
+        K::MultipleOf { .. } => "multiple_of".into(),
+        K::UniqueItems => "unique_items".into(),
+        K::Not { .. } => "not".into(),
+        K::FalseSchema => "forbidden".into(),
+        _ => "value_error".into(),
+    };
+    Issue {
+        loc,
+        kind,
+        msg: e.to_string(),
+    }
+}
+
+/// Resolve a local `$ref` (`#/$defs/X`, `#/definitions/X`, any `#/` JSON pointer).
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    let mut current = schema;
+    for _ in 0..32 {
+        match current.get("$ref").and_then(Value::as_str) {
+            Some(r) if r.starts_with('#') => match root.pointer(&r[1..]) {
+                Some(target) => current = target,
+                None => return current,
+            },
+            _ => return current,
+        }
+    }
+    current
+}
+
+/// Fill in `default`s of absent object properties, recursing into present
+/// objects and arrays through `$ref`, `allOf` and the object branch of
+/// `anyOf`/`oneOf` (what Pydantic emits for `Optional[Model]`).
+fn apply_defaults(root: &Value, schema: &Value, value: &mut Value, depth: u32) {
+    if depth > 64 {
+        return;
+    }
+    let schema = resolve(root, schema);
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
+            for b in branches {
+                let b = resolve(root, b);
+                let fits = match value {
+                    Value::Object(_) => {
+                        b.get("properties").is_some()
+                            || b.get("type") == Some(&Value::from("object"))
+                    }
+                    Value::Array(_) => b.get("items").is_some(),
+                    _ => false,
+                };
+                if key == "allOf" || fits {
+                    apply_defaults(root, b, value, depth + 1);
+                    if key != "allOf" {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    match value {
+        Value::Object(obj) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (name, sub) in props {
+                    match obj.get_mut(name) {
+                        Some(v) => apply_defaults(root, sub, v, depth + 1),
+                        None => {
+                            // A sibling `default` beside `$ref` wins over the target's.
+                            if let Some(d) = sub
+                                .get("default")
+                                .or_else(|| resolve(root, sub).get("default"))
+                            {
+                                obj.insert(name.clone(), d.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items").filter(|s| s.is_object()) {
+                for item in items {
+                    apply_defaults(root, item_schema, item, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// What Pydantic v2 emits for a model with a nested model, an enum, an
+    /// optional, defaults and json_schema_extra (flattened to the top level).
+    fn pydantic_person() -> Value {
+        json!({
+            "$defs": {
+                "Address": {"properties": {"city": {"title": "City", "type": "string"},
+                                           "country": {"default": "NL", "title": "Country", "type": "string"}},
+                            "required": ["city"], "title": "Address", "type": "object"},
+                "Role": {"enum": ["engineer", "manager"], "title": "Role", "type": "string"}
+            },
+            "properties": {
+                "name": {"title": "Name", "type": "string"},
+                "age": {"minimum": 0, "title": "Age", "type": "integer"},
+                "role": {"$ref": "#/$defs/Role", "default": "engineer"},
+                "address": {"anyOf": [{"$ref": "#/$defs/Address"}, {"type": "null"}], "default": null},
+                "tags": {"items": {"type": "string"}, "title": "Tags", "type": "array", "default": []}
+            },
+            "required": ["name", "age"],
+            "title": "Person",
+            "type": "object",
+            "key_field": "name",
+            "indexed_fields": ["role"],
+            "version": "1.2.0"
+        })
+    }
+
+    #[test]
+    fn settings_are_read_flattened_or_nested() {
+        let flat = SchemaRecord::from_document("person", pydantic_person()).unwrap();
+        assert_eq!(flat.key_field.as_deref(), Some("name"));
+        assert_eq!(flat.indexed_fields, vec!["role"]);
+        assert_eq!(flat.version, "1.2.0");
+        let nested = json!({"type": "object", "properties": {"code": {"type": "string"}},
+                            "json_schema_extra": {"key_field": "code", "embedding_fields": ["code"], "version": 2}});
+        let r = SchemaRecord::from_document("items", nested).unwrap();
+        assert_eq!(r.key_field.as_deref(), Some("code"));
+        assert_eq!(r.embedding_fields, vec!["code"]);
+        assert_eq!(r.version, "2");
+        assert_eq!(r.category, "user");
+    }
+
+    #[test]
+    fn bad_settings_and_names_are_refused() {
+        let doc =
+            json!({"type": "object", "properties": {"a": {"type": "string"}}, "key_field": "b"});
+        let err = SchemaRecord::from_document("t", doc).unwrap_err();
+        assert!(
+            err.to_string().contains("key_field 'b' is not a property"),
+            "{err}"
+        );
+        assert!(SchemaRecord::from_document("1bad", json!({})).is_err());
+        assert!(SchemaRecord::from_document("t", json!([])).is_err());
+        assert!(SchemaRecord::from_document("t", json!({"type": 12})).is_err());
+        assert!(SchemaRecord::from_document("t", json!({"version": "one"})).is_err());
+    }
+
+    #[test]
+    fn major_bumps_are_refused_minor_and_lower_accepted() {
+        let v = |s: &str| SchemaRecord::from_document("t", json!({"version": s})).unwrap();
+        assert!(v("1.0.0").check_replacement(&v("1.5.0")).is_ok());
+        assert!(v("2.0.0").check_replacement(&v("1.0.0")).is_ok());
+        let err = v("1.0.0").check_replacement(&v("2.0.0")).unwrap_err();
+        assert!(matches!(err, Error::SchemaConflict(_)));
+    }
+
+    #[test]
+    fn defaults_are_applied_and_every_issue_reported() {
+        let c = CompiledSchema::compile(
+            SchemaRecord::from_document("person", pydantic_person()).unwrap(),
+        )
+        .unwrap();
+        let mut ok = json!({"name": "Ann", "age": 3, "address": {"city": "Delft"}});
+        c.validate(&mut ok).unwrap();
+        assert_eq!(ok["role"], "engineer");
+        assert_eq!(ok["tags"], json!([]));
+        assert_eq!(ok["address"]["country"], "NL");
+
+        let mut bad =
+            json!({"age": -1, "role": "boss", "address": {"country": 5}, "tags": ["a", 2]});
+        let issues = c.validate(&mut bad).unwrap_err();
+        let got: Vec<(String, String)> = issues
+            .iter()
+            .map(|i| (i.loc_string(), i.kind.clone()))
+            .collect();
+        for want in [
+            ("name", "missing"),
+            ("age", "greater_than_equal"),
+            ("role", "enum"),
+            ("tags.1", "string_type"),
+        ] {
+            assert!(
+                got.contains(&(want.0.to_string(), want.1.to_string())),
+                "{want:?} not in {got:?}"
+            );
+        }
+        assert!(
+            got.iter().any(|(loc, _)| loc.starts_with("address")),
+            "{got:?}"
+        );
+    }
+}

@@ -1,0 +1,546 @@
+//! Compile a sqlparser AST into the IR, refusing what REM does not support.
+
+use serde_json::{Number, Value};
+use sqlparser::ast::{
+    self, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments,
+    GroupByExpr, LimitClause, ObjectNamePart, OrderByKind, OrderBySort, SelectItem, SetExpr,
+    TableFactor, UnaryOperator,
+};
+
+use super::ir::{Agg, AggFn, CmpOp, Ex, OrderKey, Projection, Select};
+use crate::error::{Error, Result};
+use crate::schema::CompiledSchema;
+
+/// System fields readable as ordinary columns.
+pub const SYSTEM_FIELDS: [&str; 5] = [
+    "id",
+    "entity_type",
+    "created_at",
+    "modified_at",
+    "deleted_at",
+];
+
+fn unsupported(what: impl std::fmt::Display) -> Error {
+    Error::Unsupported(format!("{what} is not supported by REM SQL"))
+}
+
+/// Whether aggregates may appear where an expression is being compiled.
+#[derive(Clone, Copy, PartialEq)]
+enum Scope {
+    Row,
+    Group,
+}
+
+struct Compiler<'a> {
+    schema: &'a CompiledSchema,
+    aggs: Vec<Agg>,
+}
+
+fn ident_path(parts: &[ast::Ident]) -> Vec<String> {
+    parts.iter().map(|i| i.value.clone()).collect()
+}
+
+fn number(text: &str) -> Result<Value> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(Value::from(i));
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+        .ok_or_else(|| Error::query(format!("invalid number literal {text}")))
+}
+
+fn literal(v: &ast::Value) -> Result<Value> {
+    Ok(match v {
+        ast::Value::Number(n, _) => number(n)?,
+        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+            Value::String(s.clone())
+        }
+        ast::Value::Boolean(b) => Value::Bool(*b),
+        ast::Value::Null => Value::Null,
+        ast::Value::Placeholder(p) => {
+            return Err(Error::Unsupported(format!(
+                "query parameters ({p}) are not supported yet; inline the value"
+            )));
+        }
+        other => return Err(unsupported(format!("the literal {other}"))),
+    })
+}
+
+fn cmp_op(op: &BinaryOperator) -> Option<CmpOp> {
+    Some(match op {
+        BinaryOperator::Eq => CmpOp::Eq,
+        BinaryOperator::NotEq => CmpOp::Ne,
+        BinaryOperator::Lt => CmpOp::Lt,
+        BinaryOperator::LtEq => CmpOp::Le,
+        BinaryOperator::Gt => CmpOp::Gt,
+        BinaryOperator::GtEq => CmpOp::Ge,
+        _ => return None,
+    })
+}
+
+impl Compiler<'_> {
+    fn column(&self, path: Vec<String>) -> Result<Ex> {
+        let first = path[0].as_str();
+        if SYSTEM_FIELDS.contains(&first) {
+            if path.len() > 1 {
+                return Err(Error::query(format!(
+                    "system field '{first}' has no sub-fields"
+                )));
+            }
+            return Ok(Ex::Col(path));
+        }
+        let prop = if first == "properties" && path.len() > 1 {
+            path[1].as_str()
+        } else {
+            first
+        };
+        if self.schema.record.strict {
+            let known = self
+                .schema
+                .record
+                .schema
+                .get("properties")
+                .and_then(Value::as_object);
+            if !known.is_some_and(|p| p.contains_key(prop)) {
+                return Err(Error::query(format!(
+                    "Unknown column '{}' in table '{}'",
+                    path.join("."),
+                    self.schema.record.name
+                )));
+            }
+        }
+        Ok(Ex::Col(path))
+    }
+
+    fn expr(&mut self, e: &ast::Expr, scope: Scope) -> Result<Ex> {
+        use ast::Expr as E;
+        let b = |x: Ex| Box::new(x);
+        Ok(match e {
+            E::Identifier(i) => self.column(vec![i.value.clone()])?,
+            E::CompoundIdentifier(parts) => self.column(ident_path(parts))?,
+            E::Value(v) => Ex::Lit(literal(&v.value)?),
+            E::Nested(inner) => self.expr(inner, scope)?,
+            E::BinaryOp { left, op, right } => match op {
+                BinaryOperator::And => {
+                    Ex::And(b(self.expr(left, scope)?), b(self.expr(right, scope)?))
+                }
+                BinaryOperator::Or => {
+                    Ex::Or(b(self.expr(left, scope)?), b(self.expr(right, scope)?))
+                }
+                other => match cmp_op(other) {
+                    Some(c) => Ex::Cmp(b(self.expr(left, scope)?), c, b(self.expr(right, scope)?)),
+                    None => return Err(unsupported(format!("the operator {other}"))),
+                },
+            },
+            E::UnaryOp {
+                op: UnaryOperator::Not,
+                expr,
+            } => Ex::Not(b(self.expr(expr, scope)?)),
+            E::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => Ex::Neg(b(self.expr(expr, scope)?)),
+            E::UnaryOp {
+                op: UnaryOperator::Plus,
+                expr,
+            } => self.expr(expr, scope)?,
+            E::IsNull(x) => Ex::IsNull(b(self.expr(x, scope)?), false),
+            E::IsNotNull(x) => Ex::IsNull(b(self.expr(x, scope)?), true),
+            E::InList {
+                expr,
+                list,
+                negated,
+            } => Ex::InList(
+                b(self.expr(expr, scope)?),
+                list.iter()
+                    .map(|x| self.expr(x, scope))
+                    .collect::<Result<_>>()?,
+                *negated,
+            ),
+            E::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => Ex::Between(
+                b(self.expr(expr, scope)?),
+                b(self.expr(low, scope)?),
+                b(self.expr(high, scope)?),
+                *negated,
+            ),
+            E::Like {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | E::ILike {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                let ci = matches!(e, E::ILike { .. });
+                let escape = match escape_char.as_deref() {
+                    None => Some('\\'),
+                    Some(E::Value(v)) => match &v.value {
+                        ast::Value::SingleQuotedString(s) if s.chars().count() == 1 => {
+                            s.chars().next()
+                        }
+                        ast::Value::SingleQuotedString(s) if s.is_empty() => None,
+                        _ => return Err(Error::query("ESCAPE takes a single character")),
+                    },
+                    Some(_) => return Err(Error::query("ESCAPE takes a single character")),
+                };
+                Ex::Like(
+                    b(self.expr(expr, scope)?),
+                    b(self.expr(pattern, scope)?),
+                    escape,
+                    *negated,
+                    ci,
+                )
+            }
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => {
+                let op =
+                    cmp_op(compare_op).ok_or_else(|| unsupported(format!("{compare_op} ANY")))?;
+                Ex::Any(b(self.expr(left, scope)?), op, b(self.expr(right, scope)?))
+            }
+            E::Function(f) => self.function(f, scope)?,
+            E::Subquery(_) | E::InSubquery { .. } | E::Exists { .. } => {
+                return Err(unsupported("a subquery"));
+            }
+            E::Case { .. } => return Err(unsupported("CASE")),
+            E::Cast { .. } => return Err(unsupported("CAST")),
+            other => return Err(unsupported(format!("the expression `{other}`"))),
+        })
+    }
+
+    fn function(&mut self, f: &ast::Function, scope: Scope) -> Result<Ex> {
+        let name = f
+            .name
+            .0
+            .iter()
+            .map(|p| match p {
+                ObjectNamePart::Identifier(i) => i.value.to_ascii_uppercase(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(".");
+        if f.over.is_some() {
+            return Err(unsupported(format!(
+                "the window function {name}() OVER (...)"
+            )));
+        }
+        if f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(unsupported(format!("{name}() with FILTER or WITHIN GROUP")));
+        }
+        let (args, distinct) = match &f.args {
+            FunctionArguments::List(l) => {
+                if !l.clauses.is_empty() {
+                    return Err(unsupported(format!("clauses inside {name}()")));
+                }
+                (
+                    l.args.as_slice(),
+                    l.duplicate_treatment == Some(DuplicateTreatment::Distinct),
+                )
+            }
+            FunctionArguments::None => (&[][..], false),
+            FunctionArguments::Subquery(_) => return Err(unsupported("a subquery")),
+        };
+        let agg = match name.as_str() {
+            "COUNT" => Some(if distinct {
+                AggFn::CountDistinct
+            } else {
+                AggFn::Count
+            }),
+            "SUM" => Some(AggFn::Sum),
+            "AVG" => Some(AggFn::Avg),
+            "MIN" => Some(AggFn::Min),
+            "MAX" => Some(AggFn::Max),
+            _ => None,
+        };
+        if distinct && name != "COUNT" {
+            return Err(unsupported(format!("{name}(DISTINCT ...)")));
+        }
+        let one_arg = |args: &[FunctionArg]| -> Result<Option<ast::Expr>> {
+            match args {
+                [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] => Ok(None),
+                [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => Ok(Some(e.clone())),
+                _ => Err(Error::query(format!("{name}() takes exactly one argument"))),
+            }
+        };
+        if let Some(func) = agg {
+            if scope == Scope::Row {
+                return Err(Error::query(format!(
+                    "aggregate {name}() is not allowed here (use it in the select list, HAVING or ORDER BY)"
+                )));
+            }
+            let arg = one_arg(args)?;
+            let (func, arg) = match (func, arg) {
+                (AggFn::Count, None) => (AggFn::CountStar, Ex::Lit(Value::Null)),
+                (_, None) => {
+                    return Err(Error::query(format!(
+                        "{name}(*) is not valid; name a column"
+                    )));
+                }
+                (func, Some(e)) => (func, self.expr(&e, Scope::Row)?),
+            };
+            self.aggs.push(Agg { func, arg });
+            return Ok(Ex::Agg(self.aggs.len() - 1));
+        }
+        let arg = one_arg(args)?.ok_or_else(|| Error::query(format!("{name}(*) is not valid")))?;
+        let arg = Box::new(self.expr(&arg, scope)?);
+        match name.as_str() {
+            "LOWER" => Ok(Ex::Lower(arg)),
+            "UPPER" => Ok(Ex::Upper(arg)),
+            _ => Err(unsupported(format!("the function {name}()"))),
+        }
+    }
+}
+
+fn uint(e: &ast::Expr, what: &str) -> Result<u64> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => n.parse::<u64>().ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+    .ok_or_else(|| {
+        Error::query(format!(
+            "{what} must be a non-negative integer literal, got {e}"
+        ))
+    })
+}
+
+/// Output name of an unaliased select item.
+fn default_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(i) => i.value.clone(),
+        ast::Expr::CompoundIdentifier(p) => ident_path(p).join("."),
+        ast::Expr::Function(f) => f
+            .to_string()
+            .to_ascii_lowercase()
+            .split('(')
+            .next()
+            .unwrap_or("expr")
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The table a query reads, refusing joins and anything that is not one plain table.
+pub fn source_table(query: &ast::Query) -> Result<(&ast::Select, String)> {
+    if query.with.is_some() {
+        return Err(unsupported("WITH (common table expressions)"));
+    }
+    let select = match query.body.as_ref() {
+        SetExpr::Select(s) => s.as_ref(),
+        SetExpr::SetOperation { op, .. } => return Err(unsupported(format!("{op} of queries"))),
+        SetExpr::Query(_) => return Err(unsupported("a subquery")),
+        SetExpr::Values(_) => return Err(unsupported("VALUES")),
+        other => return Err(unsupported(format!("`{other}`"))),
+    };
+    let from = match select.from.as_slice() {
+        [] => return Err(Error::query("a query needs FROM <table>")),
+        [one] => one,
+        _ => return Err(unsupported("JOIN (several tables in FROM)")),
+    };
+    if !from.joins.is_empty() {
+        return Err(unsupported("JOIN"));
+    }
+    let table = match &from.relation {
+        TableFactor::Table {
+            name, args: None, ..
+        } => name.to_string(),
+        TableFactor::Derived { .. } => return Err(unsupported("a subquery in FROM")),
+        other => return Err(unsupported(format!("the table expression {other}"))),
+    };
+    Ok((select, table))
+}
+
+/// Compile a `SELECT` over `schema`'s table.
+pub fn compile_select(
+    query: &ast::Query,
+    select: &ast::Select,
+    schema: &CompiledSchema,
+) -> Result<Select> {
+    if select.into.is_some() {
+        return Err(unsupported("SELECT INTO"));
+    }
+    if !select.named_window.is_empty() || select.qualify.is_some() {
+        return Err(unsupported("window functions"));
+    }
+    if select.top.is_some() || query.fetch.is_some() || !query.locks.is_empty() {
+        return Err(unsupported("TOP/FETCH/locking clauses"));
+    }
+    let distinct = match &select.distinct {
+        None => false,
+        Some(ast::Distinct::Distinct) => true,
+        Some(other) => return Err(unsupported(format!("{other}"))),
+    };
+    let mut c = Compiler {
+        schema,
+        aggs: Vec::new(),
+    };
+    let filter = select
+        .selection
+        .as_ref()
+        .map(|w| c.expr(w, Scope::Row))
+        .transpose()?;
+    let group_by = match &select.group_by {
+        GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => exprs
+            .iter()
+            .map(|e| c.expr(e, Scope::Row))
+            .collect::<Result<Vec<_>>>()?,
+        other => return Err(unsupported(format!("`{other}`"))),
+    };
+    let mut items = Vec::new();
+    let mut star = false;
+    for item in &select.projection {
+        match item {
+            SelectItem::Wildcard(_) => star = true,
+            SelectItem::UnnamedExpr(e) => {
+                items.push((default_name(e), c.expr(e, Scope::Group)?, e.clone()))
+            }
+            SelectItem::ExprWithAlias { expr, alias } => items.push((
+                alias.value.clone(),
+                c.expr(expr, Scope::Group)?,
+                expr.clone(),
+            )),
+            other => return Err(unsupported(format!("the select item {other}"))),
+        }
+    }
+    let having = select
+        .having
+        .as_ref()
+        .map(|h| c.expr(h, Scope::Group))
+        .transpose()?;
+    let grouped = !group_by.is_empty() || !c.aggs.is_empty();
+    if star && (grouped || !items.is_empty()) {
+        return Err(unsupported(
+            "`*` mixed with other select items or aggregates",
+        ));
+    }
+    if having.is_some() && !grouped {
+        return Err(Error::query("HAVING needs GROUP BY or an aggregate"));
+    }
+    if grouped {
+        // Non-aggregate select items must be grouping keys.
+        for (name, ex, ast_expr) in &items {
+            if !matches!(ex, Ex::Agg(_)) && contains_bare_column(ex) {
+                let is_key = select_group_matches(&select.group_by, ast_expr);
+                if !is_key {
+                    return Err(Error::query(format!(
+                        "column '{name}' must appear in GROUP BY or be used in an aggregate function"
+                    )));
+                }
+            }
+        }
+    }
+    let mut order_by = Vec::new();
+    if let Some(ob) = &query.order_by {
+        let OrderByKind::Expressions(keys) = &ob.kind else {
+            return Err(unsupported("ORDER BY ALL"));
+        };
+        for k in keys {
+            let desc = match &k.options.sort {
+                None | Some(OrderBySort::Asc) => false,
+                Some(OrderBySort::Desc) => true,
+                Some(_) => return Err(unsupported("ORDER BY ... USING")),
+            };
+            let alias = match &k.expr {
+                ast::Expr::Identifier(i) => items
+                    .iter()
+                    .find(|(n, ..)| *n == i.value)
+                    .map(|(_, ex, _)| ex.clone()),
+                _ => None,
+            };
+            let expr = match alias {
+                Some(ex) => ex,
+                None => c.expr(&k.expr, if grouped { Scope::Group } else { Scope::Row })?,
+            };
+            order_by.push(OrderKey {
+                expr,
+                desc,
+                nulls_first: k.options.nulls_first.unwrap_or(desc),
+            });
+        }
+    }
+    let (limit, offset) = match &query.limit_clause {
+        None => (None, 0),
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
+            if !limit_by.is_empty() {
+                return Err(unsupported("LIMIT BY"));
+            }
+            (
+                limit.as_ref().map(|l| uint(l, "LIMIT")).transpose()?,
+                offset
+                    .as_ref()
+                    .map(|o| uint(&o.value, "OFFSET"))
+                    .transpose()?
+                    .unwrap_or(0),
+            )
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+            (Some(uint(limit, "LIMIT")?), uint(offset, "OFFSET")?)
+        }
+    };
+    let include_deleted = filter.as_ref().is_some_and(|f| f.mentions("deleted_at"));
+    Ok(Select {
+        table: schema.record.name.clone(),
+        projection: if star {
+            Projection::Star
+        } else {
+            Projection::Items(items.into_iter().map(|(n, e, _)| (n, e)).collect())
+        },
+        filter,
+        include_deleted,
+        group_by,
+        aggs: c.aggs,
+        grouped,
+        having,
+        order_by,
+        distinct,
+        limit,
+        offset,
+    })
+}
+
+fn contains_bare_column(ex: &Ex) -> bool {
+    match ex {
+        Ex::Col(_) => true,
+        Ex::Lit(_) | Ex::Agg(_) => false,
+        Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => {
+            contains_bare_column(a) || contains_bare_column(b)
+        }
+        Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => {
+            contains_bare_column(a)
+        }
+        Ex::InList(a, l, _) => contains_bare_column(a) || l.iter().any(contains_bare_column),
+        Ex::Between(a, b, c, _) => {
+            contains_bare_column(a) || contains_bare_column(b) || contains_bare_column(c)
+        }
+        Ex::Like(a, b, ..) => contains_bare_column(a) || contains_bare_column(b),
+    }
+}
+
+fn select_group_matches(group_by: &GroupByExpr, e: &ast::Expr) -> bool {
+    match group_by {
+        GroupByExpr::Expressions(exprs, _) => exprs.iter().any(|g| g.to_string() == e.to_string()),
+        GroupByExpr::All(_) => false,
+    }
+}

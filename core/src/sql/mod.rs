@@ -1,0 +1,532 @@
+//! REM SQL: `SELECT` (parsed with sqlparser) plus the REM statements
+//! `LOOKUP`, `SEARCH` and `TRAVERSE`, executed over a table scan.
+//!
+//! Supported: projections (`*`, columns, nested paths, aliases, system
+//! fields), `WHERE` (comparisons, `AND`/`OR`/`NOT`, `IN`, `BETWEEN`,
+//! `LIKE`/`ILIKE` with `ESCAPE`, `IS [NOT] NULL`, `LOWER`/`UPPER`,
+//! `x = ANY(array_field)`), `GROUP BY`/`HAVING` with `COUNT`/`SUM`/`AVG`/`MIN`/`MAX`,
+//! `ORDER BY` several keys with `NULLS FIRST|LAST`, `LIMIT`/`OFFSET`, `DISTINCT`.
+//! Everything else is refused with an error naming the construct.
+
+pub mod compile;
+pub mod eval;
+pub mod ir;
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use self::eval::{Row, eval, total_order, truthy};
+use self::ir::{AggFn, Projection, Select};
+use crate::db::{Database, decode_entity};
+use crate::entity::Entity;
+use crate::error::{Error, Result};
+use crate::store::Storage;
+
+/// Turn a sqlparser error into `InvalidQuery`, pulling out its line and column
+/// (for an error at end of input, the position just past the last character of `sql`).
+fn parse_error(e: ParserError, sql: &str) -> Error {
+    let text = match &e {
+        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s.clone(),
+        ParserError::RecursionLimitExceeded => "query nests too deeply".to_string(),
+    };
+    let num_after = |label: &str| -> u32 {
+        text.find(label)
+            .map(|i| {
+                text[i + label.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect::<String>()
+            })
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    let (mut line, mut column) = (num_after("Line: "), num_after("Column: "));
+    if line == 0 && text.contains("found: EOF") {
+        let trimmed = sql.trim_end();
+        line = trimmed.lines().count().max(1) as u32;
+        column = trimmed
+            .lines()
+            .last()
+            .map(|l| l.chars().count() as u32 + 1)
+            .unwrap_or(1);
+    }
+    Error::InvalidQuery {
+        message: format!("SQL syntax error: {text}"),
+        line,
+        column,
+    }
+}
+
+/// The words and string literals of an extension statement.
+fn tokens(sql: &str) -> Result<Vec<Token>> {
+    let dialect = GenericDialect {};
+    let toks = Tokenizer::new(&dialect, sql)
+        .tokenize()
+        .map_err(|e| parse_error(ParserError::TokenizerError(e.to_string()), sql))?;
+    Ok(toks
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon))
+        .collect())
+}
+
+fn first_word(sql: &str) -> String {
+    sql.trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
+}
+
+impl<S: Storage> Database<S> {
+    /// Run one REM SQL statement; returns a JSON array of row objects.
+    /// Errors: `InvalidQuery` (with line/column for syntax errors), `SchemaNotFound`,
+    /// `Unsupported` (naming the construct), `Storage`.
+    pub fn query(&self, sql: &str) -> Result<String> {
+        let rows = self.query_rows(sql)?;
+        serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// [`Database::query`] returning the rows as values.
+    pub fn query_rows(&self, sql: &str) -> Result<Vec<Value>> {
+        match first_word(sql).as_str() {
+            "LOOKUP" => return self.lookup_statement(sql),
+            "SEARCH" => {
+                return Err(Error::Unsupported(
+                    "SEARCH is parsed but not available yet: semantic search (embeddings + HNSW) is not built in this \
+                     version of REM"
+                        .into(),
+                ));
+            }
+            "TRAVERSE" => {
+                return Err(Error::Unsupported(
+                    "TRAVERSE is parsed but not available yet: graph traversal is not built in this version of REM".into(),
+                ));
+            }
+            "EXPLAIN" => {
+                return Err(Error::Unsupported(
+                    "EXPLAIN is not available yet: the planner only scans in this version of REM"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
+        let statements =
+            Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| parse_error(e, sql))?;
+        let stmt = match statements.as_slice() {
+            [one] => one,
+            [] => return Err(Error::query("empty query")),
+            _ => {
+                return Err(Error::Unsupported(
+                    "several statements in one query are not supported; send one".into(),
+                ));
+            }
+        };
+        let query = match stmt {
+            sqlparser::ast::Statement::Query(q) => q,
+            sqlparser::ast::Statement::Insert(_) => {
+                return Err(Error::Unsupported(
+                    "INSERT in SQL is not supported: write with insert / insert-batch (rem insert)"
+                        .into(),
+                ));
+            }
+            sqlparser::ast::Statement::Update(_) => {
+                return Err(Error::Unsupported(
+                    "UPDATE in SQL is not supported: write with update (rem update)".into(),
+                ));
+            }
+            sqlparser::ast::Statement::Delete(_) => {
+                return Err(Error::Unsupported(
+                    "DELETE in SQL is not supported: use delete (rem delete)".into(),
+                ));
+            }
+            other => {
+                let word = other
+                    .to_string()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("this statement")
+                    .to_ascii_uppercase();
+                return Err(Error::Unsupported(format!(
+                    "{word} statements are not supported: REM SQL runs SELECT, LOOKUP, SEARCH and TRAVERSE"
+                )));
+            }
+        };
+        let (select, table) = compile::source_table(query)?;
+        if table.eq_ignore_ascii_case("kv") {
+            return self.kv_statement(select);
+        }
+        let schema = self.require_table(&table)?;
+        let plan = compile::compile_select(query, select, &schema)?;
+        self.execute(&plan)
+    }
+
+    /// `LOOKUP 'k1', 'k2'`: live entities by natural key, in key order.
+    fn lookup_statement(&self, sql: &str) -> Result<Vec<Value>> {
+        let toks = tokens(sql)?;
+        let mut keys = Vec::new();
+        let mut expect_key = true;
+        for t in &toks[1..] {
+            match t {
+                Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) if expect_key => {
+                    keys.push(s.clone());
+                    expect_key = false;
+                }
+                Token::Comma if !expect_key => expect_key = true,
+                other => {
+                    return Err(Error::query(format!(
+                        "LOOKUP takes quoted keys separated by commas (LOOKUP 'k1', 'k2'); unexpected {other}"
+                    )));
+                }
+            }
+        }
+        if keys.is_empty() || expect_key {
+            return Err(Error::query(
+                "LOOKUP needs at least one quoted key: LOOKUP 'k1', 'k2'",
+            ));
+        }
+        self.lookup_keys(&keys)
+    }
+
+    fn lookup_keys(&self, keys: &[String]) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for k in keys {
+            for e in self.lookup(k)? {
+                out.push(serde_json::from_str(&e).map_err(|e| Error::Storage(e.to_string()))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `SELECT * FROM kv WHERE key IN ('k1', ...)` or `WHERE key = 'k'`.
+    fn kv_statement(&self, select: &sqlparser::ast::Select) -> Result<Vec<Value>> {
+        use sqlparser::ast::{BinaryOperator, Expr, SelectItem};
+        if !matches!(select.projection.as_slice(), [SelectItem::Wildcard(_)]) {
+            return Err(Error::Unsupported(
+                "the kv table only supports SELECT * FROM kv WHERE key IN (...)".into(),
+            ));
+        }
+        let is_key =
+            |e: &Expr| matches!(e, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("key"));
+        let lit = |e: &Expr| match e {
+            Expr::Value(v) => match &v.value {
+                sqlparser::ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let keys: Option<Vec<String>> = match &select.selection {
+            Some(Expr::InList {
+                expr,
+                list,
+                negated: false,
+            }) if is_key(expr) => list.iter().map(lit).collect(),
+            Some(Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            }) if is_key(left) => lit(right).map(|k| vec![k]),
+            _ => None,
+        };
+        match keys {
+            Some(k) if !k.is_empty() => self.lookup_keys(&k),
+            _ => Err(Error::Unsupported(
+                "the kv table only supports WHERE key IN ('k1', ...) or WHERE key = 'k'".into(),
+            )),
+        }
+    }
+
+    /// Run a compiled `SELECT` as a scan of its table.
+    pub fn execute(&self, plan: &Select) -> Result<Vec<Value>> {
+        let mut scan = self.scan_table(&plan.table)?;
+        let mut rows: Vec<Entity> = Vec::new();
+        // Without ORDER BY, grouping or DISTINCT the scan can stop early.
+        let stop_after = match (
+            &plan.limit,
+            plan.order_by.is_empty() && !plan.grouped && !plan.distinct,
+        ) {
+            (Some(l), true) => Some(plan.offset.saturating_add(*l)),
+            _ => None,
+        };
+        'scan: loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            for (_, bytes) in page {
+                let entity = decode_entity(&bytes)?;
+                if !plan.include_deleted && !entity.is_live() {
+                    continue;
+                }
+                if let Some(f) = &plan.filter
+                    && !truthy(&eval(
+                        f,
+                        &Row {
+                            entity: &entity,
+                            aggs: &[],
+                        },
+                    ))
+                {
+                    continue;
+                }
+                rows.push(entity);
+                if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
+                    break 'scan;
+                }
+            }
+        }
+        let mut out: Vec<(Vec<Value>, Value)> = if plan.grouped {
+            self.group(plan, &rows)?
+        } else {
+            rows.iter()
+                .map(|e| {
+                    let row = Row {
+                        entity: e,
+                        aggs: &[],
+                    };
+                    let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+                    (keys, project(&plan.projection, &row))
+                })
+                .collect()
+        };
+        if !plan.order_by.is_empty() {
+            out.sort_by(|(a, _), (b, _)| {
+                for (i, k) in plan.order_by.iter().enumerate() {
+                    let o = match (a[i].is_null(), b[i].is_null()) {
+                        (true, true) => Ordering::Equal,
+                        (true, false) => {
+                            if k.nulls_first {
+                                Ordering::Less
+                            } else {
+                                Ordering::Greater
+                            }
+                        }
+                        (false, true) => {
+                            if k.nulls_first {
+                                Ordering::Greater
+                            } else {
+                                Ordering::Less
+                            }
+                        }
+                        (false, false) => {
+                            let o = total_order(&a[i], &b[i]);
+                            if k.desc { o.reverse() } else { o }
+                        }
+                    };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            });
+        }
+        let mut result: Vec<Value> = out.into_iter().map(|(_, v)| v).collect();
+        if plan.distinct {
+            let mut seen = std::collections::HashSet::new();
+            result.retain(|v| seen.insert(v.to_string()));
+        }
+        Ok(result
+            .into_iter()
+            .skip(plan.offset.min(usize::MAX as u64) as usize)
+            .take(
+                plan.limit
+                    .map(|l| l.min(usize::MAX as u64) as usize)
+                    .unwrap_or(usize::MAX),
+            )
+            .collect())
+    }
+
+    fn group(&self, plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Value)>> {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
+        for (i, e) in rows.iter().enumerate() {
+            let row = Row {
+                entity: e,
+                aggs: &[],
+            };
+            let key: Vec<Value> = plan.group_by.iter().map(|g| eval(g, &row)).collect();
+            let key_text = serde_json::to_string(&key).unwrap_or_default();
+            let slot = *index.entry(key_text).or_insert_with(|| {
+                groups.push((i, plan.aggs.iter().map(|a| Acc::new(a.func)).collect()));
+                groups.len() - 1
+            });
+            for (acc, agg) in groups[slot].1.iter_mut().zip(&plan.aggs) {
+                acc.add(if agg.func == AggFn::CountStar {
+                    Value::Bool(true)
+                } else {
+                    eval(&agg.arg, &row)
+                });
+            }
+        }
+        // An aggregate without GROUP BY over no rows still yields one row.
+        let empty = Entity {
+            id: String::new(),
+            entity_type: plan.table.clone(),
+            created_at: String::new(),
+            modified_at: String::new(),
+            deleted_at: None,
+            edges: Vec::new(),
+            properties: Map::new(),
+        };
+        if groups.is_empty() && plan.group_by.is_empty() {
+            let aggs: Vec<Value> = plan
+                .aggs
+                .iter()
+                .map(|a| Acc::new(a.func).finish())
+                .collect();
+            let row = Row {
+                entity: &empty,
+                aggs: &aggs,
+            };
+            if plan
+                .having
+                .as_ref()
+                .is_some_and(|h| !truthy(&eval(h, &row)))
+            {
+                return Ok(Vec::new());
+            }
+            let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+            return Ok(vec![(keys, project(&plan.projection, &row))]);
+        }
+        let mut out = Vec::new();
+        for (first, accs) in groups {
+            let aggs: Vec<Value> = accs.into_iter().map(Acc::finish).collect();
+            let row = Row {
+                entity: &rows[first],
+                aggs: &aggs,
+            };
+            if plan
+                .having
+                .as_ref()
+                .is_some_and(|h| !truthy(&eval(h, &row)))
+            {
+                continue;
+            }
+            let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+            out.push((keys, project(&plan.projection, &row)));
+        }
+        Ok(out)
+    }
+}
+
+/// Build one output object.
+fn project(p: &Projection, row: &Row<'_>) -> Value {
+    match p {
+        Projection::Star => {
+            let mut m = Map::new();
+            m.insert("id".into(), Value::String(row.entity.id.clone()));
+            m.insert(
+                "entity_type".into(),
+                Value::String(row.entity.entity_type.clone()),
+            );
+            for (k, v) in &row.entity.properties {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            Value::Object(m)
+        }
+        Projection::Items(items) => Value::Object(
+            items
+                .iter()
+                .map(|(name, ex)| (name.clone(), eval(ex, row)))
+                .collect(),
+        ),
+    }
+}
+
+/// An aggregate accumulator.
+enum Acc {
+    Count(u64),
+    Distinct(std::collections::HashSet<String>),
+    Sum {
+        sum: f64,
+        int: Option<i64>,
+        n: u64,
+        avg: bool,
+    },
+    Extreme(Option<Value>, bool),
+}
+
+impl Acc {
+    fn new(f: AggFn) -> Acc {
+        match f {
+            AggFn::CountStar | AggFn::Count => Acc::Count(0),
+            AggFn::CountDistinct => Acc::Distinct(Default::default()),
+            AggFn::Sum => Acc::Sum {
+                sum: 0.0,
+                int: Some(0),
+                n: 0,
+                avg: false,
+            },
+            AggFn::Avg => Acc::Sum {
+                sum: 0.0,
+                int: Some(0),
+                n: 0,
+                avg: true,
+            },
+            AggFn::Min => Acc::Extreme(None, false),
+            AggFn::Max => Acc::Extreme(None, true),
+        }
+    }
+
+    fn add(&mut self, v: Value) {
+        if v.is_null() {
+            return;
+        }
+        match self {
+            Acc::Count(n) => *n += 1,
+            Acc::Distinct(set) => {
+                set.insert(v.to_string());
+            }
+            Acc::Sum { sum, int, n, .. } => {
+                if let Value::Number(num) = &v {
+                    *sum += num.as_f64().unwrap_or(0.0);
+                    *int = match (*int, num.as_i64()) {
+                        (Some(a), Some(b)) => a.checked_add(b),
+                        _ => None,
+                    };
+                    *n += 1;
+                }
+            }
+            Acc::Extreme(best, max) => {
+                let replace = match best {
+                    None => true,
+                    Some(b) => {
+                        let o = total_order(&v, b);
+                        if *max {
+                            o == Ordering::Greater
+                        } else {
+                            o == Ordering::Less
+                        }
+                    }
+                };
+                if replace {
+                    *best = Some(v);
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Acc::Count(n) => Value::from(n),
+            Acc::Distinct(set) => Value::from(set.len() as u64),
+            Acc::Sum { n: 0, .. } => Value::Null,
+            Acc::Sum {
+                sum, n, avg: true, ..
+            } => Value::from(sum / n as f64),
+            Acc::Sum {
+                int: Some(i),
+                avg: false,
+                ..
+            } => Value::from(i),
+            Acc::Sum {
+                sum, avg: false, ..
+            } => Value::from(sum),
+            Acc::Extreme(v, _) => v.unwrap_or(Value::Null),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The storage abstraction the engine runs on: an ordered byte-key store.
+//!
+//! In the component it is the WIT `storage` import (see `component.rs`);
+//! natively it is any implementation, such as [`MemoryStore`] for tests.
+//! [`Tx`] adds a write buffer so one engine call crosses the boundary once
+//! for its writes while still reading its own writes.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::error::Result;
+
+/// One entry of a scan.
+pub type Kv = (Vec<u8>, Vec<u8>);
+
+/// One mutation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    /// Insert or overwrite.
+    Put(Vec<u8>, Vec<u8>),
+    /// Remove (absent keys ignored).
+    Delete(Vec<u8>),
+}
+
+/// An ordered byte-key store, as the host supplies it.
+pub trait Storage {
+    /// The value at `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// The values at `keys`, in order.
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+    /// Up to `limit` entries with `start <= key < end`, ascending.
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> Result<Vec<Kv>>;
+    /// Apply `ops` in order.
+    fn write(&self, ops: Vec<WriteOp>) -> Result<()>;
+}
+
+/// Rows fetched per `scan` page.
+pub const SCAN_PAGE: u32 = 1024;
+
+/// An in-memory [`Storage`] for tests and native use.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    map: std::cell::RefCell<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Number of keys stored.
+    pub fn len(&self) -> usize {
+        self.map.borrow().len()
+    }
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.borrow().is_empty()
+    }
+    /// A copy of every entry, in key order (for tests that compare states).
+    pub fn dump(&self) -> Vec<Kv> {
+        self.map
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl Storage for MemoryStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.map.borrow().get(key).cloned())
+    }
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> Result<Vec<Kv>> {
+        let map = self.map.borrow();
+        let upper = match end {
+            Some(e) => Bound::Excluded(e.to_vec()),
+            None => Bound::Unbounded,
+        };
+        Ok(map
+            .range((Bound::Included(start.to_vec()), upper))
+            .take(limit as usize)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+    fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
+        let mut map = self.map.borrow_mut();
+        for op in ops {
+            match op {
+                WriteOp::Put(k, v) => {
+                    map.insert(k, v);
+                }
+                WriteOp::Delete(k) => {
+                    map.remove(&k);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Buffered writes over a [`Storage`] for the length of one engine call.
+///
+/// Reads consult the buffer first; scans flush it first so they see every
+/// write. The buffer is flushed in one `write` when it grows past
+/// [`Tx::FLUSH_AT`] operations and at [`Tx::commit`]. Atomicity is the host's:
+/// everything written during the call lands or none of it does.
+pub struct Tx<'s, S: Storage + ?Sized> {
+    store: &'s S,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'s, S: Storage + ?Sized> Tx<'s, S> {
+    /// Buffered operations that trigger an early flush.
+    pub const FLUSH_AT: usize = 16_384;
+
+    /// Start buffering over `store`.
+    pub fn new(store: &'s S) -> Self {
+        Tx {
+            store,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &'s S {
+        self.store
+    }
+
+    /// The value at `key`, including buffered writes.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.pending.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.store.get(key),
+        }
+    }
+
+    /// `get` for many keys, one boundary crossing for the unbuffered ones.
+    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        let missing: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|k| !self.pending.contains_key(*k))
+            .cloned()
+            .collect();
+        let mut fetched = if missing.is_empty() {
+            Vec::new()
+        } else {
+            self.store.get_many(&missing)?
+        }
+        .into_iter();
+        Ok(keys
+            .iter()
+            .map(|k| match self.pending.get(k) {
+                Some(v) => v.clone(),
+                None => fetched.next().flatten(),
+            })
+            .collect())
+    }
+
+    /// Buffer a put.
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.pending.insert(key, Some(value));
+        self.maybe_flush()
+    }
+
+    /// Buffer a delete.
+    pub fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        self.pending.insert(key, None);
+        self.maybe_flush()
+    }
+
+    fn maybe_flush(&mut self) -> Result<()> {
+        if self.pending.len() >= Self::FLUSH_AT {
+            self.flush()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Send buffered writes to the store.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let ops = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|(k, v)| match v {
+                Some(v) => WriteOp::Put(k, v),
+                None => WriteOp::Delete(k),
+            })
+            .collect();
+        self.store.write(ops)
+    }
+
+    /// Flush and finish.
+    pub fn commit(mut self) -> Result<()> {
+        self.flush()
+    }
+
+    /// Every entry whose key starts with `prefix`, page by page (flushes first).
+    pub fn scan_prefix(&mut self, prefix: &[u8]) -> Result<PrefixScan<'s, S>> {
+        self.flush()?;
+        Ok(PrefixScan::new(self.store, prefix))
+    }
+}
+
+/// Pages through every entry under a prefix, [`SCAN_PAGE`] entries a call.
+pub struct PrefixScan<'s, S: Storage + ?Sized> {
+    store: &'s S,
+    next_start: Option<Vec<u8>>,
+    end: Option<Vec<u8>>,
+    page: u32,
+}
+
+impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
+    /// Scan `prefix` in `store`.
+    pub fn new(store: &'s S, prefix: &[u8]) -> Self {
+        PrefixScan {
+            store,
+            next_start: Some(prefix.to_vec()),
+            end: crate::keys::prefix_end(prefix),
+            page: SCAN_PAGE,
+        }
+    }
+
+    /// Use pages of `n` entries (clamped to 1..=4096).
+    pub fn with_page(mut self, n: u32) -> Self {
+        self.page = n.clamp(1, 4096);
+        self
+    }
+
+    /// The next page, or an empty vector when done.
+    pub fn next_page(&mut self) -> Result<Vec<Kv>> {
+        let Some(start) = self.next_start.take() else {
+            return Ok(Vec::new());
+        };
+        let batch = self.store.scan(&start, self.end.as_deref(), self.page)?;
+        if batch.len() as u32 == self.page {
+            let mut next = batch.last().map(|(k, _)| k.clone()).unwrap_or_default();
+            next.push(0);
+            self.next_start = Some(next);
+        }
+        Ok(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tx_reads_its_own_writes_and_scans_see_them() {
+        let store = MemoryStore::new();
+        let mut tx = Tx::new(&store);
+        tx.put(b"a1".to_vec(), b"x".to_vec()).unwrap();
+        assert_eq!(tx.get(b"a1").unwrap(), Some(b"x".to_vec()));
+        assert!(store.is_empty());
+        tx.delete(b"a1".to_vec()).unwrap();
+        assert_eq!(tx.get(b"a1").unwrap(), None);
+        tx.put(b"a2".to_vec(), b"y".to_vec()).unwrap();
+        let mut scan = tx.scan_prefix(b"a").unwrap();
+        assert_eq!(
+            scan.next_page().unwrap(),
+            vec![(b"a2".to_vec(), b"y".to_vec())]
+        );
+    }
+
+    #[test]
+    fn prefix_scan_pages_through_everything() {
+        let store = MemoryStore::new();
+        let ops = (0..100u32)
+            .map(|i| WriteOp::Put(format!("p{i:03}").into_bytes(), vec![]))
+            .collect();
+        store.write(ops).unwrap();
+        store
+            .write(vec![WriteOp::Put(b"q".to_vec(), vec![])])
+            .unwrap();
+        let mut scan = PrefixScan::new(&store, b"p").with_page(7);
+        let mut n = 0;
+        loop {
+            let page = scan.next_page().unwrap();
+            if page.is_empty() {
+                break;
+            }
+            n += page.len();
+        }
+        assert_eq!(n, 100);
+    }
+}

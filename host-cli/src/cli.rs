@@ -1,0 +1,144 @@
+//! The command line: clap derive structs for every `rem` command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// REM: an embedded memory database for AI agents (Resources, Entities, Moments).
+///
+/// Data lives in a database directory (default ~/.p8/db; see --path). Results
+/// go to stdout as JSON; errors go to stderr with a hint and a non-zero exit.
+#[derive(Debug, Parser)]
+#[command(name = "rem", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database directory [default: $P8_DB_PATH, else $P8_HOME/db, else ~/.p8/db]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// Tenant whose data to read and write.
+    #[arg(long, global = true, default_value = "default", env = "P8_TENANT_ID")]
+    pub tenant: String,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Pretty JSON.
+    Json,
+    /// One compact JSON value per line.
+    Jsonl,
+    /// A table for people.
+    Table,
+    /// CSV with a header row (query results and lists).
+    Csv,
+}
+
+/// All commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the database directory (if needed), open it, and warm the engine cache.
+    Init,
+    /// Register, list and show table schemas.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Insert (upsert) one entity, or a JSONL batch with --batch.
+    Insert(InsertArgs),
+    /// Print the entity with this id (soft-deleted ones included).
+    Get {
+        /// Entity id (UUID).
+        id: String,
+    },
+    /// Print the live entities whose natural key is exactly KEY, across tables.
+    Lookup {
+        /// Natural key (the key field, `key`, `name` or `uri` value).
+        key: String,
+    },
+    /// Merge a JSON object into an entity's properties.
+    Update {
+        /// Entity id (UUID).
+        id: String,
+        /// JSON object of properties to set, e.g. '{"age": 31}'.
+        patch: String,
+    },
+    /// Soft-delete an entity (or remove it with --hard).
+    Delete {
+        /// Entity id (UUID).
+        id: String,
+        /// Remove the entity and its index entries for good.
+        #[arg(long)]
+        hard: bool,
+    },
+    /// List live entities of a table in id order.
+    List {
+        /// Table name.
+        table: String,
+        /// At most this many entities.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Skip this many first.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Count live entities of a table.
+    Count {
+        /// Table name.
+        table: String,
+    },
+    /// Run one REM SQL statement (SELECT, LOOKUP).
+    Query {
+        /// The statement, e.g. "SELECT name, age FROM person WHERE age > 30 ORDER BY age".
+        sql: String,
+    },
+}
+
+/// `rem schema ...`
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Register (or replace) a table schema from a JSON or YAML file.
+    ///
+    /// The table name is --name, else the schema's `short_name`, else its
+    /// `title` in snake_case. REM settings (key_field, indexed_fields,
+    /// embedding_fields, version, ...) are read from `json_schema_extra` or
+    /// the top level, as Pydantic's model_json_schema() emits them.
+    Add {
+        /// Schema file (.json, .yaml or .yml).
+        file: PathBuf,
+        /// Table name (overrides short_name/title).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List registered tables with their versions and settings.
+    List,
+    /// Print a table's schema record.
+    Show {
+        /// Table name.
+        name: String,
+    },
+}
+
+/// `rem insert ...`
+#[derive(Debug, Args)]
+pub struct InsertArgs {
+    /// Table name.
+    pub table: String,
+    /// The entity as a JSON object (omit with --batch).
+    #[arg(conflicts_with = "batch")]
+    pub data: Option<String>,
+    /// Insert every line of a JSONL file ('-' for stdin) atomically: one bad
+    /// line rejects the whole batch and the error names the line and field.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    pub batch: Option<PathBuf>,
+}

@@ -1,0 +1,41 @@
+//! One module per command group; each returns a result for `main` to report.
+
+pub mod entity;
+pub mod init;
+pub mod query;
+pub mod schema;
+
+use anyhow::Result;
+use rem_host::{Database, OpenOptions};
+
+use crate::cli::{Cli, Command, Global};
+
+/// Open the database the global options name.
+pub fn open(global: &Global) -> Result<Database> {
+    let mut options = OpenOptions::default().tenant(global.tenant.clone());
+    if let Some(p) = &global.path {
+        options.path = Some(p.clone());
+    }
+    Ok(Database::open(options)?)
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Init => init::run(g),
+        Command::Schema(cmd) => schema::run(g, cmd),
+        Command::Insert(args) => entity::insert(g, args),
+        Command::Get { id } => entity::get(g, &id),
+        Command::Lookup { key } => entity::lookup(g, &key),
+        Command::Update { id, patch } => entity::update(g, &id, &patch),
+        Command::Delete { id, hard } => entity::delete(g, &id, hard),
+        Command::List {
+            table,
+            limit,
+            offset,
+        } => entity::list(g, &table, limit, offset),
+        Command::Count { table } => entity::count(g, &table),
+        Command::Query { sql } => query::run(g, &sql),
+    }
+}

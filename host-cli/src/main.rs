@@ -1,0 +1,36 @@
+//! `rem`: the REM command-line interface.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            let rem = e.downcast_ref::<rem_host::Error>();
+            if let Some(rem_host::Error::InvalidQuery { line, column, .. }) = rem
+                && *line > 0
+            {
+                eprintln!("  at line {line}, column {column}");
+            }
+            if let Some(hint) = rem.and_then(rem_host::Error::hint) {
+                eprintln!("hint: {hint}");
+            } else if e.to_string().starts_with("batch rejected") {
+                eprintln!("hint: fix the lines named above and run the batch again");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

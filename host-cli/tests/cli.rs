@@ -1,0 +1,240 @@
+//! CLI tests: the real `rem` binary in a temp dir; exit code, stdout and stderr.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn rem(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rem"))
+        .arg("--path")
+        .arg(dir.join("db"))
+        .args(args)
+        .env_remove("P8_DB_PATH")
+        .env_remove("P8_TENANT_ID")
+        .output()
+        .expect("run rem")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Value {
+    let out = rem(dir, args);
+    assert!(
+        out.status.success(),
+        "rem {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "rem {args:?}: stdout not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = rem(dir, args);
+    assert!(!out.status.success(), "rem {args:?} should fail");
+    assert!(out.stdout.is_empty(), "errors go to stderr only");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = json!({
+        "title": "Person", "type": "object", "key_field": "name", "version": "1.0.0",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}, "role": {"type": "string"}},
+        "required": ["name", "age"]
+    });
+    std::fs::write(dir.path().join("person.json"), schema.to_string()).unwrap();
+    let rec = ok(
+        dir.path(),
+        &[
+            "schema",
+            "add",
+            dir.path().join("person.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rec["name"], "person", "table named from the title");
+    dir
+}
+
+#[test]
+fn entity_lifecycle_through_the_cli() {
+    let dir = setup();
+    let d = dir.path();
+    let alice = ok(
+        d,
+        &[
+            "insert",
+            "person",
+            r#"{"name": "Alice", "age": 30, "role": "engineer"}"#,
+        ],
+    );
+    assert_eq!(alice["id"], "942881f7-a48a-5e6f-bcfb-cc9fc555fded");
+    let id = alice["id"].as_str().unwrap();
+    assert_eq!(ok(d, &["get", id])["properties"]["age"], 30);
+    assert_eq!(ok(d, &["lookup", "Alice"])[0]["id"], id);
+    assert_eq!(
+        ok(d, &["update", id, r#"{"age": 31}"#])["properties"]["age"],
+        31
+    );
+    assert_eq!(ok(d, &["count", "person"]), json!(1));
+    assert_eq!(
+        ok(d, &["list", "person", "--limit", "5"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let rows = ok(d, &["query", "SELECT name, age FROM person WHERE age > 30"]);
+    assert_eq!(rows, json!([{"name": "Alice", "age": 31}]));
+    assert!(ok(d, &["delete", id])["deleted_at"].is_string());
+    assert_eq!(ok(d, &["count", "person"]), json!(0));
+    ok(d, &["delete", id, "--hard"]);
+    let err = fails(d, &["get", id]);
+    assert!(err.contains("no entity with id"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+    let listed = ok(d, &["schema", "list"]);
+    assert_eq!(listed[0]["name"], "person");
+}
+
+#[test]
+fn formats() {
+    let dir = setup();
+    let d = dir.path();
+    ok(d, &["insert", "person", r#"{"name": "Bob", "age": 25}"#]);
+    let out = rem(
+        d,
+        &["query", "SELECT name, age FROM person", "--format", "csv"],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "name,age\nBob,25\n");
+    let out = rem(d, &["list", "person", "--format", "jsonl"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let out = rem(
+        d,
+        &["query", "SELECT name FROM person", "--format", "table"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Bob") && text.contains("(1 row)"), "{text}");
+}
+
+#[test]
+fn batch_from_stdin_names_the_bad_line_and_writes_nothing() {
+    let dir = setup();
+    let d = dir.path();
+    let input = "{\"name\": \"a\", \"age\": 1}\n\n{\"name\": \"b\", \"age\": -2}\n{\"name\": \"c\", \"age\": 3}\n";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rem"))
+        .arg("--path")
+        .arg(d.join("db"))
+        .args(["insert", "person", "--batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3, field `age`"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(ok(d, &["count", "person"]), json!(0));
+
+    std::fs::write(
+        d.join("good.jsonl"),
+        "{\"name\": \"a\", \"age\": 1}\n{\"name\": \"b\", \"age\": 2}\n",
+    )
+    .unwrap();
+    let summary = ok(
+        d,
+        &[
+            "insert",
+            "person",
+            "--batch",
+            d.join("good.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(summary["inserted"], 2);
+    assert_eq!(ok(d, &["count", "person"]), json!(2));
+}
+
+#[test]
+fn errors_are_clear() {
+    let dir = setup();
+    let d = dir.path();
+    let err = fails(d, &["count", "nope"]);
+    assert!(err.contains("Table 'nope' does not exist"), "{err}");
+    let err = fails(d, &["query", "SELEC * FROM person"]);
+    assert!(
+        err.contains("SQL syntax error") && err.contains("line 1"),
+        "{err}"
+    );
+    let err = fails(d, &["insert", "person", r#"{"name": 5}"#]);
+    assert!(err.contains("age") && err.contains("missing"), "{err}");
+    std::fs::write(
+        d.join("v2.yaml"),
+        "title: Person\nversion: 2.0.0\ntype: object\n",
+    )
+    .unwrap();
+    let err = fails(d, &["schema", "add", d.join("v2.yaml").to_str().unwrap()]);
+    assert!(err.contains("major version"), "{err}");
+}
+
+#[test]
+fn yaml_schemas_and_explicit_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("s.yml"),
+        "type: object\nproperties:\n  code: {type: string}\njson_schema_extra:\n  key_field: code\n  version: '1.0.0'\n",
+    )
+    .unwrap();
+    let rec = ok(
+        d,
+        &[
+            "schema",
+            "add",
+            d.join("s.yml").to_str().unwrap(),
+            "--name",
+            "codes",
+        ],
+    );
+    assert_eq!(rec["key_field"], "code");
+    ok(d, &["insert", "codes", r#"{"code": "TAP-1:2"}"#]);
+    assert_eq!(ok(d, &["lookup", "TAP-1:2"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_second_process_is_told_the_database_is_locked() {
+    let dir = setup();
+    let d = dir.path();
+    // Hold the database open with a long batch read from a pipe we never close.
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_rem"))
+        .arg("--path")
+        .arg(d.join("db"))
+        .args(["insert", "person", "--batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The holder opens the database before reading stdin; wait until it does.
+    let mut err = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let out = rem(d, &["count", "person"]);
+        if !out.status.success() {
+            err = String::from_utf8_lossy(&out.stderr).into_owned();
+            break;
+        }
+    }
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert!(err.contains("locked by another process"), "{err}");
+}

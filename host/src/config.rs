@@ -1,0 +1,51 @@
+//! Configuration: every environment variable REM reads, and the default paths.
+
+use std::path::PathBuf;
+
+/// Root of REM's per-user files (default `~/.p8`).
+pub const ENV_HOME: &str = "P8_HOME";
+/// Database directory (default `$P8_HOME/db`).
+pub const ENV_DB_PATH: &str = "P8_DB_PATH";
+/// Directory for the compiled-component cache (default `$P8_HOME/cache`).
+pub const ENV_CACHE_DIR: &str = "P8_CACHE_DIR";
+/// Guest memory cap in MiB (default [`DEFAULT_MEMORY_LIMIT_MIB`]).
+pub const ENV_MEMORY_LIMIT: &str = "P8_MEMORY_LIMIT_MIB";
+
+/// Default guest linear-memory cap: 2 GiB (wasm32 allows at most 4 GiB).
+pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 2048;
+
+/// File holding the redb database inside a database directory.
+pub const DB_FILE: &str = "rem.redb";
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// `$P8_HOME`, else `~/.p8` (else `./.p8` when there is no home directory).
+pub fn home() -> PathBuf {
+    env_path(ENV_HOME).unwrap_or_else(|| {
+        std::env::home_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".p8")
+    })
+}
+
+/// The default database directory: `$P8_DB_PATH`, else `$P8_HOME/db`, else `~/.p8/db`.
+pub fn default_db_path() -> PathBuf {
+    env_path(ENV_DB_PATH).unwrap_or_else(|| home().join("db"))
+}
+
+/// The compiled-component cache directory: `$P8_CACHE_DIR`, else `$P8_HOME/cache`.
+pub fn cache_dir() -> PathBuf {
+    env_path(ENV_CACHE_DIR).unwrap_or_else(|| home().join("cache"))
+}
+
+/// The guest memory cap in bytes from `$P8_MEMORY_LIMIT_MIB`, if set and valid.
+pub fn memory_limit_from_env() -> Option<u64> {
+    std::env::var(ENV_MEMORY_LIMIT)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|mib| mib * 1024 * 1024)
+}

@@ -1,0 +1,433 @@
+//! [`Database`]: a tenant's handle on a REM database, running the engine
+//! component in a wasmtime store over redb.
+//!
+//! Atomicity: every method runs in exactly one redb transaction, which the
+//! host opens before calling into the engine. Mutating methods use a write
+//! transaction that is committed only if the engine returns `ok`; an error or
+//! a trap aborts it, so nothing of a failed call is ever written. Reads use a
+//! read snapshot. After a trap the store is discarded and a fresh instance is
+//! made on the next call.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::bindings::Engine as Bindings;
+use crate::bindings::rem::engine::types as wit;
+use crate::config;
+use crate::error::{Error, PathSegment, Result};
+use crate::kv::Txn;
+use crate::runtime::Runtime;
+use crate::state::HostState;
+
+/// Largest tenant name, in bytes.
+pub const MAX_TENANT_LEN: usize = 128;
+
+/// Rows per engine call in [`Database::insert_batch_with_progress`].
+pub const DEFAULT_BATCH_CHUNK: usize = 1000;
+
+/// Options for [`Database::open`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Database directory (holds `rem.redb`); `None` for a throwaway in-memory database.
+    pub path: Option<PathBuf>,
+    /// Tenant (1 to 128 bytes). Default `default`.
+    pub tenant: String,
+    /// Guest linear-memory cap in bytes. Default `$P8_MEMORY_LIMIT_MIB` or 2 GiB.
+    pub memory_limit: u64,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            path: Some(config::default_db_path()),
+            tenant: "default".into(),
+            memory_limit: config::memory_limit_from_env()
+                .unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
+        }
+    }
+}
+
+impl OpenOptions {
+    /// Options for the database directory `path`.
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        OpenOptions {
+            path: Some(path.into()),
+            ..Default::default()
+        }
+    }
+    /// Options for a throwaway in-memory database.
+    pub fn in_memory() -> Self {
+        OpenOptions {
+            path: None,
+            ..Default::default()
+        }
+    }
+    /// Use `tenant`.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = tenant.into();
+        self
+    }
+    /// Cap guest memory at `bytes`.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+}
+
+struct Live {
+    store: Store<HostState>,
+    bindings: Bindings,
+    handle: ResourceAny,
+}
+
+struct Inner {
+    redb: redb::Database,
+    live: Option<Live>,
+}
+
+/// A tenant's handle on a REM database. `Send + Sync`: calls are serialised
+/// by an internal mutex.
+pub struct Database {
+    inner: Mutex<Inner>,
+    tenant: String,
+    memory_limit: u64,
+    path: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Read,
+    Write,
+}
+
+fn io(context: String, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        context,
+        message: e.to_string(),
+    }
+}
+
+fn open_redb(dir: &Path) -> Result<redb::Database> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        io(
+            format!("cannot create database directory {}", dir.display()),
+            e,
+        )
+    })?;
+    let file = dir.join(config::DB_FILE);
+    match redb::Database::create(&file) {
+        Ok(db) => Ok(db),
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(Error::Locked(dir.to_path_buf())),
+        Err(e) => Err(Error::Storage(format!(
+            "cannot open {}: {e}",
+            file.display()
+        ))),
+    }
+}
+
+impl Database {
+    /// Open (creating if needed) the database described by `options`.
+    ///
+    /// Errors: `InvalidArgument` (bad tenant), `Locked` (another process has
+    /// it open), `Io`, `Storage`, `Internal` (the engine failed to load).
+    pub fn open(options: OpenOptions) -> Result<Database> {
+        if options.tenant.is_empty() || options.tenant.len() > MAX_TENANT_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "tenant must be 1 to {MAX_TENANT_LEN} bytes, got {:?}",
+                options.tenant
+            )));
+        }
+        let redb = match &options.path {
+            Some(dir) => open_redb(dir)?,
+            None => redb::Database::builder()
+                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .map_err(|e| Error::Storage(e.to_string()))?,
+        };
+        let db = Database {
+            inner: Mutex::new(Inner { redb, live: None }),
+            tenant: options.tenant,
+            memory_limit: options.memory_limit,
+            path: options.path,
+        };
+        // Instantiate now so configuration problems surface at open.
+        db.lock()
+            .and_then(|mut inner| db.ensure_live(&mut inner).map(|_| ()))?;
+        Ok(db)
+    }
+
+    /// Open the database directory `path` as tenant `default`.
+    pub fn open_path(path: impl Into<PathBuf>) -> Result<Database> {
+        Database::open(OpenOptions::at(path))
+    }
+
+    /// A throwaway in-memory database.
+    pub fn in_memory() -> Result<Database> {
+        Database::open(OpenOptions::in_memory())
+    }
+
+    /// The tenant this handle reads and writes.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The database directory (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
+        self.inner.lock().map_err(|_| {
+            Error::Internal("database mutex poisoned by a panic in another thread".into())
+        })
+    }
+
+    fn ensure_live<'a>(&self, inner: &'a mut Inner) -> Result<&'a mut Live> {
+        if inner.live.is_none() {
+            let rt = Runtime::shared()?;
+            let mut store = Store::new(&rt.engine, HostState::new(self.memory_limit));
+            store.limiter(|s| &mut s.limiter);
+            let inst =
+                |e: wasmtime::Error| Error::Internal(format!("instantiating the engine: {e:#}"));
+            let bindings = rt.pre.instantiate(&mut store).map_err(inst)?;
+            let handle = bindings
+                .rem_engine_database()
+                .database()
+                .call_constructor(&mut store, &self.tenant)
+                .map_err(inst)?;
+            inner.live = Some(Live {
+                store,
+                bindings,
+                handle,
+            });
+        }
+        Ok(inner.live.as_mut().expect("just made"))
+    }
+
+    /// Run `body` (one or more engine calls) in one transaction of `mode`.
+    fn transaction<T>(&self, mode: Mode, body: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {
+        let mut inner = self.lock()?;
+        let txn = match mode {
+            Mode::Read => Txn::read(&inner.redb),
+            Mode::Write => Txn::write(&inner.redb),
+        }
+        .map_err(Error::Storage)?;
+        let live = self.ensure_live(&mut inner)?;
+        live.store.data_mut().txn = Some(txn);
+        live.store.data_mut().limiter.hit = false;
+        let result = body(live);
+        let txn = live.store.data_mut().txn.take();
+        let trapped = matches!(result, Err(Error::Trap(_) | Error::ResourceExhausted(_)));
+        if trapped {
+            inner.live = None;
+        }
+        match (result, txn) {
+            (Ok(v), Some(t)) => t
+                .commit()
+                .map(|_| v)
+                .map_err(|e| Error::Storage(format!("commit failed: {e}"))),
+            (Ok(_), None) => Err(Error::Internal(
+                "transaction vanished during the call".into(),
+            )),
+            (Err(e), t) => {
+                if let Some(t) = t {
+                    t.abort().map_err(|a| {
+                        Error::Storage(format!("{e}; and the rollback failed: {a}"))
+                    })?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// One engine call: maps the WIT error and turns traps into `Trap`/`ResourceExhausted`.
+    fn invoke<T>(
+        live: &mut Live,
+        f: impl FnOnce(
+            &mut Store<HostState>,
+            &Bindings,
+            ResourceAny,
+        ) -> wasmtime::Result<std::result::Result<T, wit::Error>>,
+    ) -> Result<T> {
+        match f(&mut live.store, &live.bindings, live.handle) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(e.into()),
+            Err(trap) => {
+                if live.store.data().limiter.hit {
+                    Err(Error::ResourceExhausted(format!(
+                        "the engine needed more than its memory cap of {} MiB",
+                        live.store.data().limiter.max / (1024 * 1024)
+                    )))
+                } else {
+                    Err(Error::Trap(format!("{trap:#}")))
+                }
+            }
+        }
+    }
+
+    fn call<T>(
+        &self,
+        mode: Mode,
+        f: impl FnOnce(
+            &mut Store<HostState>,
+            &Bindings,
+            ResourceAny,
+        ) -> wasmtime::Result<std::result::Result<T, wit::Error>>,
+    ) -> Result<T> {
+        self.transaction(mode, |live| Self::invoke(live, f))
+    }
+
+    /// Register or replace the schema of table `name` from a JSON Schema
+    /// document (JSON text). Returns the stored schema record as JSON.
+    /// Errors: `InvalidSchema`, `SchemaConflict` (major version bump), `InvalidArgument`, `Storage`.
+    pub fn register_schema(&self, name: &str, schema_json: &str) -> Result<String> {
+        self.call(Mode::Write, |s, b, h| {
+            b.rem_engine_database()
+                .database()
+                .call_register_schema(s, h, name, schema_json)
+        })
+    }
+
+    /// Registered table names, sorted. Errors: `Storage`.
+    pub fn list_schemas(&self) -> Result<Vec<String>> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database().database().call_list_schemas(s, h)
+        })
+    }
+
+    /// The schema record of `name` as JSON. Errors: `SchemaNotFound`.
+    pub fn get_schema(&self, name: &str) -> Result<String> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database()
+                .database()
+                .call_get_schema(s, h, name)
+        })
+    }
+
+    /// Validate and upsert one entity (`data`: JSON object text); returns the
+    /// stored entity as JSON. Errors: `SchemaNotFound`, `InvalidArgument`, `Validation`, `Storage`.
+    pub fn insert(&self, table: &str, data: &str) -> Result<String> {
+        self.call(Mode::Write, |s, b, h| {
+            b.rem_engine_database()
+                .database()
+                .call_insert(s, h, table, data)
+        })
+    }
+
+    /// Upsert every row (JSON object texts) or none, in one engine call; returns ids in order.
+    /// Validation issues carry the row index as their first `loc` segment.
+    pub fn insert_batch(&self, table: &str, rows: &[String]) -> Result<Vec<String>> {
+        self.call(Mode::Write, |s, b, h| {
+            b.rem_engine_database()
+                .database()
+                .call_insert_batch(s, h, table, rows)
+        })
+    }
+
+    /// Like [`Database::insert_batch`], sent to the engine `chunk` rows at a
+    /// time inside one transaction (all or nothing), calling `progress(rows_done)`
+    /// after each chunk.
+    pub fn insert_batch_with_progress(
+        &self,
+        table: &str,
+        rows: &[String],
+        chunk: usize,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<String>> {
+        let chunk = chunk.max(1);
+        self.transaction(Mode::Write, |live| {
+            let mut ids = Vec::with_capacity(rows.len());
+            for (n, part) in rows.chunks(chunk).enumerate() {
+                let offset = (n * chunk) as u32;
+                let got = Self::invoke(live, |s, b, h| {
+                    b.rem_engine_database()
+                        .database()
+                        .call_insert_batch(s, h, table, part)
+                })
+                .map_err(|e| match e {
+                    Error::Validation(mut issues) => {
+                        for i in &mut issues {
+                            if let Some(PathSegment::Index(r)) = i.loc.first_mut() {
+                                *r += offset;
+                            }
+                        }
+                        Error::Validation(issues)
+                    }
+                    other => other,
+                })?;
+                ids.extend(got);
+                progress(ids.len());
+            }
+            Ok(ids)
+        })
+    }
+
+    /// The entity `id` as JSON (soft-deleted ones included), or `None`.
+    /// Errors: `InvalidArgument` (not a UUID), `Storage`.
+    pub fn get(&self, id: &str) -> Result<Option<String>> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database().database().call_get(s, h, id)
+        })
+    }
+
+    /// `get` for each id, in order.
+    pub fn get_many(&self, ids: &[String]) -> Result<Vec<Option<String>>> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database().database().call_get_many(s, h, ids)
+        })
+    }
+
+    /// Merge `patch` (JSON object text) into the entity's properties, re-validate, store.
+    /// Errors: `NotFound`, `InvalidArgument`, `Validation`, `Storage`.
+    pub fn update(&self, id: &str, patch: &str) -> Result<String> {
+        self.call(Mode::Write, |s, b, h| {
+            b.rem_engine_database()
+                .database()
+                .call_update(s, h, id, patch)
+        })
+    }
+
+    /// Soft delete, or with `hard` remove the entity and its index entries.
+    /// Returns the entity as last stored. Errors: `NotFound`, `InvalidArgument`, `Storage`.
+    pub fn delete(&self, id: &str, hard: bool) -> Result<String> {
+        self.call(Mode::Write, |s, b, h| {
+            b.rem_engine_database()
+                .database()
+                .call_delete(s, h, id, hard)
+        })
+    }
+
+    /// Live entities whose natural key is exactly `key`, across tables.
+    pub fn lookup(&self, key: &str) -> Result<Vec<String>> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database().database().call_lookup(s, h, key)
+        })
+    }
+
+    /// Up to `limit` live entities of `table` after `offset`, in id order.
+    /// Errors: `SchemaNotFound`, `Storage`.
+    pub fn list(&self, table: &str, limit: Option<u32>, offset: u32) -> Result<Vec<String>> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database()
+                .database()
+                .call_list(s, h, table, limit, offset)
+        })
+    }
+
+    /// Number of live entities in `table`. Errors: `SchemaNotFound`, `Storage`.
+    pub fn count(&self, table: &str) -> Result<u64> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database().database().call_count(s, h, table)
+        })
+    }
+
+    /// Run one REM SQL statement; returns a JSON array of row objects.
+    /// Errors: `InvalidQuery`, `SchemaNotFound`, `Unsupported`, `Storage`.
+    pub fn query(&self, sql: &str) -> Result<String> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database().database().call_query(s, h, sql)
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! `rem-host`: runs the REM engine component (`rem-core` compiled to
+//! `wasm32-wasip2`) under wasmtime, with storage on redb.
+//!
+//! ```no_run
+//! let db = rem_host::Database::in_memory()?;
+//! db.register_schema("person", r#"{"type":"object","properties":{"name":{"type":"string"}},"key_field":"name"}"#)?;
+//! let alice = db.insert("person", r#"{"name":"Alice"}"#)?;
+//! assert!(alice.contains("942881f7-a48a-5e6f-bcfb-cc9fc555fded"));
+//! # Ok::<(), rem_host::Error>(())
+//! ```
+
+mod bindings;
+pub mod config;
+mod database;
+mod error;
+pub mod kv;
+mod runtime;
+mod state;
+
+pub use database::{DEFAULT_BATCH_CHUNK, Database, MAX_TENANT_LEN, OpenOptions};
+pub use error::{Error, Issue, PathSegment, Result};
+pub use runtime::{Artifact, ENGINE_HASH, ENGINE_WASM, Runtime};

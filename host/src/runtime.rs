@@ -1,0 +1,119 @@
+//! The shared wasmtime runtime: one `Engine`, the component compiled once per
+//! machine (cached on disk), and a pre-instantiated linker.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, OptLevel};
+
+use crate::bindings::EnginePre;
+use crate::error::{Error, Result};
+use crate::state::HostState;
+
+/// The engine component, built by `build.rs`.
+pub static ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rem_engine.wasm"));
+
+/// BLAKE3 of [`ENGINE_WASM`], the cache key of the compiled artifact.
+pub const ENGINE_HASH: &str = env!("REM_ENGINE_HASH");
+
+/// Everything needed to instantiate the engine cheaply.
+pub struct Runtime {
+    /// The wasmtime engine (shared config for compile and run).
+    pub engine: Engine,
+    /// Linker with WASI and REM imports, pre-instantiated against the component.
+    pub pre: EnginePre<HostState>,
+    /// Where the compiled artifact came from (for diagnostics).
+    pub artifact: Artifact,
+}
+
+/// How the compiled component was obtained.
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    /// Loaded from the on-disk cache.
+    Cached(PathBuf),
+    /// Compiled now (and written to the cache if possible).
+    Compiled(Option<PathBuf>),
+}
+
+fn config() -> Config {
+    let mut c = Config::new();
+    c.cranelift_opt_level(OptLevel::Speed);
+    c.wasm_component_model(true);
+    c
+}
+
+/// The artifact's file name: the component's hash plus wasmtime's own
+/// compatibility hash (wasmtime version and every setting that affects
+/// compiled code), so no other build or configuration ever loads it.
+fn cache_file(engine: &Engine, dir: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    dir.join(format!(
+        "rem-engine-{}-{:016x}.cwasm",
+        &ENGINE_HASH[..16],
+        h.finish()
+    ))
+}
+
+/// Load the compiled component from the cache, or compile and cache it.
+fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> {
+    let file = cache_file(engine, dir);
+    if file.exists() {
+        // SAFETY: the file was written by `precompile_component` of this same
+        // engine configuration (its name carries the component hash), renamed
+        // into place atomically, and wasmtime checks its header for version and
+        // configuration compatibility before use.
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize_file(engine, &file) };
+        if let Ok(c) = loaded {
+            return Ok((c, Artifact::Cached(file)));
+        }
+        // Incompatible or damaged: fall through and recompile over it.
+    }
+    let bytes = engine
+        .precompile_component(ENGINE_WASM)
+        .map_err(|e| Error::Internal(format!("compiling the engine: {e:#}")))?;
+    #[allow(unsafe_code)]
+    // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
+    let component = unsafe { Component::deserialize(engine, &bytes) }
+        .map_err(|e| Error::Internal(format!("loading the compiled engine: {e:#}")))?;
+    let written = std::fs::create_dir_all(dir).ok().and_then(|_| {
+        let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), ENGINE_HASH));
+        std::fs::write(&tmp, &bytes).ok()?;
+        std::fs::rename(&tmp, &file).ok()?;
+        Some(file.clone())
+    });
+    Ok((component, Artifact::Compiled(written)))
+}
+
+impl Runtime {
+    /// Build a runtime, using the compiled-component cache in `cache_dir`.
+    pub fn new(cache_dir: &Path) -> Result<Runtime> {
+        let engine = Engine::new(&config())
+            .map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
+        let (component, artifact) = load_component(&engine, cache_dir)?;
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        let link_err = |e: wasmtime::Error| Error::Internal(format!("linking the engine: {e:#}"));
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
+        crate::bindings::Engine::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(link_err)?;
+        let pre = linker.instantiate_pre(&component).map_err(link_err)?;
+        let pre = EnginePre::new(pre).map_err(link_err)?;
+        Ok(Runtime {
+            engine,
+            pre,
+            artifact,
+        })
+    }
+
+    /// The process-wide runtime (built on first use from [`crate::config::cache_dir`]).
+    pub fn shared() -> Result<&'static Runtime> {
+        static RUNTIME: OnceLock<std::result::Result<Runtime, Error>> = OnceLock::new();
+        RUNTIME
+            .get_or_init(|| Runtime::new(&crate::config::cache_dir()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}

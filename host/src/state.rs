@@ -1,0 +1,130 @@
+//! Per-store host state and the host side of the WIT imports.
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::rem::engine::{embeddings, storage, types};
+use crate::kv::Txn;
+
+/// What one wasmtime `Store` carries.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// Memory cap for the guest.
+    pub limiter: Limiter,
+    /// The transaction of the export call in progress, if any.
+    pub txn: Option<Txn>,
+}
+
+impl HostState {
+    /// A state with no filesystem, network or environment, stderr inherited
+    /// (guest panic messages), and linear memory capped at `memory_limit` bytes.
+    pub fn new(memory_limit: u64) -> HostState {
+        let wasi = WasiCtx::builder().inherit_stderr().build();
+        let limiter = Limiter {
+            max: usize::try_from(memory_limit).unwrap_or(usize::MAX),
+            hit: false,
+        };
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter,
+            txn: None,
+        }
+    }
+
+    fn txn(&self) -> Result<&Txn, types::Error> {
+        self.txn
+            .as_ref()
+            .ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))
+    }
+}
+
+/// Caps guest linear memory and records whether the cap was hit.
+pub struct Limiter {
+    /// Cap in bytes.
+    pub max: usize,
+    /// Set when the guest asked to grow past `max` during the current call.
+    pub hit: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl storage::Host for HostState {
+    fn get(&mut self, key: Vec<u8>) -> Result<Option<Vec<u8>>, types::Error> {
+        self.txn()?.get(&key).map_err(types::Error::Storage)
+    }
+
+    fn get_many(&mut self, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Vec<u8>>>, types::Error> {
+        self.txn()?.get_many(&keys).map_err(types::Error::Storage)
+    }
+
+    fn scan(
+        &mut self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        limit: u32,
+    ) -> Result<Vec<storage::Kv>, types::Error> {
+        let rows = self
+            .txn()?
+            .scan(&start, end.as_deref(), limit)
+            .map_err(types::Error::Storage)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, value)| storage::Kv { key, value })
+            .collect())
+    }
+
+    fn write(&mut self, ops: Vec<storage::WriteOp>) -> Result<(), types::Error> {
+        let txn = self
+            .txn
+            .as_mut()
+            .ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))?;
+        let iter = ops.iter().map(|op| match op {
+            storage::WriteOp::Put(kv) => (kv.key.as_slice(), Some(kv.value.as_slice())),
+            storage::WriteOp::Delete(k) => (k.as_slice(), None),
+        });
+        txn.apply(iter).map_err(types::Error::Storage)
+    }
+}
+
+impl embeddings::Host for HostState {
+    fn embed(&mut self, model: String, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, types::Error> {
+        Err(types::Error::Embedding(format!(
+            "no embedding provider for '{model}': embeddings are not available in this version of REM"
+        )))
+    }
+}

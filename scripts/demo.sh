@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The main job: load the Debian package catalog of this machine into REM and
+# run a few queries over it, through the real `rem` CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LISTS=${APT_LISTS:-/var/lib/apt/lists}
+WORK=target/demo
+DB=$WORK/db
+
+if ! ls "$LISTS"/*_Translation-en* >/dev/null 2>&1 || ! ls "$LISTS"/*_Packages* >/dev/null 2>&1; then
+  echo "== fetching the package lists (apt-get update -o Acquire::Languages=en)" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -o Acquire::Languages=en >&2; else sudo apt-get update -o Acquire::Languages=en >&2; fi
+fi
+
+echo "== building rem and the catalog loader (release)" >&2
+cargo build --release --locked -p rem-cli -p debian-catalog -j "${JOBS:-2}" >&2
+REM="target/release/rem --path $DB"
+
+rm -rf "$WORK" && mkdir -p "$WORK"
+echo "== reading the catalog from $LISTS" >&2
+target/release/debian-catalog "$LISTS" > "$WORK/packages.jsonl"
+
+echo "== registering the schema and loading $(wc -l < "$WORK/packages.jsonl") packages" >&2
+$REM init >/dev/null
+$REM schema add examples/debian-catalog/package.schema.json >/dev/null
+$REM insert packages --batch "$WORK/packages.jsonl"
+
+run() { echo; echo "\$ rem query \"$1\""; $REM query "$1" --format table; }
+echo; echo "\$ rem count packages"; $REM count packages
+echo; echo "\$ rem lookup nginx"; $REM lookup nginx --format jsonl | cut -c1-300
+run "SELECT section, COUNT(*) AS packages, SUM(installed_size_kib) AS total_kib FROM packages GROUP BY section ORDER BY packages DESC LIMIT 10"
+run "SELECT name, version, section, installed_size_kib FROM packages WHERE section = 'httpd' AND name LIKE 'nginx%' ORDER BY name LIMIT 8"
+run "SELECT name, installed_size_kib FROM packages ORDER BY installed_size_kib DESC NULLS LAST LIMIT 5"
+run "SELECT priority, COUNT(*) AS n FROM packages GROUP BY priority ORDER BY n DESC"
+run "SELECT name, summary FROM packages WHERE 'implemented-in::python' = ANY(tags) AND section = 'web' ORDER BY name LIMIT 8"
+run "SELECT COUNT(*) AS matches FROM packages WHERE description ILIKE '%web server%'"

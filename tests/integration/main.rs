@@ -1,0 +1,6 @@
+//! Integration tests: the real engine component, driven through `rem-host`
+//! the way the CLI and Python do.
+
+mod entities;
+mod query;
+mod storage;
