@@ -12,10 +12,7 @@ use std::process::Command;
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let workspace = manifest_dir
-        .parent()
-        .expect("host/ lives in the workspace")
-        .to_path_buf();
+    let workspace = manifest_dir.parent().expect("host/ lives in the workspace").to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     println!("cargo:rerun-if-env-changed=REM_ENGINE_WASM");
 
@@ -23,39 +20,22 @@ fn main() {
         Some(p) => PathBuf::from(p),
         None => build_guest(&workspace),
     };
-    let bytes = std::fs::read(&wasm)
-        .unwrap_or_else(|e| panic!("cannot read engine component {}: {e}", wasm.display()));
+    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read engine component {}: {e}", wasm.display()));
     let hash = blake3::hash(&bytes).to_hex().to_string();
     std::fs::write(out_dir.join("rem_engine.wasm"), &bytes).expect("write OUT_DIR/rem_engine.wasm");
     println!("cargo:rustc-env=REM_ENGINE_HASH={hash}");
 }
 
 fn build_guest(workspace: &Path) -> PathBuf {
-    for p in [
-        "core/src",
-        "core/Cargo.toml",
-        "wit",
-        "Cargo.lock",
-        "Cargo.toml",
-    ] {
+    for p in ["core/src", "core/Cargo.toml", "wit", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", workspace.join(p).display());
     }
-    let target_root = env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
+    let target_root = env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
     let guest_target = target_root.join("guest");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args([
-            "build",
-            "-p",
-            "rem-core",
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "guest",
-        ])
+        .args(["build", "-p", "rem-core", "--target", "wasm32-wasip2", "--profile", "guest"])
         .env("CARGO_TARGET_DIR", &guest_target)
         // simd128 lets LLVM vectorise distance loops (see docs/design.md).
         .env("RUSTFLAGS", "-C target-feature=+simd128");
@@ -71,9 +51,7 @@ fn build_guest(workspace: &Path) -> PathBuf {
             cmd.env_remove(&k);
         }
     }
-    let status = cmd
-        .status()
-        .expect("failed to run cargo for the engine component");
+    let status = cmd.status().expect("failed to run cargo for the engine component");
     if !status.success() {
         panic!(
             "building the engine component failed ({status}); see the cargo output above. \

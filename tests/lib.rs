@@ -25,16 +25,12 @@ pub fn person_schema() -> Value {
 /// Bob (25, engineer) and Charlie (35, manager) inserted.
 pub fn people() -> Database {
     let db = Database::in_memory().expect("open in-memory database");
-    db.register_schema("person", &person_schema().to_string())
-        .expect("register person");
-    for (name, age, role, city) in [
-        ("Alice", 30, "engineer", "Delft"),
-        ("Bob", 25, "engineer", "Leiden"),
-        ("Charlie", 35, "manager", "Delft"),
-    ] {
+    db.register_schema("person", &person_schema().to_string()).expect("register person");
+    for (name, age, role, city) in
+        [("Alice", 30, "engineer", "Delft"), ("Bob", 25, "engineer", "Leiden"), ("Charlie", 35, "manager", "Delft")]
+    {
         let row = json!({"name": name, "age": age, "role": role, "tags": [role, "staff"], "contact": {"address": {"city": city}}});
-        db.insert("person", &row.to_string())
-            .expect("insert person");
+        db.insert("person", &row.to_string()).expect("insert person");
     }
     db
 }

@@ -3,6 +3,12 @@
 
 wit_bindgen::generate!({ path: "../wit", world: "engine" });
 
+/// Talc instead of wasi-libc's dlmalloc: the engine allocates heavily (JSON
+/// values), and Talc is markedly faster there. It grows linear memory on
+/// demand, so the host's memory cap still applies.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use exports::rem::engine::database::{Guest, GuestDatabase};
 use rem::engine::storage as wit_storage;
 use rem::engine::types::{Error as WitError, PathSegment as WitSeg, QueryError, ValidationIssue};
@@ -36,9 +42,7 @@ impl Storage for HostStorage {
         let ops: Vec<wit_storage::WriteOp> = ops
             .into_iter()
             .map(|op| match op {
-                WriteOp::Put(key, value) => {
-                    wit_storage::WriteOp::Put(wit_storage::Kv { key, value })
-                }
+                WriteOp::Put(key, value) => wit_storage::WriteOp::Put(wit_storage::Kv { key, value }),
                 WriteOp::Delete(key) => wit_storage::WriteOp::Delete(key),
             })
             .collect();
@@ -69,15 +73,7 @@ fn to_wit(e: Error) -> WitError {
                 })
                 .collect(),
         ),
-        Error::InvalidQuery {
-            message,
-            line,
-            column,
-        } => WitError::InvalidQuery(QueryError {
-            message,
-            line,
-            column,
-        }),
+        Error::InvalidQuery { message, line, column } => WitError::InvalidQuery(QueryError { message, line, column }),
         Error::Unsupported(m) => WitError::Unsupported(m),
         Error::InvalidArgument(m) => WitError::InvalidArgument(m),
         Error::Storage(m) => WitError::Storage(m),
@@ -136,12 +132,7 @@ impl GuestDatabase for Db {
     fn lookup(&self, key: String) -> Result<Vec<String>, WitError> {
         self.db()?.lookup(&key).map_err(to_wit)
     }
-    fn list(
-        &self,
-        table: String,
-        limit: Option<u32>,
-        offset: u32,
-    ) -> Result<Vec<String>, WitError> {
+    fn list(&self, table: String, limit: Option<u32>, offset: u32) -> Result<Vec<String>, WitError> {
         self.db()?.list(&table, limit, offset).map_err(to_wit)
     }
     fn count(&self, table: String) -> Result<u64, WitError> {

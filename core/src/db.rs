@@ -24,20 +24,14 @@ pub const MAX_TENANT_LEN: usize = 128;
 /// Parse a JSON text argument, naming `what` and the position on failure.
 pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
-        Error::InvalidArgument(format!(
-            "{what} is not valid JSON: {e} (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
+        Error::InvalidArgument(format!("{what} is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
     })
 }
 
 /// Parse an entity id.
 pub fn parse_id(id: &str) -> Result<Uuid> {
     Uuid::parse_str(id).map_err(|_| {
-        Error::InvalidArgument(format!(
-            "{id:?} is not an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded)"
-        ))
+        Error::InvalidArgument(format!("{id:?} is not an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded)"))
     })
 }
 
@@ -50,10 +44,15 @@ pub(crate) fn decode_entity(bytes: &[u8]) -> Result<Entity> {
 }
 
 fn decode_count(bytes: Option<Vec<u8>>) -> u64 {
-    bytes
-        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-        .map(u64::from_le_bytes)
-        .unwrap_or(0)
+    bytes.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_le_bytes).unwrap_or(0)
+}
+
+/// A validated row with its identity, ready to upsert.
+struct Prepared {
+    id: Uuid,
+    key: Vec<u8>,
+    props: Map<String, Value>,
+    edges: Vec<crate::entity::InlineEdge>,
 }
 
 struct CachedSchema {
@@ -70,6 +69,9 @@ pub struct Database<S: Storage> {
 }
 
 impl<S: Storage> Database<S> {
+    /// Rows validated, prefetched and written together inside `insert_batch`.
+    pub const BATCH_BLOCK: usize = 64;
+
     /// Open `tenant` over `store`. Errors: `InvalidArgument` for an empty or over-long tenant.
     pub fn new(store: S, tenant: &str) -> Result<Self> {
         if tenant.is_empty() || tenant.len() > MAX_TENANT_LEN {
@@ -105,9 +107,7 @@ impl<S: Storage> Database<S> {
             Some(v) => {
                 let text = String::from_utf8_lossy(&v);
                 let found: u32 = text.trim().parse().map_err(|_| {
-                    Error::Storage(format!(
-                        "unreadable format-version record {text:?}: this is not a REM database"
-                    ))
+                    Error::Storage(format!("unreadable format-version record {text:?}: this is not a REM database"))
                 })?;
                 if found != keys::FORMAT_VERSION {
                     return Err(Error::Storage(format!(
@@ -118,10 +118,7 @@ impl<S: Storage> Database<S> {
                 }
                 *self.format_checked.borrow_mut() = true;
             }
-            None if writing => tx.put(
-                keys::FORMAT_KEY.to_vec(),
-                keys::FORMAT_VERSION.to_string().into_bytes(),
-            )?,
+            None if writing => tx.put(keys::FORMAT_KEY.to_vec(), keys::FORMAT_VERSION.to_string().into_bytes())?,
             None => {}
         }
         Ok(())
@@ -135,9 +132,7 @@ impl<S: Storage> Database<S> {
 
     /// The compiled schema of `table` (cached while its stored record is unchanged).
     fn schema(&self, tx: &Tx<'_, S>, table: &str) -> Result<Rc<CompiledSchema>> {
-        let raw = tx
-            .get(&keys::schema(&self.tenant, table))?
-            .ok_or_else(|| self.no_schema(table))?;
+        let raw = tx.get(&keys::schema(&self.tenant, table))?.ok_or_else(|| self.no_schema(table))?;
         if let Some(c) = self.schemas.borrow().get(table)
             && c.raw == raw
         {
@@ -146,13 +141,7 @@ impl<S: Storage> Database<S> {
         let record: SchemaRecord = serde_json::from_slice(&raw)
             .map_err(|e| Error::Storage(format!("corrupt schema record '{table}': {e}")))?;
         let compiled = Rc::new(CompiledSchema::compile(record)?);
-        self.schemas.borrow_mut().insert(
-            table.to_string(),
-            CachedSchema {
-                raw,
-                compiled: compiled.clone(),
-            },
-        );
+        self.schemas.borrow_mut().insert(table.to_string(), CachedSchema { raw, compiled: compiled.clone() });
         Ok(compiled)
     }
 
@@ -168,9 +157,8 @@ impl<S: Storage> Database<S> {
     /// Register or replace the schema of `name`; returns the stored record (JSON).
     /// Errors: `InvalidArgument`, `InvalidSchema`, `SchemaConflict`, `Storage`.
     pub fn register_schema(&self, name: &str, document: &str) -> Result<String> {
-        let doc = parse_json("schema", document).map_err(|e| {
-            Error::InvalidSchema(e.to_string().trim_start_matches("schema ").to_string())
-        })?;
+        let doc = parse_json("schema", document)
+            .map_err(|e| Error::InvalidSchema(e.to_string().trim_start_matches("schema ").to_string()))?;
         let record = SchemaRecord::from_document(name, doc)?;
         let mut tx = self.begin(true)?;
         let key = keys::schema(&self.tenant, name);
@@ -208,23 +196,14 @@ impl<S: Storage> Database<S> {
     /// The schema record of `name` as JSON. Errors: `SchemaNotFound`.
     pub fn get_schema(&self, name: &str) -> Result<String> {
         let tx = self.begin(false)?;
-        let raw = tx
-            .get(&keys::schema(&self.tenant, name))?
-            .ok_or_else(|| self.no_schema(name))?;
+        let raw = tx.get(&keys::schema(&self.tenant, name))?.ok_or_else(|| self.no_schema(name))?;
         Ok(String::from_utf8_lossy(&raw).into_owned())
     }
 
     // ----- writes --------------------------------------------------------
 
-    /// Validate and upsert one row. `row` is the batch index for issue locations.
-    fn upsert(
-        &self,
-        tx: &mut Tx<'_, S>,
-        schema: &CompiledSchema,
-        data: Value,
-        now: &str,
-        row: Option<u32>,
-    ) -> Result<Entity> {
+    /// Validate one row and work out its identity. `row` is the batch index for issue locations.
+    fn prepare(&self, schema: &CompiledSchema, data: Value, now: &str, row: Option<u32>) -> Result<Prepared> {
         let rec = &schema.record;
         let with_row = |mut issues: Vec<Issue>| {
             if let Some(r) = row {
@@ -249,10 +228,7 @@ impl<S: Storage> Database<S> {
             }]));
         };
         let mut issues = Vec::new();
-        let edges = props
-            .remove("edges")
-            .map(|e| parse_edges(e, now, &mut issues))
-            .unwrap_or_default();
+        let edges = props.remove("edges").map(|e| parse_edges(e, now, &mut issues)).unwrap_or_default();
         let mut value = Value::Object(props);
         if let Err(mut more) = schema.validate(&mut value) {
             issues.append(&mut more);
@@ -260,40 +236,33 @@ impl<S: Storage> Database<S> {
         if !issues.is_empty() {
             return Err(with_row(issues));
         }
-        let Value::Object(props) = value else {
-            unreachable!("validated value stays an object")
-        };
+        let Value::Object(props) = value else { unreachable!("validated value stays an object") };
         let ident = identity(&rec.name, &props, rec.key_field.as_deref());
-        let id = *ident.id.as_bytes();
-        let ekey = keys::entity(&self.tenant, &rec.name, &id);
-        let old = tx.get(&ekey)?.map(|b| decode_entity(&b)).transpose()?;
+        let key = keys::entity(&self.tenant, &rec.name, ident.id.as_bytes());
+        Ok(Prepared { id: ident.id, key, props, edges })
+    }
+
+    /// Upsert a prepared row (see `docs/design.md` for the rules).
+    fn apply(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, p: Prepared, now: &str) -> Result<Entity> {
+        let old = tx.get(&p.key)?.map(|b| decode_entity(&b)).transpose()?;
         let entity = Entity {
-            id: ident.id.to_string(),
+            id: p.id.to_string(),
             entity_type: rec.name.clone(),
-            created_at: old
-                .as_ref()
-                .map(|o| o.created_at.clone())
-                .unwrap_or_else(|| now.to_string()),
+            created_at: old.as_ref().map(|o| o.created_at.clone()).unwrap_or_else(|| now.to_string()),
             modified_at: now.to_string(),
             deleted_at: None,
             edges: match &old {
-                Some(o) => merge_edges(&o.edges, edges),
-                None => edges,
+                Some(o) => merge_edges(&o.edges, p.edges),
+                None => p.edges,
             },
-            properties: props,
+            properties: p.props,
         };
         self.store_entity(tx, rec, old.as_ref(), &entity)?;
         Ok(entity)
     }
 
     /// Write `new` (replacing `old`), keeping the id index, key index and live count right.
-    fn store_entity(
-        &self,
-        tx: &mut Tx<'_, S>,
-        rec: &SchemaRecord,
-        old: Option<&Entity>,
-        new: &Entity,
-    ) -> Result<()> {
+    fn store_entity(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, old: Option<&Entity>, new: &Entity) -> Result<()> {
         let id = *parse_id(&new.id)?.as_bytes();
         let kf = rec.key_field.as_deref();
         let old_key = old.and_then(|o| natural_key(&o.properties, kf));
@@ -304,25 +273,16 @@ impl<S: Storage> Database<S> {
             tx.delete(keys::key_index(&self.tenant, k, &id))?;
         }
         if let Some(k) = &new_key {
-            tx.put(
-                keys::key_index(&self.tenant, k, &id),
-                rec.name.clone().into_bytes(),
-            )?;
+            tx.put(keys::key_index(&self.tenant, k, &id), rec.name.clone().into_bytes())?;
         }
         if old.is_none() {
-            tx.put(
-                keys::id_index(&self.tenant, &id),
-                rec.name.clone().into_bytes(),
-            )?;
+            tx.put(keys::id_index(&self.tenant, &id), rec.name.clone().into_bytes())?;
         }
         let was_live = old.is_some_and(Entity::is_live);
         if was_live != new.is_live() {
             self.add_count(tx, &rec.name, if new.is_live() { 1 } else { -1 })?;
         }
-        tx.put(
-            keys::entity(&self.tenant, &rec.name, &id),
-            encode_entity(new)?,
-        )
+        tx.put(keys::entity(&self.tenant, &rec.name, &id), encode_entity(new)?)
     }
 
     fn add_count(&self, tx: &mut Tx<'_, S>, table: &str, delta: i64) -> Result<()> {
@@ -337,7 +297,9 @@ impl<S: Storage> Database<S> {
         let mut tx = self.begin(true)?;
         let schema = self.schema(&tx, table)?;
         let value = parse_json("entity data", data)?;
-        let entity = self.upsert(&mut tx, &schema, value, &crate::time::now(), None)?;
+        let now = crate::time::now();
+        let prepared = self.prepare(&schema, value, &now, None)?;
+        let entity = self.apply(&mut tx, &schema.record, prepared, &now)?;
         tx.commit()?;
         String::from_utf8(encode_entity(&entity)?).map_err(|e| Error::Internal(e.to_string()))
     }
@@ -349,23 +311,26 @@ impl<S: Storage> Database<S> {
         let mut tx = self.begin(true)?;
         let schema = self.schema(&tx, table)?;
         let now = crate::time::now();
+        // Rows go in blocks: validate a block, read its existing rows in one
+        // crossing, then write it. Small blocks keep the parsed rows in cache.
         let mut ids = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            let value = serde_json::from_str(row).map_err(|e| {
-                Error::Validation(vec![Issue {
-                    loc: vec![PathSegment::Index(i as u32)],
-                    kind: "json_invalid".into(),
-                    msg: format!(
-                        "invalid JSON: {e} (line {}, column {})",
-                        e.line(),
-                        e.column()
-                    ),
-                }])
-            })?;
-            ids.push(
-                self.upsert(&mut tx, &schema, value, &now, Some(i as u32))?
-                    .id,
-            );
+        for (b, block) in rows.chunks(Self::BATCH_BLOCK).enumerate() {
+            let mut prepared = Vec::with_capacity(block.len());
+            for (j, row) in block.iter().enumerate() {
+                let i = (b * Self::BATCH_BLOCK + j) as u32;
+                let value = serde_json::from_str(row).map_err(|e| {
+                    Error::Validation(vec![Issue {
+                        loc: vec![PathSegment::Index(i)],
+                        kind: "json_invalid".into(),
+                        msg: format!("invalid JSON: {e} (line {}, column {})", e.line(), e.column()),
+                    }])
+                })?;
+                prepared.push(self.prepare(&schema, value, &now, Some(i))?);
+            }
+            tx.prefetch(prepared.iter().map(|p| p.key.clone()).collect())?;
+            for p in prepared {
+                ids.push(self.apply(&mut tx, &schema.record, p, &now)?.id);
+            }
         }
         tx.commit()?;
         Ok(ids)
@@ -375,12 +340,9 @@ impl<S: Storage> Database<S> {
         let Some(table) = tx.get(&keys::id_index(&self.tenant, id.as_bytes()))? else {
             return Ok(None);
         };
-        let table = String::from_utf8(table)
-            .map_err(|_| Error::Storage("corrupt id index entry".into()))?;
+        let table = String::from_utf8(table).map_err(|_| Error::Storage("corrupt id index entry".into()))?;
         let Some(bytes) = tx.get(&keys::entity(&self.tenant, &table, id.as_bytes()))? else {
-            return Err(Error::Storage(format!(
-                "id index points at a missing row for {id}"
-            )));
+            return Err(Error::Storage(format!("id index points at a missing row for {id}")));
         };
         Ok(Some((table, bytes)))
     }
@@ -391,10 +353,7 @@ impl<S: Storage> Database<S> {
         let uuid = parse_id(id)?;
         let mut tx = self.begin(true)?;
         let Some((table, bytes)) = self.locate(&tx, &uuid)? else {
-            return Err(Error::NotFound(format!(
-                "no entity with id {id} in tenant '{}'",
-                self.tenant
-            )));
+            return Err(Error::NotFound(format!("no entity with id {id} in tenant '{}'", self.tenant)));
         };
         let old = decode_entity(&bytes)?;
         if !old.is_live() {
@@ -404,17 +363,12 @@ impl<S: Storage> Database<S> {
             )));
         }
         let Value::Object(mut patch) = parse_json("patch", patch)? else {
-            return Err(Error::InvalidArgument(
-                "a patch must be a JSON object of properties".into(),
-            ));
+            return Err(Error::InvalidArgument("a patch must be a JSON object of properties".into()));
         };
         let schema = self.schema(&tx, &table)?;
         let now = crate::time::now();
         let mut issues = Vec::new();
-        let new_edges = patch
-            .remove("edges")
-            .map(|e| parse_edges(e, &now, &mut issues))
-            .unwrap_or_default();
+        let new_edges = patch.remove("edges").map(|e| parse_edges(e, &now, &mut issues)).unwrap_or_default();
         let mut props: Map<String, Value> = old.properties.clone();
         for (k, v) in patch {
             props.insert(k, v);
@@ -426,15 +380,9 @@ impl<S: Storage> Database<S> {
         if !issues.is_empty() {
             return Err(Error::Validation(issues));
         }
-        let Value::Object(props) = value else {
-            unreachable!("validated value stays an object")
-        };
-        let new = Entity {
-            modified_at: now,
-            edges: merge_edges(&old.edges, new_edges),
-            properties: props,
-            ..old.clone()
-        };
+        let Value::Object(props) = value else { unreachable!("validated value stays an object") };
+        let new =
+            Entity { modified_at: now, edges: merge_edges(&old.edges, new_edges), properties: props, ..old.clone() };
         self.store_entity(&mut tx, &schema.record, Some(&old), &new)?;
         tx.commit()?;
         String::from_utf8(encode_entity(&new)?).map_err(|e| Error::Internal(e.to_string()))
@@ -447,16 +395,11 @@ impl<S: Storage> Database<S> {
         let uuid = parse_id(id)?;
         let mut tx = self.begin(true)?;
         let Some((table, bytes)) = self.locate(&tx, &uuid)? else {
-            return Err(Error::NotFound(format!(
-                "no entity with id {id} in tenant '{}'",
-                self.tenant
-            )));
+            return Err(Error::NotFound(format!("no entity with id {id} in tenant '{}'", self.tenant)));
         };
         let old = decode_entity(&bytes)?;
         let key_field = match tx.get(&keys::schema(&self.tenant, &table))? {
-            Some(raw) => serde_json::from_slice::<SchemaRecord>(&raw)
-                .ok()
-                .and_then(|r| r.key_field),
+            Some(raw) => serde_json::from_slice::<SchemaRecord>(&raw).ok().and_then(|r| r.key_field),
             None => None,
         };
         let idb = uuid.as_bytes();
@@ -472,15 +415,8 @@ impl<S: Storage> Database<S> {
             old
         } else if old.is_live() {
             let now = crate::time::now();
-            let new = Entity {
-                deleted_at: Some(now.clone()),
-                modified_at: now,
-                ..old
-            };
-            tx.put(
-                keys::entity(&self.tenant, &table, idb),
-                encode_entity(&new)?,
-            )?;
+            let new = Entity { deleted_at: Some(now.clone()), modified_at: now, ..old };
+            tx.put(keys::entity(&self.tenant, &table, idb), encode_entity(&new)?)?;
             self.add_count(&mut tx, &table, -1)?;
             new
         } else {
@@ -496,39 +432,26 @@ impl<S: Storage> Database<S> {
     pub fn get(&self, id: &str) -> Result<Option<String>> {
         let uuid = parse_id(id)?;
         let tx = self.begin(false)?;
-        Ok(self
-            .locate(&tx, &uuid)?
-            .map(|(_, b)| String::from_utf8_lossy(&b).into_owned()))
+        Ok(self.locate(&tx, &uuid)?.map(|(_, b)| String::from_utf8_lossy(&b).into_owned()))
     }
 
     /// `get` for each id in order, with two batched storage round trips.
     pub fn get_many(&self, ids: &[String]) -> Result<Vec<Option<String>>> {
-        let uuids = ids
-            .iter()
-            .map(|i| parse_id(i))
-            .collect::<Result<Vec<_>>>()?;
+        let uuids = ids.iter().map(|i| parse_id(i)).collect::<Result<Vec<_>>>()?;
         let tx = self.begin(false)?;
-        let idx_keys: Vec<Vec<u8>> = uuids
-            .iter()
-            .map(|u| keys::id_index(&self.tenant, u.as_bytes()))
-            .collect();
+        let idx_keys: Vec<Vec<u8>> = uuids.iter().map(|u| keys::id_index(&self.tenant, u.as_bytes())).collect();
         let tables = tx.get_many(&idx_keys)?;
         let row_keys: Vec<Vec<u8>> = uuids
             .iter()
             .zip(&tables)
             .filter_map(|(u, t)| {
-                t.as_ref()
-                    .map(|t| keys::entity(&self.tenant, &String::from_utf8_lossy(t), u.as_bytes()))
+                t.as_ref().map(|t| keys::entity(&self.tenant, &String::from_utf8_lossy(t), u.as_bytes()))
             })
             .collect();
         let mut rows = tx.get_many(&row_keys)?.into_iter();
         Ok(tables
             .iter()
-            .map(|t| {
-                t.as_ref()
-                    .and_then(|_| rows.next().flatten())
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-            })
+            .map(|t| t.as_ref().and_then(|_| rows.next().flatten()).map(|b| String::from_utf8_lossy(&b).into_owned()))
             .collect())
     }
 
@@ -544,14 +467,9 @@ impl<S: Storage> Database<S> {
                 break;
             }
             for (k, table) in page {
-                let id: [u8; 16] = k[prefix.len()..]
-                    .try_into()
-                    .map_err(|_| Error::Storage("corrupt key index entry".into()))?;
-                row_keys.push(keys::entity(
-                    &self.tenant,
-                    &String::from_utf8_lossy(&table),
-                    &id,
-                ));
+                let id: [u8; 16] =
+                    k[prefix.len()..].try_into().map_err(|_| Error::Storage("corrupt key index entry".into()))?;
+                row_keys.push(keys::entity(&self.tenant, &String::from_utf8_lossy(&table), &id));
             }
         }
         let rows = tx.get_many(&row_keys)?;

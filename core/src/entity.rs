@@ -49,18 +49,10 @@ impl Entity {
 
 /// Parse an `edges` input array into inline edges, collecting issues with `loc` under `edges`.
 pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<InlineEdge> {
-    let issue = |loc: Vec<PathSegment>, kind: &str, msg: &str| Issue {
-        loc,
-        kind: kind.into(),
-        msg: msg.into(),
-    };
+    let issue = |loc: Vec<PathSegment>, kind: &str, msg: &str| Issue { loc, kind: kind.into(), msg: msg.into() };
     let edges_loc = || vec![PathSegment::Field("edges".into())];
     let Value::Array(items) = value else {
-        issues.push(issue(
-            edges_loc(),
-            "list_type",
-            "edges must be a list of {dst, rel_type, properties}",
-        ));
+        issues.push(issue(edges_loc(), "list_type", "edges must be a list of {dst, rel_type, properties}"));
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -74,11 +66,7 @@ pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<Inli
             l
         };
         let Value::Object(mut obj) = item else {
-            issues.push(issue(
-                at(""),
-                "dict_type",
-                "an edge must be an object {dst, rel_type, properties}",
-            ));
+            issues.push(issue(at(""), "dict_type", "an edge must be an object {dst, rel_type, properties}"));
             continue;
         };
         let dst = match obj.remove("dst") {
@@ -88,11 +76,7 @@ pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<Inli
                 None
             }
             Some(_) => {
-                issues.push(issue(
-                    at("dst"),
-                    "string_type",
-                    "dst must be a non-empty string id",
-                ));
+                issues.push(issue(at("dst"), "string_type", "dst must be a non-empty string id"));
                 None
             }
         };
@@ -103,11 +87,7 @@ pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<Inli
                 None
             }
             Some(_) => {
-                issues.push(issue(
-                    at("rel_type"),
-                    "string_type",
-                    "rel_type must be a non-empty string",
-                ));
+                issues.push(issue(at("rel_type"), "string_type", "rel_type must be a non-empty string"));
                 None
             }
         };
@@ -115,21 +95,12 @@ pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<Inli
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m,
             Some(_) => {
-                issues.push(issue(
-                    at("properties"),
-                    "dict_type",
-                    "edge properties must be an object",
-                ));
+                issues.push(issue(at("properties"), "dict_type", "edge properties must be an object"));
                 Map::new()
             }
         };
         if let (Some(dst), Some(rel_type)) = (dst, rel) {
-            out.push(InlineEdge {
-                dst,
-                rel_type,
-                properties,
-                created_at: now.to_string(),
-            });
+            out.push(InlineEdge { dst, rel_type, properties, created_at: now.to_string() });
         }
     }
     out
@@ -140,10 +111,7 @@ pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<Inli
 pub fn merge_edges(old: &[InlineEdge], new: Vec<InlineEdge>) -> Vec<InlineEdge> {
     let mut merged = old.to_vec();
     for e in new {
-        match merged
-            .iter_mut()
-            .find(|m| m.dst == e.dst && m.rel_type == e.rel_type)
-        {
+        match merged.iter_mut().find(|m| m.dst == e.dst && m.rel_type == e.rel_type) {
             Some(m) => m.properties = e.properties,
             None => merged.push(e),
         }

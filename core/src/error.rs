@@ -40,11 +40,7 @@ impl Issue {
         if self.loc.is_empty() {
             return "<root>".to_string();
         }
-        self.loc
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(".")
+        self.loc.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(".")
     }
 }
 
@@ -100,12 +96,7 @@ pub enum Error {
 fn render_issues(issues: &[Issue]) -> String {
     let mut out = format!("{} validation error(s)", issues.len());
     for i in issues {
-        out.push_str(&format!(
-            "\n  {}: {} [type={}]",
-            i.loc_string(),
-            i.msg,
-            i.kind
-        ));
+        out.push_str(&format!("\n  {}: {} [type={}]", i.loc_string(), i.msg, i.kind));
     }
     out
 }
@@ -113,11 +104,7 @@ fn render_issues(issues: &[Issue]) -> String {
 impl Error {
     /// A query error without a position.
     pub fn query(message: impl Into<String>) -> Self {
-        Error::InvalidQuery {
-            message: message.into(),
-            line: 0,
-            column: 0,
-        }
+        Error::InvalidQuery { message: message.into(), line: 0, column: 0 }
     }
 }
 

@@ -58,24 +58,12 @@ pub fn natural_key(props: &Map<String, Value>, key_field: Option<&str>) -> Optio
 /// The identity of `props` written to `table` (see the module docs for the rule).
 pub fn identity(table: &str, props: &Map<String, Value>, key_field: Option<&str>) -> Identity {
     if let Some(Value::String(uri)) = props.get("uri") {
-        let ordinal = props
-            .get("chunk_ordinal")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        return Identity {
-            id: hashed_id(&format!("{table}:{uri}:{ordinal}")),
-            key: Some(uri.clone()),
-        };
+        let ordinal = props.get("chunk_ordinal").and_then(Value::as_u64).unwrap_or(0);
+        return Identity { id: hashed_id(&format!("{table}:{uri}:{ordinal}")), key: Some(uri.clone()) };
     }
     match natural_key(props, key_field) {
-        Some(key) => Identity {
-            id: hashed_id(&format!("{table}:{key}")),
-            key: Some(key),
-        },
-        None => Identity {
-            id: Uuid::new_v4(),
-            key: None,
-        },
+        Some(key) => Identity { id: hashed_id(&format!("{table}:{key}")), key: Some(key) },
+        None => Identity { id: Uuid::new_v4(), key: None },
     }
 }
 
@@ -90,36 +78,22 @@ mod tests {
 
     #[test]
     fn reference_ids_match_the_spec() {
-        assert_eq!(
-            hashed_id("person:Alice").to_string(),
-            "942881f7-a48a-5e6f-bcfb-cc9fc555fded"
-        );
-        let r = identity(
-            "resources",
-            &props(json!({"uri": "https://docs.python.org"})),
-            None,
-        );
+        assert_eq!(hashed_id("person:Alice").to_string(), "942881f7-a48a-5e6f-bcfb-cc9fc555fded");
+        let r = identity("resources", &props(json!({"uri": "https://docs.python.org"})), None);
         assert_eq!(r.id.to_string(), "a9cbc471-edfd-577e-b375-1734246420c2");
         assert_eq!(r.key.as_deref(), Some("https://docs.python.org"));
     }
 
     #[test]
     fn precedence_is_uri_then_key_field_then_key_then_name() {
-        let p =
-            props(json!({"uri": "u", "chunk_ordinal": 2, "code": "c", "key": "k", "name": "n"}));
+        let p = props(json!({"uri": "u", "chunk_ordinal": 2, "code": "c", "key": "k", "name": "n"}));
         assert_eq!(identity("t", &p, Some("code")).id, hashed_id("t:u:2"));
         let p = props(json!({"code": 12, "key": "k", "name": "n"}));
         assert_eq!(identity("t", &p, Some("code")).id, hashed_id("t:12"));
         let p = props(json!({"key": "k", "name": "n"}));
         assert_eq!(identity("t", &p, Some("code")).id, hashed_id("t:k"));
         let p = props(json!({"name": "n"}));
-        assert_eq!(
-            identity("t", &p, None),
-            Identity {
-                id: hashed_id("t:n"),
-                key: Some("n".into())
-            }
-        );
+        assert_eq!(identity("t", &p, None), Identity { id: hashed_id("t:n"), key: Some("n".into()) });
     }
 
     #[test]

@@ -147,8 +147,8 @@ mod tests {
     #[test]
     fn string_parts_keep_order_and_never_prefix_each_other() {
         let words = [
-            "", "\0", "\0\0", "\u{1}", "\u{1}\0", "\u{2}", "a", "a\0", "a\0b", "a\u{1}", "ab", "b",
-            "TAP-1:2", "TAP-1", "é",
+            "", "\0", "\0\0", "\u{1}", "\u{1}\0", "\u{2}", "a", "a\0", "a\0b", "a\u{1}", "ab", "b", "TAP-1:2", "TAP-1",
+            "é",
         ];
         let mut sorted = words.to_vec();
         sorted.sort();
@@ -166,14 +166,7 @@ mod tests {
 
     #[test]
     fn pop_str_inverts_push_str() {
-        for w in [
-            "",
-            "x",
-            "a\0b\0",
-            "\u{1}\u{1}\0",
-            "https://docs.python.org:0",
-            "TAP-1:2",
-        ] {
+        for w in ["", "x", "a\0b\0", "\u{1}\u{1}\0", "https://docs.python.org:0", "TAP-1:2"] {
             let mut v = enc(w);
             v.extend_from_slice(b"rest");
             let (s, rest) = pop_str(&v).unwrap();

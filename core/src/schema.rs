@@ -52,10 +52,7 @@ pub struct SchemaRecord {
 pub fn check_table_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
@@ -79,9 +76,7 @@ fn string_setting(doc: &Map<String, Value>, name: &str) -> Result<Option<String>
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) if name == "version" => Ok(Some(n.to_string())),
-        Some(other) => Err(Error::InvalidSchema(format!(
-            "'{name}' must be a string, got {other}"
-        ))),
+        Some(other) => Err(Error::InvalidSchema(format!("'{name}' must be a string, got {other}"))),
     }
 }
 
@@ -92,14 +87,10 @@ fn list_setting(doc: &Map<String, Value>, name: &str) -> Result<Vec<String>> {
             .iter()
             .map(|v| match v {
                 Value::String(s) if !s.is_empty() => Ok(s.clone()),
-                other => Err(Error::InvalidSchema(format!(
-                    "'{name}' must list field names, got {other}"
-                ))),
+                other => Err(Error::InvalidSchema(format!("'{name}' must list field names, got {other}"))),
             })
             .collect(),
-        Some(other) => Err(Error::InvalidSchema(format!(
-            "'{name}' must be a list of field names, got {other}"
-        ))),
+        Some(other) => Err(Error::InvalidSchema(format!("'{name}' must be a list of field names, got {other}"))),
     }
 }
 
@@ -126,12 +117,9 @@ impl SchemaRecord {
     pub fn from_document(name: &str, doc: Value) -> Result<Self> {
         check_table_name(name)?;
         let Value::Object(map) = &doc else {
-            return Err(Error::InvalidSchema(
-                "a schema must be a JSON object".into(),
-            ));
+            return Err(Error::InvalidSchema("a schema must be a JSON object".into()));
         };
-        let version =
-            string_setting(map, "version")?.unwrap_or_else(|| DEFAULT_VERSION.to_string());
+        let version = string_setting(map, "version")?.unwrap_or_else(|| DEFAULT_VERSION.to_string());
         parse_version(&version)?;
         let props = map.get("properties").and_then(Value::as_object);
         let key_field = string_setting(map, "key_field")?;
@@ -212,16 +200,11 @@ impl CompiledSchema {
     /// Apply schema defaults to `value`, then validate it; returns every issue at once.
     pub fn validate(&self, value: &mut Value) -> std::result::Result<(), Vec<Issue>> {
         apply_defaults(&self.record.schema, &self.record.schema, value, 0);
-        let issues: Vec<Issue> = self
-            .validator
-            .iter_errors(value)
-            .map(|e| to_issue(&e))
-            .collect();
-        if issues.is_empty() {
-            Ok(())
-        } else {
-            Err(issues)
+        if self.validator.is_valid(value) {
+            return Ok(());
         }
+        let issues: Vec<Issue> = self.validator.iter_errors(value).map(|e| to_issue(&e)).collect();
+        if issues.is_empty() { Ok(()) } else { Err(issues) }
     }
 }
 
@@ -256,12 +239,8 @@ fn to_issue(e: &jsonschema::ValidationError<'_>) -> Issue {
             }
             "missing".into()
         }
-        K::Type {
-            kind: TypeKind::Single(t),
-        } => json_type_name(t).into(),
-        K::Type {
-            kind: TypeKind::Multiple(_),
-        } => "type_error".into(),
+        K::Type { kind: TypeKind::Single(t) } => json_type_name(t).into(),
+        K::Type { kind: TypeKind::Multiple(_) } => "type_error".into(),
         K::Minimum { .. } => "greater_than_equal".into(),
         K::ExclusiveMinimum { .. } => "greater_than".into(),
         K::Maximum { .. } => "less_than_equal".into(),
@@ -273,9 +252,7 @@ fn to_issue(e: &jsonschema::ValidationError<'_>) -> Issue {
         K::Constant { .. } => "literal_error".into(),
         K::MinItems { .. } => "too_short".into(),
         K::MaxItems { .. } => "too_long".into(),
-        K::AdditionalProperties { .. } | K::UnevaluatedProperties { .. } => {
-            "extra_forbidden".into()
-        }
+        K::AdditionalProperties { .. } | K::UnevaluatedProperties { .. } => "extra_forbidden".into(),
         K::Format { format } => format!("{}_format", format.replace('-', "_")),
         K::AnyOf { .. } => "union_no_match".into(),
         K::OneOfNotValid { .. } | K::OneOfMultipleValid { .. } => "one_of".into(),
@@ -285,11 +262,7 @@ fn to_issue(e: &jsonschema::ValidationError<'_>) -> Issue {
         K::FalseSchema => "forbidden".into(),
         _ => "value_error".into(),
     };
-    Issue {
-        loc,
-        kind,
-        msg: e.to_string(),
-    }
+    Issue { loc, kind, msg: e.to_string() }
 }
 
 /// Resolve a local `$ref` (`#/$defs/X`, `#/definitions/X`, any `#/` JSON pointer).
@@ -320,10 +293,7 @@ fn apply_defaults(root: &Value, schema: &Value, value: &mut Value, depth: u32) {
             for b in branches {
                 let b = resolve(root, b);
                 let fits = match value {
-                    Value::Object(_) => {
-                        b.get("properties").is_some()
-                            || b.get("type") == Some(&Value::from("object"))
-                    }
+                    Value::Object(_) => b.get("properties").is_some() || b.get("type") == Some(&Value::from("object")),
                     Value::Array(_) => b.get("items").is_some(),
                     _ => false,
                 };
@@ -344,10 +314,7 @@ fn apply_defaults(root: &Value, schema: &Value, value: &mut Value, depth: u32) {
                         Some(v) => apply_defaults(root, sub, v, depth + 1),
                         None => {
                             // A sibling `default` beside `$ref` wins over the target's.
-                            if let Some(d) = sub
-                                .get("default")
-                                .or_else(|| resolve(root, sub).get("default"))
-                            {
+                            if let Some(d) = sub.get("default").or_else(|| resolve(root, sub).get("default")) {
                                 obj.insert(name.clone(), d.clone());
                             }
                         }
@@ -414,13 +381,9 @@ mod tests {
 
     #[test]
     fn bad_settings_and_names_are_refused() {
-        let doc =
-            json!({"type": "object", "properties": {"a": {"type": "string"}}, "key_field": "b"});
+        let doc = json!({"type": "object", "properties": {"a": {"type": "string"}}, "key_field": "b"});
         let err = SchemaRecord::from_document("t", doc).unwrap_err();
-        assert!(
-            err.to_string().contains("key_field 'b' is not a property"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("key_field 'b' is not a property"), "{err}");
         assert!(SchemaRecord::from_document("1bad", json!({})).is_err());
         assert!(SchemaRecord::from_document("t", json!([])).is_err());
         assert!(SchemaRecord::from_document("t", json!({"type": 12})).is_err());
@@ -438,37 +401,19 @@ mod tests {
 
     #[test]
     fn defaults_are_applied_and_every_issue_reported() {
-        let c = CompiledSchema::compile(
-            SchemaRecord::from_document("person", pydantic_person()).unwrap(),
-        )
-        .unwrap();
+        let c = CompiledSchema::compile(SchemaRecord::from_document("person", pydantic_person()).unwrap()).unwrap();
         let mut ok = json!({"name": "Ann", "age": 3, "address": {"city": "Delft"}});
         c.validate(&mut ok).unwrap();
         assert_eq!(ok["role"], "engineer");
         assert_eq!(ok["tags"], json!([]));
         assert_eq!(ok["address"]["country"], "NL");
 
-        let mut bad =
-            json!({"age": -1, "role": "boss", "address": {"country": 5}, "tags": ["a", 2]});
+        let mut bad = json!({"age": -1, "role": "boss", "address": {"country": 5}, "tags": ["a", 2]});
         let issues = c.validate(&mut bad).unwrap_err();
-        let got: Vec<(String, String)> = issues
-            .iter()
-            .map(|i| (i.loc_string(), i.kind.clone()))
-            .collect();
-        for want in [
-            ("name", "missing"),
-            ("age", "greater_than_equal"),
-            ("role", "enum"),
-            ("tags.1", "string_type"),
-        ] {
-            assert!(
-                got.contains(&(want.0.to_string(), want.1.to_string())),
-                "{want:?} not in {got:?}"
-            );
+        let got: Vec<(String, String)> = issues.iter().map(|i| (i.loc_string(), i.kind.clone())).collect();
+        for want in [("name", "missing"), ("age", "greater_than_equal"), ("role", "enum"), ("tags.1", "string_type")] {
+            assert!(got.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} not in {got:?}");
         }
-        assert!(
-            got.iter().any(|(loc, _)| loc.starts_with("address")),
-            "{got:?}"
-        );
+        assert!(got.iter().any(|(loc, _)| loc.starts_with("address")), "{got:?}");
     }
 }

@@ -36,6 +36,21 @@ pub trait Storage {
     fn write(&self, ops: Vec<WriteOp>) -> Result<()>;
 }
 
+impl<S: Storage + ?Sized> Storage for &S {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        (**self).get(key)
+    }
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        (**self).get_many(keys)
+    }
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> Result<Vec<Kv>> {
+        (**self).scan(start, end, limit)
+    }
+    fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
+        (**self).write(ops)
+    }
+}
+
 /// Rows fetched per `scan` page.
 pub const SCAN_PAGE: u32 = 1024;
 
@@ -60,11 +75,7 @@ impl MemoryStore {
     }
     /// A copy of every entry, in key order (for tests that compare states).
     pub fn dump(&self) -> Vec<Kv> {
-        self.map
-            .borrow()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.map.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -109,6 +120,8 @@ impl Storage for MemoryStore {
 pub struct Tx<'s, S: Storage + ?Sized> {
     store: &'s S,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Values read ahead by [`Tx::prefetch`]; a buffered write to a key evicts it.
+    fetched: std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl<'s, S: Storage + ?Sized> Tx<'s, S> {
@@ -117,10 +130,7 @@ impl<'s, S: Storage + ?Sized> Tx<'s, S> {
 
     /// Start buffering over `store`.
     pub fn new(store: &'s S) -> Self {
-        Tx {
-            store,
-            pending: BTreeMap::new(),
-        }
+        Tx { store, pending: BTreeMap::new(), fetched: Default::default() }
     }
 
     /// The underlying store.
@@ -130,52 +140,57 @@ impl<'s, S: Storage + ?Sized> Tx<'s, S> {
 
     /// The value at `key`, including buffered writes.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.pending.get(key) {
+        if let Some(v) = self.pending.get(key) {
+            return Ok(v.clone());
+        }
+        match self.fetched.get(key) {
             Some(v) => Ok(v.clone()),
             None => self.store.get(key),
         }
     }
 
-    /// `get` for many keys, one boundary crossing for the unbuffered ones.
-    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
-        let missing: Vec<Vec<u8>> = keys
-            .iter()
-            .filter(|k| !self.pending.contains_key(*k))
-            .cloned()
-            .collect();
-        let mut fetched = if missing.is_empty() {
-            Vec::new()
-        } else {
-            self.store.get_many(&missing)?
+    /// Read `keys` ahead in one crossing so later `get`s of them are local.
+    pub fn prefetch(&mut self, keys: Vec<Vec<u8>>) -> Result<()> {
+        let wanted: Vec<Vec<u8>> =
+            keys.into_iter().filter(|k| !self.pending.contains_key(k) && !self.fetched.contains_key(k)).collect();
+        if wanted.is_empty() {
+            return Ok(());
         }
-        .into_iter();
+        let values = self.store.get_many(&wanted)?;
+        self.fetched.extend(wanted.into_iter().zip(values));
+        Ok(())
+    }
+
+    /// `get` for many keys, one boundary crossing for those not buffered or prefetched.
+    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        let local = |k: &Vec<u8>| self.pending.get(k).or_else(|| self.fetched.get(k));
+        let missing: Vec<Vec<u8>> = keys.iter().filter(|k| local(k).is_none()).cloned().collect();
+        let mut remote = if missing.is_empty() { Vec::new() } else { self.store.get_many(&missing)? }.into_iter();
         Ok(keys
             .iter()
-            .map(|k| match self.pending.get(k) {
+            .map(|k| match local(k) {
                 Some(v) => v.clone(),
-                None => fetched.next().flatten(),
+                None => remote.next().flatten(),
             })
             .collect())
     }
 
     /// Buffer a put.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<()> {
+        self.fetched.remove(&key);
         self.pending.insert(key, Some(value));
         self.maybe_flush()
     }
 
     /// Buffer a delete.
     pub fn delete(&mut self, key: Vec<u8>) -> Result<()> {
+        self.fetched.remove(&key);
         self.pending.insert(key, None);
         self.maybe_flush()
     }
 
     fn maybe_flush(&mut self) -> Result<()> {
-        if self.pending.len() >= Self::FLUSH_AT {
-            self.flush()
-        } else {
-            Ok(())
-        }
+        if self.pending.len() >= Self::FLUSH_AT { self.flush() } else { Ok(()) }
     }
 
     /// Send buffered writes to the store.
@@ -216,12 +231,7 @@ pub struct PrefixScan<'s, S: Storage + ?Sized> {
 impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
     /// Scan `prefix` in `store`.
     pub fn new(store: &'s S, prefix: &[u8]) -> Self {
-        PrefixScan {
-            store,
-            next_start: Some(prefix.to_vec()),
-            end: crate::keys::prefix_end(prefix),
-            page: SCAN_PAGE,
-        }
+        PrefixScan { store, next_start: Some(prefix.to_vec()), end: crate::keys::prefix_end(prefix), page: SCAN_PAGE }
     }
 
     /// Use pages of `n` entries (clamped to 1..=4096).
@@ -260,22 +270,32 @@ mod tests {
         assert_eq!(tx.get(b"a1").unwrap(), None);
         tx.put(b"a2".to_vec(), b"y".to_vec()).unwrap();
         let mut scan = tx.scan_prefix(b"a").unwrap();
+        assert_eq!(scan.next_page().unwrap(), vec![(b"a2".to_vec(), b"y".to_vec())]);
+    }
+
+    #[test]
+    fn prefetched_values_never_go_stale() {
+        let store = MemoryStore::new();
+        store.write(vec![WriteOp::Put(b"k".to_vec(), b"old".to_vec())]).unwrap();
+        let mut tx = Tx::new(&store);
+        tx.prefetch(vec![b"k".to_vec(), b"absent".to_vec()]).unwrap();
+        assert_eq!(tx.get(b"k").unwrap(), Some(b"old".to_vec()));
+        assert_eq!(tx.get(b"absent").unwrap(), None);
+        tx.put(b"k".to_vec(), b"new".to_vec()).unwrap();
+        tx.flush().unwrap();
         assert_eq!(
-            scan.next_page().unwrap(),
-            vec![(b"a2".to_vec(), b"y".to_vec())]
+            tx.get(b"k").unwrap(),
+            Some(b"new".to_vec()),
+            "a flushed write is read back, not the prefetched value"
         );
     }
 
     #[test]
     fn prefix_scan_pages_through_everything() {
         let store = MemoryStore::new();
-        let ops = (0..100u32)
-            .map(|i| WriteOp::Put(format!("p{i:03}").into_bytes(), vec![]))
-            .collect();
+        let ops = (0..100u32).map(|i| WriteOp::Put(format!("p{i:03}").into_bytes(), vec![])).collect();
         store.write(ops).unwrap();
-        store
-            .write(vec![WriteOp::Put(b"q".to_vec(), vec![])])
-            .unwrap();
+        store.write(vec![WriteOp::Put(b"q".to_vec(), vec![])]).unwrap();
         let mut scan = PrefixScan::new(&store, b"p").with_page(7);
         let mut n = 0;
         loop {

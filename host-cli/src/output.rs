@@ -58,8 +58,7 @@ pub fn rows(format: Format, items: &[Value]) -> Result<()> {
         Format::Table => {
             let cols = columns(items);
             let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
+            t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
             if cols.is_empty() {
                 t.set_header(vec!["value"]);
                 for r in items {
@@ -68,20 +67,11 @@ pub fn rows(format: Format, items: &[Value]) -> Result<()> {
             } else {
                 t.set_header(cols.clone());
                 for r in items {
-                    t.add_row(
-                        cols.iter()
-                            .map(|c| r.get(c).map(cell).unwrap_or_default())
-                            .collect::<Vec<_>>(),
-                    );
+                    t.add_row(cols.iter().map(|c| r.get(c).map(cell).unwrap_or_default()).collect::<Vec<_>>());
                 }
             }
             writeln!(out, "{t}")?;
-            writeln!(
-                out,
-                "({} row{})",
-                items.len(),
-                if items.len() == 1 { "" } else { "s" }
-            )?;
+            writeln!(out, "({} row{})", items.len(), if items.len() == 1 { "" } else { "s" })?;
         }
         Format::Csv => {
             let cols = columns(items);

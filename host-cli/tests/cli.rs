@@ -19,17 +19,9 @@ fn rem(dir: &Path, args: &[&str]) -> Output {
 
 fn ok(dir: &Path, args: &[&str]) -> Value {
     let out = rem(dir, args);
-    assert!(
-        out.status.success(),
-        "rem {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "rem {args:?}: stdout not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    assert!(out.status.success(), "rem {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("rem {args:?}: stdout not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn fails(dir: &Path, args: &[&str]) -> String {
@@ -47,14 +39,7 @@ fn setup() -> tempfile::TempDir {
         "required": ["name", "age"]
     });
     std::fs::write(dir.path().join("person.json"), schema.to_string()).unwrap();
-    let rec = ok(
-        dir.path(),
-        &[
-            "schema",
-            "add",
-            dir.path().join("person.json").to_str().unwrap(),
-        ],
-    );
+    let rec = ok(dir.path(), &["schema", "add", dir.path().join("person.json").to_str().unwrap()]);
     assert_eq!(rec["name"], "person", "table named from the title");
     dir
 }
@@ -63,30 +48,14 @@ fn setup() -> tempfile::TempDir {
 fn entity_lifecycle_through_the_cli() {
     let dir = setup();
     let d = dir.path();
-    let alice = ok(
-        d,
-        &[
-            "insert",
-            "person",
-            r#"{"name": "Alice", "age": 30, "role": "engineer"}"#,
-        ],
-    );
+    let alice = ok(d, &["insert", "person", r#"{"name": "Alice", "age": 30, "role": "engineer"}"#]);
     assert_eq!(alice["id"], "942881f7-a48a-5e6f-bcfb-cc9fc555fded");
     let id = alice["id"].as_str().unwrap();
     assert_eq!(ok(d, &["get", id])["properties"]["age"], 30);
     assert_eq!(ok(d, &["lookup", "Alice"])[0]["id"], id);
-    assert_eq!(
-        ok(d, &["update", id, r#"{"age": 31}"#])["properties"]["age"],
-        31
-    );
+    assert_eq!(ok(d, &["update", id, r#"{"age": 31}"#])["properties"]["age"], 31);
     assert_eq!(ok(d, &["count", "person"]), json!(1));
-    assert_eq!(
-        ok(d, &["list", "person", "--limit", "5"])
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(ok(d, &["list", "person", "--limit", "5"]).as_array().unwrap().len(), 1);
     let rows = ok(d, &["query", "SELECT name, age FROM person WHERE age > 30"]);
     assert_eq!(rows, json!([{"name": "Alice", "age": 31}]));
     assert!(ok(d, &["delete", id])["deleted_at"].is_string());
@@ -104,17 +73,11 @@ fn formats() {
     let dir = setup();
     let d = dir.path();
     ok(d, &["insert", "person", r#"{"name": "Bob", "age": 25}"#]);
-    let out = rem(
-        d,
-        &["query", "SELECT name, age FROM person", "--format", "csv"],
-    );
+    let out = rem(d, &["query", "SELECT name, age FROM person", "--format", "csv"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "name,age\nBob,25\n");
     let out = rem(d, &["list", "person", "--format", "jsonl"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-    let out = rem(
-        d,
-        &["query", "SELECT name FROM person", "--format", "table"],
-    );
+    let out = rem(d, &["query", "SELECT name FROM person", "--format", "table"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Bob") && text.contains("(1 row)"), "{text}");
 }
@@ -133,12 +96,7 @@ fn batch_from_stdin_names_the_bad_line_and_writes_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -146,20 +104,8 @@ fn batch_from_stdin_names_the_bad_line_and_writes_nothing() {
     assert!(err.contains("nothing was written"), "{err}");
     assert_eq!(ok(d, &["count", "person"]), json!(0));
 
-    std::fs::write(
-        d.join("good.jsonl"),
-        "{\"name\": \"a\", \"age\": 1}\n{\"name\": \"b\", \"age\": 2}\n",
-    )
-    .unwrap();
-    let summary = ok(
-        d,
-        &[
-            "insert",
-            "person",
-            "--batch",
-            d.join("good.jsonl").to_str().unwrap(),
-        ],
-    );
+    std::fs::write(d.join("good.jsonl"), "{\"name\": \"a\", \"age\": 1}\n{\"name\": \"b\", \"age\": 2}\n").unwrap();
+    let summary = ok(d, &["insert", "person", "--batch", d.join("good.jsonl").to_str().unwrap()]);
     assert_eq!(summary["inserted"], 2);
     assert_eq!(ok(d, &["count", "person"]), json!(2));
 }
@@ -171,17 +117,10 @@ fn errors_are_clear() {
     let err = fails(d, &["count", "nope"]);
     assert!(err.contains("Table 'nope' does not exist"), "{err}");
     let err = fails(d, &["query", "SELEC * FROM person"]);
-    assert!(
-        err.contains("SQL syntax error") && err.contains("line 1"),
-        "{err}"
-    );
+    assert!(err.contains("SQL syntax error") && err.contains("line 1"), "{err}");
     let err = fails(d, &["insert", "person", r#"{"name": 5}"#]);
     assert!(err.contains("age") && err.contains("missing"), "{err}");
-    std::fs::write(
-        d.join("v2.yaml"),
-        "title: Person\nversion: 2.0.0\ntype: object\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("v2.yaml"), "title: Person\nversion: 2.0.0\ntype: object\n").unwrap();
     let err = fails(d, &["schema", "add", d.join("v2.yaml").to_str().unwrap()]);
     assert!(err.contains("major version"), "{err}");
 }
@@ -195,16 +134,7 @@ fn yaml_schemas_and_explicit_names() {
         "type: object\nproperties:\n  code: {type: string}\njson_schema_extra:\n  key_field: code\n  version: '1.0.0'\n",
     )
     .unwrap();
-    let rec = ok(
-        d,
-        &[
-            "schema",
-            "add",
-            d.join("s.yml").to_str().unwrap(),
-            "--name",
-            "codes",
-        ],
-    );
+    let rec = ok(d, &["schema", "add", d.join("s.yml").to_str().unwrap(), "--name", "codes"]);
     assert_eq!(rec["key_field"], "code");
     ok(d, &["insert", "codes", r#"{"code": "TAP-1:2"}"#]);
     assert_eq!(ok(d, &["lookup", "TAP-1:2"]).as_array().unwrap().len(), 1);

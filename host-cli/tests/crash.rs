@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -11,81 +10,60 @@ use serde_json::json;
 fn killed_batch_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
-    let rem = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_rem"))
-            .arg("--path")
-            .arg(&db)
-            .args(args)
-            .output()
-            .unwrap()
+    let rem_at = |db: &std::path::Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rem")).arg("--path").arg(db).args(args).output().unwrap()
     };
+    let rem = |args: &[&str]| rem_at(&db, args);
     let schema = json!({"title": "Item", "type": "object", "key_field": "k", "properties": {"k": {"type": "string"}, "v": {"type": "string"}}});
     std::fs::write(dir.path().join("item.json"), schema.to_string()).unwrap();
-    assert!(
-        rem(&[
-            "schema",
-            "add",
-            dir.path().join("item.json").to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
-    assert!(
-        rem(&["insert", "item", r#"{"k": "before", "v": "x"}"#])
-            .status
-            .success()
-    );
+    assert!(rem(&["schema", "add", dir.path().join("item.json").to_str().unwrap()]).status.success());
+    assert!(rem(&["insert", "item", r#"{"k": "before", "v": "x"}"#]).status.success());
 
     let rows = 200_000;
-    let mut file =
-        std::io::BufWriter::new(std::fs::File::create(dir.path().join("big.jsonl")).unwrap());
+    let mut file = std::io::BufWriter::new(std::fs::File::create(dir.path().join("big.jsonl")).unwrap());
     for i in 0..rows {
-        writeln!(
-            file,
-            "{}",
-            json!({"k": format!("k{i}"), "v": "payload ".repeat(8)})
-        )
-        .unwrap();
+        writeln!(file, "{}", json!({"k": format!("k{i}"), "v": "payload ".repeat(8)})).unwrap();
     }
     file.flush().unwrap();
     drop(file);
 
-    for delay_ms in [300u64, 900, 1500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rem"))
+    let batch = |db: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_rem"))
             .arg("--path")
-            .arg(&db)
-            .args([
-                "insert",
-                "item",
-                "--batch",
-                dir.path().join("big.jsonl").to_str().unwrap(),
-            ])
+            .arg(db)
+            .args(["insert", "item", "--batch", dir.path().join("big.jsonl").to_str().unwrap()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
+            .unwrap()
+    };
+    // Time one complete run on a scratch database, so the kills below land
+    // while the batch is being written (reading the input is the first ~20%).
+    let scratch = dir.path().join("scratch");
+    assert!(rem_at(&scratch, &["schema", "add", dir.path().join("item.json").to_str().unwrap()]).status.success());
+    let started = std::time::Instant::now();
+    assert!(batch(&scratch).wait().unwrap().success());
+    let full = started.elapsed();
+
+    let mut killed_mid_batch = 0;
+    for fraction in [0.4, 0.7, 0.9] {
+        let mut child = batch(&db);
+        std::thread::sleep(full.mul_f64(fraction));
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_batch += 1;
+        }
         child.kill().unwrap(); // SIGKILL: no cleanup runs
         let _ = child.wait();
 
         let out = rem(&["count", "item"]);
-        assert!(
-            out.status.success(),
-            "database must open after a kill: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "database must open after a kill: {}", String::from_utf8_lossy(&out.stderr));
         let n: u64 = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(
-            n == 1 || n == rows + 1,
-            "batch half-written: count {n} after kill at {delay_ms} ms"
-        );
+        assert!(n == 1 || n == rows + 1, "batch half-written: count {n} after a kill at {fraction} of a run");
         let before = rem(&["lookup", "before"]);
-        assert!(
-            String::from_utf8_lossy(&before.stdout).contains("before"),
-            "earlier data lost"
-        );
+        assert!(String::from_utf8_lossy(&before.stdout).contains("before"), "earlier data lost");
         if n == rows + 1 {
-            break; // the batch finished before the kill; later delays prove nothing more
+            break; // the batch committed before the kill; later kills prove nothing more
         }
     }
+    assert!(killed_mid_batch > 0, "no kill landed while the batch was running (full run took {full:?})");
 }

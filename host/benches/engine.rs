@@ -35,12 +35,7 @@ struct NativeRedb {
 
 impl NativeRedb {
     fn with<T>(&self, write: bool, f: impl FnOnce() -> T) -> T {
-        let t = if write {
-            Txn::write(&self.db)
-        } else {
-            Txn::read(&self.db)
-        }
-        .unwrap();
+        let t = if write { Txn::write(&self.db) } else { Txn::read(&self.db) }.unwrap();
         *self.txn.borrow_mut() = Some(t);
         let out = f();
         self.txn.borrow_mut().take().unwrap().commit().unwrap();
@@ -48,7 +43,7 @@ impl NativeRedb {
     }
 }
 
-impl Storage for &NativeRedb {
+impl Storage for NativeRedb {
     fn get(&self, key: &[u8]) -> rem_core::Result<Option<Vec<u8>>> {
         Ok(self.txn.borrow().as_ref().unwrap().get(key).unwrap())
     }
@@ -56,13 +51,7 @@ impl Storage for &NativeRedb {
         Ok(self.txn.borrow().as_ref().unwrap().get_many(keys).unwrap())
     }
     fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> rem_core::Result<Vec<Kv>> {
-        Ok(self
-            .txn
-            .borrow()
-            .as_ref()
-            .unwrap()
-            .scan(start, end, limit)
-            .unwrap())
+        Ok(self.txn.borrow().as_ref().unwrap().scan(start, end, limit).unwrap())
     }
     fn write(&self, ops: Vec<WriteOp>) -> rem_core::Result<()> {
         let mut t = self.txn.borrow_mut();
@@ -77,18 +66,12 @@ impl Storage for &NativeRedb {
 
 fn main() {
     let lists = std::env::var("APT_LISTS").unwrap_or_else(|_| "/var/lib/apt/lists".into());
-    let packages = debian_catalog::load(Path::new(&lists))
-        .expect("load the Debian catalog (run apt-get update first)");
-    let rows: Vec<String> = packages
-        .iter()
-        .map(|p| serde_json::to_string(p).unwrap())
-        .collect();
+    let packages = debian_catalog::load(Path::new(&lists)).expect("load the Debian catalog (run apt-get update first)");
+    let rows: Vec<String> = packages.iter().map(|p| serde_json::to_string(p).unwrap()).collect();
     let names: Vec<String> = packages.iter().map(|p| p.name.clone()).collect();
-    let schema = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/debian-catalog/package.schema.json"
-    ))
-    .unwrap();
+    let schema =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/debian-catalog/package.schema.json"))
+            .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     println!(
         "catalog: {} packages, {:.1} MiB of JSON",
@@ -114,31 +97,15 @@ fn main() {
     let db = Database::open(OpenOptions::at(tmp.path().join("rem")).tenant("default")).unwrap();
     db.register_schema("packages", &schema).unwrap();
     let t0 = Instant::now();
-    let ids = db
-        .insert_batch_with_progress(
-            "packages",
-            &rows,
-            rem_host::DEFAULT_BATCH_CHUNK,
-            &mut |_| {},
-        )
-        .unwrap();
+    let ids = db.insert_batch_with_progress("packages", &rows, rem_host::DEFAULT_BATCH_CHUNK, &mut |_| {}).unwrap();
     let rem_secs = t0.elapsed().as_secs_f64();
     println!("\n## batch insert ({} rows, one transaction)", rows.len());
-    println!(
-        "raw redb (same JSON values, key = name):  {raw_secs:.3} s  {:>9.0} rows/s",
-        rows.len() as f64 / raw_secs
-    );
-    println!(
-        "REM through the component:                {rem_secs:.3} s  {:>9.0} rows/s",
-        rows.len() as f64 / rem_secs
-    );
+    println!("raw redb (same JSON values, key = name):  {raw_secs:.3} s  {:>9.0} rows/s", rows.len() as f64 / raw_secs);
+    println!("REM through the component:                {rem_secs:.3} s  {:>9.0} rows/s", rows.len() as f64 / rem_secs);
     println!("ratio REM / raw redb: {:.2}x", rem_secs / raw_secs);
 
     // 2. get / lookup: component vs the same engine code natively over the same redb.
-    let rounds: usize = std::env::var("REM_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let rounds: usize = std::env::var("REM_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let mut order: Vec<usize> = (0..ids.len()).collect();
     // Deterministic shuffle (xorshift) so both sides read the same keys in the same order.
     let mut x: u64 = 0x9E3779B97F4A7C15;
@@ -171,26 +138,10 @@ fn main() {
         txn: RefCell::new(None),
     };
     let engine = rem_core::Database::new(&native, "default").unwrap();
-    let nat_get = time(&mut |i| {
-        assert!(
-            native
-                .with(false, || engine.get(&ids[i]).unwrap())
-                .is_some()
-        )
-    });
-    let nat_lookup = time(&mut |i| {
-        assert_eq!(
-            native
-                .with(false, || engine.lookup(&names[i]).unwrap())
-                .len(),
-            1
-        )
-    });
+    let nat_get = time(&mut |i| assert!(native.with(false, || engine.get(&ids[i]).unwrap()).is_some()));
+    let nat_lookup = time(&mut |i| assert_eq!(native.with(false, || engine.lookup(&names[i]).unwrap()).len(), 1));
     println!("\n## point reads ({rounds} random keys, each its own read transaction)");
-    for (what, comp, nat) in [
-        ("get by id", comp_get, nat_get),
-        ("lookup by key", comp_lookup, nat_lookup),
-    ] {
+    for (what, comp, nat) in [("get by id", comp_get, nat_get), ("lookup by key", comp_lookup, nat_lookup)] {
         let (cm, nm) = (median(comp.clone()), median(nat.clone()));
         println!(
             "{what:<14} component median {:>6.1} µs (p99 {:>6.1})  native median {:>6.1} µs (p99 {:>6.1})  component tax {:.2}x",
@@ -215,11 +166,7 @@ fn main() {
                 .args(["count", "packages"])
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             t.elapsed()
         };
         run(); // make sure the compiled artifact is cached

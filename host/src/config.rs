@@ -11,6 +11,9 @@ pub const ENV_CACHE_DIR: &str = "P8_CACHE_DIR";
 /// Guest memory cap in MiB (default [`DEFAULT_MEMORY_LIMIT_MIB`]).
 pub const ENV_MEMORY_LIMIT: &str = "P8_MEMORY_LIMIT_MIB";
 
+/// Set to `perfmap` to write `/tmp/perf-<pid>.map` so `perf` can name guest functions.
+pub const ENV_PROFILER: &str = "P8_PROFILER";
+
 /// Default guest linear-memory cap: 2 GiB (wasm32 allows at most 4 GiB).
 pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 2048;
 
@@ -18,18 +21,12 @@ pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 2048;
 pub const DB_FILE: &str = "rem.redb";
 
 fn env_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+    std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// `$P8_HOME`, else `~/.p8` (else `./.p8` when there is no home directory).
 pub fn home() -> PathBuf {
-    env_path(ENV_HOME).unwrap_or_else(|| {
-        std::env::home_dir()
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join(".p8")
-    })
+    env_path(ENV_HOME).unwrap_or_else(|| std::env::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".p8"))
 }
 
 /// The default database directory: `$P8_DB_PATH`, else `$P8_HOME/db`, else `~/.p8/db`.
@@ -44,8 +41,5 @@ pub fn cache_dir() -> PathBuf {
 
 /// The guest memory cap in bytes from `$P8_MEMORY_LIMIT_MIB`, if set and valid.
 pub fn memory_limit_from_env() -> Option<u64> {
-    std::env::var(ENV_MEMORY_LIMIT)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|mib| mib * 1024 * 1024)
+    std::env::var(ENV_MEMORY_LIMIT).ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|mib| mib * 1024 * 1024)
 }

@@ -44,8 +44,7 @@ impl Default for OpenOptions {
         OpenOptions {
             path: Some(config::default_db_path()),
             tenant: "default".into(),
-            memory_limit: config::memory_limit_from_env()
-                .unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
+            memory_limit: config::memory_limit_from_env().unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
         }
     }
 }
@@ -53,17 +52,11 @@ impl Default for OpenOptions {
 impl OpenOptions {
     /// Options for the database directory `path`.
     pub fn at(path: impl Into<PathBuf>) -> Self {
-        OpenOptions {
-            path: Some(path.into()),
-            ..Default::default()
-        }
+        OpenOptions { path: Some(path.into()), ..Default::default() }
     }
     /// Options for a throwaway in-memory database.
     pub fn in_memory() -> Self {
-        OpenOptions {
-            path: None,
-            ..Default::default()
-        }
+        OpenOptions { path: None, ..Default::default() }
     }
     /// Use `tenant`.
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
@@ -104,27 +97,16 @@ enum Mode {
 }
 
 fn io(context: String, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        context,
-        message: e.to_string(),
-    }
+    Error::Io { context, message: e.to_string() }
 }
 
 fn open_redb(dir: &Path) -> Result<redb::Database> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        io(
-            format!("cannot create database directory {}", dir.display()),
-            e,
-        )
-    })?;
+    std::fs::create_dir_all(dir).map_err(|e| io(format!("cannot create database directory {}", dir.display()), e))?;
     let file = dir.join(config::DB_FILE);
     match redb::Database::create(&file) {
         Ok(db) => Ok(db),
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(Error::Locked(dir.to_path_buf())),
-        Err(e) => Err(Error::Storage(format!(
-            "cannot open {}: {e}",
-            file.display()
-        ))),
+        Err(e) => Err(Error::Storage(format!("cannot open {}: {e}", file.display()))),
     }
 }
 
@@ -153,8 +135,7 @@ impl Database {
             path: options.path,
         };
         // Instantiate now so configuration problems surface at open.
-        db.lock()
-            .and_then(|mut inner| db.ensure_live(&mut inner).map(|_| ()))?;
+        db.lock().and_then(|mut inner| db.ensure_live(&mut inner).map(|_| ()))?;
         Ok(db)
     }
 
@@ -179,9 +160,7 @@ impl Database {
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
-        self.inner.lock().map_err(|_| {
-            Error::Internal("database mutex poisoned by a panic in another thread".into())
-        })
+        self.inner.lock().map_err(|_| Error::Internal("database mutex poisoned by a panic in another thread".into()))
     }
 
     fn ensure_live<'a>(&self, inner: &'a mut Inner) -> Result<&'a mut Live> {
@@ -189,19 +168,11 @@ impl Database {
             let rt = Runtime::shared()?;
             let mut store = Store::new(&rt.engine, HostState::new(self.memory_limit));
             store.limiter(|s| &mut s.limiter);
-            let inst =
-                |e: wasmtime::Error| Error::Internal(format!("instantiating the engine: {e:#}"));
+            let inst = |e: wasmtime::Error| Error::Internal(format!("instantiating the engine: {e:#}"));
             let bindings = rt.pre.instantiate(&mut store).map_err(inst)?;
-            let handle = bindings
-                .rem_engine_database()
-                .database()
-                .call_constructor(&mut store, &self.tenant)
-                .map_err(inst)?;
-            inner.live = Some(Live {
-                store,
-                bindings,
-                handle,
-            });
+            let handle =
+                bindings.rem_engine_database().database().call_constructor(&mut store, &self.tenant).map_err(inst)?;
+            inner.live = Some(Live { store, bindings, handle });
         }
         Ok(inner.live.as_mut().expect("just made"))
     }
@@ -224,18 +195,11 @@ impl Database {
             inner.live = None;
         }
         match (result, txn) {
-            (Ok(v), Some(t)) => t
-                .commit()
-                .map(|_| v)
-                .map_err(|e| Error::Storage(format!("commit failed: {e}"))),
-            (Ok(_), None) => Err(Error::Internal(
-                "transaction vanished during the call".into(),
-            )),
+            (Ok(v), Some(t)) => t.commit().map(|_| v).map_err(|e| Error::Storage(format!("commit failed: {e}"))),
+            (Ok(_), None) => Err(Error::Internal("transaction vanished during the call".into())),
             (Err(e), t) => {
                 if let Some(t) = t {
-                    t.abort().map_err(|a| {
-                        Error::Storage(format!("{e}; and the rollback failed: {a}"))
-                    })?;
+                    t.abort().map_err(|a| Error::Storage(format!("{e}; and the rollback failed: {a}")))?;
                 }
                 Err(e)
             }
@@ -284,46 +248,30 @@ impl Database {
     /// Errors: `InvalidSchema`, `SchemaConflict` (major version bump), `InvalidArgument`, `Storage`.
     pub fn register_schema(&self, name: &str, schema_json: &str) -> Result<String> {
         self.call(Mode::Write, |s, b, h| {
-            b.rem_engine_database()
-                .database()
-                .call_register_schema(s, h, name, schema_json)
+            b.rem_engine_database().database().call_register_schema(s, h, name, schema_json)
         })
     }
 
     /// Registered table names, sorted. Errors: `Storage`.
     pub fn list_schemas(&self) -> Result<Vec<String>> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database().database().call_list_schemas(s, h)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_list_schemas(s, h))
     }
 
     /// The schema record of `name` as JSON. Errors: `SchemaNotFound`.
     pub fn get_schema(&self, name: &str) -> Result<String> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database()
-                .database()
-                .call_get_schema(s, h, name)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_get_schema(s, h, name))
     }
 
     /// Validate and upsert one entity (`data`: JSON object text); returns the
     /// stored entity as JSON. Errors: `SchemaNotFound`, `InvalidArgument`, `Validation`, `Storage`.
     pub fn insert(&self, table: &str, data: &str) -> Result<String> {
-        self.call(Mode::Write, |s, b, h| {
-            b.rem_engine_database()
-                .database()
-                .call_insert(s, h, table, data)
-        })
+        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_insert(s, h, table, data))
     }
 
     /// Upsert every row (JSON object texts) or none, in one engine call; returns ids in order.
     /// Validation issues carry the row index as their first `loc` segment.
     pub fn insert_batch(&self, table: &str, rows: &[String]) -> Result<Vec<String>> {
-        self.call(Mode::Write, |s, b, h| {
-            b.rem_engine_database()
-                .database()
-                .call_insert_batch(s, h, table, rows)
-        })
+        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_insert_batch(s, h, table, rows))
     }
 
     /// Like [`Database::insert_batch`], sent to the engine `chunk` rows at a
@@ -342,9 +290,7 @@ impl Database {
             for (n, part) in rows.chunks(chunk).enumerate() {
                 let offset = (n * chunk) as u32;
                 let got = Self::invoke(live, |s, b, h| {
-                    b.rem_engine_database()
-                        .database()
-                        .call_insert_batch(s, h, table, part)
+                    b.rem_engine_database().database().call_insert_batch(s, h, table, part)
                 })
                 .map_err(|e| match e {
                     Error::Validation(mut issues) => {
@@ -367,67 +313,45 @@ impl Database {
     /// The entity `id` as JSON (soft-deleted ones included), or `None`.
     /// Errors: `InvalidArgument` (not a UUID), `Storage`.
     pub fn get(&self, id: &str) -> Result<Option<String>> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database().database().call_get(s, h, id)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_get(s, h, id))
     }
 
     /// `get` for each id, in order.
     pub fn get_many(&self, ids: &[String]) -> Result<Vec<Option<String>>> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database().database().call_get_many(s, h, ids)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_get_many(s, h, ids))
     }
 
     /// Merge `patch` (JSON object text) into the entity's properties, re-validate, store.
     /// Errors: `NotFound`, `InvalidArgument`, `Validation`, `Storage`.
     pub fn update(&self, id: &str, patch: &str) -> Result<String> {
-        self.call(Mode::Write, |s, b, h| {
-            b.rem_engine_database()
-                .database()
-                .call_update(s, h, id, patch)
-        })
+        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_update(s, h, id, patch))
     }
 
     /// Soft delete, or with `hard` remove the entity and its index entries.
     /// Returns the entity as last stored. Errors: `NotFound`, `InvalidArgument`, `Storage`.
     pub fn delete(&self, id: &str, hard: bool) -> Result<String> {
-        self.call(Mode::Write, |s, b, h| {
-            b.rem_engine_database()
-                .database()
-                .call_delete(s, h, id, hard)
-        })
+        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_delete(s, h, id, hard))
     }
 
     /// Live entities whose natural key is exactly `key`, across tables.
     pub fn lookup(&self, key: &str) -> Result<Vec<String>> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database().database().call_lookup(s, h, key)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_lookup(s, h, key))
     }
 
     /// Up to `limit` live entities of `table` after `offset`, in id order.
     /// Errors: `SchemaNotFound`, `Storage`.
     pub fn list(&self, table: &str, limit: Option<u32>, offset: u32) -> Result<Vec<String>> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database()
-                .database()
-                .call_list(s, h, table, limit, offset)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_list(s, h, table, limit, offset))
     }
 
     /// Number of live entities in `table`. Errors: `SchemaNotFound`, `Storage`.
     pub fn count(&self, table: &str) -> Result<u64> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database().database().call_count(s, h, table)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_count(s, h, table))
     }
 
     /// Run one REM SQL statement; returns a JSON array of row objects.
     /// Errors: `InvalidQuery`, `SchemaNotFound`, `Unsupported`, `Storage`.
     pub fn query(&self, sql: &str) -> Result<String> {
-        self.call(Mode::Read, |s, b, h| {
-            b.rem_engine_database().database().call_query(s, h, sql)
-        })
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_query(s, h, sql))
     }
 }

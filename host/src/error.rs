@@ -41,11 +41,7 @@ pub struct Issue {
 impl Issue {
     /// `loc` rendered as `a.b.0`.
     pub fn loc_string(&self) -> String {
-        self.loc
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(".")
+        self.loc.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(".")
     }
 }
 
@@ -139,11 +135,7 @@ impl From<wit::Error> for Error {
                     })
                     .collect(),
             ),
-            wit::Error::InvalidQuery(q) => Error::InvalidQuery {
-                message: q.message,
-                line: q.line,
-                column: q.column,
-            },
+            wit::Error::InvalidQuery(q) => Error::InvalidQuery { message: q.message, line: q.line, column: q.column },
             wit::Error::Unsupported(m) => Error::Unsupported(m),
             wit::Error::InvalidArgument(m) => Error::InvalidArgument(m),
             wit::Error::Storage(m) => Error::Storage(m),
@@ -158,23 +150,13 @@ impl Error {
     /// A short next step for people, if there is an obvious one.
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
-            Error::SchemaNotFound(_) => {
-                "list tables with `rem schema list`; register one with `rem schema add <file>`"
-            }
-            Error::NotFound(_) => {
-                "check the id (`rem list <table>`) or look it up by key (`rem lookup <key>`)"
-            }
-            Error::Validation(_) => {
-                "fix the fields named above; `rem schema show <table>` prints the schema"
-            }
+            Error::SchemaNotFound(_) => "list tables with `rem schema list`; register one with `rem schema add <file>`",
+            Error::NotFound(_) => "check the id (`rem list <table>`) or look it up by key (`rem lookup <key>`)",
+            Error::Validation(_) => "fix the fields named above; `rem schema show <table>` prints the schema",
             Error::InvalidQuery { .. } => "REM SQL is documented in docs/design.md (Query)",
             Error::Locked(_) => "only one process may open a database at a time",
-            Error::ResourceExhausted(_) => {
-                "raise the cap with P8_MEMORY_LIMIT_MIB or make the call smaller"
-            }
-            Error::Trap(_) => {
-                "this is a bug in REM; please report it with the command that caused it"
-            }
+            Error::ResourceExhausted(_) => "raise the cap with P8_MEMORY_LIMIT_MIB or make the call smaller",
+            Error::Trap(_) => "this is a bug in REM; please report it with the command that caused it",
             _ => return None,
         })
     }

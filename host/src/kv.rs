@@ -18,7 +18,7 @@ pub enum Txn {
     /// A read-only snapshot (`None` when the table has never been written).
     Read(Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>),
     /// A write transaction, committed or aborted by the caller.
-    Write(WriteTransaction),
+    Write(Box<WriteTransaction>),
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -38,7 +38,7 @@ impl Txn {
 
     /// Begin a write transaction on `db` (durable on commit).
     pub fn write(db: &redb::Database) -> Result<Txn, String> {
-        Ok(Txn::Write(db.begin_write().map_err(err)?))
+        Ok(Txn::Write(Box::new(db.begin_write().map_err(err)?)))
     }
 
     /// Whether writes are allowed.
@@ -62,23 +62,12 @@ impl Txn {
     pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, String> {
         match self {
             Txn::Read(None) => Ok(vec![None; keys.len()]),
-            Txn::Read(Some(t)) => keys
-                .iter()
-                .map(|k| {
-                    Ok(t.get(k.as_slice())
-                        .map_err(err)?
-                        .map(|v| v.value().to_vec()))
-                })
-                .collect(),
+            Txn::Read(Some(t)) => {
+                keys.iter().map(|k| Ok(t.get(k.as_slice()).map_err(err)?.map(|v| v.value().to_vec()))).collect()
+            }
             Txn::Write(w) => {
                 let t = w.open_table(KV).map_err(err)?;
-                keys.iter()
-                    .map(|k| {
-                        Ok(t.get(k.as_slice())
-                            .map_err(err)?
-                            .map(|v| v.value().to_vec()))
-                    })
-                    .collect()
+                keys.iter().map(|k| Ok(t.get(k.as_slice()).map_err(err)?.map(|v| v.value().to_vec()))).collect()
             }
         }
     }
@@ -111,10 +100,7 @@ impl Txn {
     }
 
     /// Apply puts (`Some`) and deletes (`None`) in order. Errors on a read snapshot.
-    pub fn apply<'a>(
-        &mut self,
-        ops: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
-    ) -> Result<(), String> {
+    pub fn apply<'a>(&mut self, ops: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> Result<(), String> {
         let Txn::Write(w) = self else {
             return Err("write attempted during a read-only call (an engine bug)".into());
         };

@@ -40,6 +40,9 @@ fn config() -> Config {
     let mut c = Config::new();
     c.cranelift_opt_level(OptLevel::Speed);
     c.wasm_component_model(true);
+    if std::env::var(crate::config::ENV_PROFILER).is_ok_and(|v| v == "perfmap") {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     c
 }
 
@@ -50,11 +53,7 @@ fn cache_file(engine: &Engine, dir: &Path) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    dir.join(format!(
-        "rem-engine-{}-{:016x}.cwasm",
-        &ENGINE_HASH[..16],
-        h.finish()
-    ))
+    dir.join(format!("rem-engine-{}-{:016x}.cwasm", &ENGINE_HASH[..16], h.finish()))
 }
 
 /// Load the compiled component from the cache, or compile and cache it.
@@ -91,29 +90,20 @@ fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> 
 impl Runtime {
     /// Build a runtime, using the compiled-component cache in `cache_dir`.
     pub fn new(cache_dir: &Path) -> Result<Runtime> {
-        let engine = Engine::new(&config())
-            .map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
+        let engine = Engine::new(&config()).map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
         let (component, artifact) = load_component(&engine, cache_dir)?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         let link_err = |e: wasmtime::Error| Error::Internal(format!("linking the engine: {e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
-        crate::bindings::Engine::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(link_err)?;
+        crate::bindings::Engine::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(link_err)?;
         let pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = EnginePre::new(pre).map_err(link_err)?;
-        Ok(Runtime {
-            engine,
-            pre,
-            artifact,
-        })
+        Ok(Runtime { engine, pre, artifact })
     }
 
     /// The process-wide runtime (built on first use from [`crate::config::cache_dir`]).
     pub fn shared() -> Result<&'static Runtime> {
         static RUNTIME: OnceLock<std::result::Result<Runtime, Error>> = OnceLock::new();
-        RUNTIME
-            .get_or_init(|| Runtime::new(&crate::config::cache_dir()))
-            .as_ref()
-            .map_err(Clone::clone)
+        RUNTIME.get_or_init(|| Runtime::new(&crate::config::cache_dir())).as_ref().map_err(Clone::clone)
     }
 }

@@ -22,22 +22,12 @@ impl HostState {
     /// (guest panic messages), and linear memory capped at `memory_limit` bytes.
     pub fn new(memory_limit: u64) -> HostState {
         let wasi = WasiCtx::builder().inherit_stderr().build();
-        let limiter = Limiter {
-            max: usize::try_from(memory_limit).unwrap_or(usize::MAX),
-            hit: false,
-        };
-        HostState {
-            wasi,
-            table: ResourceTable::new(),
-            limiter,
-            txn: None,
-        }
+        let limiter = Limiter { max: usize::try_from(memory_limit).unwrap_or(usize::MAX), hit: false };
+        HostState { wasi, table: ResourceTable::new(), limiter, txn: None }
     }
 
     fn txn(&self) -> Result<&Txn, types::Error> {
-        self.txn
-            .as_ref()
-            .ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))
+        self.txn.as_ref().ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))
     }
 }
 
@@ -50,34 +40,21 @@ pub struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.max {
             self.hit = true;
             return Ok(false);
         }
         Ok(true)
     }
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -92,27 +69,14 @@ impl storage::Host for HostState {
         self.txn()?.get_many(&keys).map_err(types::Error::Storage)
     }
 
-    fn scan(
-        &mut self,
-        start: Vec<u8>,
-        end: Option<Vec<u8>>,
-        limit: u32,
-    ) -> Result<Vec<storage::Kv>, types::Error> {
-        let rows = self
-            .txn()?
-            .scan(&start, end.as_deref(), limit)
-            .map_err(types::Error::Storage)?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, value)| storage::Kv { key, value })
-            .collect())
+    fn scan(&mut self, start: Vec<u8>, end: Option<Vec<u8>>, limit: u32) -> Result<Vec<storage::Kv>, types::Error> {
+        let rows = self.txn()?.scan(&start, end.as_deref(), limit).map_err(types::Error::Storage)?;
+        Ok(rows.into_iter().map(|(key, value)| storage::Kv { key, value }).collect())
     }
 
     fn write(&mut self, ops: Vec<storage::WriteOp>) -> Result<(), types::Error> {
-        let txn = self
-            .txn
-            .as_mut()
-            .ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))?;
+        let txn =
+            self.txn.as_mut().ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))?;
         let iter = ops.iter().map(|op| match op {
             storage::WriteOp::Put(kv) => (kv.key.as_slice(), Some(kv.value.as_slice())),
             storage::WriteOp::Delete(k) => (k.as_slice(), None),

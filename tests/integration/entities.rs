@@ -5,54 +5,36 @@ use serde_json::json;
 #[test]
 fn deterministic_ids_and_upsert_rules() {
     let db = people();
-    let alice = parse(
-        &db.get("942881f7-a48a-5e6f-bcfb-cc9fc555fded")
-            .unwrap()
-            .expect("Alice by reference id"),
-    );
+    let alice = parse(&db.get("942881f7-a48a-5e6f-bcfb-cc9fc555fded").unwrap().expect("Alice by reference id"));
     assert_eq!(alice["properties"]["name"], "Alice");
     assert_eq!(alice["entity_type"], "person");
     let created = alice["created_at"].clone();
 
     // Same key upserts: properties replaced, created_at kept, modified_at bumped.
     std::thread::sleep(std::time::Duration::from_millis(2));
-    let again = parse(
-        &db.insert("person", &json!({"name": "Alice", "age": 31}).to_string())
-            .unwrap(),
-    );
+    let again = parse(&db.insert("person", &json!({"name": "Alice", "age": 31}).to_string()).unwrap());
     assert_eq!(again["id"], alice["id"]);
     assert_eq!(again["created_at"], created);
     assert_ne!(again["modified_at"], alice["modified_at"]);
     assert_eq!(again["properties"]["age"], 31);
-    assert!(
-        again["properties"].get("contact").is_none(),
-        "upsert replaces properties"
-    );
-    assert_eq!(
-        again["properties"]["role"], "engineer",
-        "schema default applied"
-    );
+    assert!(again["properties"].get("contact").is_none(), "upsert replaces properties");
+    assert_eq!(again["properties"]["role"], "engineer", "schema default applied");
     assert_eq!(db.count("person").unwrap(), 3);
 }
 
 #[test]
 fn uri_ids_follow_the_reference() {
     let db = Database::in_memory().unwrap();
-    db.register_schema("resources", &json!({"type": "object", "properties": {"uri": {"type": "string"}, "chunk_ordinal": {"type": "integer"}}}).to_string()).unwrap();
-    let r = parse(
-        &db.insert(
-            "resources",
-            &json!({"uri": "https://docs.python.org"}).to_string(),
-        )
-        .unwrap(),
-    );
+    db.register_schema(
+        "resources",
+        &json!({"type": "object", "properties": {"uri": {"type": "string"}, "chunk_ordinal": {"type": "integer"}}})
+            .to_string(),
+    )
+    .unwrap();
+    let r = parse(&db.insert("resources", &json!({"uri": "https://docs.python.org"}).to_string()).unwrap());
     assert_eq!(r["id"], "a9cbc471-edfd-577e-b375-1734246420c2");
     let c1 = parse(
-        &db.insert(
-            "resources",
-            &json!({"uri": "https://docs.python.org", "chunk_ordinal": 1}).to_string(),
-        )
-        .unwrap(),
+        &db.insert("resources", &json!({"uri": "https://docs.python.org", "chunk_ordinal": 1}).to_string()).unwrap(),
     );
     assert_ne!(c1["id"], r["id"]);
     // Both chunks share the natural key (the uri), which may contain ':'.
@@ -62,29 +44,11 @@ fn uri_ids_follow_the_reference() {
 #[test]
 fn validation_reports_every_issue_with_loc() {
     let db = people();
-    let err = db
-        .insert(
-            "person",
-            &json!({"age": -3, "role": "boss", "tags": [1]}).to_string(),
-        )
-        .unwrap_err();
-    let Error::Validation(issues) = err else {
-        panic!("expected validation error, got {err:?}")
-    };
-    let got: Vec<(String, String)> = issues
-        .iter()
-        .map(|i| (i.loc_string(), i.kind.clone()))
-        .collect();
-    for want in [
-        ("name", "missing"),
-        ("age", "greater_than_equal"),
-        ("role", "enum"),
-        ("tags.0", "string_type"),
-    ] {
-        assert!(
-            got.contains(&(want.0.into(), want.1.into())),
-            "{want:?} missing from {got:?}"
-        );
+    let err = db.insert("person", &json!({"age": -3, "role": "boss", "tags": [1]}).to_string()).unwrap_err();
+    let Error::Validation(issues) = err else { panic!("expected validation error, got {err:?}") };
+    let got: Vec<(String, String)> = issues.iter().map(|i| (i.loc_string(), i.kind.clone())).collect();
+    for want in [("name", "missing"), ("age", "greater_than_equal"), ("role", "enum"), ("tags.0", "string_type")] {
+        assert!(got.contains(&(want.0.into(), want.1.into())), "{want:?} missing from {got:?}");
     }
     assert_eq!(db.count("person").unwrap(), 3, "nothing written");
 }
@@ -98,45 +62,25 @@ fn batch_is_all_or_nothing_and_names_the_row() {
         json!({"name": "Fay", "age": 22}).to_string(),
     ];
     let err = db.insert_batch("person", &rows).unwrap_err();
-    let Error::Validation(issues) = err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(
-        issues[0].loc,
-        vec![PathSegment::Index(1), PathSegment::Field("age".into())]
-    );
+    let Error::Validation(issues) = err else { panic!("{err:?}") };
+    assert_eq!(issues[0].loc, vec![PathSegment::Index(1), PathSegment::Field("age".into())]);
     assert_eq!(issues[0].kind, "int_type");
     assert_eq!(db.count("person").unwrap(), 3);
-    assert!(
-        db.lookup("Dan").unwrap().is_empty(),
-        "row before the bad one was rolled back"
-    );
+    assert!(db.lookup("Dan").unwrap().is_empty(), "row before the bad one was rolled back");
 
     // Chunked batches keep row numbers global and stay atomic across chunks.
-    let mut many: Vec<String> = (0..25)
-        .map(|i| json!({"name": format!("p{i}"), "age": i}).to_string())
-        .collect();
+    let mut many: Vec<String> = (0..25).map(|i| json!({"name": format!("p{i}"), "age": i}).to_string()).collect();
     many[17] = "{not json".into();
     let mut seen = Vec::new();
-    let err = db
-        .insert_batch_with_progress("person", &many, 5, &mut |n| seen.push(n))
-        .unwrap_err();
-    let Error::Validation(issues) = err else {
-        panic!("{err:?}")
-    };
+    let err = db.insert_batch_with_progress("person", &many, 5, &mut |n| seen.push(n)).unwrap_err();
+    let Error::Validation(issues) = err else { panic!("{err:?}") };
     assert_eq!(issues[0].loc, vec![PathSegment::Index(17)]);
     assert_eq!(issues[0].kind, "json_invalid");
     assert_eq!(seen, vec![5, 10, 15]);
-    assert_eq!(
-        db.count("person").unwrap(),
-        3,
-        "earlier chunks rolled back too"
-    );
+    assert_eq!(db.count("person").unwrap(), 3, "earlier chunks rolled back too");
 
     many[17] = json!({"name": "p17", "age": 17}).to_string();
-    let ids = db
-        .insert_batch_with_progress("person", &many, 5, &mut |_| {})
-        .unwrap();
+    let ids = db.insert_batch_with_progress("person", &many, 5, &mut |_| {}).unwrap();
     assert_eq!(ids.len(), 25);
     assert_eq!(db.count("person").unwrap(), 28);
 }
@@ -145,10 +89,7 @@ fn batch_is_all_or_nothing_and_names_the_row() {
 fn batch_follows_the_same_upsert_rules() {
     let db = people();
     let before = parse(&db.lookup("Bob").unwrap()[0]);
-    let rows = vec![
-        json!({"name": "Bob", "age": 26}).to_string(),
-        json!({"name": "Bob", "age": 27}).to_string(),
-    ];
+    let rows = vec![json!({"name": "Bob", "age": 26}).to_string(), json!({"name": "Bob", "age": 27}).to_string()];
     let ids = db.insert_batch("person", &rows).unwrap();
     assert_eq!(ids[0], ids[1]);
     let after = parse(&db.get(&ids[0]).unwrap().unwrap());
@@ -160,34 +101,15 @@ fn batch_follows_the_same_upsert_rules() {
 #[test]
 fn update_merges_and_revalidates() {
     let db = people();
-    let id = parse(&db.lookup("Bob").unwrap()[0])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let updated = parse(
-        &db.update(&id, &json!({"age": 26, "tags": ["x"]}).to_string())
-            .unwrap(),
-    );
+    let id = parse(&db.lookup("Bob").unwrap()[0])["id"].as_str().unwrap().to_string();
+    let updated = parse(&db.update(&id, &json!({"age": 26, "tags": ["x"]}).to_string()).unwrap());
     assert_eq!(updated["properties"]["age"], 26);
-    assert_eq!(
-        updated["properties"]["role"], "engineer",
-        "untouched keys kept"
-    );
-    assert!(matches!(
-        db.update(&id, &json!({"age": -1}).to_string()),
-        Err(Error::Validation(_))
-    ));
-    assert!(matches!(
-        db.update("942881f7-a48a-5e6f-bcfb-000000000000", "{}"),
-        Err(Error::NotFound(_))
-    ));
-    assert!(matches!(
-        db.update("not-a-uuid", "{}"),
-        Err(Error::InvalidArgument(_))
-    ));
+    assert_eq!(updated["properties"]["role"], "engineer", "untouched keys kept");
+    assert!(matches!(db.update(&id, &json!({"age": -1}).to_string()), Err(Error::Validation(_))));
+    assert!(matches!(db.update("942881f7-a48a-5e6f-bcfb-000000000000", "{}"), Err(Error::NotFound(_))));
+    assert!(matches!(db.update("not-a-uuid", "{}"), Err(Error::InvalidArgument(_))));
     // Renaming the key field moves the key index entry.
-    db.update(&id, &json!({"name": "Robert"}).to_string())
-        .unwrap();
+    db.update(&id, &json!({"name": "Robert"}).to_string()).unwrap();
     assert!(db.lookup("Bob").unwrap().is_empty());
     assert_eq!(parse(&db.lookup("Robert").unwrap()[0])["id"], id.as_str());
 }
@@ -195,26 +117,18 @@ fn update_merges_and_revalidates() {
 #[test]
 fn soft_and_hard_delete() {
     let db = people();
-    let id = parse(&db.lookup("Charlie").unwrap()[0])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = parse(&db.lookup("Charlie").unwrap()[0])["id"].as_str().unwrap().to_string();
     let soft = parse(&db.delete(&id, false).unwrap());
     assert!(soft["deleted_at"].is_string());
     assert_eq!(db.count("person").unwrap(), 2);
     assert_eq!(db.list("person", None, 0).unwrap().len(), 2);
     assert!(db.lookup("Charlie").unwrap().is_empty());
-    let got = parse(
-        &db.get(&id)
-            .unwrap()
-            .expect("soft-deleted rows stay readable by id"),
-    );
+    let got = parse(&db.get(&id).unwrap().expect("soft-deleted rows stay readable by id"));
     assert_eq!(got["deleted_at"], soft["deleted_at"]);
     assert!(matches!(db.update(&id, "{}"), Err(Error::NotFound(_))));
 
     // Re-inserting resurrects it.
-    db.insert("person", &json!({"name": "Charlie", "age": 36}).to_string())
-        .unwrap();
+    db.insert("person", &json!({"name": "Charlie", "age": 36}).to_string()).unwrap();
     assert_eq!(db.count("person").unwrap(), 3);
     assert!(parse(&db.get(&id).unwrap().unwrap())["deleted_at"].is_null());
 
@@ -228,14 +142,8 @@ fn soft_and_hard_delete() {
 #[test]
 fn get_many_keeps_order_and_gaps() {
     let db = people();
-    let a = parse(&db.lookup("Alice").unwrap()[0])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let c = parse(&db.lookup("Charlie").unwrap()[0])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let a = parse(&db.lookup("Alice").unwrap()[0])["id"].as_str().unwrap().to_string();
+    let c = parse(&db.lookup("Charlie").unwrap()[0])["id"].as_str().unwrap().to_string();
     let missing = "00000000-0000-4000-8000-000000000000".to_string();
     let got = db.get_many(&[c.clone(), missing, a.clone()]).unwrap();
     assert_eq!(parse(got[0].as_ref().unwrap())["id"], c.as_str());
@@ -246,14 +154,10 @@ fn get_many_keeps_order_and_gaps() {
 #[test]
 fn keys_with_separators_and_any_bytes() {
     let db = Database::in_memory().unwrap();
-    db.register_schema(
-        "tickets",
-        &json!({"type": "object", "properties": {"key": {"type": "string"}}}).to_string(),
-    )
-    .unwrap();
+    db.register_schema("tickets", &json!({"type": "object", "properties": {"key": {"type": "string"}}}).to_string())
+        .unwrap();
     for k in ["TAP-1:2", "TAP-1", "TAP-1:", "a\u{0}b", "a"] {
-        db.insert("tickets", &json!({"key": k}).to_string())
-            .unwrap();
+        db.insert("tickets", &json!({"key": k}).to_string()).unwrap();
     }
     for k in ["TAP-1:2", "TAP-1", "TAP-1:", "a\u{0}b", "a"] {
         let hits = db.lookup(k).unwrap();
@@ -267,19 +171,13 @@ fn tenants_never_see_each_other() {
     let dir = tempfile::tempdir().unwrap();
     {
         let a = Database::open(rem_host::OpenOptions::at(dir.path()).tenant("acme")).unwrap();
-        a.register_schema("person", &person_schema().to_string())
-            .unwrap();
-        a.insert("person", &json!({"name": "Alice", "age": 30}).to_string())
-            .unwrap();
+        a.register_schema("person", &person_schema().to_string()).unwrap();
+        a.insert("person", &json!({"name": "Alice", "age": 30}).to_string()).unwrap();
     }
     let b = Database::open(rem_host::OpenOptions::at(dir.path()).tenant("globex")).unwrap();
     assert!(matches!(b.count("person"), Err(Error::SchemaNotFound(_))));
     assert!(b.lookup("Alice").unwrap().is_empty());
-    assert!(
-        b.get("942881f7-a48a-5e6f-bcfb-cc9fc555fded")
-            .unwrap()
-            .is_none()
-    );
+    assert!(b.get("942881f7-a48a-5e6f-bcfb-cc9fc555fded").unwrap().is_none());
     assert!(b.list_schemas().unwrap().is_empty());
 }
 
@@ -293,19 +191,10 @@ fn schema_versions() {
     let err = db.register_schema("person", &doc.to_string()).unwrap_err();
     assert!(matches!(err, Error::SchemaConflict(_)), "{err:?}");
     assert_eq!(parse(&db.get_schema("person").unwrap())["version"], "1.4.0");
-    assert!(matches!(
-        db.get_schema("nope"),
-        Err(Error::SchemaNotFound(_))
-    ));
+    assert!(matches!(db.get_schema("nope"), Err(Error::SchemaNotFound(_))));
     assert_eq!(db.list_schemas().unwrap(), vec!["person".to_string()]);
-    assert!(matches!(
-        db.register_schema("bad name", "{}"),
-        Err(Error::InvalidArgument(_))
-    ));
-    assert!(matches!(
-        db.register_schema("t", "{nope"),
-        Err(Error::InvalidSchema(_))
-    ));
+    assert!(matches!(db.register_schema("bad name", "{}"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(db.register_schema("t", "{nope"), Err(Error::InvalidSchema(_))));
 }
 
 #[test]
@@ -331,22 +220,14 @@ fn pydantic_schema_with_defs_refs_and_nested_defaults() {
     let e = parse(
         &db.insert(
             "note",
-            &json!({"title": "t", "seen": "2024-01-02T03:04:05Z", "home": {"city": "Delft"}})
-                .to_string(),
+            &json!({"title": "t", "seen": "2024-01-02T03:04:05Z", "home": {"city": "Delft"}}).to_string(),
         )
         .unwrap(),
     );
     assert_eq!(e["properties"]["level"], "low");
     assert_eq!(e["properties"]["home"]["country"], "NL");
-    let err = db
-        .insert(
-            "note",
-            &json!({"title": "u", "seen": "yesterday", "level": "mid"}).to_string(),
-        )
-        .unwrap_err();
-    let Error::Validation(issues) = err else {
-        panic!()
-    };
+    let err = db.insert("note", &json!({"title": "u", "seen": "yesterday", "level": "mid"}).to_string()).unwrap_err();
+    let Error::Validation(issues) = err else { panic!() };
     let kinds: Vec<&str> = issues.iter().map(|i| i.kind.as_str()).collect();
     assert!(kinds.contains(&"date_time_format"), "{kinds:?}");
     assert!(kinds.contains(&"enum"), "{kinds:?}");

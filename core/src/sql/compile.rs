@@ -2,9 +2,8 @@
 
 use serde_json::{Number, Value};
 use sqlparser::ast::{
-    self, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, LimitClause, ObjectNamePart, OrderByKind, OrderBySort, SelectItem, SetExpr,
-    TableFactor, UnaryOperator,
+    self, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
+    LimitClause, ObjectNamePart, OrderByKind, OrderBySort, SelectItem, SetExpr, TableFactor, UnaryOperator,
 };
 
 use super::ir::{Agg, AggFn, CmpOp, Ex, OrderKey, Projection, Select};
@@ -12,13 +11,7 @@ use crate::error::{Error, Result};
 use crate::schema::CompiledSchema;
 
 /// System fields readable as ordinary columns.
-pub const SYSTEM_FIELDS: [&str; 5] = [
-    "id",
-    "entity_type",
-    "created_at",
-    "modified_at",
-    "deleted_at",
-];
+pub const SYSTEM_FIELDS: [&str; 5] = ["id", "entity_type", "created_at", "modified_at", "deleted_at"];
 
 fn unsupported(what: impl std::fmt::Display) -> Error {
     Error::Unsupported(format!("{what} is not supported by REM SQL"))
@@ -54,15 +47,11 @@ fn number(text: &str) -> Result<Value> {
 fn literal(v: &ast::Value) -> Result<Value> {
     Ok(match v {
         ast::Value::Number(n, _) => number(n)?,
-        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
-            Value::String(s.clone())
-        }
+        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Value::String(s.clone()),
         ast::Value::Boolean(b) => Value::Bool(*b),
         ast::Value::Null => Value::Null,
         ast::Value::Placeholder(p) => {
-            return Err(Error::Unsupported(format!(
-                "query parameters ({p}) are not supported yet; inline the value"
-            )));
+            return Err(Error::Unsupported(format!("query parameters ({p}) are not supported yet; inline the value")));
         }
         other => return Err(unsupported(format!("the literal {other}"))),
     })
@@ -85,24 +74,13 @@ impl Compiler<'_> {
         let first = path[0].as_str();
         if SYSTEM_FIELDS.contains(&first) {
             if path.len() > 1 {
-                return Err(Error::query(format!(
-                    "system field '{first}' has no sub-fields"
-                )));
+                return Err(Error::query(format!("system field '{first}' has no sub-fields")));
             }
             return Ok(Ex::Col(path));
         }
-        let prop = if first == "properties" && path.len() > 1 {
-            path[1].as_str()
-        } else {
-            first
-        };
+        let prop = if first == "properties" && path.len() > 1 { path[1].as_str() } else { first };
         if self.schema.record.strict {
-            let known = self
-                .schema
-                .record
-                .schema
-                .get("properties")
-                .and_then(Value::as_object);
+            let known = self.schema.record.schema.get("properties").and_then(Value::as_object);
             if !known.is_some_and(|p| p.contains_key(prop)) {
                 return Err(Error::query(format!(
                     "Unknown column '{}' in table '{}'",
@@ -123,95 +101,42 @@ impl Compiler<'_> {
             E::Value(v) => Ex::Lit(literal(&v.value)?),
             E::Nested(inner) => self.expr(inner, scope)?,
             E::BinaryOp { left, op, right } => match op {
-                BinaryOperator::And => {
-                    Ex::And(b(self.expr(left, scope)?), b(self.expr(right, scope)?))
-                }
-                BinaryOperator::Or => {
-                    Ex::Or(b(self.expr(left, scope)?), b(self.expr(right, scope)?))
-                }
+                BinaryOperator::And => Ex::And(b(self.expr(left, scope)?), b(self.expr(right, scope)?)),
+                BinaryOperator::Or => Ex::Or(b(self.expr(left, scope)?), b(self.expr(right, scope)?)),
                 other => match cmp_op(other) {
                     Some(c) => Ex::Cmp(b(self.expr(left, scope)?), c, b(self.expr(right, scope)?)),
                     None => return Err(unsupported(format!("the operator {other}"))),
                 },
             },
-            E::UnaryOp {
-                op: UnaryOperator::Not,
-                expr,
-            } => Ex::Not(b(self.expr(expr, scope)?)),
-            E::UnaryOp {
-                op: UnaryOperator::Minus,
-                expr,
-            } => Ex::Neg(b(self.expr(expr, scope)?)),
-            E::UnaryOp {
-                op: UnaryOperator::Plus,
-                expr,
-            } => self.expr(expr, scope)?,
+            E::UnaryOp { op: UnaryOperator::Not, expr } => Ex::Not(b(self.expr(expr, scope)?)),
+            E::UnaryOp { op: UnaryOperator::Minus, expr } => Ex::Neg(b(self.expr(expr, scope)?)),
+            E::UnaryOp { op: UnaryOperator::Plus, expr } => self.expr(expr, scope)?,
             E::IsNull(x) => Ex::IsNull(b(self.expr(x, scope)?), false),
             E::IsNotNull(x) => Ex::IsNull(b(self.expr(x, scope)?), true),
-            E::InList {
-                expr,
-                list,
-                negated,
-            } => Ex::InList(
+            E::InList { expr, list, negated } => Ex::InList(
                 b(self.expr(expr, scope)?),
-                list.iter()
-                    .map(|x| self.expr(x, scope))
-                    .collect::<Result<_>>()?,
+                list.iter().map(|x| self.expr(x, scope)).collect::<Result<_>>()?,
                 *negated,
             ),
-            E::Between {
-                expr,
-                negated,
-                low,
-                high,
-            } => Ex::Between(
-                b(self.expr(expr, scope)?),
-                b(self.expr(low, scope)?),
-                b(self.expr(high, scope)?),
-                *negated,
-            ),
-            E::Like {
-                negated,
-                any: false,
-                expr,
-                pattern,
-                escape_char,
+            E::Between { expr, negated, low, high } => {
+                Ex::Between(b(self.expr(expr, scope)?), b(self.expr(low, scope)?), b(self.expr(high, scope)?), *negated)
             }
-            | E::ILike {
-                negated,
-                any: false,
-                expr,
-                pattern,
-                escape_char,
-            } => {
+            E::Like { negated, any: false, expr, pattern, escape_char }
+            | E::ILike { negated, any: false, expr, pattern, escape_char } => {
                 let ci = matches!(e, E::ILike { .. });
                 let escape = match escape_char.as_deref() {
                     None => Some('\\'),
                     Some(E::Value(v)) => match &v.value {
-                        ast::Value::SingleQuotedString(s) if s.chars().count() == 1 => {
-                            s.chars().next()
-                        }
+                        ast::Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
                         ast::Value::SingleQuotedString(s) if s.is_empty() => None,
                         _ => return Err(Error::query("ESCAPE takes a single character")),
                     },
                     Some(_) => return Err(Error::query("ESCAPE takes a single character")),
                 };
-                Ex::Like(
-                    b(self.expr(expr, scope)?),
-                    b(self.expr(pattern, scope)?),
-                    escape,
-                    *negated,
-                    ci,
-                )
+                Ex::Like(b(self.expr(expr, scope)?), b(self.expr(pattern, scope)?), escape, *negated, ci)
             }
-            E::AnyOp {
-                left,
-                compare_op,
-                right,
-                ..
-            } => {
-                let op =
-                    cmp_op(compare_op).ok_or_else(|| unsupported(format!("{compare_op} ANY")))?;
+            E::AnyOp { left, compare_op, right, .. } => {
+                let op = cmp_op(compare_op).ok_or_else(|| unsupported(format!("{compare_op} ANY")))?;
                 Ex::Any(b(self.expr(left, scope)?), op, b(self.expr(right, scope)?))
             }
             E::Function(f) => self.function(f, scope)?,
@@ -236,9 +161,7 @@ impl Compiler<'_> {
             .collect::<Vec<_>>()
             .join(".");
         if f.over.is_some() {
-            return Err(unsupported(format!(
-                "the window function {name}() OVER (...)"
-            )));
+            return Err(unsupported(format!("the window function {name}() OVER (...)")));
         }
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(unsupported(format!("{name}() with FILTER or WITHIN GROUP")));
@@ -248,20 +171,13 @@ impl Compiler<'_> {
                 if !l.clauses.is_empty() {
                     return Err(unsupported(format!("clauses inside {name}()")));
                 }
-                (
-                    l.args.as_slice(),
-                    l.duplicate_treatment == Some(DuplicateTreatment::Distinct),
-                )
+                (l.args.as_slice(), l.duplicate_treatment == Some(DuplicateTreatment::Distinct))
             }
             FunctionArguments::None => (&[][..], false),
             FunctionArguments::Subquery(_) => return Err(unsupported("a subquery")),
         };
         let agg = match name.as_str() {
-            "COUNT" => Some(if distinct {
-                AggFn::CountDistinct
-            } else {
-                AggFn::Count
-            }),
+            "COUNT" => Some(if distinct { AggFn::CountDistinct } else { AggFn::Count }),
             "SUM" => Some(AggFn::Sum),
             "AVG" => Some(AggFn::Avg),
             "MIN" => Some(AggFn::Min),
@@ -288,9 +204,7 @@ impl Compiler<'_> {
             let (func, arg) = match (func, arg) {
                 (AggFn::Count, None) => (AggFn::CountStar, Ex::Lit(Value::Null)),
                 (_, None) => {
-                    return Err(Error::query(format!(
-                        "{name}(*) is not valid; name a column"
-                    )));
+                    return Err(Error::query(format!("{name}(*) is not valid; name a column")));
                 }
                 (func, Some(e)) => (func, self.expr(&e, Scope::Row)?),
             };
@@ -315,11 +229,7 @@ fn uint(e: &ast::Expr, what: &str) -> Result<u64> {
         },
         _ => None,
     }
-    .ok_or_else(|| {
-        Error::query(format!(
-            "{what} must be a non-negative integer literal, got {e}"
-        ))
-    })
+    .ok_or_else(|| Error::query(format!("{what} must be a non-negative integer literal, got {e}")))
 }
 
 /// Output name of an unaliased select item.
@@ -327,13 +237,7 @@ fn default_name(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(i) => i.value.clone(),
         ast::Expr::CompoundIdentifier(p) => ident_path(p).join("."),
-        ast::Expr::Function(f) => f
-            .to_string()
-            .to_ascii_lowercase()
-            .split('(')
-            .next()
-            .unwrap_or("expr")
-            .to_string(),
+        ast::Expr::Function(f) => f.to_string().to_ascii_lowercase().split('(').next().unwrap_or("expr").to_string(),
         other => other.to_string(),
     }
 }
@@ -359,9 +263,7 @@ pub fn source_table(query: &ast::Query) -> Result<(&ast::Select, String)> {
         return Err(unsupported("JOIN"));
     }
     let table = match &from.relation {
-        TableFactor::Table {
-            name, args: None, ..
-        } => name.to_string(),
+        TableFactor::Table { name, args: None, .. } => name.to_string(),
         TableFactor::Derived { .. } => return Err(unsupported("a subquery in FROM")),
         other => return Err(unsupported(format!("the table expression {other}"))),
     };
@@ -369,11 +271,7 @@ pub fn source_table(query: &ast::Query) -> Result<(&ast::Select, String)> {
 }
 
 /// Compile a `SELECT` over `schema`'s table.
-pub fn compile_select(
-    query: &ast::Query,
-    select: &ast::Select,
-    schema: &CompiledSchema,
-) -> Result<Select> {
+pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &CompiledSchema) -> Result<Select> {
     if select.into.is_some() {
         return Err(unsupported("SELECT INTO"));
     }
@@ -388,20 +286,12 @@ pub fn compile_select(
         Some(ast::Distinct::Distinct) => true,
         Some(other) => return Err(unsupported(format!("{other}"))),
     };
-    let mut c = Compiler {
-        schema,
-        aggs: Vec::new(),
-    };
-    let filter = select
-        .selection
-        .as_ref()
-        .map(|w| c.expr(w, Scope::Row))
-        .transpose()?;
+    let mut c = Compiler { schema, aggs: Vec::new() };
+    let filter = select.selection.as_ref().map(|w| c.expr(w, Scope::Row)).transpose()?;
     let group_by = match &select.group_by {
-        GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => exprs
-            .iter()
-            .map(|e| c.expr(e, Scope::Row))
-            .collect::<Result<Vec<_>>>()?,
+        GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => {
+            exprs.iter().map(|e| c.expr(e, Scope::Row)).collect::<Result<Vec<_>>>()?
+        }
         other => return Err(unsupported(format!("`{other}`"))),
     };
     let mut items = Vec::new();
@@ -409,27 +299,17 @@ pub fn compile_select(
     for item in &select.projection {
         match item {
             SelectItem::Wildcard(_) => star = true,
-            SelectItem::UnnamedExpr(e) => {
-                items.push((default_name(e), c.expr(e, Scope::Group)?, e.clone()))
+            SelectItem::UnnamedExpr(e) => items.push((default_name(e), c.expr(e, Scope::Group)?, e.clone())),
+            SelectItem::ExprWithAlias { expr, alias } => {
+                items.push((alias.value.clone(), c.expr(expr, Scope::Group)?, expr.clone()))
             }
-            SelectItem::ExprWithAlias { expr, alias } => items.push((
-                alias.value.clone(),
-                c.expr(expr, Scope::Group)?,
-                expr.clone(),
-            )),
             other => return Err(unsupported(format!("the select item {other}"))),
         }
     }
-    let having = select
-        .having
-        .as_ref()
-        .map(|h| c.expr(h, Scope::Group))
-        .transpose()?;
+    let having = select.having.as_ref().map(|h| c.expr(h, Scope::Group)).transpose()?;
     let grouped = !group_by.is_empty() || !c.aggs.is_empty();
     if star && (grouped || !items.is_empty()) {
-        return Err(unsupported(
-            "`*` mixed with other select items or aggregates",
-        ));
+        return Err(unsupported("`*` mixed with other select items or aggregates"));
     }
     if having.is_some() && !grouped {
         return Err(Error::query("HAVING needs GROUP BY or an aggregate"));
@@ -459,45 +339,28 @@ pub fn compile_select(
                 Some(_) => return Err(unsupported("ORDER BY ... USING")),
             };
             let alias = match &k.expr {
-                ast::Expr::Identifier(i) => items
-                    .iter()
-                    .find(|(n, ..)| *n == i.value)
-                    .map(|(_, ex, _)| ex.clone()),
+                ast::Expr::Identifier(i) => items.iter().find(|(n, ..)| *n == i.value).map(|(_, ex, _)| ex.clone()),
                 _ => None,
             };
             let expr = match alias {
                 Some(ex) => ex,
                 None => c.expr(&k.expr, if grouped { Scope::Group } else { Scope::Row })?,
             };
-            order_by.push(OrderKey {
-                expr,
-                desc,
-                nulls_first: k.options.nulls_first.unwrap_or(desc),
-            });
+            order_by.push(OrderKey { expr, desc, nulls_first: k.options.nulls_first.unwrap_or(desc) });
         }
     }
     let (limit, offset) = match &query.limit_clause {
         None => (None, 0),
-        Some(LimitClause::LimitOffset {
-            limit,
-            offset,
-            limit_by,
-        }) => {
+        Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
             if !limit_by.is_empty() {
                 return Err(unsupported("LIMIT BY"));
             }
             (
                 limit.as_ref().map(|l| uint(l, "LIMIT")).transpose()?,
-                offset
-                    .as_ref()
-                    .map(|o| uint(&o.value, "OFFSET"))
-                    .transpose()?
-                    .unwrap_or(0),
+                offset.as_ref().map(|o| uint(&o.value, "OFFSET")).transpose()?.unwrap_or(0),
             )
         }
-        Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
-            (Some(uint(limit, "LIMIT")?), uint(offset, "OFFSET")?)
-        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => (Some(uint(limit, "LIMIT")?), uint(offset, "OFFSET")?),
     };
     let include_deleted = filter.as_ref().is_some_and(|f| f.mentions("deleted_at"));
     Ok(Select {
@@ -527,13 +390,9 @@ fn contains_bare_column(ex: &Ex) -> bool {
         Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => {
             contains_bare_column(a) || contains_bare_column(b)
         }
-        Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => {
-            contains_bare_column(a)
-        }
+        Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => contains_bare_column(a),
         Ex::InList(a, l, _) => contains_bare_column(a) || l.iter().any(contains_bare_column),
-        Ex::Between(a, b, c, _) => {
-            contains_bare_column(a) || contains_bare_column(b) || contains_bare_column(c)
-        }
+        Ex::Between(a, b, c, _) => contains_bare_column(a) || contains_bare_column(b) || contains_bare_column(c),
         Ex::Like(a, b, ..) => contains_bare_column(a) || contains_bare_column(b),
     }
 }

@@ -26,19 +26,11 @@ pub fn column(entity: &Entity, path: &[String]) -> Value {
         "created_at" => return Value::String(entity.created_at.clone()),
         "modified_at" => return Value::String(entity.modified_at.clone()),
         "deleted_at" => {
-            return entity
-                .deleted_at
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null);
+            return entity.deleted_at.clone().map(Value::String).unwrap_or(Value::Null);
         }
         _ => {}
     }
-    let rest = if first == "properties" && path.len() > 1 {
-        &path[1..]
-    } else {
-        path
-    };
+    let rest = if first == "properties" && path.len() > 1 { &path[1..] } else { path };
     let mut cur = match entity.properties.get(&rest[0]) {
         Some(v) => v,
         None => return Value::Null,
@@ -100,9 +92,7 @@ fn rank(v: &Value) -> u8 {
 pub fn total_order(a: &Value, b: &Value) -> Ordering {
     match compare(a, b) {
         Some(o) => o,
-        None => rank(a)
-            .cmp(&rank(b))
-            .then_with(|| a.to_string().cmp(&b.to_string())),
+        None => rank(a).cmp(&rank(b)).then_with(|| a.to_string().cmp(&b.to_string())),
     }
 }
 
@@ -226,18 +216,11 @@ pub fn eval(ex: &Ex, row: &Row<'_>) -> Value {
                     _ => {}
                 }
             }
-            if unknown {
-                Value::Null
-            } else {
-                Value::Bool(*negated)
-            }
+            if unknown { Value::Null } else { Value::Bool(*negated) }
         }
         Ex::Between(a, lo, hi, negated) => {
             let v = eval(a, row);
-            let inside = match (
-                cmp_values(&v, CmpOp::Ge, &eval(lo, row)),
-                cmp_values(&v, CmpOp::Le, &eval(hi, row)),
-            ) {
+            let inside = match (cmp_values(&v, CmpOp::Ge, &eval(lo, row)), cmp_values(&v, CmpOp::Le, &eval(hi, row))) {
                 (Value::Bool(x), Value::Bool(y)) => Value::Bool(x && y),
                 _ => Value::Null,
             };
@@ -245,11 +228,7 @@ pub fn eval(ex: &Ex, row: &Row<'_>) -> Value {
         }
         Ex::Like(a, pat, escape, negated, ci) => match (eval(a, row), eval(pat, row)) {
             (Value::String(s), Value::String(p)) => {
-                let m = if *ci {
-                    like(&s.to_lowercase(), &p.to_lowercase(), *escape)
-                } else {
-                    like(&s, &p, *escape)
-                };
+                let m = if *ci { like(&s.to_lowercase(), &p.to_lowercase(), *escape) } else { like(&s, &p, *escape) };
                 Value::Bool(m != *negated)
             }
             _ => Value::Null,
@@ -282,11 +261,7 @@ pub fn eval(ex: &Ex, row: &Row<'_>) -> Value {
                             _ => {}
                         }
                     }
-                    if unknown {
-                        Value::Null
-                    } else {
-                        Value::Bool(false)
-                    }
+                    if unknown { Value::Null } else { Value::Bool(false) }
                 }
                 _ => Value::Null,
             }
@@ -307,10 +282,7 @@ mod tests {
         assert!(like("100%", "100\\%", Some('\\')));
         assert!(!like("1000", "100\\%", Some('\\')));
         assert!(like("a.b", "a.b", Some('\\')));
-        assert!(
-            !like("axb", "a.b", Some('\\')),
-            "regex metacharacters are literal"
-        );
+        assert!(!like("axb", "a.b", Some('\\')), "regex metacharacters are literal");
         assert!(like("", "%", None));
         assert!(like("abcabc", "%abc", None));
         assert!(like("mississippi", "%iss%ipp%", None));

@@ -89,12 +89,8 @@ impl Ex {
         match self {
             Ex::Col(p) => p.first().is_some_and(|f| f == name),
             Ex::Lit(_) | Ex::Agg(_) => false,
-            Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => {
-                a.mentions(name) || b.mentions(name)
-            }
-            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => {
-                a.mentions(name)
-            }
+            Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => a.mentions(name) || b.mentions(name),
+            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => a.mentions(name),
             Ex::InList(a, l, _) => a.mentions(name) || l.iter().any(|e| e.mentions(name)),
             Ex::Between(a, b, c, _) => a.mentions(name) || b.mentions(name) || c.mentions(name),
             Ex::Like(a, b, ..) => a.mentions(name) || b.mentions(name),

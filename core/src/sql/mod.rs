@@ -36,12 +36,7 @@ fn parse_error(e: ParserError, sql: &str) -> Error {
     };
     let num_after = |label: &str| -> u32 {
         text.find(label)
-            .map(|i| {
-                text[i + label.len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect::<String>()
-            })
+            .map(|i| text[i + label.len()..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>())
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
     };
@@ -49,17 +44,9 @@ fn parse_error(e: ParserError, sql: &str) -> Error {
     if line == 0 && text.contains("found: EOF") {
         let trimmed = sql.trim_end();
         line = trimmed.lines().count().max(1) as u32;
-        column = trimmed
-            .lines()
-            .last()
-            .map(|l| l.chars().count() as u32 + 1)
-            .unwrap_or(1);
+        column = trimmed.lines().last().map(|l| l.chars().count() as u32 + 1).unwrap_or(1);
     }
-    Error::InvalidQuery {
-        message: format!("SQL syntax error: {text}"),
-        line,
-        column,
-    }
+    Error::InvalidQuery { message: format!("SQL syntax error: {text}"), line, column }
 }
 
 /// The words and string literals of an extension statement.
@@ -68,18 +55,11 @@ fn tokens(sql: &str) -> Result<Vec<Token>> {
     let toks = Tokenizer::new(&dialect, sql)
         .tokenize()
         .map_err(|e| parse_error(ParserError::TokenizerError(e.to_string()), sql))?;
-    Ok(toks
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon))
-        .collect())
+    Ok(toks.into_iter().filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon)).collect())
 }
 
 fn first_word(sql: &str) -> String {
-    sql.trim_start()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase()
+    sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_uppercase()
 }
 
 impl<S: Storage> Database<S> {
@@ -104,34 +84,30 @@ impl<S: Storage> Database<S> {
             }
             "TRAVERSE" => {
                 return Err(Error::Unsupported(
-                    "TRAVERSE is parsed but not available yet: graph traversal is not built in this version of REM".into(),
+                    "TRAVERSE is parsed but not available yet: graph traversal is not built in this version of REM"
+                        .into(),
                 ));
             }
             "EXPLAIN" => {
                 return Err(Error::Unsupported(
-                    "EXPLAIN is not available yet: the planner only scans in this version of REM"
-                        .into(),
+                    "EXPLAIN is not available yet: the planner only scans in this version of REM".into(),
                 ));
             }
             _ => {}
         }
-        let statements =
-            Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| parse_error(e, sql))?;
+        let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| parse_error(e, sql))?;
         let stmt = match statements.as_slice() {
             [one] => one,
             [] => return Err(Error::query("empty query")),
             _ => {
-                return Err(Error::Unsupported(
-                    "several statements in one query are not supported; send one".into(),
-                ));
+                return Err(Error::Unsupported("several statements in one query are not supported; send one".into()));
             }
         };
         let query = match stmt {
             sqlparser::ast::Statement::Query(q) => q,
             sqlparser::ast::Statement::Insert(_) => {
                 return Err(Error::Unsupported(
-                    "INSERT in SQL is not supported: write with insert / insert-batch (rem insert)"
-                        .into(),
+                    "INSERT in SQL is not supported: write with insert / insert-batch (rem insert)".into(),
                 ));
             }
             sqlparser::ast::Statement::Update(_) => {
@@ -140,17 +116,10 @@ impl<S: Storage> Database<S> {
                 ));
             }
             sqlparser::ast::Statement::Delete(_) => {
-                return Err(Error::Unsupported(
-                    "DELETE in SQL is not supported: use delete (rem delete)".into(),
-                ));
+                return Err(Error::Unsupported("DELETE in SQL is not supported: use delete (rem delete)".into()));
             }
             other => {
-                let word = other
-                    .to_string()
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("this statement")
-                    .to_ascii_uppercase();
+                let word = other.to_string().split_whitespace().next().unwrap_or("this statement").to_ascii_uppercase();
                 return Err(Error::Unsupported(format!(
                     "{word} statements are not supported: REM SQL runs SELECT, LOOKUP, SEARCH and TRAVERSE"
                 )));
@@ -185,9 +154,7 @@ impl<S: Storage> Database<S> {
             }
         }
         if keys.is_empty() || expect_key {
-            return Err(Error::query(
-                "LOOKUP needs at least one quoted key: LOOKUP 'k1', 'k2'",
-            ));
+            return Err(Error::query("LOOKUP needs at least one quoted key: LOOKUP 'k1', 'k2'"));
         }
         self.lookup_keys(&keys)
     }
@@ -206,12 +173,9 @@ impl<S: Storage> Database<S> {
     fn kv_statement(&self, select: &sqlparser::ast::Select) -> Result<Vec<Value>> {
         use sqlparser::ast::{BinaryOperator, Expr, SelectItem};
         if !matches!(select.projection.as_slice(), [SelectItem::Wildcard(_)]) {
-            return Err(Error::Unsupported(
-                "the kv table only supports SELECT * FROM kv WHERE key IN (...)".into(),
-            ));
+            return Err(Error::Unsupported("the kv table only supports SELECT * FROM kv WHERE key IN (...)".into()));
         }
-        let is_key =
-            |e: &Expr| matches!(e, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("key"));
+        let is_key = |e: &Expr| matches!(e, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("key"));
         let lit = |e: &Expr| match e {
             Expr::Value(v) => match &v.value {
                 sqlparser::ast::Value::SingleQuotedString(s) => Some(s.clone()),
@@ -220,23 +184,15 @@ impl<S: Storage> Database<S> {
             _ => None,
         };
         let keys: Option<Vec<String>> = match &select.selection {
-            Some(Expr::InList {
-                expr,
-                list,
-                negated: false,
-            }) if is_key(expr) => list.iter().map(lit).collect(),
-            Some(Expr::BinaryOp {
-                left,
-                op: BinaryOperator::Eq,
-                right,
-            }) if is_key(left) => lit(right).map(|k| vec![k]),
+            Some(Expr::InList { expr, list, negated: false }) if is_key(expr) => list.iter().map(lit).collect(),
+            Some(Expr::BinaryOp { left, op: BinaryOperator::Eq, right }) if is_key(left) => lit(right).map(|k| vec![k]),
             _ => None,
         };
         match keys {
             Some(k) if !k.is_empty() => self.lookup_keys(&k),
-            _ => Err(Error::Unsupported(
-                "the kv table only supports WHERE key IN ('k1', ...) or WHERE key = 'k'".into(),
-            )),
+            _ => {
+                Err(Error::Unsupported("the kv table only supports WHERE key IN ('k1', ...) or WHERE key = 'k'".into()))
+            }
         }
     }
 
@@ -245,10 +201,7 @@ impl<S: Storage> Database<S> {
         let mut scan = self.scan_table(&plan.table)?;
         let mut rows: Vec<Entity> = Vec::new();
         // Without ORDER BY, grouping or DISTINCT the scan can stop early.
-        let stop_after = match (
-            &plan.limit,
-            plan.order_by.is_empty() && !plan.grouped && !plan.distinct,
-        ) {
+        let stop_after = match (&plan.limit, plan.order_by.is_empty() && !plan.grouped && !plan.distinct) {
             (Some(l), true) => Some(plan.offset.saturating_add(*l)),
             _ => None,
         };
@@ -263,13 +216,7 @@ impl<S: Storage> Database<S> {
                     continue;
                 }
                 if let Some(f) = &plan.filter
-                    && !truthy(&eval(
-                        f,
-                        &Row {
-                            entity: &entity,
-                            aggs: &[],
-                        },
-                    ))
+                    && !truthy(&eval(f, &Row { entity: &entity, aggs: &[] }))
                 {
                     continue;
                 }
@@ -284,10 +231,7 @@ impl<S: Storage> Database<S> {
         } else {
             rows.iter()
                 .map(|e| {
-                    let row = Row {
-                        entity: e,
-                        aggs: &[],
-                    };
+                    let row = Row { entity: e, aggs: &[] };
                     let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
                     (keys, project(&plan.projection, &row))
                 })
@@ -332,11 +276,7 @@ impl<S: Storage> Database<S> {
         Ok(result
             .into_iter()
             .skip(plan.offset.min(usize::MAX as u64) as usize)
-            .take(
-                plan.limit
-                    .map(|l| l.min(usize::MAX as u64) as usize)
-                    .unwrap_or(usize::MAX),
-            )
+            .take(plan.limit.map(|l| l.min(usize::MAX as u64) as usize).unwrap_or(usize::MAX))
             .collect())
     }
 
@@ -344,10 +284,7 @@ impl<S: Storage> Database<S> {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
         for (i, e) in rows.iter().enumerate() {
-            let row = Row {
-                entity: e,
-                aggs: &[],
-            };
+            let row = Row { entity: e, aggs: &[] };
             let key: Vec<Value> = plan.group_by.iter().map(|g| eval(g, &row)).collect();
             let key_text = serde_json::to_string(&key).unwrap_or_default();
             let slot = *index.entry(key_text).or_insert_with(|| {
@@ -355,11 +292,7 @@ impl<S: Storage> Database<S> {
                 groups.len() - 1
             });
             for (acc, agg) in groups[slot].1.iter_mut().zip(&plan.aggs) {
-                acc.add(if agg.func == AggFn::CountStar {
-                    Value::Bool(true)
-                } else {
-                    eval(&agg.arg, &row)
-                });
+                acc.add(if agg.func == AggFn::CountStar { Value::Bool(true) } else { eval(&agg.arg, &row) });
             }
         }
         // An aggregate without GROUP BY over no rows still yields one row.
@@ -373,20 +306,9 @@ impl<S: Storage> Database<S> {
             properties: Map::new(),
         };
         if groups.is_empty() && plan.group_by.is_empty() {
-            let aggs: Vec<Value> = plan
-                .aggs
-                .iter()
-                .map(|a| Acc::new(a.func).finish())
-                .collect();
-            let row = Row {
-                entity: &empty,
-                aggs: &aggs,
-            };
-            if plan
-                .having
-                .as_ref()
-                .is_some_and(|h| !truthy(&eval(h, &row)))
-            {
+            let aggs: Vec<Value> = plan.aggs.iter().map(|a| Acc::new(a.func).finish()).collect();
+            let row = Row { entity: &empty, aggs: &aggs };
+            if plan.having.as_ref().is_some_and(|h| !truthy(&eval(h, &row))) {
                 return Ok(Vec::new());
             }
             let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
@@ -395,15 +317,8 @@ impl<S: Storage> Database<S> {
         let mut out = Vec::new();
         for (first, accs) in groups {
             let aggs: Vec<Value> = accs.into_iter().map(Acc::finish).collect();
-            let row = Row {
-                entity: &rows[first],
-                aggs: &aggs,
-            };
-            if plan
-                .having
-                .as_ref()
-                .is_some_and(|h| !truthy(&eval(h, &row)))
-            {
+            let row = Row { entity: &rows[first], aggs: &aggs };
+            if plan.having.as_ref().is_some_and(|h| !truthy(&eval(h, &row))) {
                 continue;
             }
             let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
@@ -419,21 +334,15 @@ fn project(p: &Projection, row: &Row<'_>) -> Value {
         Projection::Star => {
             let mut m = Map::new();
             m.insert("id".into(), Value::String(row.entity.id.clone()));
-            m.insert(
-                "entity_type".into(),
-                Value::String(row.entity.entity_type.clone()),
-            );
+            m.insert("entity_type".into(), Value::String(row.entity.entity_type.clone()));
             for (k, v) in &row.entity.properties {
                 m.entry(k.clone()).or_insert_with(|| v.clone());
             }
             Value::Object(m)
         }
-        Projection::Items(items) => Value::Object(
-            items
-                .iter()
-                .map(|(name, ex)| (name.clone(), eval(ex, row)))
-                .collect(),
-        ),
+        Projection::Items(items) => {
+            Value::Object(items.iter().map(|(name, ex)| (name.clone(), eval(ex, row))).collect())
+        }
     }
 }
 
@@ -441,12 +350,7 @@ fn project(p: &Projection, row: &Row<'_>) -> Value {
 enum Acc {
     Count(u64),
     Distinct(std::collections::HashSet<String>),
-    Sum {
-        sum: f64,
-        int: Option<i64>,
-        n: u64,
-        avg: bool,
-    },
+    Sum { sum: f64, int: Option<i64>, n: u64, avg: bool },
     Extreme(Option<Value>, bool),
 }
 
@@ -455,18 +359,8 @@ impl Acc {
         match f {
             AggFn::CountStar | AggFn::Count => Acc::Count(0),
             AggFn::CountDistinct => Acc::Distinct(Default::default()),
-            AggFn::Sum => Acc::Sum {
-                sum: 0.0,
-                int: Some(0),
-                n: 0,
-                avg: false,
-            },
-            AggFn::Avg => Acc::Sum {
-                sum: 0.0,
-                int: Some(0),
-                n: 0,
-                avg: true,
-            },
+            AggFn::Sum => Acc::Sum { sum: 0.0, int: Some(0), n: 0, avg: false },
+            AggFn::Avg => Acc::Sum { sum: 0.0, int: Some(0), n: 0, avg: true },
             AggFn::Min => Acc::Extreme(None, false),
             AggFn::Max => Acc::Extreme(None, true),
         }
@@ -496,11 +390,7 @@ impl Acc {
                     None => true,
                     Some(b) => {
                         let o = total_order(&v, b);
-                        if *max {
-                            o == Ordering::Greater
-                        } else {
-                            o == Ordering::Less
-                        }
+                        if *max { o == Ordering::Greater } else { o == Ordering::Less }
                     }
                 };
                 if replace {
@@ -515,17 +405,9 @@ impl Acc {
             Acc::Count(n) => Value::from(n),
             Acc::Distinct(set) => Value::from(set.len() as u64),
             Acc::Sum { n: 0, .. } => Value::Null,
-            Acc::Sum {
-                sum, n, avg: true, ..
-            } => Value::from(sum / n as f64),
-            Acc::Sum {
-                int: Some(i),
-                avg: false,
-                ..
-            } => Value::from(i),
-            Acc::Sum {
-                sum, avg: false, ..
-            } => Value::from(sum),
+            Acc::Sum { sum, n, avg: true, .. } => Value::from(sum / n as f64),
+            Acc::Sum { int: Some(i), avg: false, .. } => Value::from(i),
+            Acc::Sum { sum, avg: false, .. } => Value::from(sum),
             Acc::Extreme(v, _) => v.unwrap_or(Value::Null),
         }
     }

@@ -61,8 +61,7 @@ pub struct Package {
 
 /// Read a file, decompressing `.lz4` frames (apt's default list compression here).
 fn read_list(path: &Path) -> Result<String> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut text = String::new();
     if path.extension().is_some_and(|e| e == "lz4") {
         lz4_flex::frame::FrameDecoder::new(file).read_to_string(&mut text)
@@ -113,15 +112,10 @@ pub fn parse_depends(value: &str) -> Vec<Vec<Dependency>> {
                         Some(i) => (&alt[..i], &alt[i..]),
                         None => (alt, ""),
                     };
-                    let version = rest.find('(').and_then(|s| {
-                        rest[s + 1..]
-                            .find(')')
-                            .map(|e| rest[s + 1..s + 1 + e].trim().to_string())
-                    });
-                    Dependency {
-                        name: name.to_string(),
-                        version,
-                    }
+                    let version = rest
+                        .find('(')
+                        .and_then(|s| rest[s + 1..].find(')').map(|e| rest[s + 1..s + 1 + e].trim().to_string()));
+                    Dependency { name: name.to_string(), version }
                 })
                 .collect()
         })
@@ -176,10 +170,7 @@ pub fn load(dir: &Path) -> Result<Vec<Package>> {
         for p in paragraphs(&read_list(&f)?) {
             let get = |k: &str| p.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
             if let (Some(md5), Some(desc)) = (get("Description-md5"), get("Description-en")) {
-                let long = desc
-                    .split_once('\n')
-                    .map(|(_, l)| long_description(l))
-                    .unwrap_or_default();
+                let long = desc.split_once('\n').map(|(_, l)| long_description(l)).unwrap_or_default();
                 translations.insert(md5.to_string(), long);
             }
         }
@@ -203,20 +194,12 @@ pub fn load(dir: &Path) -> Result<Vec<Package>> {
                 None => (desc.clone(), String::new()),
             };
             let description = if inline_long.is_empty() {
-                get("Description-md5")
-                    .and_then(|m| translations.get(&m).cloned())
-                    .unwrap_or_default()
+                get("Description-md5").and_then(|m| translations.get(&m).cloned()).unwrap_or_default()
             } else {
                 inline_long
             };
-            let mut depends = get("Pre-Depends")
-                .map(|d| parse_depends(&d))
-                .unwrap_or_default();
-            depends.extend(
-                get("Depends")
-                    .map(|d| parse_depends(&d))
-                    .unwrap_or_default(),
-            );
+            let mut depends = get("Pre-Depends").map(|d| parse_depends(&d)).unwrap_or_default();
+            depends.extend(get("Depends").map(|d| parse_depends(&d)).unwrap_or_default());
             let pkg = Package {
                 version: get("Version").unwrap_or_default(),
                 section: get("Section"),
@@ -225,17 +208,11 @@ pub fn load(dir: &Path) -> Result<Vec<Package>> {
                 maintainer: get("Maintainer"),
                 homepage: get("Homepage"),
                 architecture: get("Architecture").unwrap_or_default(),
-                source: get("Source")
-                    .map(|s| s.split_whitespace().next().unwrap_or("").to_string()),
+                source: get("Source").map(|s| s.split_whitespace().next().unwrap_or("").to_string()),
                 summary,
                 description,
                 tags: get("Tag")
-                    .map(|t| {
-                        t.split(',')
-                            .map(|x| x.trim().to_string())
-                            .filter(|x| !x.is_empty())
-                            .collect()
-                    })
+                    .map(|t| t.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
                     .unwrap_or_default(),
                 depends,
                 name: name.clone(),
@@ -260,13 +237,7 @@ mod tests {
     fn depends_groups_and_alternatives() {
         let d = parse_depends("libc6 (>= 2.34), libssl3 (>= 3.0.0) | libssl1.1, python3:any");
         assert_eq!(d.len(), 3);
-        assert_eq!(
-            d[0],
-            vec![Dependency {
-                name: "libc6".into(),
-                version: Some(">= 2.34".into())
-            }]
-        );
+        assert_eq!(d[0], vec![Dependency { name: "libc6".into(), version: Some(">= 2.34".into()) }]);
         assert_eq!(d[1].len(), 2);
         assert_eq!(d[1][1].name, "libssl1.1");
         assert_eq!(d[2][0].name, "python3:any");
@@ -277,9 +248,6 @@ mod tests {
         let text = "Package: a\nDescription: short\n line one\n .\n line two\n\nPackage: b\n";
         let p = paragraphs(text);
         assert_eq!(p.len(), 2);
-        assert_eq!(
-            long_description(p[0][1].1.split_once('\n').unwrap().1),
-            "line one\n\nline two"
-        );
+        assert_eq!(long_description(p[0][1].1.split_once('\n').unwrap().1), "line one\n\nline two");
     }
 }

@@ -3,9 +3,7 @@
 use std::io::Write;
 
 fn main() -> anyhow::Result<()> {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "/var/lib/apt/lists".into());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "/var/lib/apt/lists".into());
     let started = std::time::Instant::now();
     let packages = debian_catalog::load(std::path::Path::new(&dir))?;
     let stdout = std::io::stdout();
@@ -15,10 +13,6 @@ fn main() -> anyhow::Result<()> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    eprintln!(
-        "read {} packages from {dir} in {:.2}s",
-        packages.len(),
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("read {} packages from {dir} in {:.2}s", packages.len(), started.elapsed().as_secs_f64());
     Ok(())
 }

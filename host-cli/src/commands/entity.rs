@@ -16,16 +16,12 @@ pub fn read_jsonl(source: &std::path::Path) -> Result<(Vec<String>, Vec<usize>)>
     let reader: Box<dyn Read> = if source.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        Box::new(
-            std::fs::File::open(source)
-                .with_context(|| format!("cannot open {}", source.display()))?,
-        )
+        Box::new(std::fs::File::open(source).with_context(|| format!("cannot open {}", source.display()))?)
     };
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for (i, line) in BufReader::new(reader).lines().enumerate() {
-        let line =
-            line.with_context(|| format!("cannot read line {} of {}", i + 1, source.display()))?;
+        let line = line.with_context(|| format!("cannot read line {} of {}", i + 1, source.display()))?;
         if !line.trim().is_empty() {
             rows.push(line);
             lines.push(i + 1);
@@ -39,30 +35,16 @@ fn batch_error(e: Error, lines: &[usize], source: &str) -> anyhow::Error {
     let Error::Validation(issues) = e else {
         return e.into();
     };
-    let mut msg = format!(
-        "batch rejected, nothing was written: {} problem(s) in {source}",
-        issues.len()
-    );
+    let mut msg = format!("batch rejected, nothing was written: {} problem(s) in {source}", issues.len());
     for i in issues.iter().take(20) {
         let (line, rest) = match i.loc.split_first() {
             Some((PathSegment::Index(r), rest)) => (lines.get(*r as usize).copied(), rest),
             _ => (None, &i.loc[..]),
         };
-        let field = rest
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(".");
-        let field = if field.is_empty() {
-            "(the row)".to_string()
-        } else {
-            format!("field `{field}`")
-        };
+        let field = rest.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(".");
+        let field = if field.is_empty() { "(the row)".to_string() } else { format!("field `{field}`") };
         match line {
-            Some(l) => msg.push_str(&format!(
-                "\n  line {l}, {field}: {} [type={}]",
-                i.msg, i.kind
-            )),
+            Some(l) => msg.push_str(&format!("\n  line {l}, {field}: {} [type={}]", i.msg, i.kind)),
             None => msg.push_str(&format!("\n  {field}: {} [type={}]", i.msg, i.kind)),
         }
     }
@@ -80,17 +62,13 @@ pub fn insert(g: &Global, args: InsertArgs) -> Result<()> {
         let started = Instant::now();
         let bar = ProgressBar::new(rows.len() as u64);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:30}] {pos}/{len} rows ({per_sec}, eta {eta})",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} rows ({per_sec}, eta {eta})")
+                .expect("static template")
+                .progress_chars("=> "),
         );
         bar.set_message(format!("inserting into {}", args.table));
         let ids = db
-            .insert_batch_with_progress(&args.table, &rows, DEFAULT_BATCH_CHUNK, &mut |n| {
-                bar.set_position(n as u64)
-            })
+            .insert_batch_with_progress(&args.table, &rows, DEFAULT_BATCH_CHUNK, &mut |n| bar.set_position(n as u64))
             .map_err(|e| batch_error(e, &lines, &source.display().to_string()));
         bar.finish_and_clear();
         let ids = ids?;
@@ -119,22 +97,14 @@ pub fn get(g: &Global, id: &str) -> Result<()> {
     let db = super::open(g)?;
     match db.get(id)? {
         Some(e) => output::value(g.format, &output::parse(&e)?),
-        None => Err(Error::NotFound(format!(
-            "no entity with id {id} in tenant '{}'",
-            db.tenant()
-        ))
-        .into()),
+        None => Err(Error::NotFound(format!("no entity with id {id} in tenant '{}'", db.tenant())).into()),
     }
 }
 
 /// `rem lookup <key>`.
 pub fn lookup(g: &Global, key: &str) -> Result<()> {
     let db = super::open(g)?;
-    let rows = db
-        .lookup(key)?
-        .iter()
-        .map(|e| output::parse(e))
-        .collect::<Result<Vec<Value>>>()?;
+    let rows = db.lookup(key)?.iter().map(|e| output::parse(e)).collect::<Result<Vec<Value>>>()?;
     output::rows(g.format, &rows)
 }
 
@@ -153,11 +123,7 @@ pub fn delete(g: &Global, id: &str, hard: bool) -> Result<()> {
 /// `rem list <table>`.
 pub fn list(g: &Global, table: &str, limit: Option<u32>, offset: u32) -> Result<()> {
     let db = super::open(g)?;
-    let rows = db
-        .list(table, limit, offset)?
-        .iter()
-        .map(|e| output::parse(e))
-        .collect::<Result<Vec<Value>>>()?;
+    let rows = db.list(table, limit, offset)?.iter().map(|e| output::parse(e)).collect::<Result<Vec<Value>>>()?;
     output::rows(g.format, &rows)
 }
 

@@ -30,11 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lookup { key } => entity::lookup(g, &key),
         Command::Update { id, patch } => entity::update(g, &id, &patch),
         Command::Delete { id, hard } => entity::delete(g, &id, hard),
-        Command::List {
-            table,
-            limit,
-            offset,
-        } => entity::list(g, &table, limit, offset),
+        Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
         Command::Count { table } => entity::count(g, &table),
         Command::Query { sql } => query::run(g, &sql),
     }

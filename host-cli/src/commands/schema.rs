@@ -10,16 +10,10 @@ use crate::output;
 
 /// Read a schema file: YAML for `.yaml`/`.yml`, JSON otherwise.
 pub fn read_schema_file(file: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read schema file {}", file.display()))?;
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read schema file {}", file.display()))?;
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext == "yaml" || ext == "yml" {
-        serde_yaml_ng::from_str(&text)
-            .with_context(|| format!("{} is not valid YAML", file.display()))
+        serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not valid YAML", file.display()))
     } else {
         serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))
     }
@@ -45,13 +39,8 @@ fn snake_case(s: &str) -> String {
 /// The table name for a schema document: `short_name` (nested or top level), else `title` in snake_case.
 pub fn table_name(doc: &Value) -> Option<String> {
     let extra = doc.get("json_schema_extra");
-    let short = extra
-        .and_then(|e| e.get("short_name"))
-        .or_else(|| doc.get("short_name"))
-        .and_then(Value::as_str);
-    short
-        .map(str::to_string)
-        .or_else(|| doc.get("title").and_then(Value::as_str).map(snake_case))
+    let short = extra.and_then(|e| e.get("short_name")).or_else(|| doc.get("short_name")).and_then(Value::as_str);
+    short.map(str::to_string).or_else(|| doc.get("title").and_then(Value::as_str).map(snake_case))
 }
 
 /// Run a `rem schema` subcommand.
@@ -60,10 +49,7 @@ pub fn run(g: &Global, cmd: SchemaCommand) -> Result<()> {
         SchemaCommand::Add { file, name } => {
             let doc = read_schema_file(&file)?;
             let Some(name) = name.or_else(|| table_name(&doc)) else {
-                bail!(
-                    "{} has no `short_name` or `title` to name the table; pass --name <table>",
-                    file.display()
-                );
+                bail!("{} has no `short_name` or `title` to name the table; pass --name <table>", file.display());
             };
             let db = super::open(g)?;
             let record = db.register_schema(&name, &doc.to_string())?;
@@ -98,18 +84,9 @@ mod tests {
 
     #[test]
     fn names_come_from_short_name_then_title() {
-        assert_eq!(
-            table_name(&json!({"title": "ChatMessage"})).as_deref(),
-            Some("chat_message")
-        );
-        assert_eq!(
-            table_name(&json!({"title": "X", "short_name": "msgs"})).as_deref(),
-            Some("msgs")
-        );
-        assert_eq!(
-            table_name(&json!({"json_schema_extra": {"short_name": "n"}})).as_deref(),
-            Some("n")
-        );
+        assert_eq!(table_name(&json!({"title": "ChatMessage"})).as_deref(), Some("chat_message"));
+        assert_eq!(table_name(&json!({"title": "X", "short_name": "msgs"})).as_deref(), Some("msgs"));
+        assert_eq!(table_name(&json!({"json_schema_extra": {"short_name": "n"}})).as_deref(), Some("n"));
         assert_eq!(table_name(&json!({})), None);
     }
 }
