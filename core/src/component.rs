@@ -34,8 +34,8 @@ impl Storage for HostStorage {
     fn get_many(&self, keys: &[Vec<u8>]) -> crate::Result<Vec<Option<Vec<u8>>>> {
         wit_storage::get_many(keys).map_err(from_wit)
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> crate::Result<Vec<Kv>> {
-        let rows = wit_storage::scan(start, end, limit).map_err(from_wit)?;
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> crate::Result<Vec<Kv>> {
+        let rows = wit_storage::scan(start, end, limit, reverse).map_err(from_wit)?;
         Ok(rows.into_iter().map(|kv| (kv.key, kv.value)).collect())
     }
     fn write(&self, ops: Vec<WriteOp>) -> crate::Result<()> {

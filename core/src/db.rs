@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::entity::{Entity, merge_edges, parse_edges};
 use crate::error::{Error, Issue, PathSegment, Result};
 use crate::ids::{identity, natural_key};
+use crate::index;
 use crate::keys;
 use crate::schema::{CompiledSchema, SchemaRecord, check_table_name};
 use crate::store::{PrefixScan, Storage, Tx};
@@ -166,11 +167,55 @@ impl<S: Storage> Database<S> {
             let old: SchemaRecord = serde_json::from_slice(&old)
                 .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;
             old.check_replacement(&record)?;
+            let dropped: Vec<&String> =
+                old.indexed_fields.iter().filter(|f| !record.indexed_fields.contains(f)).collect();
+            let added: Vec<&String> =
+                record.indexed_fields.iter().filter(|f| !old.indexed_fields.contains(f)).collect();
+            for field in dropped {
+                self.drop_index(&mut tx, name, field)?;
+            }
+            if !added.is_empty() {
+                self.build_index(&mut tx, name, &added)?;
+            }
         }
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
         tx.put(key, bytes.clone())?;
         tx.commit()?;
         Ok(String::from_utf8(bytes).unwrap_or_default())
+    }
+
+    /// Delete every entry of the index on `field`.
+    fn drop_index(&self, tx: &mut Tx<'_, S>, table: &str, field: &str) -> Result<()> {
+        let mut scan = tx.scan_prefix(&index::field_prefix(&self.tenant, table, field))?;
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for (k, _) in page {
+                tx.delete(k)?;
+            }
+        }
+    }
+
+    /// Write the index entries of `fields` for every stored row of `table`.
+    fn build_index(&self, tx: &mut Tx<'_, S>, table: &str, fields: &[&String]) -> Result<()> {
+        let mut scan = tx.scan_prefix(&keys::entity_prefix(&self.tenant, table))?;
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for (_, bytes) in page {
+                let e = decode_entity(&bytes)?;
+                let id = *parse_id(&e.id)?.as_bytes();
+                for field in fields {
+                    for k in index::entries(&self.tenant, table, field, &e.properties, &id) {
+                        tx.put(k, Vec::new())?;
+                    }
+                }
+            }
+        }
     }
 
     /// Registered table names, sorted.
@@ -277,6 +322,17 @@ impl<S: Storage> Database<S> {
         }
         if old.is_none() {
             tx.put(keys::id_index(&self.tenant, &id), rec.name.clone().into_bytes())?;
+        }
+        for field in &rec.indexed_fields {
+            let before =
+                old.map(|o| index::entries(&self.tenant, &rec.name, field, &o.properties, &id)).unwrap_or_default();
+            let after = index::entries(&self.tenant, &rec.name, field, &new.properties, &id);
+            for k in before.iter().filter(|k| !after.contains(k)) {
+                tx.delete(k.clone())?;
+            }
+            for k in after.into_iter().filter(|k| !before.contains(k)) {
+                tx.put(k, Vec::new())?;
+            }
         }
         let was_live = old.is_some_and(Entity::is_live);
         if was_live != new.is_live() {
@@ -398,14 +454,17 @@ impl<S: Storage> Database<S> {
             return Err(Error::NotFound(format!("no entity with id {id} in tenant '{}'", self.tenant)));
         };
         let old = decode_entity(&bytes)?;
-        let key_field = match tx.get(&keys::schema(&self.tenant, &table))? {
-            Some(raw) => serde_json::from_slice::<SchemaRecord>(&raw).ok().and_then(|r| r.key_field),
-            None => None,
-        };
+        let rec = self.schema(&tx, &table)?;
+        let rec = &rec.record;
         let idb = uuid.as_bytes();
         let result = if hard {
-            if let Some(k) = natural_key(&old.properties, key_field.as_deref()) {
+            if let Some(k) = natural_key(&old.properties, rec.key_field.as_deref()) {
                 tx.delete(keys::key_index(&self.tenant, &k, idb))?;
+            }
+            for field in &rec.indexed_fields {
+                for k in index::entries(&self.tenant, &table, field, &old.properties, idb) {
+                    tx.delete(k)?;
+                }
             }
             tx.delete(keys::id_index(&self.tenant, idb))?;
             tx.delete(keys::entity(&self.tenant, &table, idb))?;

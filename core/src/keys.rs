@@ -12,6 +12,7 @@
 //! T <tenant> I <id:16>                      -> table name          (id index)
 //! T <tenant> K <key> <id:16>                -> table name          (natural-key index)
 //! T <tenant> C <table>                      -> u64 LE live count
+//! T <tenant> X <table> <field> <value> <id:16> -> empty           (secondary index, see `index`)
 //! ```
 
 /// Layout version written in the `M format` record.
@@ -26,6 +27,7 @@ const ENTITY: u8 = b'E';
 const ID_INDEX: u8 = b'I';
 const KEY_INDEX: u8 = b'K';
 const COUNT: u8 = b'C';
+const INDEX: u8 = b'X';
 
 /// Append `s` as an order-preserving, self-delimiting tuple part.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
@@ -65,6 +67,11 @@ fn tenant_space(tenant: &str, space: u8) -> Vec<u8> {
     push_str(&mut k, tenant);
     k.push(space);
     k
+}
+
+/// `T <tenant> X`: the secondary-index space of a tenant.
+pub fn index_space(tenant: &str) -> Vec<u8> {
+    tenant_space(tenant, INDEX)
 }
 
 /// `T <tenant> S <table>`.

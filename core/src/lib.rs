@@ -10,6 +10,7 @@ pub mod db;
 pub mod entity;
 pub mod error;
 pub mod ids;
+pub mod index;
 pub mod keys;
 pub mod schema;
 pub mod sql;

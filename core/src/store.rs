@@ -30,8 +30,8 @@ pub trait Storage {
     fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
         keys.iter().map(|k| self.get(k)).collect()
     }
-    /// Up to `limit` entries with `start <= key < end`, ascending.
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> Result<Vec<Kv>>;
+    /// Up to `limit` entries with `start <= key < end`, ascending (descending when `reverse`).
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>>;
     /// Apply `ops` in order.
     fn write(&self, ops: Vec<WriteOp>) -> Result<()>;
 }
@@ -43,8 +43,8 @@ impl<S: Storage + ?Sized> Storage for &S {
     fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
         (**self).get_many(keys)
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> Result<Vec<Kv>> {
-        (**self).scan(start, end, limit)
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>> {
+        (**self).scan(start, end, limit, reverse)
     }
     fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
         (**self).write(ops)
@@ -83,17 +83,14 @@ impl Storage for MemoryStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.map.borrow().get(key).cloned())
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> Result<Vec<Kv>> {
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>> {
         let map = self.map.borrow();
         let upper = match end {
             Some(e) => Bound::Excluded(e.to_vec()),
             None => Bound::Unbounded,
         };
-        Ok(map
-            .range((Bound::Included(start.to_vec()), upper))
-            .take(limit as usize)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        let range = map.range((Bound::Included(start.to_vec()), upper)).map(|(k, v)| (k.clone(), v.clone()));
+        Ok(if reverse { range.rev().take(limit as usize).collect() } else { range.take(limit as usize).collect() })
     }
     fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
         let mut map = self.map.borrow_mut();
@@ -220,18 +217,32 @@ impl<'s, S: Storage + ?Sized> Tx<'s, S> {
     }
 }
 
-/// Pages through every entry under a prefix, [`SCAN_PAGE`] entries a call.
+/// Pages through every entry in a key range, [`SCAN_PAGE`] entries a call,
+/// ascending or descending.
 pub struct PrefixScan<'s, S: Storage + ?Sized> {
     store: &'s S,
-    next_start: Option<Vec<u8>>,
+    start: Vec<u8>,
     end: Option<Vec<u8>>,
     page: u32,
+    reverse: bool,
+    done: bool,
 }
 
 impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
-    /// Scan `prefix` in `store`.
+    /// Scan every key starting with `prefix` in `store`, ascending.
     pub fn new(store: &'s S, prefix: &[u8]) -> Self {
-        PrefixScan { store, next_start: Some(prefix.to_vec()), end: crate::keys::prefix_end(prefix), page: SCAN_PAGE }
+        Self::range(store, prefix.to_vec(), crate::keys::prefix_end(prefix))
+    }
+
+    /// Scan `start <= key < end` in `store`, ascending.
+    pub fn range(store: &'s S, start: Vec<u8>, end: Option<Vec<u8>>) -> Self {
+        PrefixScan { store, start, end, page: SCAN_PAGE, reverse: false, done: false }
+    }
+
+    /// Walk the range in descending key order.
+    pub fn reversed(mut self) -> Self {
+        self.reverse = true;
+        self
     }
 
     /// Use pages of `n` entries (clamped to 1..=4096).
@@ -242,14 +253,21 @@ impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
 
     /// The next page, or an empty vector when done.
     pub fn next_page(&mut self) -> Result<Vec<Kv>> {
-        let Some(start) = self.next_start.take() else {
+        if self.done {
             return Ok(Vec::new());
-        };
-        let batch = self.store.scan(&start, self.end.as_deref(), self.page)?;
-        if batch.len() as u32 == self.page {
-            let mut next = batch.last().map(|(k, _)| k.clone()).unwrap_or_default();
-            next.push(0);
-            self.next_start = Some(next);
+        }
+        let batch = self.store.scan(&self.start, self.end.as_deref(), self.page, self.reverse)?;
+        match batch.last() {
+            Some((last, _)) if batch.len() as u32 == self.page => {
+                if self.reverse {
+                    self.end = Some(last.clone());
+                } else {
+                    let mut next = last.clone();
+                    next.push(0);
+                    self.start = next;
+                }
+            }
+            _ => self.done = true,
         }
         Ok(batch)
     }
@@ -288,6 +306,23 @@ mod tests {
             Some(b"new".to_vec()),
             "a flushed write is read back, not the prefetched value"
         );
+    }
+
+    #[test]
+    fn reverse_scans_page_backwards() {
+        let store = MemoryStore::new();
+        store.write((0..50u32).map(|i| WriteOp::Put(format!("p{i:03}").into_bytes(), vec![])).collect()).unwrap();
+        let mut scan = PrefixScan::new(&store, b"p").with_page(7).reversed();
+        let mut keys = Vec::new();
+        loop {
+            let page = scan.next_page().unwrap();
+            if page.is_empty() {
+                break;
+            }
+            keys.extend(page.into_iter().map(|(k, _)| k));
+        }
+        let want: Vec<Vec<u8>> = (0..50u32).rev().map(|i| format!("p{i:03}").into_bytes()).collect();
+        assert_eq!(keys, want);
     }
 
     #[test]

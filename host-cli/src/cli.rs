@@ -97,10 +97,13 @@ pub enum Command {
         /// Table name.
         table: String,
     },
-    /// Run one REM SQL statement (SELECT, LOOKUP).
+    /// Run one REM SQL statement (SELECT, LOOKUP, EXPLAIN).
     Query {
         /// The statement, e.g. "SELECT name, age FROM person WHERE age > 30 ORDER BY age".
         sql: String,
+        /// Print the plan (index used, rows estimated, read and returned) instead of the rows.
+        #[arg(long)]
+        explain: bool,
     },
 }
 

@@ -50,8 +50,8 @@ impl Storage for NativeRedb {
     fn get_many(&self, keys: &[Vec<u8>]) -> rem_core::Result<Vec<Option<Vec<u8>>>> {
         Ok(self.txn.borrow().as_ref().unwrap().get_many(keys).unwrap())
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> rem_core::Result<Vec<Kv>> {
-        Ok(self.txn.borrow().as_ref().unwrap().scan(start, end, limit).unwrap())
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> rem_core::Result<Vec<Kv>> {
+        Ok(self.txn.borrow().as_ref().unwrap().scan(start, end, limit, reverse).unwrap())
     }
     fn write(&self, ops: Vec<WriteOp>) -> rem_core::Result<()> {
         let mut t = self.txn.borrow_mut();

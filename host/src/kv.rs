@@ -72,21 +72,24 @@ impl Txn {
         }
     }
 
-    /// Up to `limit` (clamped to [`MAX_SCAN`]) entries with `start <= key < end`.
-    pub fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32) -> Result<Vec<Kv>, String> {
+    /// Up to `limit` (clamped to [`MAX_SCAN`]) entries with `start <= key < end`,
+    /// ascending, or descending when `reverse`.
+    pub fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>, String> {
         let limit = limit.clamp(1, MAX_SCAN) as usize;
         fn collect<T: ReadableTable<&'static [u8], &'static [u8]>>(
             t: &T,
             start: &[u8],
             end: Option<&[u8]>,
             limit: usize,
+            reverse: bool,
         ) -> Result<Vec<Kv>, String> {
             let range = match end {
                 Some(e) => t.range::<&[u8]>(start..e).map_err(err)?,
                 None => t.range::<&[u8]>(start..).map_err(err)?,
             };
             let mut out = Vec::with_capacity(limit.min(256));
-            for item in range.take(limit) {
+            let items: Box<dyn Iterator<Item = _>> = if reverse { Box::new(range.rev()) } else { Box::new(range) };
+            for item in items.take(limit) {
                 let (k, v) = item.map_err(err)?;
                 out.push((k.value().to_vec(), v.value().to_vec()));
             }
@@ -94,8 +97,8 @@ impl Txn {
         }
         match self {
             Txn::Read(None) => Ok(Vec::new()),
-            Txn::Read(Some(t)) => collect(t, start, end, limit),
-            Txn::Write(w) => collect(&w.open_table(KV).map_err(err)?, start, end, limit),
+            Txn::Read(Some(t)) => collect(t, start, end, limit, reverse),
+            Txn::Write(w) => collect(&w.open_table(KV).map_err(err)?, start, end, limit, reverse),
         }
     }
 

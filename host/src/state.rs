@@ -69,8 +69,14 @@ impl storage::Host for HostState {
         self.txn()?.get_many(&keys).map_err(types::Error::Storage)
     }
 
-    fn scan(&mut self, start: Vec<u8>, end: Option<Vec<u8>>, limit: u32) -> Result<Vec<storage::Kv>, types::Error> {
-        let rows = self.txn()?.scan(&start, end.as_deref(), limit).map_err(types::Error::Storage)?;
+    fn scan(
+        &mut self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        limit: u32,
+        reverse: bool,
+    ) -> Result<Vec<storage::Kv>, types::Error> {
+        let rows = self.txn()?.scan(&start, end.as_deref(), limit, reverse).map_err(types::Error::Storage)?;
         Ok(rows.into_iter().map(|(key, value)| storage::Kv { key, value }).collect())
     }
 

@@ -1,6 +1,8 @@
 //! Integration tests: the real engine component, driven through `rem-host`
 //! the way the CLI and Python do.
 
+mod corpus;
 mod entities;
 mod query;
+mod sqlite_diff;
 mod storage;

@@ -11,6 +11,7 @@
 pub mod compile;
 pub mod eval;
 pub mod ir;
+pub mod plan;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -89,12 +90,17 @@ impl<S: Storage> Database<S> {
                 ));
             }
             "EXPLAIN" => {
-                return Err(Error::Unsupported(
-                    "EXPLAIN is not available yet: the planner only scans in this version of REM".into(),
-                ));
+                let rest = sql.trim_start()[7..].trim_start();
+                let rest = rest.strip_prefix("ANALYZE").or_else(|| rest.strip_prefix("analyze")).unwrap_or(rest);
+                return self.select(rest, true);
             }
             _ => {}
         }
+        self.select(sql, false)
+    }
+
+    /// Parse, plan and run a `SELECT` (or the kv form); with `explain`, return the plan instead of the rows.
+    fn select(&self, sql: &str, explain: bool) -> Result<Vec<Value>> {
         let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| parse_error(e, sql))?;
         let stmt = match statements.as_slice() {
             [one] => one,
@@ -127,11 +133,33 @@ impl<S: Storage> Database<S> {
         };
         let (select, table) = compile::source_table(query)?;
         if table.eq_ignore_ascii_case("kv") {
+            if explain {
+                return Ok(vec![serde_json::json!({"table": "kv", "access": "natural-key index lookup"})]);
+            }
             return self.kv_statement(select);
         }
         let schema = self.require_table(&table)?;
-        let plan = compile::compile_select(query, select, &schema)?;
-        self.execute(&plan)
+        let q = compile::compile_select(query, select, &schema)?;
+        let table_rows = self.count(&table)?;
+        let access = plan::choose(self.store(), self.tenant(), &schema.record, &q, table_rows)?;
+        let (rows, read) = self.execute(&q, &access)?;
+        if explain {
+            let index = match &access.access {
+                plan::Access::Scan => Value::Null,
+                plan::Access::Lookup(c) => Value::String(index_fields(c).join(", ")),
+                plan::Access::Ordered { field, .. } => Value::String(field.clone()),
+            };
+            return Ok(vec![serde_json::json!({
+                "table": table,
+                "plan": access.describe(&table),
+                "index": index,
+                "table_rows": table_rows,
+                "estimated_rows": access.estimated,
+                "rows_read": read,
+                "rows_returned": rows.len(),
+            })]);
+        }
+        Ok(rows)
     }
 
     /// `LOOKUP 'k1', 'k2'`: live entities by natural key, in key order.
@@ -196,34 +224,62 @@ impl<S: Storage> Database<S> {
         }
     }
 
-    /// Run a compiled `SELECT` as a scan of its table.
-    pub fn execute(&self, plan: &Select) -> Result<Vec<Value>> {
-        let mut scan = self.scan_table(&plan.table)?;
+    /// Run a compiled `SELECT` through `access`; returns the output rows and the number of rows read.
+    pub fn execute(&self, plan: &Select, access: &plan::Plan) -> Result<(Vec<Value>, u64)> {
+        let keep = |e: &Entity| {
+            (plan.include_deleted || e.is_live())
+                && plan.filter.as_ref().is_none_or(|f| truthy(&eval(f, &Row { entity: e, aggs: &[] })))
+        };
         let mut rows: Vec<Entity> = Vec::new();
-        // Without ORDER BY, grouping or DISTINCT the scan can stop early.
+        let mut read = 0u64;
+        // Without ORDER BY, grouping or DISTINCT, reading can stop early.
         let stop_after = match (&plan.limit, plan.order_by.is_empty() && !plan.grouped && !plan.distinct) {
             (Some(l), true) => Some(plan.offset.saturating_add(*l)),
             _ => None,
         };
-        'scan: loop {
-            let page = scan.next_page()?;
-            if page.is_empty() {
-                break;
+        match &access.access {
+            plan::Access::Scan => {
+                let mut scan = self.scan_table(&plan.table)?;
+                'scan: loop {
+                    let page = scan.next_page()?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    for (_, bytes) in page {
+                        read += 1;
+                        let entity = decode_entity(&bytes)?;
+                        if keep(&entity) {
+                            rows.push(entity);
+                            if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
+                                break 'scan;
+                            }
+                        }
+                    }
+                }
             }
-            for (_, bytes) in page {
-                let entity = decode_entity(&bytes)?;
-                if !plan.include_deleted && !entity.is_live() {
-                    continue;
+            plan::Access::Lookup(c) => {
+                let ids = plan::ids(self.store(), c)?;
+                'ids: for chunk in ids.chunks(crate::store::SCAN_PAGE as usize) {
+                    let keys: Vec<Vec<u8>> =
+                        chunk.iter().map(|id| crate::keys::entity(self.tenant(), &plan.table, id)).collect();
+                    for bytes in self.store().get_many(&keys)?.into_iter().flatten() {
+                        read += 1;
+                        let entity = decode_entity(&bytes)?;
+                        if keep(&entity) {
+                            rows.push(entity);
+                            if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
+                                break 'ids;
+                            }
+                        }
+                    }
                 }
-                if let Some(f) = &plan.filter
-                    && !truthy(&eval(f, &Row { entity: &entity, aggs: &[] }))
-                {
-                    continue;
-                }
-                rows.push(entity);
-                if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
-                    break 'scan;
-                }
+            }
+            plan::Access::Ordered { field, need, key } => {
+                let schema = self.require_table(&plan.table)?;
+                rows = plan::ordered_rows(self.store(), self.tenant(), &schema.record, field, key, *need, &keep)?;
+                read = rows.len() as u64;
+                // Ties keep id order, as a scan would deliver them.
+                rows.sort_by(|a, b| a.id.cmp(&b.id));
             }
         }
         let mut out: Vec<(Vec<Value>, Value)> = if plan.grouped {
@@ -273,11 +329,12 @@ impl<S: Storage> Database<S> {
             let mut seen = std::collections::HashSet::new();
             result.retain(|v| seen.insert(v.to_string()));
         }
-        Ok(result
+        let result = result
             .into_iter()
             .skip(plan.offset.min(usize::MAX as u64) as usize)
             .take(plan.limit.map(|l| l.min(usize::MAX as u64) as usize).unwrap_or(usize::MAX))
-            .collect())
+            .collect();
+        Ok((result, read))
     }
 
     fn group(&self, plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Value)>> {
@@ -326,6 +383,15 @@ impl<S: Storage> Database<S> {
         }
         Ok(out)
     }
+}
+
+fn index_fields(c: &plan::Candidates) -> Vec<String> {
+    let mut out = match c {
+        plan::Candidates::Probe(p) => vec![p.field.clone()],
+        plan::Candidates::All(v) | plan::Candidates::Any(v) => v.iter().flat_map(index_fields).collect(),
+    };
+    out.dedup();
+    out
 }
 
 /// Build one output object.

@@ -32,6 +32,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Delete { id, hard } => entity::delete(g, &id, hard),
         Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
         Command::Count { table } => entity::count(g, &table),
-        Command::Query { sql } => query::run(g, &sql),
+        Command::Query { sql, explain } => query::run(g, &sql, explain),
     }
 }

@@ -52,7 +52,13 @@ pub fn run(g: &Global, cmd: SchemaCommand) -> Result<()> {
                 bail!("{} has no `short_name` or `title` to name the table; pass --name <table>", file.display());
             };
             let db = super::open(g)?;
-            let record = db.register_schema(&name, &doc.to_string())?;
+            // Adding indexed fields to a table with rows builds the indexes in this call.
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.set_message(format!("registering {name} (building any new indexes)"));
+            spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+            let record = db.register_schema(&name, &doc.to_string());
+            spinner.finish_and_clear();
+            let record = record?;
             output::value(g.format, &output::parse(&record)?)
         }
         SchemaCommand::List => {

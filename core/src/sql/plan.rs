@@ -1,0 +1,472 @@
+//! Access paths: which rows a `SELECT` reads, and how.
+//!
+//! The planner turns the filter's conjuncts on indexed fields into index
+//! probes (`=`, `IN`, `<`, `<=`, `>`, `>=`, `BETWEEN`, `IS NULL`, `x = ANY(f)`,
+//! and `OR` of probe-able branches), estimates each by counting its index
+//! entries (up to a cap), and uses the smallest, intersecting the others that
+//! are small too. A probe only proposes candidates; the full filter is always
+//! re-checked on each row. When the best probe would read more than a quarter
+//! of the table, a table scan is used instead. `ORDER BY <indexed scalar
+//! field> ... LIMIT n` walks the index in order and stops early.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::ir::{CmpOp, Ex, OrderKey, Select};
+use crate::db::decode_entity;
+use crate::entity::Entity;
+use crate::error::Result;
+use crate::index::{self, TAG_FALSE, TAG_NULL, TAG_NUMBER, TAG_STRING};
+use crate::keys::prefix_end;
+use crate::schema::SchemaRecord;
+use crate::store::{PrefixScan, Storage};
+
+/// Index entries counted at most when estimating a probe.
+const ESTIMATE_CAP: usize = 20_000;
+
+/// A set of key ranges of one field's index.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// Indexed field.
+    pub field: String,
+    /// What the probe matches, for EXPLAIN.
+    pub describe: String,
+    /// `[start, end)` key ranges (full keys, prefix included).
+    pub ranges: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// Candidate generation: probes combined by AND (intersection) or OR (union).
+#[derive(Debug, Clone)]
+pub enum Candidates {
+    /// One probe.
+    Probe(Probe),
+    /// Every branch must match (intersection of id sets).
+    All(Vec<Candidates>),
+    /// Any branch may match (union of id sets).
+    Any(Vec<Candidates>),
+}
+
+impl Candidates {
+    fn describe(&self) -> String {
+        match self {
+            Candidates::Probe(p) => p.describe.clone(),
+            Candidates::All(v) => v.iter().map(|c| c.describe()).collect::<Vec<_>>().join(" ∩ "),
+            Candidates::Any(v) => format!("({})", v.iter().map(|c| c.describe()).collect::<Vec<_>>().join(" ∪ ")),
+        }
+    }
+}
+
+/// How rows are read.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// Read every row of the table.
+    Scan,
+    /// Read the rows the candidates name.
+    Lookup(Candidates),
+    /// Walk the index of `key.expr` in order, stopping after `limit` rows pass the filter.
+    Ordered {
+        /// Indexed field.
+        field: String,
+        /// Rows needed (offset + limit).
+        need: u64,
+        /// Sort key.
+        key: OrderKey,
+    },
+}
+
+/// The chosen plan with its estimate.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Access path.
+    pub access: Access,
+    /// Estimated rows read (capped counts for probes, table count for scans).
+    pub estimated: u64,
+}
+
+impl Plan {
+    /// Human-readable access path.
+    pub fn describe(&self, table: &str) -> String {
+        match &self.access {
+            Access::Scan => format!("full scan of {table}"),
+            Access::Lookup(c) => format!("index lookup on {table}: {}", c.describe()),
+            Access::Ordered { field, need, key } => format!(
+                "ordered index walk on {table}.{field} ({}), stopping after {need} matching rows",
+                if key.desc { "descending" } else { "ascending" }
+            ),
+        }
+    }
+}
+
+fn column_name(path: &[String]) -> String {
+    let p = if path.first().is_some_and(|f| f == "properties") && path.len() > 1 { &path[1..] } else { path };
+    p.join(".")
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        other => other,
+    }
+}
+
+/// The tag range `[tag_lo, tag_hi)` holding values of the same type as `v`.
+fn type_range(v: &Value) -> Option<(u8, u8)> {
+    match v {
+        Value::Bool(_) => Some((TAG_FALSE, TAG_FALSE + 2)),
+        Value::Number(_) => Some((TAG_NUMBER, TAG_NUMBER + 1)),
+        Value::String(_) => Some((TAG_STRING, TAG_STRING + 1)),
+        _ => None,
+    }
+}
+
+fn with(prefix: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(tail);
+    k
+}
+
+struct Planner<'a> {
+    tenant: &'a str,
+    rec: &'a SchemaRecord,
+}
+
+impl Planner<'_> {
+    fn indexed(&self, path: &[String]) -> Option<String> {
+        let name = column_name(path);
+        self.rec.indexed_fields.contains(&name).then_some(name)
+    }
+
+    fn prefix(&self, field: &str) -> Vec<u8> {
+        index::field_prefix(self.tenant, &self.rec.name, field)
+    }
+
+    fn point(&self, field: &str, v: &Value) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+        let enc = index::encode_scalar(v)?;
+        if v.is_null() {
+            return None;
+        }
+        let start = with(&self.prefix(field), &enc);
+        let end = prefix_end(&start);
+        Some((start, end))
+    }
+
+    fn cmp_range(&self, field: &str, op: CmpOp, v: &Value) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+        let (lo, hi) = type_range(v)?;
+        let prefix = self.prefix(field);
+        let at = with(&prefix, &index::encode_scalar(v)?);
+        let type_start = with(&prefix, &[lo]);
+        let type_end = Some(with(&prefix, &[hi]));
+        Some(match op {
+            CmpOp::Eq => return self.point(field, v),
+            CmpOp::Ne => return None,
+            CmpOp::Gt => (prefix_end(&at)?, type_end),
+            CmpOp::Ge => (at, type_end),
+            CmpOp::Lt => (type_start, Some(at)),
+            CmpOp::Le => (type_start, prefix_end(&at)),
+        })
+    }
+
+    /// Candidates for one predicate, if an index can serve it.
+    fn candidates(&self, ex: &Ex) -> Option<Candidates> {
+        let probe = |field: String, describe: String, ranges: Vec<(Vec<u8>, Option<Vec<u8>>)>| {
+            Some(Candidates::Probe(Probe { field, describe, ranges }))
+        };
+        match ex {
+            Ex::And(..) => {
+                let parts: Vec<Candidates> = conjuncts(ex).into_iter().filter_map(|c| self.candidates(c)).collect();
+                match parts.len() {
+                    0 => None,
+                    1 => parts.into_iter().next(),
+                    _ => Some(Candidates::All(parts)),
+                }
+            }
+            Ex::Or(a, b) => Some(Candidates::Any(vec![self.candidates(a)?, self.candidates(b)?])),
+            Ex::Cmp(l, op, r) => {
+                let (path, op, v) = match (l.as_ref(), r.as_ref()) {
+                    (Ex::Col(p), Ex::Lit(v)) => (p, *op, v),
+                    (Ex::Lit(v), Ex::Col(p)) => (p, flip(*op), v),
+                    _ => return None,
+                };
+                let field = self.indexed(path)?;
+                let range = self.cmp_range(&field, op, v)?;
+                probe(field.clone(), format!("{field} {op:?} {v}"), vec![range])
+            }
+            Ex::InList(e, list, false) => {
+                let Ex::Col(path) = e.as_ref() else { return None };
+                let field = self.indexed(path)?;
+                let mut ranges = Vec::new();
+                for item in list {
+                    match item {
+                        Ex::Lit(Value::Null) => {}
+                        Ex::Lit(v) => ranges.push(self.point(&field, v)?),
+                        _ => return None,
+                    }
+                }
+                probe(field.clone(), format!("{field} IN ({} values)", list.len()), ranges)
+            }
+            Ex::Between(e, lo, hi, false) => {
+                let (Ex::Col(path), Ex::Lit(lo), Ex::Lit(hi)) = (e.as_ref(), lo.as_ref(), hi.as_ref()) else {
+                    return None;
+                };
+                let field = self.indexed(path)?;
+                if type_range(lo)? != type_range(hi)? {
+                    return None;
+                }
+                let start = self.cmp_range(&field, CmpOp::Ge, lo)?.0;
+                let end = self.cmp_range(&field, CmpOp::Le, hi)?.1;
+                probe(field.clone(), format!("{field} BETWEEN {lo} AND {hi}"), vec![(start, end)])
+            }
+            Ex::IsNull(e, false) => {
+                let Ex::Col(path) = e.as_ref() else { return None };
+                let field = self.indexed(path)?;
+                let start = with(&self.prefix(&field), &[TAG_NULL]);
+                let end = prefix_end(&start);
+                probe(field.clone(), format!("{field} IS NULL"), vec![(start, end)])
+            }
+            Ex::Any(needle, CmpOp::Eq, arr) => {
+                let (Ex::Lit(v), Ex::Col(path)) = (needle.as_ref(), arr.as_ref()) else { return None };
+                let field = self.indexed(path)?;
+                probe(field.clone(), format!("{v} = ANY({field})"), vec![self.point(&field, v)?])
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `field` is declared as a scalar (one index entry per row).
+    fn scalar(&self, field: &str) -> bool {
+        let mut schema = &self.rec.schema;
+        for part in field.split('.') {
+            match schema.get("properties").and_then(|p| p.get(part)) {
+                Some(s) => schema = s,
+                None => return false,
+            }
+        }
+        let scalar = |t: &Value| matches!(t.as_str(), Some("string" | "integer" | "number" | "boolean" | "null"));
+        match schema.get("type") {
+            Some(Value::String(_)) => scalar(schema.get("type").expect("checked")),
+            Some(Value::Array(ts)) => ts.iter().all(scalar),
+            _ => false,
+        }
+    }
+}
+
+/// The top-level AND-ed parts of `ex`.
+pub fn conjuncts(ex: &Ex) -> Vec<&Ex> {
+    match ex {
+        Ex::And(a, b) => {
+            let mut v = conjuncts(a);
+            v.extend(conjuncts(b));
+            v
+        }
+        other => vec![other],
+    }
+}
+
+/// Count entries of `c`'s ranges, stopping at `cap`.
+fn estimate<S: Storage>(store: &S, c: &Candidates, cap: usize) -> Result<usize> {
+    Ok(match c {
+        Candidates::Probe(p) => {
+            let mut n = 0;
+            for (start, end) in &p.ranges {
+                let mut scan = PrefixScan::range(store, start.clone(), end.clone());
+                loop {
+                    let page = scan.next_page()?;
+                    if page.is_empty() || n >= cap {
+                        break;
+                    }
+                    n += page.len();
+                }
+            }
+            n.min(cap)
+        }
+        Candidates::All(v) => {
+            let mut best = cap;
+            for c in v {
+                best = best.min(estimate(store, c, best)?);
+            }
+            best
+        }
+        Candidates::Any(v) => {
+            let mut n = 0;
+            for c in v {
+                n += estimate(store, c, cap)?;
+            }
+            n.min(cap)
+        }
+    })
+}
+
+/// The ids `c` yields (sorted, unique).
+pub fn ids<S: Storage>(store: &S, c: &Candidates) -> Result<Vec<[u8; 16]>> {
+    Ok(match c {
+        Candidates::Probe(p) => {
+            let mut out = Vec::new();
+            for (start, end) in &p.ranges {
+                let mut scan = PrefixScan::range(store, start.clone(), end.clone());
+                loop {
+                    let page = scan.next_page()?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    for (k, _) in page {
+                        if let Some(id) = k.len().checked_sub(16).and_then(|i| <[u8; 16]>::try_from(&k[i..]).ok()) {
+                            out.push(id);
+                        }
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+        Candidates::All(v) => {
+            // Smallest first, then intersect with the others.
+            let mut sized: Vec<(usize, &Candidates)> =
+                v.iter().map(|c| Ok((estimate(store, c, ESTIMATE_CAP)?, c))).collect::<Result<_>>()?;
+            sized.sort_by_key(|(n, _)| *n);
+            let mut acc = ids(store, sized[0].1)?;
+            for (_, c) in &sized[1..] {
+                let other: HashSet<[u8; 16]> = ids(store, c)?.into_iter().collect();
+                acc.retain(|id| other.contains(id));
+            }
+            acc
+        }
+        Candidates::Any(v) => {
+            let mut out = Vec::new();
+            for c in v {
+                out.extend(ids(store, c)?);
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+    })
+}
+
+/// Only keep intersection branches that are small next to the smallest one.
+fn prune<S: Storage>(store: &S, c: Candidates) -> Result<(Candidates, usize)> {
+    match c {
+        Candidates::All(v) => {
+            let mut sized: Vec<(usize, Candidates)> =
+                v.into_iter().map(|c| Ok((estimate(store, &c, ESTIMATE_CAP)?, c))).collect::<Result<_>>()?;
+            sized.sort_by_key(|(n, _)| *n);
+            let smallest = sized[0].0;
+            let kept: Vec<Candidates> = sized
+                .into_iter()
+                .filter(|(n, _)| *n <= smallest.max(64) * 8 && *n < ESTIMATE_CAP)
+                .map(|(_, c)| c)
+                .collect();
+            let kept = if kept.is_empty() { vec![] } else { kept };
+            match kept.len() {
+                0 => Err(crate::Error::Internal("planner pruned every branch".into())),
+                1 => Ok((kept.into_iter().next().expect("one"), smallest)),
+                _ => Ok((Candidates::All(kept), smallest)),
+            }
+        }
+        other => {
+            let n = estimate(store, &other, ESTIMATE_CAP)?;
+            Ok((other, n))
+        }
+    }
+}
+
+/// Choose how to read the rows of `q`.
+pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Select, table_rows: u64) -> Result<Plan> {
+    let planner = Planner { tenant, rec };
+    let scan = Plan { access: Access::Scan, estimated: table_rows };
+    let lookup = match q.filter.as_ref().and_then(|f| planner.candidates(f)) {
+        Some(c) => {
+            let (c, n) = prune(store, c)?;
+            // Reading more than a quarter of the table by id costs more than a scan.
+            if (n as u64).saturating_mul(4) > table_rows && table_rows > 256 {
+                None
+            } else {
+                Some(Plan { access: Access::Lookup(c), estimated: n as u64 })
+            }
+        }
+        None => None,
+    };
+    let ordered = match (q.order_by.as_slice(), q.limit, q.grouped || q.distinct) {
+        ([key], Some(limit), false) => match &key.expr {
+            Ex::Col(path) => planner.indexed(path).filter(|f| planner.scalar(f)).map(|field| Plan {
+                access: Access::Ordered { field, need: q.offset + limit, key: key.clone() },
+                estimated: q.offset + limit,
+            }),
+            _ => None,
+        },
+        _ => None,
+    };
+    Ok(match (lookup, ordered) {
+        // A small lookup plus a sort beats walking an index that the filter may reject row after row.
+        (Some(l), Some(o)) => {
+            if l.estimated <= 1_000 {
+                l
+            } else {
+                o
+            }
+        }
+        (Some(l), None) => l,
+        (None, Some(o)) => o,
+        (None, None) => scan,
+    })
+}
+
+/// Rows for an ordered index walk, already filtered, all ties of the last needed value included.
+pub fn ordered_rows<S: Storage>(
+    store: &S,
+    tenant: &str,
+    rec: &SchemaRecord,
+    field: &str,
+    key: &OrderKey,
+    need: u64,
+    keep: &dyn Fn(&Entity) -> bool,
+) -> Result<Vec<Entity>> {
+    let prefix = index::field_prefix(tenant, &rec.name, field);
+    let nulls = (with(&prefix, &[TAG_NULL]), prefix_end(&with(&prefix, &[TAG_NULL])));
+    let values = (with(&prefix, &[TAG_FALSE]), prefix_end(&prefix));
+    let mut passes: Vec<((Vec<u8>, Option<Vec<u8>>), bool)> = vec![(values, key.desc)];
+    if key.nulls_first {
+        passes.insert(0, (nulls, false));
+    } else {
+        passes.push((nulls, false));
+    }
+    let mut out = Vec::new();
+    let mut last_value: Option<Vec<u8>> = None;
+    for ((start, end), reverse) in passes {
+        let mut scan = PrefixScan::range(store, start, end);
+        if reverse {
+            scan = scan.reversed();
+        }
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            let mut row_keys = Vec::with_capacity(page.len());
+            let mut values = Vec::with_capacity(page.len());
+            for (k, _) in &page {
+                let split = k.len() - 16;
+                let id: [u8; 16] = k[split..].try_into().expect("16 bytes");
+                row_keys.push(crate::keys::entity(tenant, &rec.name, &id));
+                values.push(k[prefix.len()..split].to_vec());
+            }
+            let rows = store.get_many(&row_keys)?;
+            for (value, row) in values.into_iter().zip(rows) {
+                if out.len() as u64 >= need && last_value.as_ref() != Some(&value) {
+                    return Ok(out);
+                }
+                let Some(bytes) = row else { continue };
+                let e = decode_entity(&bytes)?;
+                if keep(&e) {
+                    out.push(e);
+                    last_value = Some(value);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
