@@ -208,6 +208,9 @@ impl<S: Storage> Database<S> {
             }
             for (_, bytes) in page {
                 let e = decode_entity(&bytes)?;
+                if !e.is_live() {
+                    continue;
+                }
                 let id = *parse_id(&e.id)?.as_bytes();
                 for field in fields {
                     for k in index::entries(&self.tenant, table, field, &e.properties, &id) {
@@ -323,10 +326,17 @@ impl<S: Storage> Database<S> {
         if old.is_none() {
             tx.put(keys::id_index(&self.tenant, &id), rec.name.clone().into_bytes())?;
         }
+        // Secondary indexes hold live rows only (see `index`).
         for field in &rec.indexed_fields {
-            let before =
-                old.map(|o| index::entries(&self.tenant, &rec.name, field, &o.properties, &id)).unwrap_or_default();
-            let after = index::entries(&self.tenant, &rec.name, field, &new.properties, &id);
+            let before = old
+                .filter(|o| o.is_live())
+                .map(|o| index::entries(&self.tenant, &rec.name, field, &o.properties, &id))
+                .unwrap_or_default();
+            let after = if new.is_live() {
+                index::entries(&self.tenant, &rec.name, field, &new.properties, &id)
+            } else {
+                Vec::new()
+            };
             for k in before.iter().filter(|k| !after.contains(k)) {
                 tx.delete(k.clone())?;
             }
@@ -457,14 +467,16 @@ impl<S: Storage> Database<S> {
         let rec = self.schema(&tx, &table)?;
         let rec = &rec.record;
         let idb = uuid.as_bytes();
-        let result = if hard {
-            if let Some(k) = natural_key(&old.properties, rec.key_field.as_deref()) {
-                tx.delete(keys::key_index(&self.tenant, &k, idb))?;
-            }
+        if old.is_live() {
             for field in &rec.indexed_fields {
                 for k in index::entries(&self.tenant, &table, field, &old.properties, idb) {
                     tx.delete(k)?;
                 }
+            }
+        }
+        let result = if hard {
+            if let Some(k) = natural_key(&old.properties, rec.key_field.as_deref()) {
+                tx.delete(keys::key_index(&self.tenant, &k, idb))?;
             }
             tx.delete(keys::id_index(&self.tenant, idb))?;
             tx.delete(keys::entity(&self.tenant, &table, idb))?;
@@ -545,7 +557,7 @@ impl<S: Storage> Database<S> {
     pub fn scan_table(&self, table: &str) -> Result<PrefixScan<'_, S>> {
         let mut tx = self.begin(false)?;
         self.schema(&tx, table)?;
-        tx.scan_prefix(&keys::entity_prefix(&self.tenant, table))
+        Ok(tx.scan_prefix(&keys::entity_prefix(&self.tenant, table))?.with_page(4096))
     }
 
     /// Up to `limit` live entities of `table` after skipping `offset`, in id order.

@@ -12,6 +12,9 @@
 //! - arrays index each scalar element (a multi-key index, so `x = ANY(f)` can use it);
 //!   objects are not indexed.
 //!
+//! Indexes hold **live rows only**: soft delete removes a row's entries and
+//! re-inserting restores them; a query that asks for deleted rows scans.
+//!
 //! The index only proposes candidates: every row it yields is re-checked
 //! against the full predicate, so f64 rounding of very large integers can add
 //! candidates but never lose a match.

@@ -7,6 +7,7 @@
 //! WIT `database` interface (see `wit/engine.wit`).
 
 pub mod db;
+pub mod decode;
 pub mod entity;
 pub mod error;
 pub mod ids;

@@ -90,7 +90,14 @@ const QUERIES: &[&str] = &[
     "SELECT k, b FROM t ORDER BY b DESC NULLS LAST LIMIT 4",
     "SELECT k, c FROM t WHERE b = 'green' ORDER BY c LIMIT 3",
     "SELECT k, c FROM t ORDER BY c DESC LIMIT 10",
+    "SELECT k, a FROM t WHERE a > 2 ORDER BY a DESC LIMIT 4",
+    "SELECT k, a FROM t WHERE a <= 3 ORDER BY a LIMIT 6 OFFSET 1",
+    "SELECT k, c FROM t WHERE c BETWEEN 1 AND 20 ORDER BY c DESC NULLS LAST LIMIT 5",
+    "SELECT k, b FROM t WHERE b >= 'blue' AND a > 0 ORDER BY b LIMIT 5",
     "SELECT b, COUNT(*) AS n FROM t WHERE a > 0 GROUP BY b ORDER BY b",
+    "SELECT b, COUNT(*) AS n FROM t GROUP BY b",
+    "SELECT a, COUNT(*) AS n FROM t GROUP BY a HAVING COUNT(*) > 2 ORDER BY n DESC, a",
+    "SELECT flag, COUNT(*) FROM t GROUP BY flag ORDER BY flag NULLS FIRST",
 ];
 
 fn check(indexed: &Database<MemoryStore>, plain: &Database<MemoryStore>, round: usize) {
@@ -144,6 +151,10 @@ fn indexed_queries_equal_full_scans_after_random_writes() {
     assert!(explain.contains("index lookup"), "{explain}");
     let explain = indexed.query("EXPLAIN SELECT k FROM t ORDER BY a LIMIT 5").unwrap();
     assert!(explain.contains("ordered index walk"), "{explain}");
+    let explain = indexed.query("EXPLAIN SELECT b, COUNT(*) FROM t GROUP BY b").unwrap();
+    assert!(explain.contains("index-only count"), "{explain}");
+    let explain = indexed.query("EXPLAIN SELECT * FROM t WHERE deleted_at IS NOT NULL AND b = 'red'").unwrap();
+    assert!(explain.contains("full scan"), "deleted rows are not in the indexes: {explain}");
     let explain = plain.query("EXPLAIN SELECT * FROM t WHERE b = 'red'").unwrap();
     assert!(explain.contains("full scan"), "{explain}");
 }

@@ -84,6 +84,31 @@ pub enum Ex {
 }
 
 impl Ex {
+    /// Add the top-level property names this expression reads to `out`.
+    pub fn properties_read(&self, out: &mut std::collections::HashSet<String>) {
+        match self {
+            Ex::Col(p) => {
+                let name = if p[0] == "properties" && p.len() > 1 { &p[1] } else { &p[0] };
+                out.insert(name.clone());
+            }
+            Ex::Lit(_) | Ex::Agg(_) => {}
+            Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) | Ex::Like(a, b, ..) => {
+                a.properties_read(out);
+                b.properties_read(out);
+            }
+            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => a.properties_read(out),
+            Ex::InList(a, l, _) => {
+                a.properties_read(out);
+                l.iter().for_each(|e| e.properties_read(out));
+            }
+            Ex::Between(a, b, c, _) => {
+                a.properties_read(out);
+                b.properties_read(out);
+                c.properties_read(out);
+            }
+        }
+    }
+
     /// Whether the expression reads column `name` (first path segment).
     pub fn mentions(&self, name: &str) -> bool {
         match self {
@@ -116,6 +141,19 @@ pub enum Projection {
     Star,
     /// Named output columns.
     Items(Vec<(String, Ex)>),
+}
+
+impl Select {
+    /// The top-level properties the query reads; `None` when it needs them all (`SELECT *`).
+    pub fn properties_read(&self) -> Option<std::collections::HashSet<String>> {
+        let Projection::Items(items) = &self.projection else { return None };
+        let mut out = std::collections::HashSet::new();
+        let exprs = items.iter().map(|(_, e)| e).chain(&self.filter).chain(&self.group_by).chain(&self.having);
+        for e in exprs.chain(self.order_by.iter().map(|k| &k.expr)).chain(self.aggs.iter().map(|a| &a.arg)) {
+            e.properties_read(&mut out);
+        }
+        Some(out)
+    }
 }
 
 /// A compiled `SELECT`.

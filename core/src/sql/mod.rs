@@ -147,7 +147,9 @@ impl<S: Storage> Database<S> {
             let index = match &access.access {
                 plan::Access::Scan => Value::Null,
                 plan::Access::Lookup(c) => Value::String(index_fields(c).join(", ")),
-                plan::Access::Ordered { field, .. } => Value::String(field.clone()),
+                plan::Access::Ordered { field, .. } | plan::Access::CountGroups { field } => {
+                    Value::String(field.clone())
+                }
             };
             return Ok(vec![serde_json::json!({
                 "table": table,
@@ -230,6 +232,8 @@ impl<S: Storage> Database<S> {
             (plan.include_deleted || e.is_live())
                 && plan.filter.as_ref().is_none_or(|f| truthy(&eval(f, &Row { entity: e, aggs: &[] })))
         };
+        let wanted = plan.properties_read();
+        let decode = |bytes: &[u8]| crate::decode::entity(bytes, wanted.as_ref());
         let mut rows: Vec<Entity> = Vec::new();
         let mut read = 0u64;
         // Without ORDER BY, grouping or DISTINCT, reading can stop early.
@@ -247,7 +251,7 @@ impl<S: Storage> Database<S> {
                     }
                     for (_, bytes) in page {
                         read += 1;
-                        let entity = decode_entity(&bytes)?;
+                        let entity = decode(&bytes)?;
                         if keep(&entity) {
                             rows.push(entity);
                             if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
@@ -264,7 +268,7 @@ impl<S: Storage> Database<S> {
                         chunk.iter().map(|id| crate::keys::entity(self.tenant(), &plan.table, id)).collect();
                     for bytes in self.store().get_many(&keys)?.into_iter().flatten() {
                         read += 1;
-                        let entity = decode_entity(&bytes)?;
+                        let entity = decode(&bytes)?;
                         if keep(&entity) {
                             rows.push(entity);
                             if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
@@ -274,15 +278,37 @@ impl<S: Storage> Database<S> {
                     }
                 }
             }
-            plan::Access::Ordered { field, need, key } => {
+            plan::Access::CountGroups { field } => {
                 let schema = self.require_table(&plan.table)?;
-                rows = plan::ordered_rows(self.store(), self.tenant(), &schema.record, field, key, *need, &keep)?;
+                let mut groups = plan::count_groups(self.store(), self.tenant(), &schema.record, field)?;
+                // Scan order: groups by the id of their first row.
+                groups.sort_by_key(|(id, _)| *id);
+                let keys: Vec<Vec<u8>> =
+                    groups.iter().map(|(id, _)| crate::keys::entity(self.tenant(), &plan.table, id)).collect();
+                let mut firsts = Vec::with_capacity(groups.len());
+                for bytes in self.store().get_many(&keys)? {
+                    let bytes = bytes.ok_or_else(|| Error::Storage("index entry without its row".into()))?;
+                    firsts.push(decode_entity(&bytes)?);
+                }
+                read = groups.iter().map(|(_, n)| n).sum();
+                let finished = groups
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, n))| (i, plan.aggs.iter().map(|_| Value::from(*n)).collect()))
+                    .collect();
+                let out = finish_groups(plan, &firsts, finished);
+                return self.order_and_limit(plan, out).map(|rows| (rows, read));
+            }
+            plan::Access::Ordered { field, need, key, bounds } => {
+                let schema = self.require_table(&plan.table)?;
+                let (store, tenant, rec) = (self.store(), self.tenant(), &schema.record);
+                rows = plan::ordered_rows(store, tenant, rec, field, key, *need, bounds.as_ref(), &decode, &keep)?;
                 read = rows.len() as u64;
                 // Ties keep id order, as a scan would deliver them.
                 rows.sort_by(|a, b| a.id.cmp(&b.id));
             }
         }
-        let mut out: Vec<(Vec<Value>, Value)> = if plan.grouped {
+        let out: Vec<(Vec<Value>, Value)> = if plan.grouped {
             self.group(plan, &rows)?
         } else {
             rows.iter()
@@ -293,6 +319,12 @@ impl<S: Storage> Database<S> {
                 })
                 .collect()
         };
+        let result = self.order_and_limit(plan, out)?;
+        Ok((result, read))
+    }
+
+    /// Sort by the ORDER BY keys (stable), apply DISTINCT, OFFSET and LIMIT.
+    fn order_and_limit(&self, plan: &Select, mut out: Vec<(Vec<Value>, Value)>) -> Result<Vec<Value>> {
         if !plan.order_by.is_empty() {
             out.sort_by(|(a, _), (b, _)| {
                 for (i, k) in plan.order_by.iter().enumerate() {
@@ -329,14 +361,14 @@ impl<S: Storage> Database<S> {
             let mut seen = std::collections::HashSet::new();
             result.retain(|v| seen.insert(v.to_string()));
         }
-        let result = result
+        Ok(result
             .into_iter()
             .skip(plan.offset.min(usize::MAX as u64) as usize)
             .take(plan.limit.map(|l| l.min(usize::MAX as u64) as usize).unwrap_or(usize::MAX))
-            .collect();
-        Ok((result, read))
+            .collect())
     }
 
+    /// Group `rows` and finish the groups.
     fn group(&self, plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Value)>> {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
@@ -352,6 +384,16 @@ impl<S: Storage> Database<S> {
                 acc.add(if agg.func == AggFn::CountStar { Value::Bool(true) } else { eval(&agg.arg, &row) });
             }
         }
+        let groups =
+            groups.into_iter().map(|(first, accs)| (first, accs.into_iter().map(Acc::finish).collect())).collect();
+        Ok(finish_groups(plan, rows, groups))
+    }
+}
+
+/// Apply HAVING, ORDER BY keys and the projection to groups given as
+/// (index of the group's first row in `rows`, aggregate values).
+fn finish_groups(plan: &Select, rows: &[Entity], groups: Vec<(usize, Vec<Value>)>) -> Vec<(Vec<Value>, Value)> {
+    {
         // An aggregate without GROUP BY over no rows still yields one row.
         let empty = Entity {
             id: String::new(),
@@ -366,14 +408,13 @@ impl<S: Storage> Database<S> {
             let aggs: Vec<Value> = plan.aggs.iter().map(|a| Acc::new(a.func).finish()).collect();
             let row = Row { entity: &empty, aggs: &aggs };
             if plan.having.as_ref().is_some_and(|h| !truthy(&eval(h, &row))) {
-                return Ok(Vec::new());
+                return Vec::new();
             }
             let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
-            return Ok(vec![(keys, project(&plan.projection, &row))]);
+            return vec![(keys, project(&plan.projection, &row))];
         }
         let mut out = Vec::new();
-        for (first, accs) in groups {
-            let aggs: Vec<Value> = accs.into_iter().map(Acc::finish).collect();
+        for (first, aggs) in groups {
             let row = Row { entity: &rows[first], aggs: &aggs };
             if plan.having.as_ref().is_some_and(|h| !truthy(&eval(h, &row))) {
                 continue;
@@ -381,7 +422,7 @@ impl<S: Storage> Database<S> {
             let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
             out.push((keys, project(&plan.projection, &row)));
         }
-        Ok(out)
+        out
     }
 }
 

@@ -14,7 +14,6 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::ir::{CmpOp, Ex, OrderKey, Select};
-use crate::db::decode_entity;
 use crate::entity::Entity;
 use crate::error::Result;
 use crate::index::{self, TAG_FALSE, TAG_NULL, TAG_NUMBER, TAG_STRING};
@@ -25,6 +24,12 @@ use crate::store::{PrefixScan, Storage};
 /// Index entries counted at most when estimating a probe.
 const ESTIMATE_CAP: usize = 20_000;
 
+/// A lookup this small is read and sorted rather than walking an ordered index.
+const SMALL_LOOKUP: usize = 1_000;
+
+/// A `[start, end)` key range (`end: None` means unbounded).
+pub type KeyRange = (Vec<u8>, Option<Vec<u8>>);
+
 /// A set of key ranges of one field's index.
 #[derive(Debug, Clone)]
 pub struct Probe {
@@ -33,7 +38,7 @@ pub struct Probe {
     /// What the probe matches, for EXPLAIN.
     pub describe: String,
     /// `[start, end)` key ranges (full keys, prefix included).
-    pub ranges: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    pub ranges: Vec<KeyRange>,
 }
 
 /// Candidate generation: probes combined by AND (intersection) or OR (union).
@@ -64,6 +69,11 @@ pub enum Access {
     Scan,
     /// Read the rows the candidates name.
     Lookup(Candidates),
+    /// `SELECT f, COUNT(*) ... GROUP BY f` without a filter: count index entries per value.
+    CountGroups {
+        /// Indexed scalar field.
+        field: String,
+    },
     /// Walk the index of `key.expr` in order, stopping after `limit` rows pass the filter.
     Ordered {
         /// Indexed field.
@@ -72,6 +82,8 @@ pub enum Access {
         need: u64,
         /// Sort key.
         key: OrderKey,
+        /// Key range of the walk when the filter bounds the field (then NULLs cannot match).
+        bounds: Option<KeyRange>,
     },
 }
 
@@ -90,7 +102,8 @@ impl Plan {
         match &self.access {
             Access::Scan => format!("full scan of {table}"),
             Access::Lookup(c) => format!("index lookup on {table}: {}", c.describe()),
-            Access::Ordered { field, need, key } => format!(
+            Access::CountGroups { field } => format!("index-only count of {table} grouped by {field}"),
+            Access::Ordered { field, need, key, .. } => format!(
                 "ordered index walk on {table}.{field} ({}), stopping after {need} matching rows",
                 if key.desc { "descending" } else { "ascending" }
             ),
@@ -144,7 +157,7 @@ impl Planner<'_> {
         index::field_prefix(self.tenant, &self.rec.name, field)
     }
 
-    fn point(&self, field: &str, v: &Value) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    fn point(&self, field: &str, v: &Value) -> Option<KeyRange> {
         let enc = index::encode_scalar(v)?;
         if v.is_null() {
             return None;
@@ -154,7 +167,7 @@ impl Planner<'_> {
         Some((start, end))
     }
 
-    fn cmp_range(&self, field: &str, op: CmpOp, v: &Value) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    fn cmp_range(&self, field: &str, op: CmpOp, v: &Value) -> Option<KeyRange> {
         let (lo, hi) = type_range(v)?;
         let prefix = self.prefix(field);
         let at = with(&prefix, &index::encode_scalar(v)?);
@@ -172,7 +185,7 @@ impl Planner<'_> {
 
     /// Candidates for one predicate, if an index can serve it.
     fn candidates(&self, ex: &Ex) -> Option<Candidates> {
-        let probe = |field: String, describe: String, ranges: Vec<(Vec<u8>, Option<Vec<u8>>)>| {
+        let probe = |field: String, describe: String, ranges: Vec<KeyRange>| {
             Some(Candidates::Probe(Probe { field, describe, ranges }))
         };
         match ex {
@@ -250,6 +263,47 @@ impl Planner<'_> {
             Some(Value::String(_)) => scalar(schema.get("type").expect("checked")),
             Some(Value::Array(ts)) => ts.iter().all(scalar),
             _ => false,
+        }
+    }
+}
+
+/// The field of a filter-less `GROUP BY <indexed scalar field>` whose aggregates are all `COUNT(*)`.
+fn count_by_index(planner: &Planner<'_>, q: &Select) -> Option<String> {
+    if q.filter.is_some() || q.distinct || q.aggs.is_empty() {
+        return None;
+    }
+    if !q.aggs.iter().all(|a| a.func == super::ir::AggFn::CountStar) {
+        return None;
+    }
+    let [Ex::Col(path)] = q.group_by.as_slice() else { return None };
+    planner.indexed(path).filter(|f| planner.scalar(f))
+}
+
+/// Groups of an index-only count: the first row (in id order) of each value, and the row count.
+pub fn count_groups<S: Storage>(
+    store: &S,
+    tenant: &str,
+    rec: &SchemaRecord,
+    field: &str,
+) -> Result<Vec<([u8; 16], u64)>> {
+    let prefix = index::field_prefix(tenant, &rec.name, field);
+    let mut scan = PrefixScan::new(store, &prefix).with_page(4096);
+    let mut groups: Vec<([u8; 16], u64)> = Vec::new();
+    let mut last: Option<Vec<u8>> = None;
+    loop {
+        let page = scan.next_page()?;
+        if page.is_empty() {
+            return Ok(groups);
+        }
+        for (k, _) in page {
+            let split = k.len() - 16;
+            let value = &k[prefix.len()..split];
+            if last.as_deref() == Some(value) {
+                groups.last_mut().expect("a group is open").1 += 1;
+            } else {
+                groups.push((k[split..].try_into().expect("16 bytes"), 1));
+                last = Some(value.to_vec());
+            }
         }
     }
 }
@@ -347,28 +401,27 @@ pub fn ids<S: Storage>(store: &S, c: &Candidates) -> Result<Vec<[u8; 16]>> {
     })
 }
 
-/// Only keep intersection branches that are small next to the smallest one.
-fn prune<S: Storage>(store: &S, c: Candidates) -> Result<(Candidates, usize)> {
+/// Only keep intersection branches that are small next to the smallest one; estimates count up to `cap`.
+fn prune<S: Storage>(store: &S, c: Candidates, cap: usize) -> Result<(Candidates, usize)> {
     match c {
         Candidates::All(v) => {
             let mut sized: Vec<(usize, Candidates)> =
-                v.into_iter().map(|c| Ok((estimate(store, &c, ESTIMATE_CAP)?, c))).collect::<Result<_>>()?;
+                v.into_iter().map(|c| Ok((estimate(store, &c, cap)?, c))).collect::<Result<_>>()?;
             sized.sort_by_key(|(n, _)| *n);
             let smallest = sized[0].0;
-            let kept: Vec<Candidates> = sized
-                .into_iter()
-                .filter(|(n, _)| *n <= smallest.max(64) * 8 && *n < ESTIMATE_CAP)
-                .map(|(_, c)| c)
-                .collect();
-            let kept = if kept.is_empty() { vec![] } else { kept };
-            match kept.len() {
-                0 => Err(crate::Error::Internal("planner pruned every branch".into())),
-                1 => Ok((kept.into_iter().next().expect("one"), smallest)),
-                _ => Ok((Candidates::All(kept), smallest)),
+            // The smallest branch always stays; others join the intersection when they are small too.
+            let mut sized = sized.into_iter();
+            let (_, first) = sized.next().expect("an intersection has branches");
+            let mut kept = vec![first];
+            kept.extend(sized.filter(|(n, _)| *n <= smallest.max(64) * 8 && *n < cap).map(|(_, c)| c));
+            if kept.len() == 1 {
+                Ok((kept.pop().expect("one"), smallest))
+            } else {
+                Ok((Candidates::All(kept), smallest))
             }
         }
         other => {
-            let n = estimate(store, &other, ESTIMATE_CAP)?;
+            let n = estimate(store, &other, cap)?;
             Ok((other, n))
         }
     }
@@ -378,11 +431,41 @@ fn prune<S: Storage>(store: &S, c: Candidates) -> Result<(Candidates, usize)> {
 pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Select, table_rows: u64) -> Result<Plan> {
     let planner = Planner { tenant, rec };
     let scan = Plan { access: Access::Scan, estimated: table_rows };
+    // Indexes hold live rows only.
+    if q.include_deleted {
+        return Ok(scan);
+    }
+    if let Some(field) = count_by_index(&planner, q) {
+        return Ok(Plan { access: Access::CountGroups { field }, estimated: table_rows });
+    }
+    let ordered = match (q.order_by.as_slice(), q.limit, q.grouped || q.distinct) {
+        ([key], Some(limit), false) => match &key.expr {
+            Ex::Col(path) => planner.indexed(path).filter(|f| planner.scalar(f)).map(|field| {
+                // A single-range condition on the same field bounds the walk.
+                let bounds = q.filter.as_ref().and_then(|f| {
+                    conjuncts(f).into_iter().find_map(|c| match planner.candidates(c) {
+                        Some(Candidates::Probe(p)) if p.field == field && p.ranges.len() == 1 => {
+                            p.ranges.into_iter().next()
+                        }
+                        _ => None,
+                    })
+                });
+                Plan {
+                    access: Access::Ordered { field, need: q.offset + limit, key: key.clone(), bounds },
+                    estimated: q.offset + limit,
+                }
+            }),
+            _ => None,
+        },
+        _ => None,
+    };
+    // With an ordered walk available, a lookup only wins when it is small: count no further.
+    let cap = if ordered.is_some() { SMALL_LOOKUP + 1 } else { ESTIMATE_CAP.min((table_rows / 4) as usize + 1) };
     let lookup = match q.filter.as_ref().and_then(|f| planner.candidates(f)) {
         Some(c) => {
-            let (c, n) = prune(store, c)?;
+            let (c, n) = prune(store, c, cap)?;
             // Reading more than a quarter of the table by id costs more than a scan.
-            if (n as u64).saturating_mul(4) > table_rows && table_rows > 256 {
+            if (n as u64).saturating_mul(4) > table_rows && table_rows > 256 || n > SMALL_LOOKUP && ordered.is_some() {
                 None
             } else {
                 Some(Plan { access: Access::Lookup(c), estimated: n as u64 })
@@ -390,20 +473,10 @@ pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Selec
         }
         None => None,
     };
-    let ordered = match (q.order_by.as_slice(), q.limit, q.grouped || q.distinct) {
-        ([key], Some(limit), false) => match &key.expr {
-            Ex::Col(path) => planner.indexed(path).filter(|f| planner.scalar(f)).map(|field| Plan {
-                access: Access::Ordered { field, need: q.offset + limit, key: key.clone() },
-                estimated: q.offset + limit,
-            }),
-            _ => None,
-        },
-        _ => None,
-    };
     Ok(match (lookup, ordered) {
         // A small lookup plus a sort beats walking an index that the filter may reject row after row.
         (Some(l), Some(o)) => {
-            if l.estimated <= 1_000 {
+            if l.estimated <= SMALL_LOOKUP as u64 {
                 l
             } else {
                 o
@@ -416,6 +489,7 @@ pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Selec
 }
 
 /// Rows for an ordered index walk, already filtered, all ties of the last needed value included.
+#[allow(clippy::too_many_arguments)]
 pub fn ordered_rows<S: Storage>(
     store: &S,
     tenant: &str,
@@ -423,21 +497,31 @@ pub fn ordered_rows<S: Storage>(
     field: &str,
     key: &OrderKey,
     need: u64,
+    bounds: Option<&KeyRange>,
+    decode: &dyn Fn(&[u8]) -> Result<Entity>,
     keep: &dyn Fn(&Entity) -> bool,
 ) -> Result<Vec<Entity>> {
     let prefix = index::field_prefix(tenant, &rec.name, field);
     let nulls = (with(&prefix, &[TAG_NULL]), prefix_end(&with(&prefix, &[TAG_NULL])));
-    let values = (with(&prefix, &[TAG_FALSE]), prefix_end(&prefix));
-    let mut passes: Vec<((Vec<u8>, Option<Vec<u8>>), bool)> = vec![(values, key.desc)];
-    if key.nulls_first {
-        passes.insert(0, (nulls, false));
-    } else {
-        passes.push((nulls, false));
+    let values = match bounds {
+        Some(b) => b.clone(),
+        None => (with(&prefix, &[TAG_FALSE]), prefix_end(&prefix)),
+    };
+    let mut passes: Vec<(KeyRange, bool)> = vec![(values, key.desc)];
+    // A bounded walk comes from a comparison on the field, which NULL never satisfies.
+    if bounds.is_none() {
+        if key.nulls_first {
+            passes.insert(0, (nulls, false));
+        } else {
+            passes.push((nulls, false));
+        }
     }
     let mut out = Vec::new();
     let mut last_value: Option<Vec<u8>> = None;
     for ((start, end), reverse) in passes {
-        let mut scan = PrefixScan::range(store, start, end);
+        // Pages sized to what is still needed: an early stop fetches few rows.
+        let page = (need.saturating_sub(out.len() as u64) + 8).clamp(16, 1024) as u32;
+        let mut scan = PrefixScan::range(store, start, end).with_page(page);
         if reverse {
             scan = scan.reversed();
         }
@@ -460,7 +544,7 @@ pub fn ordered_rows<S: Storage>(
                     return Ok(out);
                 }
                 let Some(bytes) = row else { continue };
-                let e = decode_entity(&bytes)?;
+                let e = decode(&bytes)?;
                 if keep(&e) {
                     out.push(e);
                     last_value = Some(value);
