@@ -5,19 +5,6 @@
 use rem_core::{Database, MemoryStore};
 use serde_json::{Value, json};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn schema(indexed: bool) -> String {
     let mut s = json!({
         "type": "object",
@@ -39,26 +26,26 @@ fn schema(indexed: bool) -> String {
     s.to_string()
 }
 
-fn random_row(r: &mut Rng, key: u64) -> Value {
+fn random_row(r: &mut fastrand::Rng, key: u64) -> Value {
     let mut row = json!({"k": format!("k{key}")});
-    if r.below(5) > 0 {
-        row["a"] = if r.below(8) == 0 { Value::Null } else { json!(r.below(20) as i64 - 5) };
+    if r.u64(..5) > 0 {
+        row["a"] = if r.u64(..8) == 0 { Value::Null } else { json!(r.u64(..20) as i64 - 5) };
     }
-    if r.below(6) > 0 {
-        row["b"] = json!(["red", "green", "blue", "Red", "", "zz"][r.below(6) as usize]);
+    if r.u64(..6) > 0 {
+        row["b"] = json!(["red", "green", "blue", "Red", "", "zz"][r.u64(..6) as usize]);
     }
-    if r.below(3) > 0 {
-        row["c"] = json!((r.below(400) as f64) / 8.0 - 10.0);
+    if r.u64(..3) > 0 {
+        row["c"] = json!((r.u64(..400) as f64) / 8.0 - 10.0);
     }
-    if r.below(2) > 0 {
-        row["flag"] = json!(r.below(2) == 0);
+    if r.u64(..2) > 0 {
+        row["flag"] = json!(r.u64(..2) == 0);
     }
-    if r.below(2) > 0 {
-        let n = r.below(3);
-        row["tags"] = json!((0..n).map(|_| format!("t{}", r.below(4))).collect::<Vec<_>>());
+    if r.u64(..2) > 0 {
+        let n = r.u64(..3);
+        row["tags"] = json!((0..n).map(|_| format!("t{}", r.u64(..4))).collect::<Vec<_>>());
     }
-    if r.below(3) > 0 {
-        row["nested"] = json!({"level": r.below(4)});
+    if r.u64(..3) > 0 {
+        row["nested"] = json!({"level": r.u64(..4)});
     }
     row
 }
@@ -114,11 +101,11 @@ fn indexed_queries_equal_full_scans_after_random_writes() {
     let plain = Database::new(MemoryStore::new(), "t1").unwrap();
     indexed.register_schema("t", &schema(true)).unwrap();
     plain.register_schema("t", &schema(false)).unwrap();
-    let mut r = Rng(0x2545F4914F6CDD1D);
+    let mut r = fastrand::Rng::with_seed(0x2545F4914F6CDD1D);
     for round in 0..12 {
         for _ in 0..60 {
-            let key = r.below(120);
-            match r.below(10) {
+            let key = r.u64(..120);
+            match r.u64(..10) {
                 0..=4 => {
                     let row = random_row(&mut r, key).to_string();
                     let x = indexed.insert("t", &row).map(|_| ());
@@ -139,7 +126,7 @@ fn indexed_queries_equal_full_scans_after_random_writes() {
                 }
                 _ => {
                     let id = rem_core::ids::hashed_id(&format!("t:k{key}")).to_string();
-                    let hard = r.below(2) == 0;
+                    let hard = r.u64(..2) == 0;
                     assert_eq!(indexed.delete(&id, hard).is_ok(), plain.delete(&id, hard).is_ok());
                 }
             }
@@ -165,7 +152,7 @@ fn adding_an_index_builds_it_and_dropping_it_removes_it() {
     let plain = Database::new(MemoryStore::new(), "t1").unwrap();
     db.register_schema("t", &schema(false)).unwrap();
     plain.register_schema("t", &schema(false)).unwrap();
-    let mut r = Rng(99);
+    let mut r = fastrand::Rng::with_seed(99);
     let rows: Vec<String> = (0..200).map(|k| random_row(&mut r, k).to_string()).collect();
     db.insert_batch("t", &rows).unwrap();
     plain.insert_batch("t", &rows).unwrap();

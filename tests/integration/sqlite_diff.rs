@@ -9,86 +9,74 @@
 use rem_host::Database;
 use serde_json::{Value, json};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
+fn pick<'a>(r: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
+    xs[r.usize(..xs.len())]
 }
 
 const WORDS: &[&str] = &["apple", "Apple", "banana", "band", "cherry", "", "a_b", "100%"];
 
-fn row(r: &mut Rng, i: u64) -> Value {
+fn row(r: &mut fastrand::Rng, i: u64) -> Value {
     let mut v = json!({"k": format!("row{i:04}")});
-    if r.below(6) > 0 {
-        v["a"] = json!(r.below(40) as i64 - 10);
+    if r.u64(..6) > 0 {
+        v["a"] = json!(r.u64(..40) as i64 - 10);
     }
-    if r.below(5) > 0 {
-        v["b"] = json!(r.pick(WORDS));
+    if r.u64(..5) > 0 {
+        v["b"] = json!(pick(r, WORDS));
     }
-    if r.below(4) > 0 {
-        v["c"] = json!((r.below(1000) as f64) / 16.0);
+    if r.u64(..4) > 0 {
+        v["c"] = json!((r.u64(..1000) as f64) / 16.0);
     }
     v
 }
 
 /// A predicate rendered for REM and for SQLite.
-fn predicate(r: &mut Rng, depth: u32) -> (String, String) {
+fn predicate(r: &mut fastrand::Rng, depth: u32) -> (String, String) {
     let col = |f: &str| format!("json_extract(doc, '$.{f}')");
-    if depth > 0 && r.below(3) == 0 {
+    if depth > 0 && r.u64(..3) == 0 {
         let (l1, s1) = predicate(r, depth - 1);
         let (l2, s2) = predicate(r, depth - 1);
-        return match r.below(3) {
+        return match r.u64(..3) {
             0 => (format!("({l1} AND {l2})"), format!("({s1} AND {s2})")),
             1 => (format!("({l1} OR {l2})"), format!("({s1} OR {s2})")),
             _ => (format!("NOT ({l1})"), format!("NOT ({s1})")),
         };
     }
-    let op = r.pick(&["=", "!=", "<", "<=", ">", ">="]);
-    match r.below(8) {
+    let op = pick(r, &["=", "!=", "<", "<=", ">", ">="]);
+    match r.u64(..8) {
         0 => {
-            let n = r.below(40) as i64 - 10;
+            let n = r.u64(..40) as i64 - 10;
             (format!("a {op} {n}"), format!("{} {op} {n}", col("a")))
         }
         1 => {
-            let w = r.pick(WORDS);
+            let w = pick(r, WORDS);
             (format!("b {op} '{w}'"), format!("{} {op} '{w}'", col("b")))
         }
         2 => {
-            let f = (r.below(1000) as f64) / 16.0;
+            let f = (r.u64(..1000) as f64) / 16.0;
             (format!("c {op} {f}"), format!("{} {op} {f}", col("c")))
         }
         3 => {
-            let list: Vec<String> = (0..3).map(|_| (r.below(40) as i64 - 10).to_string()).collect();
-            let not = if r.below(2) == 0 { "NOT " } else { "" };
+            let list: Vec<String> = (0..3).map(|_| (r.u64(..40) as i64 - 10).to_string()).collect();
+            let not = if r.u64(..2) == 0 { "NOT " } else { "" };
             (format!("a {not}IN ({})", list.join(", ")), format!("{} {not}IN ({})", col("a"), list.join(", ")))
         }
         4 => {
-            let p = r.pick(&["a%", "b%", "%an%", "_pple", "%e", "A%", "a\\_b", "100\\%"]);
-            let not = if r.below(3) == 0 { "NOT " } else { "" };
+            let p = pick(r, &["a%", "b%", "%an%", "_pple", "%e", "A%", "a\\_b", "100\\%"]);
+            let not = if r.u64(..3) == 0 { "NOT " } else { "" };
             (format!("b {not}LIKE '{p}'"), format!("{} {not}LIKE '{p}' ESCAPE '\\'", col("b")))
         }
         5 => {
-            let f = r.pick(&["a", "b", "c"]);
-            let not = if r.below(2) == 0 { " NOT" } else { "" };
+            let f = pick(r, &["a", "b", "c"]);
+            let not = if r.u64(..2) == 0 { " NOT" } else { "" };
             (format!("{f} IS{not} NULL"), format!("{} IS{not} NULL", col(f)))
         }
         6 => {
-            let lo = r.below(30) as i64 - 10;
-            let hi = lo + r.below(15) as i64;
+            let lo = r.u64(..30) as i64 - 10;
+            let hi = lo + r.u64(..15) as i64;
             (format!("a BETWEEN {lo} AND {hi}"), format!("{} BETWEEN {lo} AND {hi}", col("a")))
         }
         _ => {
-            let lo = (r.below(500) as f64) / 16.0;
+            let lo = (r.u64(..500) as f64) / 16.0;
             (format!("c >= {lo} AND a < 20"), format!("{} >= {lo} AND {} < 20", col("c"), col("a")))
         }
     }
@@ -123,7 +111,7 @@ fn normalise(rows: &[Value]) -> Vec<Vec<Value>> {
 
 #[test]
 fn rem_sql_agrees_with_sqlite() {
-    let mut r = Rng(0x9E3779B97F4A7C15);
+    let mut r = fastrand::Rng::with_seed(0x9E3779B97F4A7C15);
     let rows: Vec<Value> = (0..400).map(|i| row(&mut r, i)).collect();
 
     let db = Database::in_memory().unwrap();
@@ -161,11 +149,11 @@ fn rem_sql_agrees_with_sqlite() {
         let (rw, sw) = predicate(&mut r, 2);
         let (rem_sql, lite_sql) = match n % 3 {
             0 => {
-                let f = r.pick(&["a", "b", "c"]);
-                let dir = r.pick(&["ASC", "DESC"]);
-                let nulls = r.pick(&["NULLS FIRST", "NULLS LAST"]);
-                let limit = r.below(30);
-                let offset = r.below(10);
+                let f = pick(&mut r, &["a", "b", "c"]);
+                let dir = pick(&mut r, &["ASC", "DESC"]);
+                let nulls = pick(&mut r, &["NULLS FIRST", "NULLS LAST"]);
+                let limit = r.u64(..30);
+                let offset = r.u64(..10);
                 (
                     format!(
                         "SELECT k, a, b, c FROM t WHERE {rw} ORDER BY {f} {dir} {nulls}, id LIMIT {limit} OFFSET {offset}"
