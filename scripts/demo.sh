@@ -19,7 +19,7 @@ REM="target/release/rem --path $DB"
 
 rm -rf "$WORK" && mkdir -p "$WORK"
 echo "== reading the catalog from $LISTS" >&2
-target/release/debian-catalog "$LISTS" > "$WORK/packages.jsonl"
+target/release/debian-catalog "$LISTS" --edges "$WORK/edges.jsonl" > "$WORK/packages.jsonl"
 
 echo "== registering the schema and loading $(wc -l < "$WORK/packages.jsonl") packages" >&2
 $REM init >/dev/null
@@ -35,3 +35,17 @@ run "SELECT name, installed_size_kib FROM packages ORDER BY installed_size_kib D
 run "SELECT priority, COUNT(*) AS n FROM packages GROUP BY priority ORDER BY n DESC"
 run "SELECT name, summary FROM packages WHERE 'implemented-in::python' = ANY(tags) AND section = 'web' ORDER BY name LIMIT 8"
 run "SELECT COUNT(*) AS matches FROM packages WHERE description ILIKE '%web server%'"
+
+echo; echo "== loading $(wc -l < "$WORK/edges.jsonl") depends_on edges (alternatives included, marked)" >&2
+$REM edge import "$WORK/edges.jsonl"
+echo; echo "\$ rem traverse python3-numpy --depth 2 --type depends_on   (what it pulls in, two hops down)"
+$REM traverse python3-numpy --depth 2 --type depends_on --format jsonl > "$WORK/numpy.jsonl"
+IDS=$(python3 -c 'import json,sys; print(", ".join("'"'"'%s'"'"'" % json.loads(l)["id"] for l in open(sys.argv[1])))' "$WORK/numpy.jsonl")
+python3 -c 'import json,sys,collections; c=collections.Counter(json.loads(l)["depth"] for l in open(sys.argv[1])); print("nodes by depth:", dict(sorted(c.items())))' "$WORK/numpy.jsonl"
+run "SELECT name, section FROM packages WHERE id IN ($IDS) ORDER BY name LIMIT 40"
+echo; echo "\$ rem query \"TRAVERSE FROM 'python3-numpy' DEPTH 1 DIRECTION out TYPE 'depends_on'\" --format jsonl"
+$REM query "TRAVERSE FROM 'python3-numpy' DEPTH 1 DIRECTION out TYPE 'depends_on'" --format jsonl | cut -c1-200
+echo; echo "\$ rem edge list libssl3 --direction in  (who depends on libssl3)"
+$REM edge list libssl3 --direction in --type depends_on --format jsonl | wc -l
+echo; echo "\$ rem path python3-numpy libc6"
+$REM path python3-numpy libc6 --format jsonl | cut -c1-300

@@ -11,7 +11,9 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 use exports::rem::engine::database::{Guest, GuestDatabase};
 use rem::engine::storage as wit_storage;
-use rem::engine::types::{Error as WitError, PathSegment as WitSeg, QueryError, ValidationIssue};
+use rem::engine::types::{
+    Direction as WitDirection, Error as WitError, PathSegment as WitSeg, QueryError, Strategy, ValidationIssue,
+};
 
 use crate::error::{Error, PathSegment};
 use crate::store::{Kv, Storage, WriteOp};
@@ -83,6 +85,31 @@ fn to_wit(e: Error) -> WitError {
     }
 }
 
+fn dir(d: WitDirection) -> crate::graph::Direction {
+    match d {
+        WitDirection::Outgoing => crate::graph::Direction::Outgoing,
+        WitDirection::Incoming => crate::graph::Direction::Incoming,
+        WitDirection::Both => crate::graph::Direction::Both,
+    }
+}
+
+fn options(
+    d: WitDirection,
+    depth: u32,
+    rel_types: Vec<String>,
+    s: Strategy,
+    limit: Option<u32>,
+) -> crate::graph::TraverseOptions {
+    crate::graph::TraverseOptions {
+        direction: dir(d),
+        depth,
+        rel_types,
+        dfs: s == Strategy::Dfs,
+        limit: limit.unwrap_or(crate::graph::DEFAULT_LIMIT),
+        include_deleted: false,
+    }
+}
+
 /// The exported `database` resource.
 struct Db(Result<crate::Database<HostStorage>, Error>);
 
@@ -140,6 +167,48 @@ impl GuestDatabase for Db {
     }
     fn query(&self, sql: String) -> Result<String, WitError> {
         self.db()?.query(&sql).map_err(to_wit)
+    }
+    fn add_edge(
+        &self,
+        src: String,
+        dst: String,
+        rel_type: String,
+        properties: Option<String>,
+    ) -> Result<String, WitError> {
+        self.db()?.add_edge(&src, &dst, &rel_type, properties.as_deref()).map_err(to_wit)
+    }
+    fn add_edges(&self, edges: Vec<String>) -> Result<u32, WitError> {
+        self.db()?.add_edges(&edges).map_err(to_wit)
+    }
+    fn get_edges(&self, id: String, direction: WitDirection, rel_types: Vec<String>) -> Result<String, WitError> {
+        self.db()?.get_edges(&id, dir(direction), &rel_types).map_err(to_wit)
+    }
+    fn delete_edge(&self, src: String, dst: String, rel_type: String) -> Result<String, WitError> {
+        self.db()?.delete_edge(&src, &dst, &rel_type).map_err(to_wit)
+    }
+    fn traverse(
+        &self,
+        start: String,
+        direction: WitDirection,
+        depth: u32,
+        rel_types: Vec<String>,
+        strategy: Strategy,
+        limit: Option<u32>,
+    ) -> Result<String, WitError> {
+        let o = options(direction, depth, rel_types, strategy, limit);
+        self.db()?.traverse(&start, &o).map_err(to_wit)
+    }
+    fn shortest_path(
+        &self,
+        source: String,
+        target: String,
+        direction: WitDirection,
+        max_depth: u32,
+        rel_types: Vec<String>,
+        weighted: bool,
+    ) -> Result<String, WitError> {
+        let o = options(direction, max_depth, rel_types, Strategy::Bfs, None);
+        self.db()?.shortest_path(&source, &target, &o, weighted).map_err(to_wit)
     }
 }
 

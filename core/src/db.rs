@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::entity::{Entity, merge_edges, parse_edges};
 use crate::error::{Error, Issue, PathSegment, Result};
+use crate::graph;
 use crate::ids::{identity, natural_key};
 use crate::index;
 use crate::keys;
@@ -125,7 +126,7 @@ impl<S: Storage> Database<S> {
         Ok(())
     }
 
-    fn begin(&self, writing: bool) -> Result<Tx<'_, S>> {
+    pub(crate) fn begin(&self, writing: bool) -> Result<Tx<'_, S>> {
         let mut tx = Tx::new(&self.store);
         self.check_format(&mut tx, writing)?;
         Ok(tx)
@@ -344,6 +345,34 @@ impl<S: Storage> Database<S> {
                 tx.put(k, Vec::new())?;
             }
         }
+        // Inline edges become edge records (new or changed ones; merging never removes any).
+        for (i, e) in new.edges.iter().enumerate() {
+            if old.is_some_and(|o| {
+                o.edges.iter().any(|x| x.dst == e.dst && x.rel_type == e.rel_type && x.properties == e.properties)
+            }) {
+                continue;
+            }
+            let missing = |msg: String| {
+                Error::Validation(vec![Issue {
+                    loc: vec![
+                        PathSegment::Field("edges".into()),
+                        PathSegment::Index(i as u32),
+                        PathSegment::Field("dst".into()),
+                    ],
+                    kind: "edge_target_missing".into(),
+                    msg,
+                }])
+            };
+            let dst = Uuid::parse_str(&e.dst).map_err(|_| missing(format!("{:?} is not an entity id", e.dst)))?;
+            if dst.as_bytes() != &id && tx.get(&keys::id_index(&self.tenant, dst.as_bytes()))?.is_none() {
+                return Err(missing(format!("no entity with id {} in tenant '{}'", e.dst, self.tenant)));
+            }
+            let edge = graph::new_edge(&parse_id(&new.id)?, &dst, &e.rel_type, e.properties.clone(), &e.created_at);
+            graph::put_edge(tx, &self.tenant, &edge)?;
+        }
+        if old.is_some_and(|o| !o.is_live()) && new.is_live() {
+            tx.delete(graph::deleted_marker(&self.tenant, &id))?;
+        }
         let was_live = old.is_some_and(Entity::is_live);
         if was_live != new.is_live() {
             self.add_count(tx, &rec.name, if new.is_live() { 1 } else { -1 })?;
@@ -402,7 +431,7 @@ impl<S: Storage> Database<S> {
         Ok(ids)
     }
 
-    fn locate(&self, tx: &Tx<'_, S>, id: &Uuid) -> Result<Option<(String, Vec<u8>)>> {
+    pub(crate) fn locate(&self, tx: &Tx<'_, S>, id: &Uuid) -> Result<Option<(String, Vec<u8>)>> {
         let Some(table) = tx.get(&keys::id_index(&self.tenant, id.as_bytes()))? else {
             return Ok(None);
         };
@@ -478,6 +507,8 @@ impl<S: Storage> Database<S> {
             if let Some(k) = natural_key(&old.properties, rec.key_field.as_deref()) {
                 tx.delete(keys::key_index(&self.tenant, &k, idb))?;
             }
+            graph::remove_all_edges(&mut tx, &self.tenant, idb)?;
+            tx.delete(graph::deleted_marker(&self.tenant, idb))?;
             tx.delete(keys::id_index(&self.tenant, idb))?;
             tx.delete(keys::entity(&self.tenant, &table, idb))?;
             if old.is_live() {
@@ -488,6 +519,7 @@ impl<S: Storage> Database<S> {
             let now = crate::time::now();
             let new = Entity { deleted_at: Some(now.clone()), modified_at: now, ..old };
             tx.put(keys::entity(&self.tenant, &table, idb), encode_entity(&new)?)?;
+            tx.put(graph::deleted_marker(&self.tenant, idb), Vec::new())?;
             self.add_count(&mut tx, &table, -1)?;
             new
         } else {

@@ -13,6 +13,9 @@
 //! T <tenant> K <key> <id:16>                -> table name          (natural-key index)
 //! T <tenant> C <table>                      -> u64 LE live count
 //! T <tenant> X <table> <field> <value> <id:16> -> empty           (secondary index, see `index`)
+//! T <tenant> G <src:16> <rel> <dst:16>      -> edge JSON          (graph, forward; see `graph`)
+//! T <tenant> R <dst:16> <rel> <src:16>      -> edge JSON          (graph, reverse)
+//! T <tenant> D <id:16>                      -> empty              (the entity is soft-deleted)
 //! ```
 
 /// Layout version written in the `M format` record.
@@ -61,7 +64,8 @@ pub fn pop_str(bytes: &[u8]) -> Option<(String, &[u8])> {
     None
 }
 
-fn tenant_space(tenant: &str, space: u8) -> Vec<u8> {
+/// `T <tenant> <space>`: the start of every key of one kind in a tenant.
+pub fn tenant_space(tenant: &str, space: u8) -> Vec<u8> {
     let mut k = Vec::with_capacity(tenant.len() + 40);
     k.push(b'T');
     push_str(&mut k, tenant);

@@ -10,6 +10,8 @@ pub mod db;
 pub mod decode;
 pub mod entity;
 pub mod error;
+pub mod graph;
+mod graph_ops;
 pub mod ids;
 pub mod index;
 pub mod keys;

@@ -97,7 +97,49 @@ pub enum Command {
         /// Table name.
         table: String,
     },
-    /// Run one REM SQL statement (SELECT, LOOKUP, EXPLAIN).
+    /// Add, list and delete typed edges between entities.
+    #[command(subcommand)]
+    Edge(EdgeCommand),
+    /// Walk the graph from an entity (id or natural key).
+    Traverse {
+        /// Start entity: id or natural key.
+        start: String,
+        /// Maximum hops (1 to 10).
+        #[arg(long, default_value_t = 2)]
+        depth: u32,
+        /// Edge direction to follow: out, in or both.
+        #[arg(long, default_value = "out")]
+        direction: String,
+        /// Relationship types to follow on every hop (repeat for several; default: all).
+        #[arg(long = "type", value_name = "REL")]
+        types: Vec<String>,
+        /// Depth-first instead of breadth-first.
+        #[arg(long)]
+        dfs: bool,
+        /// Return at most this many nodes.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Shortest path between two entities (ids or natural keys).
+    Path {
+        /// Source entity.
+        from: String,
+        /// Target entity.
+        to: String,
+        /// Edge direction to follow: out, in or both.
+        #[arg(long, default_value = "out")]
+        direction: String,
+        /// Give up beyond this many hops (1 to 10).
+        #[arg(long, default_value_t = 10)]
+        max_depth: u32,
+        /// Relationship types to follow (repeat for several; default: all).
+        #[arg(long = "type", value_name = "REL")]
+        types: Vec<String>,
+        /// Minimise the total `weight` property (Dijkstra) instead of the hop count.
+        #[arg(long)]
+        weighted: bool,
+    },
+    /// Run one REM SQL statement (SELECT, LOOKUP, TRAVERSE, EXPLAIN).
     Query {
         /// The statement, e.g. "SELECT name, age FROM person WHERE age > 30 ORDER BY age".
         sql: String,
@@ -129,6 +171,49 @@ pub enum SchemaCommand {
     Show {
         /// Table name.
         name: String,
+    },
+}
+
+/// `rem edge ...`
+#[derive(Debug, Subcommand)]
+pub enum EdgeCommand {
+    /// Add (or update) the edge SRC -[TYPE]-> DST; both ends are ids or natural keys.
+    Add {
+        /// Source entity.
+        src: String,
+        /// Target entity.
+        dst: String,
+        /// Relationship type, e.g. depends_on.
+        rel_type: String,
+        /// Edge properties as a JSON object, e.g. '{"weight": 0.5}'.
+        #[arg(long)]
+        props: Option<String>,
+    },
+    /// List an entity's edges.
+    List {
+        /// Entity id or natural key.
+        id: String,
+        /// out, in or both.
+        #[arg(long, default_value = "out")]
+        direction: String,
+        /// Only these relationship types (repeat for several).
+        #[arg(long = "type", value_name = "REL")]
+        types: Vec<String>,
+    },
+    /// Add many edges from a JSONL file ('-' for stdin), atomically: one
+    /// `{"src", "dst", "rel_type", "properties"}` object a line, ends as ids or natural keys.
+    Import {
+        /// JSONL file, or '-'.
+        file: std::path::PathBuf,
+    },
+    /// Delete the edge SRC -[TYPE]-> DST.
+    Delete {
+        /// Source entity.
+        src: String,
+        /// Target entity.
+        dst: String,
+        /// Relationship type.
+        rel_type: String,
     },
 }
 

@@ -168,3 +168,31 @@ fn a_second_process_is_told_the_database_is_locked() {
     let _ = holder.wait();
     assert!(err.contains("locked by another process"), "{err}");
 }
+
+#[test]
+fn graph_commands() {
+    let dir = setup();
+    let d = dir.path();
+    for n in ["A", "B", "C", "D"] {
+        ok(d, &["insert", "person", &format!(r#"{{"name": "{n}", "age": 1}}"#)]);
+    }
+    for (a, b) in [("A", "B"), ("B", "C"), ("C", "D")] {
+        ok(d, &["edge", "add", a, b, "next", "--props", r#"{"weight": 2}"#]);
+    }
+    let reached = ok(d, &["traverse", "A", "--depth", "2", "--type", "next"]);
+    assert_eq!(reached.as_array().unwrap().len(), 3, "{reached}");
+    let path = ok(d, &["path", "A", "D"]);
+    assert_eq!(path["hops"], 3);
+    let err = fails(d, &["path", "D", "A"]);
+    assert!(err.contains("no path"), "{err}");
+    assert_eq!(ok(d, &["edge", "list", "B", "--direction", "both"]).as_array().unwrap().len(), 2);
+    std::fs::write(d.join("e.jsonl"), "{\"src\": \"A\", \"dst\": \"D\", \"rel_type\": \"skip\"}\n").unwrap();
+    assert_eq!(ok(d, &["edge", "import", d.join("e.jsonl").to_str().unwrap()])["edges"], 1);
+    let rows = ok(d, &["query", "TRAVERSE FROM 'A' DEPTH 1 DIRECTION out TYPE 'skip'"]);
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    ok(d, &["edge", "delete", "A", "D", "skip"]);
+    std::fs::write(d.join("bad.jsonl"), "{\"src\": \"A\", \"dst\": \"B\", \"rel_type\": \"x\"}\n{\"src\": \"A\", \"dst\": \"nobody\", \"rel_type\": \"x\"}\n").unwrap();
+    let err = fails(d, &["edge", "import", d.join("bad.jsonl").to_str().unwrap()]);
+    assert!(err.contains("line 2, field `dst`"), "{err}");
+    assert_eq!(ok(d, &["edge", "list", "A", "--type", "x"]).as_array().unwrap().len(), 0, "the import was atomic");
+}

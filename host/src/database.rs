@@ -18,6 +18,7 @@ use crate::bindings::Engine as Bindings;
 use crate::bindings::rem::engine::types as wit;
 use crate::config;
 use crate::error::{Error, PathSegment, Result};
+use crate::graph::{Direction, Strategy};
 use crate::kv::Txn;
 use crate::runtime::Runtime;
 use crate::state::HostState;
@@ -107,6 +108,21 @@ fn open_redb(dir: &Path) -> Result<redb::Database> {
         Ok(db) => Ok(db),
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(Error::Locked(dir.to_path_buf())),
         Err(e) => Err(Error::Storage(format!("cannot open {}: {e}", file.display()))),
+    }
+}
+
+/// Make the row index at the start of validation `loc`s global across chunks.
+fn shift_rows(e: Error, offset: u32) -> Error {
+    match e {
+        Error::Validation(mut issues) => {
+            for i in &mut issues {
+                if let Some(PathSegment::Index(r)) = i.loc.first_mut() {
+                    *r += offset;
+                }
+            }
+            Error::Validation(issues)
+        }
+        other => other,
     }
 }
 
@@ -292,17 +308,7 @@ impl Database {
                 let got = Self::invoke(live, |s, b, h| {
                     b.rem_engine_database().database().call_insert_batch(s, h, table, part)
                 })
-                .map_err(|e| match e {
-                    Error::Validation(mut issues) => {
-                        for i in &mut issues {
-                            if let Some(PathSegment::Index(r)) = i.loc.first_mut() {
-                                *r += offset;
-                            }
-                        }
-                        Error::Validation(issues)
-                    }
-                    other => other,
-                })?;
+                .map_err(|e| shift_rows(e, offset))?;
                 ids.extend(got);
                 progress(ids.len());
             }
@@ -347,6 +353,82 @@ impl Database {
     /// Number of live entities in `table`. Errors: `SchemaNotFound`, `Storage`.
     pub fn count(&self, table: &str) -> Result<u64> {
         self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_count(s, h, table))
+    }
+
+    /// Add (upsert) the edge `src -[rel_type]-> dst` (ids or natural keys, both must exist) with
+    /// optional JSON-object `properties`. Returns the edge as JSON. Errors: `NotFound`, `InvalidArgument`.
+    pub fn add_edge(&self, src: &str, dst: &str, rel_type: &str, properties: Option<&str>) -> Result<String> {
+        self.call(Mode::Write, |s, b, h| {
+            b.rem_engine_database().database().call_add_edge(s, h, src, dst, rel_type, properties)
+        })
+    }
+
+    /// Add (upsert) many edges (JSON objects `{src, dst, rel_type, properties?}`, ends as ids or
+    /// natural keys), `chunk` per engine call inside one transaction (all or none), calling
+    /// `progress(edges_done)` after each chunk. Validation issues carry the global edge index.
+    pub fn add_edges_with_progress(
+        &self,
+        edges: &[String],
+        chunk: usize,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<u32> {
+        let chunk = chunk.max(1);
+        self.transaction(Mode::Write, |live| {
+            let mut done = 0u32;
+            for (n, part) in edges.chunks(chunk).enumerate() {
+                let offset = (n * chunk) as u32;
+                done += Self::invoke(live, |s, b, h| b.rem_engine_database().database().call_add_edges(s, h, part))
+                    .map_err(|e| shift_rows(e, offset))?;
+                progress(done as usize);
+            }
+            Ok(done)
+        })
+    }
+
+    /// Edges of `id` (or natural key) in `direction`, filtered by `rel_types` (empty: all), as a JSON array.
+    pub fn get_edges(&self, id: &str, direction: Direction, rel_types: &[String]) -> Result<String> {
+        self.call(Mode::Read, |s, b, h| {
+            b.rem_engine_database().database().call_get_edges(s, h, id, direction.into(), rel_types)
+        })
+    }
+
+    /// Remove the edge `src -[rel_type]-> dst`; returns it as JSON. Errors: `NotFound`.
+    pub fn delete_edge(&self, src: &str, dst: &str, rel_type: &str) -> Result<String> {
+        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_delete_edge(s, h, src, dst, rel_type))
+    }
+
+    /// Walk from `start` (id or natural key) up to `depth` hops (1 to 10); returns a JSON array of
+    /// `{id, depth, path}`, the start first. Errors: `NotFound`, `InvalidArgument`.
+    pub fn traverse(
+        &self,
+        start: &str,
+        direction: Direction,
+        depth: u32,
+        rel_types: &[String],
+        strategy: Strategy,
+        limit: Option<u32>,
+    ) -> Result<String> {
+        self.call(Mode::Read, |s, b, h| {
+            let db = b.rem_engine_database().database();
+            db.call_traverse(s, h, start, direction.into(), depth, rel_types, strategy.into(), limit)
+        })
+    }
+
+    /// Shortest path within `max_depth` hops: fewest hops, or least total `weight` when `weighted`.
+    /// Returns JSON `{source, target, hops, cost, nodes, path}`. Errors: `NotFound` ("no path ...").
+    pub fn shortest_path(
+        &self,
+        source: &str,
+        target: &str,
+        direction: Direction,
+        max_depth: u32,
+        rel_types: &[String],
+        weighted: bool,
+    ) -> Result<String> {
+        self.call(Mode::Read, |s, b, h| {
+            let db = b.rem_engine_database().database();
+            db.call_shortest_path(s, h, source, target, direction.into(), max_depth, rel_types, weighted)
+        })
     }
 
     /// Run one REM SQL statement; returns a JSON array of row objects.

@@ -83,12 +83,7 @@ impl<S: Storage> Database<S> {
                         .into(),
                 ));
             }
-            "TRAVERSE" => {
-                return Err(Error::Unsupported(
-                    "TRAVERSE is parsed but not available yet: graph traversal is not built in this version of REM"
-                        .into(),
-                ));
-            }
+            "TRAVERSE" => return self.traverse_statement(sql),
             "EXPLAIN" => {
                 let rest = sql.trim_start()[7..].trim_start();
                 let rest = rest.strip_prefix("ANALYZE").or_else(|| rest.strip_prefix("analyze")).unwrap_or(rest);
@@ -162,6 +157,73 @@ impl<S: Storage> Database<S> {
             })]);
         }
         Ok(rows)
+    }
+
+    /// `TRAVERSE FROM '<id|key>' DEPTH n DIRECTION out|in|both [TYPE '<rel>' [, '<rel>']] [LIMIT n]`:
+    /// rows `{id, depth, path}`, the start first. Keywords are case-insensitive; values keep their case.
+    fn traverse_statement(&self, sql: &str) -> Result<Vec<Value>> {
+        let usage = "TRAVERSE FROM '<id or key>' DEPTH <1-10> DIRECTION out|in|both [TYPE '<rel>'] [LIMIT <n>]";
+        let toks = tokens(sql)?;
+        let mut start = None;
+        let mut depth = None;
+        let mut direction = None;
+        let mut rels = Vec::new();
+        let mut limit = crate::graph::DEFAULT_LIMIT;
+        let word = |t: &Token| match t {
+            Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+            _ => None,
+        };
+        let mut i = 1;
+        while i < toks.len() {
+            let kw = word(&toks[i])
+                .ok_or_else(|| Error::query(format!("unexpected {} in TRAVERSE; use {usage}", toks[i])))?;
+            let arg = toks.get(i + 1).ok_or_else(|| Error::query(format!("{kw} needs a value; use {usage}")))?;
+            match (kw.as_str(), arg) {
+                ("FROM", Token::SingleQuotedString(s)) => start = Some(s.clone()),
+                ("DEPTH", Token::Number(n, _)) => {
+                    depth = Some(n.parse::<u32>().map_err(|_| Error::query(format!("DEPTH must be 1 to 10, got {n}")))?)
+                }
+                ("DIRECTION", t) => {
+                    let d = match t {
+                        Token::Word(w) => w.value.clone(),
+                        Token::SingleQuotedString(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    direction = Some(crate::graph::Direction::parse(&d).map_err(|e| Error::query(e.to_string()))?);
+                }
+                ("TYPE", Token::SingleQuotedString(s)) => {
+                    rels.push(s.clone());
+                    while let (Some(Token::Comma), Some(Token::SingleQuotedString(s))) =
+                        (toks.get(i + 2), toks.get(i + 3))
+                    {
+                        rels.push(s.clone());
+                        i += 2;
+                    }
+                }
+                ("LIMIT", Token::Number(n, _)) => {
+                    limit = n.parse().map_err(|_| Error::query(format!("LIMIT must be a positive integer, got {n}")))?
+                }
+                (kw, other) => return Err(Error::query(format!("unexpected {kw} {other} in TRAVERSE; use {usage}"))),
+            }
+            i += 2;
+        }
+        let missing = |what: &str| Error::query(format!("TRAVERSE needs {what}; use {usage}"));
+        let options = crate::graph::TraverseOptions {
+            direction: direction.ok_or_else(|| missing("DIRECTION"))?,
+            depth: depth.ok_or_else(|| missing("DEPTH"))?,
+            rel_types: rels,
+            dfs: false,
+            limit,
+            include_deleted: false,
+        };
+        if options.depth == 0 || options.depth > crate::graph::MAX_DEPTH {
+            return Err(Error::query(format!("DEPTH must be 1 to 10, got {}", options.depth)));
+        }
+        let out = self.traverse(&start.ok_or_else(|| missing("FROM '<id or key>'"))?, &options)?;
+        match serde_json::from_str(&out).map_err(|e| Error::Internal(e.to_string()))? {
+            Value::Array(rows) => Ok(rows),
+            _ => Err(Error::Internal("traverse returned no array".into())),
+        }
     }
 
     /// `LOOKUP 'k1', 'k2'`: live entities by natural key, in key order.

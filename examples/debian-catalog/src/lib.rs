@@ -229,6 +229,49 @@ pub fn load(dir: &Path) -> Result<Vec<Package>> {
     Ok(out)
 }
 
+/// One `depends_on` edge row for `rem edge import`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeRow {
+    /// Depending package (natural key).
+    pub src: String,
+    /// Package depended on (natural key).
+    pub dst: String,
+    /// Always `depends_on`.
+    pub rel_type: &'static str,
+    /// `version` constraint, `alternative` (true when the group has several
+    /// alternatives, any one of which satisfies it) and `group` (its position).
+    pub properties: serde_json::Value,
+}
+
+/// `depends_on` edges between packages of the catalog; returns them and how many
+/// dependencies were skipped because their target is not a package here (virtual packages).
+pub fn depends_edges(packages: &[Package]) -> (Vec<EdgeRow>, usize) {
+    let names: std::collections::HashSet<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for p in packages {
+        for (g, group) in p.depends.iter().enumerate() {
+            for dep in group {
+                let dst = dep.name.split(':').next().unwrap_or(&dep.name);
+                if dst == p.name {
+                    continue;
+                }
+                if !names.contains(dst) {
+                    skipped += 1;
+                    continue;
+                }
+                out.push(EdgeRow {
+                    src: p.name.clone(),
+                    dst: dst.to_string(),
+                    rel_type: "depends_on",
+                    properties: serde_json::json!({"version": dep.version, "alternative": group.len() > 1, "group": g}),
+                });
+            }
+        }
+    }
+    (out, skipped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,7 @@ pub fn read_jsonl(source: &std::path::Path) -> Result<(Vec<String>, Vec<usize>)>
 }
 
 /// Re-word a batch validation error so it names input lines instead of row indexes.
-fn batch_error(e: Error, lines: &[usize], source: &str) -> anyhow::Error {
+pub fn batch_error(e: Error, lines: &[usize], source: &str) -> anyhow::Error {
     let Error::Validation(issues) = e else {
         return e.into();
     };

@@ -1,6 +1,7 @@
 //! One module per command group; each returns a result for `main` to report.
 
 pub mod entity;
+pub mod graph;
 pub mod init;
 pub mod query;
 pub mod schema;
@@ -33,5 +34,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
         Command::Count { table } => entity::count(g, &table),
         Command::Query { sql, explain } => query::run(g, &sql, explain),
+        Command::Edge(cmd) => graph::edge(g, cmd),
+        Command::Traverse { start, depth, direction, types, dfs, limit } => {
+            graph::traverse(g, &start, depth, &direction, &types, dfs, limit)
+        }
+        Command::Path { from, to, direction, max_depth, types, weighted } => {
+            graph::path(g, &from, &to, &direction, max_depth, &types, weighted)
+        }
     }
 }

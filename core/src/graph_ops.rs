@@ -1,0 +1,162 @@
+//! Graph operations of a [`Database`]: edges, traversal and shortest paths.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::db::{Database, parse_id, parse_json};
+use crate::error::{Error, Result};
+use crate::graph::{self, Direction, TraverseOptions};
+use crate::store::{Storage, Tx};
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))
+}
+
+impl<S: Storage> Database<S> {
+    /// The id of an entity given by id or by natural key; errors if none, or if a key is ambiguous.
+    pub(crate) fn resolve_node(&self, tx: &Tx<'_, S>, id_or_key: &str) -> Result<Uuid> {
+        if let Ok(id) = Uuid::parse_str(id_or_key) {
+            return match self.locate(tx, &id)? {
+                Some(_) => Ok(id),
+                None => Err(Error::NotFound(format!("no entity with id {id_or_key} in tenant '{}'", self.tenant()))),
+            };
+        }
+        let hits = self.lookup(id_or_key)?;
+        match hits.as_slice() {
+            [one] => {
+                let e: Value = serde_json::from_str(one).map_err(|e| Error::Storage(e.to_string()))?;
+                parse_id(e["id"].as_str().unwrap_or_default())
+            }
+            [] => Err(Error::NotFound(format!("no entity with id or key {id_or_key:?} in tenant '{}'", self.tenant()))),
+            many => Err(Error::InvalidArgument(format!(
+                "key {id_or_key:?} names {} entities in different tables; pass an id",
+                many.len()
+            ))),
+        }
+    }
+
+    /// Add (upsert) the edge `src -[rel_type]-> dst` with optional JSON-object properties.
+    /// Both endpoints (ids or natural keys) must exist in the tenant. Returns the edge as JSON.
+    /// Errors: `NotFound`, `InvalidArgument`, `Storage`.
+    pub fn add_edge(&self, src: &str, dst: &str, rel_type: &str, properties: Option<&str>) -> Result<String> {
+        let props = match properties.map(|p| parse_json("edge properties", p)).transpose()? {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(Error::InvalidArgument("edge properties must be a JSON object".into())),
+        };
+        let mut tx = self.begin(true)?;
+        let (s, d) = (self.resolve_node(&tx, src)?, self.resolve_node(&tx, dst)?);
+        let edge =
+            graph::put_edge(&mut tx, self.tenant(), &graph::new_edge(&s, &d, rel_type, props, &crate::time::now()))?;
+        tx.commit()?;
+        to_json(&edge)
+    }
+
+    /// Add (upsert) many edges, all or none. Each item is a JSON object
+    /// `{src, dst, rel_type, properties?}` whose ends are ids or natural keys (each key
+    /// resolved once per call). Returns the number written. A bad item is a `Validation`
+    /// issue whose `loc` starts with its index. Errors: `Validation`, `Storage`.
+    pub fn add_edges(&self, edges: &[String]) -> Result<u32> {
+        let mut tx = self.begin(true)?;
+        let now = crate::time::now();
+        let mut resolved: std::collections::HashMap<String, Uuid> = std::collections::HashMap::new();
+        let bad = |i: usize, field: &str, kind: &str, msg: String| {
+            let mut loc = vec![crate::PathSegment::Index(i as u32)];
+            if !field.is_empty() {
+                loc.push(crate::PathSegment::Field(field.into()));
+            }
+            Error::Validation(vec![crate::Issue { loc, kind: kind.into(), msg }])
+        };
+        for (i, text) in edges.iter().enumerate() {
+            let Ok(Value::Object(mut e)) = serde_json::from_str::<Value>(text) else {
+                return Err(bad(
+                    i,
+                    "",
+                    "json_invalid",
+                    "an edge must be a JSON object {src, dst, rel_type, properties}".into(),
+                ));
+            };
+            let mut ends = Vec::new();
+            for field in ["src", "dst"] {
+                let Some(Value::String(v)) = e.remove(field) else {
+                    return Err(bad(i, field, "missing", format!("{field} must be an id or natural key")));
+                };
+                let id = match resolved.get(&v) {
+                    Some(id) => *id,
+                    None => {
+                        let id = self
+                            .resolve_node(&tx, &v)
+                            .map_err(|err| bad(i, field, "edge_target_missing", err.to_string()))?;
+                        resolved.insert(v, id);
+                        id
+                    }
+                };
+                ends.push(id);
+            }
+            let Some(Value::String(rel)) = e.remove("rel_type") else {
+                return Err(bad(i, "rel_type", "missing", "rel_type must be a string".into()));
+            };
+            let props = match e.remove("properties") {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(m)) => m,
+                Some(_) => return Err(bad(i, "properties", "dict_type", "properties must be an object".into())),
+            };
+            graph::put_edge(&mut tx, self.tenant(), &graph::new_edge(&ends[0], &ends[1], &rel, props, &now))
+                .map_err(|err| bad(i, "rel_type", "value_error", err.to_string()))?;
+        }
+        tx.commit()?;
+        Ok(edges.len() as u32)
+    }
+
+    /// Edges of `id` (or natural key) in `direction`, filtered by `rel_types` (empty: all), as a JSON array.
+    pub fn get_edges(&self, id: &str, direction: Direction, rel_types: &[String]) -> Result<String> {
+        let tx = self.begin(false)?;
+        let node = self.resolve_node(&tx, id)?;
+        to_json(&graph::edges_of(self.store(), self.tenant(), node.as_bytes(), direction, rel_types)?)
+    }
+
+    /// Remove the edge `src -[rel_type]-> dst`; returns it. Errors: `NotFound`.
+    pub fn delete_edge(&self, src: &str, dst: &str, rel_type: &str) -> Result<String> {
+        let mut tx = self.begin(true)?;
+        let (s, d) = (self.resolve_node(&tx, src)?, self.resolve_node(&tx, dst)?);
+        let Some(edge) = graph::remove_edge(&mut tx, self.tenant(), &s.to_string(), &d.to_string(), rel_type)? else {
+            return Err(Error::NotFound(format!("no edge {src} -[{rel_type}]-> {dst}")));
+        };
+        tx.commit()?;
+        to_json(&edge)
+    }
+
+    /// Walk from `start` (id or natural key); returns a JSON array of `{id, depth, path}`,
+    /// the start first at depth 0. Errors: `NotFound`, `InvalidArgument` (depth outside 1..=10).
+    pub fn traverse(&self, start: &str, options: &TraverseOptions) -> Result<String> {
+        let tx = self.begin(false)?;
+        let node = self.resolve_node(&tx, start)?;
+        to_json(&graph::traverse(self.store(), self.tenant(), &node.to_string(), options)?)
+    }
+
+    /// Shortest path from `source` to `target` (ids or natural keys) within `options.depth` hops:
+    /// `{source, target, hops, cost, nodes, path}`. Errors: `NotFound` ("no path within N hops").
+    pub fn shortest_path(
+        &self,
+        source: &str,
+        target: &str,
+        options: &TraverseOptions,
+        weighted: bool,
+    ) -> Result<String> {
+        let tx = self.begin(false)?;
+        let (s, t) = (self.resolve_node(&tx, source)?.to_string(), self.resolve_node(&tx, target)?.to_string());
+        let path = graph::shortest_path(self.store(), self.tenant(), &s, &t, options, weighted)?;
+        let mut nodes = vec![s.clone()];
+        let mut cur = s.clone();
+        for e in &path {
+            cur = if e.src == cur { e.dst.clone() } else { e.src.clone() };
+            nodes.push(cur.clone());
+        }
+        let cost: f64 = path.iter().map(graph::Edge::weight).sum();
+        to_json(&serde_json::json!({
+            "source": s, "target": t, "hops": path.len(),
+            "cost": if weighted { Value::from(cost) } else { Value::from(path.len()) },
+            "nodes": nodes, "path": path,
+        }))
+    }
+}
