@@ -1,0 +1,185 @@
+//! Graph benchmarks (issue 5) on the Debian `depends_on` graph, through the
+//! component, against the same BFS over an in-memory adjacency list built
+//! natively in the same run.
+//!
+//! Run: `cargo bench -p rem-host --bench graph`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rem_host::{Database, Direction, OpenOptions, Strategy};
+
+fn stats(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    (ms(v[v.len() / 2]), ms(v[((v.len() as f64 - 1.0) * 0.99) as usize]))
+}
+
+/// The in-memory baseline: nodes reached within `depth` hops (BFS, each once).
+fn bfs(adj: &HashMap<usize, Vec<usize>>, start: usize, depth: u32) -> usize {
+    let mut seen = HashSet::from([start]);
+    let mut frontier = vec![start];
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for u in frontier {
+            for &v in adj.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(v) {
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    seen.len()
+}
+
+fn hops(adj: &HashMap<usize, Vec<usize>>, a: usize, b: usize, max: u32) -> Option<u32> {
+    let mut dist = HashMap::from([(a, 0u32)]);
+    let mut q = VecDeque::from([a]);
+    while let Some(u) = q.pop_front() {
+        if u == b {
+            return Some(dist[&u]);
+        }
+        if dist[&u] >= max {
+            continue;
+        }
+        for &v in adj.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
+            if !dist.contains_key(&v) {
+                dist.insert(v, dist[&u] + 1);
+                q.push_back(v);
+            }
+        }
+    }
+    None
+}
+
+fn main() {
+    let lists = std::env::var("APT_LISTS").unwrap_or_else(|_| "/var/lib/apt/lists".into());
+    let packages = debian_catalog::load(Path::new(&lists)).expect("load the Debian catalog (run apt-get update first)");
+    let (edges, _) = debian_catalog::depends_edges(&packages);
+    let rows: Vec<String> = packages.iter().map(|p| serde_json::to_string(p).unwrap()).collect();
+    let edge_rows: Vec<String> = edges.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Database::open(OpenOptions::at(tmp.path().join("rem"))).unwrap();
+    db.register_schema(
+        "packages",
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/debian-catalog/package.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let ids = db.insert_batch_with_progress("packages", &rows, 1000, &mut |_| {}).unwrap();
+    let t = Instant::now();
+    db.add_edges_with_progress(&edge_rows, 5000, &mut |_| {}).unwrap();
+    let load = t.elapsed();
+
+    let index: HashMap<&str, usize> = packages.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
+    let t = Instant::now();
+    let mut out: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut inc: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut seen_pairs = HashSet::new();
+    for e in &edges {
+        let (a, b) = (index[e.src.as_str()], index[e.dst.as_str()]);
+        if seen_pairs.insert((a, b)) {
+            out.entry(a).or_default().push(b);
+            inc.entry(b).or_default().push(a);
+        }
+    }
+    let adj_build = t.elapsed();
+    println!(
+        "graph: {} nodes, {} edges ({} distinct pairs); REM edge import {:.2} s, adjacency list build {:.3} s\n",
+        packages.len(),
+        edges.len(),
+        seen_pairs.len(),
+        load.as_secs_f64(),
+        adj_build.as_secs_f64()
+    );
+
+    let mut rng = fastrand::Rng::with_seed(42);
+    let starts: Vec<usize> = (0..1000).map(|_| rng.usize(..packages.len())).collect();
+    println!("| traversal | REM median (p99) | in-memory median (p99) | ratio of medians | mean nodes reached |");
+    println!("|---|---|---|---|---|");
+    let mut row = |what: String, rem: Vec<Duration>, mem: Vec<Duration>, nodes: f64| {
+        let ((rm, rp), (mm, mp)) = (stats(rem), stats(mem));
+        println!("| {what} | {rm:.3} ms ({rp:.3}) | {mm:.4} ms ({mp:.4}) | {:.1}x | {nodes:.1} |", rm / mm);
+    };
+    for depth in 1..=3u32 {
+        let (mut rem, mut mem, mut nodes) = (Vec::new(), Vec::new(), 0usize);
+        for &s in &starts {
+            let t = Instant::now();
+            let got = db.traverse(&ids[s], Direction::Outgoing, depth, &[], Strategy::Bfs, None).unwrap();
+            rem.push(t.elapsed());
+            let n = serde_json::from_str::<serde_json::Value>(&got).unwrap().as_array().unwrap().len();
+            let t = Instant::now();
+            let m = bfs(&out, s, depth);
+            mem.push(t.elapsed());
+            assert_eq!(n, m, "REM and the adjacency list disagree from {}", packages[s].name);
+            nodes += n;
+        }
+        row(format!("{depth}-hop outgoing, 1,000 random packages"), rem, mem, nodes as f64 / starts.len() as f64);
+    }
+    let popular = ["libc6", "libssl3", "zlib1g", "libgcc-s1", "python3", "perl", "libglib2.0-0", "libstdc++6"];
+    let (mut rem, mut mem, mut nodes) = (Vec::new(), Vec::new(), 0usize);
+    for name in popular {
+        let Some(&s) = index.get(name) else { continue };
+        for _ in 0..5 {
+            let t = Instant::now();
+            let got = db.traverse(&ids[s], Direction::Incoming, 2, &[], Strategy::Bfs, Some(1_000_000)).unwrap();
+            rem.push(t.elapsed());
+            let n = serde_json::from_str::<serde_json::Value>(&got).unwrap().as_array().unwrap().len();
+            let t = Instant::now();
+            let m = bfs(&inc, s, 2);
+            mem.push(t.elapsed());
+            assert_eq!(n, m, "reverse 2-hop from {name}");
+            nodes += n;
+        }
+    }
+    row(format!("reverse 2-hop from {} popular libraries", popular.len()), rem, mem, nodes as f64 / rem_len(&popular));
+    let (mut rem, mut mem, mut found) = (Vec::new(), Vec::new(), 0);
+    for i in 0..200 {
+        // Half the pairs: a target reachable within 4 hops; the other half: any package.
+        let a = rng.usize(..packages.len());
+        let b = if i % 2 == 0 {
+            let mut reach: Vec<usize> = reachable(&out, a, 4).into_iter().filter(|&x| x != a).collect();
+            reach.sort_unstable();
+            if reach.is_empty() { rng.usize(..packages.len()) } else { reach[rng.usize(..reach.len())] }
+        } else {
+            rng.usize(..packages.len())
+        };
+        let t = Instant::now();
+        let got = db.shortest_path(&ids[a], &ids[b], Direction::Outgoing, 10, &[], false);
+        rem.push(t.elapsed());
+        let t = Instant::now();
+        let m = hops(&out, a, b, 10);
+        mem.push(t.elapsed());
+        let r =
+            got.ok().map(|p| serde_json::from_str::<serde_json::Value>(&p).unwrap()["hops"].as_u64().unwrap() as u32);
+        assert_eq!(r, m, "shortest path {} -> {}", packages[a].name, packages[b].name);
+        found += usize::from(m.is_some());
+    }
+    row(format!("shortest path, 200 pairs ({found} connected within 10 hops)"), rem, mem, 0.0);
+}
+
+fn reachable(adj: &HashMap<usize, Vec<usize>>, start: usize, depth: u32) -> HashSet<usize> {
+    let mut seen = HashSet::from([start]);
+    let mut frontier = vec![start];
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for u in frontier {
+            for &v in adj.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(v) {
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    seen
+}
+
+fn rem_len(popular: &[&str]) -> f64 {
+    (popular.len() * 5) as f64
+}
