@@ -70,6 +70,9 @@ impl<'de> Visitor<'de> for EntitySeed<'_> {
         while let Some(key) = map.next_key::<&str>()? {
             match key {
                 "id" => e.id = map.next_value()?,
+                "entity_type" | "created_at" | "modified_at" if self.0.is_some_and(|w| !w.contains(key)) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
                 "entity_type" => e.entity_type = map.next_value()?,
                 "created_at" => e.created_at = map.next_value()?,
                 "modified_at" => e.modified_at = map.next_value()?,
@@ -85,7 +88,9 @@ impl<'de> Visitor<'de> for EntitySeed<'_> {
     }
 }
 
-/// Decode a stored entity, keeping only the `wanted` properties (and no inline edges) when given.
+/// Decode a stored entity, keeping only the `wanted` properties (and no inline edges) when given;
+/// `entity_type`, `created_at` and `modified_at` are then decoded only when named in `wanted`
+/// (`id` and `deleted_at` always are).
 pub fn entity(bytes: &[u8], wanted: Wanted<'_>) -> Result<Entity> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     EntitySeed(wanted).deserialize(&mut de).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))

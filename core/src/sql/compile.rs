@@ -133,7 +133,14 @@ impl Compiler<'_> {
                     },
                     Some(_) => return Err(Error::query("ESCAPE takes a single character")),
                 };
-                Ex::Like(b(self.expr(expr, scope)?), b(self.expr(pattern, scope)?), escape, *negated, ci)
+                let target = b(self.expr(expr, scope)?);
+                match self.expr(pattern, scope)? {
+                    Ex::Lit(Value::String(p)) => {
+                        let p = if ci { p.to_lowercase() } else { p };
+                        Ex::LikeLit(target, super::eval::LikePattern::new(&p, escape), *negated, ci)
+                    }
+                    other => Ex::Like(target, b(other), escape, *negated, ci),
+                }
             }
             E::AnyOp { left, compare_op, right, .. } => {
                 let op = cmp_op(compare_op).ok_or_else(|| unsupported(format!("{compare_op} ANY")))?;
@@ -390,7 +397,9 @@ fn contains_bare_column(ex: &Ex) -> bool {
         Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => {
             contains_bare_column(a) || contains_bare_column(b)
         }
-        Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => contains_bare_column(a),
+        Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
+            contains_bare_column(a)
+        }
         Ex::InList(a, l, _) => contains_bare_column(a) || l.iter().any(contains_bare_column),
         Ex::Between(a, b, c, _) => contains_bare_column(a) || contains_bare_column(b) || contains_bare_column(c),
         Ex::Like(a, b, ..) => contains_bare_column(a) || contains_bare_column(b),

@@ -2,6 +2,7 @@
 //! "unknown". Comparisons across types are unknown (so never true, even under
 //! `NOT`); numbers compare numerically whatever their JSON representation.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::Value;
@@ -129,32 +130,53 @@ fn not(v: Value) -> Value {
     }
 }
 
-/// `LIKE` matching over chars: `%` any run, `_` one char, `escape` makes the next char literal.
-pub fn like(text: &str, pattern: &str, escape: Option<char>) -> bool {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Tok {
-        Any,
-        One,
-        Lit(char),
-    }
-    let mut toks = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if Some(c) == escape {
-            match chars.next() {
-                Some(n) => toks.push(Tok::Lit(n)),
-                None => toks.push(Tok::Lit(c)),
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok {
+    Any,
+    One,
+    Lit(char),
+}
+
+/// A compiled `LIKE` pattern: `%` any run, `_` one char, `escape` makes the next char literal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LikePattern {
+    toks: Vec<Tok>,
+    ascii: bool,
+}
+
+impl LikePattern {
+    /// Compile `pattern` with an optional escape character.
+    pub fn new(pattern: &str, escape: Option<char>) -> Self {
+        let mut toks = Vec::new();
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            if Some(c) == escape {
+                toks.push(Tok::Lit(chars.next().unwrap_or(c)));
+            } else if c == '%' {
+                toks.push(Tok::Any);
+            } else if c == '_' {
+                toks.push(Tok::One);
+            } else {
+                toks.push(Tok::Lit(c));
             }
-        } else if c == '%' {
-            toks.push(Tok::Any);
-        } else if c == '_' {
-            toks.push(Tok::One);
+        }
+        let ascii = toks.iter().all(|t| !matches!(t, Tok::Lit(c) if !c.is_ascii()));
+        LikePattern { toks, ascii }
+    }
+
+    /// Whether `text` matches. ASCII text is matched on bytes without copying.
+    pub fn matches(&self, text: &str) -> bool {
+        if self.ascii && text.is_ascii() {
+            run(&self.toks, text.as_bytes(), |c, b| c as u32 == b as u32)
         } else {
-            toks.push(Tok::Lit(c));
+            let chars: Vec<char> = text.chars().collect();
+            run(&self.toks, &chars, |c, t| c == t)
         }
     }
-    let text: Vec<char> = text.chars().collect();
-    // Greedy matcher with backtracking to the last `%` (linear in practice).
+}
+
+/// Greedy matcher with backtracking to the last `%` (linear in practice).
+fn run<T: Copy>(toks: &[Tok], text: &[T], eq: impl Fn(char, T) -> bool) -> bool {
     let (mut t, mut p) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
@@ -167,7 +189,7 @@ pub fn like(text: &str, pattern: &str, escape: Option<char>) -> bool {
                 t += 1;
                 p += 1;
             }
-            Some(Tok::Lit(c)) if *c == text[t] => {
+            Some(Tok::Lit(c)) if eq(*c, text[t]) => {
                 t += 1;
                 p += 1;
             }
@@ -184,13 +206,52 @@ pub fn like(text: &str, pattern: &str, escape: Option<char>) -> bool {
     toks[p..].iter().all(|t| *t == Tok::Any)
 }
 
+/// `LIKE` matching (see [`LikePattern`]).
+pub fn like(text: &str, pattern: &str, escape: Option<char>) -> bool {
+    LikePattern::new(pattern, escape).matches(text)
+}
+
+/// A column's value without copying it when it is a property.
+pub fn column_cow<'a>(entity: &'a Entity, path: &[String]) -> Cow<'a, Value> {
+    let first = path[0].as_str();
+    if matches!(first, "id" | "entity_type" | "created_at" | "modified_at" | "deleted_at") {
+        return Cow::Owned(column(entity, path));
+    }
+    let rest = if first == "properties" && path.len() > 1 { &path[1..] } else { path };
+    let mut cur = match entity.properties.get(&rest[0]) {
+        Some(v) => v,
+        None => return Cow::Owned(Value::Null),
+    };
+    for seg in &rest[1..] {
+        let next = match cur {
+            Value::Object(m) => m.get(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return Cow::Owned(Value::Null),
+        }
+    }
+    Cow::Borrowed(cur)
+}
+
+/// An operand: columns and literals borrowed, anything else evaluated.
+fn operand<'a>(ex: &'a Ex, row: &Row<'a>) -> Cow<'a, Value> {
+    match ex {
+        Ex::Col(path) => column_cow(row.entity, path),
+        Ex::Lit(v) => Cow::Borrowed(v),
+        other => Cow::Owned(eval(other, row)),
+    }
+}
+
 /// Evaluate `ex` against `row`.
 pub fn eval(ex: &Ex, row: &Row<'_>) -> Value {
     match ex {
         Ex::Col(path) => column(row.entity, path),
         Ex::Lit(v) => v.clone(),
         Ex::Agg(i) => row.aggs.get(*i).cloned().unwrap_or(Value::Null),
-        Ex::Cmp(a, op, b) => cmp_values(&eval(a, row), *op, &eval(b, row)),
+        Ex::Cmp(a, op, b) => cmp_values(&operand(a, row), *op, &operand(b, row)),
         Ex::And(a, b) => match (eval(a, row), eval(b, row)) {
             (Value::Bool(false), _) | (_, Value::Bool(false)) => Value::Bool(false),
             (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
@@ -202,7 +263,7 @@ pub fn eval(ex: &Ex, row: &Row<'_>) -> Value {
             _ => Value::Null,
         },
         Ex::Not(a) => not(eval(a, row)),
-        Ex::IsNull(a, negated) => Value::Bool(eval(a, row).is_null() != *negated),
+        Ex::IsNull(a, negated) => Value::Bool(operand(a, row).is_null() != *negated),
         Ex::InList(a, list, negated) => {
             let v = eval(a, row);
             if v.is_null() {
@@ -226,6 +287,13 @@ pub fn eval(ex: &Ex, row: &Row<'_>) -> Value {
             };
             if *negated { not(inside) } else { inside }
         }
+        Ex::LikeLit(a, pat, negated, ci) => match operand(a, row).as_ref() {
+            Value::String(s) => {
+                let m = if *ci { pat.matches(&s.to_lowercase()) } else { pat.matches(s) };
+                Value::Bool(m != *negated)
+            }
+            _ => Value::Null,
+        },
         Ex::Like(a, pat, escape, negated, ci) => match (eval(a, row), eval(pat, row)) {
             (Value::String(s), Value::String(p)) => {
                 let m = if *ci { like(&s.to_lowercase(), &p.to_lowercase(), *escape) } else { like(&s, &p, *escape) };

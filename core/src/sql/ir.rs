@@ -69,6 +69,9 @@ pub enum Ex {
     Between(Box<Ex>, Box<Ex>, Box<Ex>, bool),
     /// `x [NOT] LIKE/ILIKE pattern`: (expr, pattern, escape, negated, case-insensitive).
     Like(Box<Ex>, Box<Ex>, Option<char>, bool, bool),
+    /// `x [NOT] LIKE/ILIKE 'literal'` with the pattern compiled once (lower-cased for ILIKE):
+    /// (expr, pattern, negated, case-insensitive).
+    LikeLit(Box<Ex>, super::eval::LikePattern, bool, bool),
     /// `x IS [NOT] NULL`.
     IsNull(Box<Ex>, bool),
     /// `LOWER(x)`.
@@ -96,7 +99,9 @@ impl Ex {
                 a.properties_read(out);
                 b.properties_read(out);
             }
-            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => a.properties_read(out),
+            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
+                a.properties_read(out)
+            }
             Ex::InList(a, l, _) => {
                 a.properties_read(out);
                 l.iter().for_each(|e| e.properties_read(out));
@@ -115,7 +120,9 @@ impl Ex {
             Ex::Col(p) => p.first().is_some_and(|f| f == name),
             Ex::Lit(_) | Ex::Agg(_) => false,
             Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => a.mentions(name) || b.mentions(name),
-            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) => a.mentions(name),
+            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
+                a.mentions(name)
+            }
             Ex::InList(a, l, _) => a.mentions(name) || l.iter().any(|e| e.mentions(name)),
             Ex::Between(a, b, c, _) => a.mentions(name) || b.mentions(name) || c.mentions(name),
             Ex::Like(a, b, ..) => a.mentions(name) || b.mentions(name),
