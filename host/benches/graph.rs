@@ -18,20 +18,7 @@ fn stats(mut v: Vec<Duration>) -> (f64, f64) {
 
 /// The in-memory baseline: nodes reached within `depth` hops (BFS, each once).
 fn bfs(adj: &HashMap<usize, Vec<usize>>, start: usize, depth: u32) -> usize {
-    let mut seen = HashSet::from([start]);
-    let mut frontier = vec![start];
-    for _ in 0..depth {
-        let mut next = Vec::new();
-        for u in frontier {
-            for &v in adj.get(&u).map(Vec::as_slice).unwrap_or(&[]) {
-                if seen.insert(v) {
-                    next.push(v);
-                }
-            }
-        }
-        frontier = next;
-    }
-    seen.len()
+    reachable(adj, start, depth).len()
 }
 
 fn hops(adj: &HashMap<usize, Vec<usize>>, a: usize, b: usize, max: u32) -> Option<u32> {
@@ -102,7 +89,7 @@ fn main() {
     let starts: Vec<usize> = (0..1000).map(|_| rng.usize(..packages.len())).collect();
     println!("| traversal | REM median (p99) | in-memory median (p99) | ratio of medians | mean nodes reached |");
     println!("|---|---|---|---|---|");
-    let mut row = |what: String, rem: Vec<Duration>, mem: Vec<Duration>, nodes: f64| {
+    let row = |what: String, rem: Vec<Duration>, mem: Vec<Duration>, nodes: f64| {
         let ((rm, rp), (mm, mp)) = (stats(rem), stats(mem));
         println!("| {what} | {rm:.3} ms ({rp:.3}) | {mm:.4} ms ({mp:.4}) | {:.1}x | {nodes:.1} |", rm / mm);
     };

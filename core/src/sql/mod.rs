@@ -303,6 +303,14 @@ impl<S: Storage> Database<S> {
             (Some(l), true) => Some(plan.offset.saturating_add(*l)),
             _ => None,
         };
+        // Decode a row and keep it if it passes; true once enough rows are kept.
+        let take = |bytes: &[u8], rows: &mut Vec<Entity>| -> Result<bool> {
+            let entity = decode(bytes)?;
+            if keep(&entity) {
+                rows.push(entity);
+            }
+            Ok(stop_after.is_some_and(|n| rows.len() as u64 >= n))
+        };
         match &access.access {
             plan::Access::Scan => {
                 let mut scan = self.scan_table(&plan.table)?;
@@ -313,12 +321,8 @@ impl<S: Storage> Database<S> {
                     }
                     for (_, bytes) in page {
                         read += 1;
-                        let entity = decode(&bytes)?;
-                        if keep(&entity) {
-                            rows.push(entity);
-                            if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
-                                break 'scan;
-                            }
+                        if take(&bytes, &mut rows)? {
+                            break 'scan;
                         }
                     }
                 }
@@ -330,12 +334,8 @@ impl<S: Storage> Database<S> {
                         chunk.iter().map(|id| crate::keys::entity(self.tenant(), &plan.table, id)).collect();
                     for bytes in self.store().get_many(&keys)?.into_iter().flatten() {
                         read += 1;
-                        let entity = decode(&bytes)?;
-                        if keep(&entity) {
-                            rows.push(entity);
-                            if stop_after.is_some_and(|n| rows.len() as u64 >= n) {
-                                break 'ids;
-                            }
+                        if take(&bytes, &mut rows)? {
+                            break 'ids;
                         }
                     }
                 }

@@ -378,12 +378,9 @@ pub fn ids<S: Storage>(store: &S, c: &Candidates) -> Result<Vec<[u8; 16]>> {
             out
         }
         Candidates::All(v) => {
-            // Smallest first, then intersect with the others.
-            let mut sized: Vec<(usize, &Candidates)> =
-                v.iter().map(|c| Ok((estimate(store, c, ESTIMATE_CAP)?, c))).collect::<Result<_>>()?;
-            sized.sort_by_key(|(n, _)| *n);
-            let mut acc = ids(store, sized[0].1)?;
-            for (_, c) in &sized[1..] {
+            // `prune` ordered the branches smallest first: start there, intersect with the rest.
+            let mut acc = ids(store, &v[0])?;
+            for c in &v[1..] {
                 let other: HashSet<[u8; 16]> = ids(store, c)?.into_iter().collect();
                 acc.retain(|id| other.contains(id));
             }
