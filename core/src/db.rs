@@ -624,7 +624,12 @@ impl<S: Storage> Database<S> {
     pub fn count(&self, table: &str) -> Result<u64> {
         let tx = self.begin(false)?;
         self.schema(&tx, table)?;
-        Ok(decode_count(tx.get(&keys::count(&self.tenant, table))?))
+        self.live_count(table)
+    }
+
+    /// The live-row count record of `table`, without checking the table exists.
+    pub(crate) fn live_count(&self, table: &str) -> Result<u64> {
+        Ok(decode_count(self.store.get(&keys::count(&self.tenant, table))?))
     }
 
     /// Check `table` exists (used by the query engine).

@@ -73,10 +73,6 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.map.borrow().is_empty()
     }
-    /// A copy of every entry, in key order (for tests that compare states).
-    pub fn dump(&self) -> Vec<Kv> {
-        self.map.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-    }
 }
 
 impl Storage for MemoryStore {

@@ -26,6 +26,7 @@ use self::ir::{AggFn, Projection, Select};
 use crate::db::{Database, decode_entity};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
+use crate::schema::SchemaRecord;
 use crate::store::Storage;
 
 /// Turn a sqlparser error into `InvalidQuery`, pulling out its line and column
@@ -135,9 +136,9 @@ impl<S: Storage> Database<S> {
         }
         let schema = self.require_table(&table)?;
         let q = compile::compile_select(query, select, &schema)?;
-        let table_rows = self.count(&table)?;
+        let table_rows = self.live_count(&table)?;
         let access = plan::choose(self.store(), self.tenant(), &schema.record, &q, table_rows)?;
-        let (rows, read) = self.execute(&q, &access)?;
+        let (rows, read) = self.execute(&q, &schema.record, &access)?;
         if explain {
             let index = match &access.access {
                 plan::Access::Scan => Value::Null,
@@ -289,7 +290,7 @@ impl<S: Storage> Database<S> {
     }
 
     /// Run a compiled `SELECT` through `access`; returns the output rows and the number of rows read.
-    pub fn execute(&self, plan: &Select, access: &plan::Plan) -> Result<(Vec<Value>, u64)> {
+    pub fn execute(&self, plan: &Select, rec: &SchemaRecord, access: &plan::Plan) -> Result<(Vec<Value>, u64)> {
         let keep = |e: &Entity| {
             (plan.include_deleted || e.is_live())
                 && plan.filter.as_ref().is_none_or(|f| truthy(&eval(f, &Row { entity: e, aggs: &[] })))
@@ -341,8 +342,7 @@ impl<S: Storage> Database<S> {
                 }
             }
             plan::Access::CountGroups { field } => {
-                let schema = self.require_table(&plan.table)?;
-                let mut groups = plan::count_groups(self.store(), self.tenant(), &schema.record, field)?;
+                let mut groups = plan::count_groups(self.store(), self.tenant(), rec, field)?;
                 // Scan order: groups by the id of their first row.
                 groups.sort_by_key(|(id, _)| *id);
                 let keys: Vec<Vec<u8>> =
@@ -362,8 +362,7 @@ impl<S: Storage> Database<S> {
                 return self.order_and_limit(plan, out).map(|rows| (rows, read));
             }
             plan::Access::Ordered { field, need, key, bounds } => {
-                let schema = self.require_table(&plan.table)?;
-                let (store, tenant, rec) = (self.store(), self.tenant(), &schema.record);
+                let (store, tenant) = (self.store(), self.tenant());
                 rows = plan::ordered_rows(store, tenant, rec, field, key, *need, bounds.as_ref(), &decode, &keep)?;
                 read = rows.len() as u64;
                 // Ties keep id order, as a scan would deliver them.
