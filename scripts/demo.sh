@@ -21,9 +21,17 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 echo "== reading the catalog from $LISTS" >&2
 target/release/debian-catalog "$LISTS" --edges "$WORK/edges.jsonl" > "$WORK/packages.jsonl"
 
-echo "== registering the schema and loading $(wc -l < "$WORK/packages.jsonl") packages" >&2
+echo "== registering the schema (name and summary embedded with ${P8_DEFAULT_EMBEDDING:-local:all-MiniLM-L6-v2})" >&2
+# The catalog schema plus semantic search on the package name and one-line summary.
+python3 - examples/debian-catalog/package.schema.json > "$WORK/package.schema.json" <<'PY'
+import json, sys
+schema = json.load(open(sys.argv[1]))
+schema["embedding_fields"] = ["name", "summary"]
+json.dump(schema, sys.stdout, indent=1)
+PY
 $REM init >/dev/null
-$REM schema add examples/debian-catalog/package.schema.json >/dev/null
+$REM schema add "$WORK/package.schema.json" >/dev/null
+echo "== loading $(wc -l < "$WORK/packages.jsonl") packages: validated, embedded and indexed (HNSW) in one transaction" >&2
 $REM insert packages --batch "$WORK/packages.jsonl"
 
 run() { echo; echo "\$ rem query \"$1\""; $REM query "$1" --format table; }
@@ -35,6 +43,16 @@ run "SELECT name, installed_size_kib FROM packages ORDER BY installed_size_kib D
 run "SELECT priority, COUNT(*) AS n FROM packages GROUP BY priority ORDER BY n DESC"
 run "SELECT name, summary FROM packages WHERE 'implemented-in::python' = ANY(tags) AND section = 'web' ORDER BY name LIMIT 8"
 run "SELECT COUNT(*) AS matches FROM packages WHERE description ILIKE '%web server%'"
+
+search() { echo; echo "\$ rem search \"$1\" --table packages --top-k 8 ${2:+--where \"$2\"}"; $REM search "$1" --table packages --top-k 8 ${2:+--where "$2"} --format jsonl | python3 -c 'import json,sys
+for l in sys.stdin:
+    r = json.loads(l); p = r["properties"]
+    print("%.3f  %-32s %s" % (r["_score"], p["name"], p.get("summary", "")[:70]))'; }
+search "web server"
+search "read and write PDF files in Python"
+search "a tool to find duplicate files on disk"
+search "web server" "section = 'httpd' AND priority = 'optional'"
+echo; echo "\$ rem index stats packages"; $REM index stats packages --format jsonl
 
 echo; echo "== loading $(wc -l < "$WORK/edges.jsonl") depends_on edges (alternatives included, marked)" >&2
 $REM edge import "$WORK/edges.jsonl"

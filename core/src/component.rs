@@ -9,7 +9,10 @@ wit_bindgen::generate!({ path: "../wit", world: "engine" });
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
-use exports::rem::engine::database::{Guest, GuestDatabase};
+use exports::rem::engine::database::{
+    Guest, GuestDatabase, SearchOptions as WitSearchOptions, SearchQuery as WitQuery,
+};
+use rem::engine::embeddings as wit_embeddings;
 use rem::engine::storage as wit_storage;
 use rem::engine::types::{
     Direction as WitDirection, Error as WitError, PathSegment as WitSeg, QueryError, Strategy, ValidationIssue,
@@ -49,6 +52,21 @@ impl Storage for HostStorage {
             })
             .collect();
         wit_storage::write(&ops).map_err(from_wit)
+    }
+}
+
+/// The host's embeddings import.
+struct HostEmbedder;
+
+impl crate::Embedder for HostEmbedder {
+    fn embed(&self, model: &str, texts: &[String]) -> crate::Result<Vec<Vec<f32>>> {
+        wit_embeddings::embed(model, texts).map_err(|e| match e {
+            WitError::Embedding(m) => Error::Embedding(m),
+            other => from_wit(other),
+        })
+    }
+    fn default_model(&self) -> String {
+        wit_embeddings::default_model()
     }
 }
 
@@ -127,7 +145,7 @@ impl Guest for Component {
 
 impl GuestDatabase for Db {
     fn new(tenant: String) -> Self {
-        Db(crate::Database::new(HostStorage, &tenant))
+        Db(crate::Database::new(HostStorage, &tenant).map(|d| d.with_embedder(Box::new(HostEmbedder))))
     }
     fn register_schema(&self, name: String, schema: String) -> Result<String, WitError> {
         self.db()?.register_schema(&name, &schema).map_err(to_wit)
@@ -167,6 +185,27 @@ impl GuestDatabase for Db {
     }
     fn query(&self, sql: String) -> Result<String, WitError> {
         self.db()?.query(&sql).map_err(to_wit)
+    }
+    fn search(&self, table: String, query: WitQuery, options: WitSearchOptions) -> Result<String, WitError> {
+        let query = match query {
+            WitQuery::Text(t) => crate::SearchQuery::Text(t),
+            WitQuery::Vector(v) => crate::SearchQuery::Vector(v),
+        };
+        let opts = crate::SearchOptions {
+            k: options.top_k as usize,
+            min_score: options.min_score,
+            filter: options.filter,
+            hybrid: options.hybrid,
+            ef_search: options.ef_search.map(|e| e as usize),
+        };
+        let rows = self.db()?.search(&table, query, &opts).map_err(to_wit)?;
+        serde_json::to_string(&rows).map_err(|e| WitError::Internal(e.to_string()))
+    }
+    fn index_stats(&self, table: String) -> Result<String, WitError> {
+        Ok(self.db()?.index_stats(&table).map_err(to_wit)?.to_string())
+    }
+    fn rebuild_index(&self, table: String, reembed: bool) -> Result<String, WitError> {
+        Ok(self.db()?.rebuild_index(&table, reembed).map_err(to_wit)?.to_string())
     }
     fn add_edge(
         &self,

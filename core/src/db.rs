@@ -11,6 +11,7 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::embed::{Embedder, NoEmbedder, embedding_text};
 use crate::entity::{Entity, merge_edges, parse_edges};
 use crate::error::{Error, Issue, PathSegment, Result};
 use crate::graph;
@@ -18,6 +19,7 @@ use crate::ids::{identity, natural_key};
 use crate::index;
 use crate::keys;
 use crate::schema::{CompiledSchema, SchemaRecord, check_table_name};
+use crate::search::{CachedGraph, VecOp};
 use crate::store::{PrefixScan, Storage, Tx};
 
 /// Largest tenant name, in bytes.
@@ -68,6 +70,8 @@ pub struct Database<S: Storage> {
     tenant: String,
     schemas: RefCell<HashMap<String, CachedSchema>>,
     format_checked: RefCell<bool>,
+    pub(crate) embedder: Box<dyn Embedder>,
+    pub(crate) vectors: RefCell<HashMap<String, CachedGraph>>,
 }
 
 impl<S: Storage> Database<S> {
@@ -87,7 +91,20 @@ impl<S: Storage> Database<S> {
             tenant: tenant.to_string(),
             schemas: RefCell::new(HashMap::new()),
             format_checked: RefCell::new(false),
+            embedder: Box::new(NoEmbedder),
+            vectors: RefCell::new(HashMap::new()),
         })
+    }
+
+    /// Use `embedder` for the tables' `embedding_fields` (the default has no provider).
+    pub fn with_embedder(mut self, embedder: Box<dyn Embedder>) -> Self {
+        self.embedder = embedder;
+        self
+    }
+
+    /// Forget cached vector graphs (after the host rolled back a call). They are re-read on use.
+    pub fn discard_caches(&self) {
+        self.vectors.borrow_mut().clear();
     }
 
     /// The tenant name.
@@ -161,9 +178,11 @@ impl<S: Storage> Database<S> {
     pub fn register_schema(&self, name: &str, document: &str) -> Result<String> {
         let doc = parse_json("schema", document)
             .map_err(|e| Error::InvalidSchema(e.to_string().trim_start_matches("schema ").to_string()))?;
-        let record = SchemaRecord::from_document(name, doc)?;
+        let mut record = SchemaRecord::from_document(name, doc)?;
+        self.resolve_embedding(&mut record)?;
         let mut tx = self.begin(true)?;
         let key = keys::schema(&self.tenant, name);
+        let mut reembed = !record.embedding_fields.is_empty();
         if let Some(old) = tx.get(&key)? {
             let old: SchemaRecord = serde_json::from_slice(&old)
                 .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;
@@ -178,9 +197,20 @@ impl<S: Storage> Database<S> {
             if !added.is_empty() {
                 self.build_index(&mut tx, name, &added)?;
             }
+            let same_vectors = old.embedding_fields == record.embedding_fields
+                && old.embedding_provider == record.embedding_provider
+                && old.embedding_dims == record.embedding_dims
+                && old.hnsw.map(|p| (p.m, p.ef_construction)) == record.hnsw.map(|p| (p.m, p.ef_construction));
+            reembed = !same_vectors;
         }
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
         tx.put(key, bytes.clone())?;
+        if reembed {
+            // A new model, new fields or new graph parameters: embed and index every row again.
+            self.reembed_table(&mut tx, &record)?;
+        } else if let Some(p) = record.hnsw {
+            self.set_ef_search(&mut tx, name, p.ef_search)?;
+        }
         tx.commit()?;
         Ok(String::from_utf8(bytes).unwrap_or_default())
     }
@@ -380,6 +410,11 @@ impl<S: Storage> Database<S> {
         tx.put(keys::entity(&self.tenant, &rec.name, &id), encode_entity(new)?)
     }
 
+    /// The vector work for a stored live entity.
+    fn vec_op(&self, rec: &SchemaRecord, e: &Entity) -> Result<VecOp> {
+        Ok(VecOp::Upsert(*parse_id(&e.id)?.as_bytes(), embedding_text(&e.properties, &rec.embedding_fields)))
+    }
+
     fn add_count(&self, tx: &mut Tx<'_, S>, table: &str, delta: i64) -> Result<()> {
         let key = keys::count(&self.tenant, table);
         let n = decode_count(tx.get(&key)?).saturating_add_signed(delta);
@@ -395,6 +430,8 @@ impl<S: Storage> Database<S> {
         let now = crate::time::now();
         let prepared = self.prepare(&schema, value, &now, None)?;
         let entity = self.apply(&mut tx, &schema.record, prepared, &now)?;
+        let op = self.vec_op(&schema.record, &entity)?;
+        self.index_vectors(&mut tx, &schema.record, vec![op])?;
         tx.commit()?;
         String::from_utf8(encode_entity(&entity)?).map_err(|e| Error::Internal(e.to_string()))
     }
@@ -409,6 +446,7 @@ impl<S: Storage> Database<S> {
         // Rows go in blocks: validate a block, read its existing rows in one
         // crossing, then write it. Small blocks keep the parsed rows in cache.
         let mut ids = Vec::with_capacity(rows.len());
+        let mut vec_ops = Vec::new();
         for (b, block) in rows.chunks(Self::BATCH_BLOCK).enumerate() {
             let mut prepared = Vec::with_capacity(block.len());
             for (j, row) in block.iter().enumerate() {
@@ -424,9 +462,14 @@ impl<S: Storage> Database<S> {
             }
             tx.prefetch(prepared.iter().map(|p| p.key.clone()).collect())?;
             for p in prepared {
-                ids.push(self.apply(&mut tx, &schema.record, p, &now)?.id);
+                let e = self.apply(&mut tx, &schema.record, p, &now)?;
+                if !schema.record.embedding_fields.is_empty() {
+                    vec_ops.push(self.vec_op(&schema.record, &e)?);
+                }
+                ids.push(e.id);
             }
         }
+        self.index_vectors(&mut tx, &schema.record, vec_ops)?;
         tx.commit()?;
         Ok(ids)
     }
@@ -479,6 +522,8 @@ impl<S: Storage> Database<S> {
         let new =
             Entity { modified_at: now, edges: merge_edges(&old.edges, new_edges), properties: props, ..old.clone() };
         self.store_entity(&mut tx, &schema.record, Some(&old), &new)?;
+        let op = self.vec_op(&schema.record, &new)?;
+        self.index_vectors(&mut tx, &schema.record, vec![op])?;
         tx.commit()?;
         String::from_utf8(encode_entity(&new)?).map_err(|e| Error::Internal(e.to_string()))
     }
@@ -514,6 +559,7 @@ impl<S: Storage> Database<S> {
             if old.is_live() {
                 self.add_count(&mut tx, &table, -1)?;
             }
+            self.index_vectors(&mut tx, rec, vec![VecOp::HardDelete(*idb)])?;
             old
         } else if old.is_live() {
             let now = crate::time::now();
@@ -521,6 +567,7 @@ impl<S: Storage> Database<S> {
             tx.put(keys::entity(&self.tenant, &table, idb), encode_entity(&new)?)?;
             tx.put(graph::deleted_marker(&self.tenant, idb), Vec::new())?;
             self.add_count(&mut tx, &table, -1)?;
+            self.index_vectors(&mut tx, rec, vec![VecOp::SoftDelete(*idb)])?;
             new
         } else {
             old

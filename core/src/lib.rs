@@ -8,6 +8,7 @@
 
 pub mod db;
 pub mod decode;
+pub mod embed;
 pub mod entity;
 pub mod error;
 pub mod graph;
@@ -16,9 +17,11 @@ pub mod ids;
 pub mod index;
 pub mod keys;
 pub mod schema;
+mod search;
 pub mod sql;
 pub mod store;
 pub mod time;
+pub mod vector;
 
 // The generated WIT bindings use `unsafe` for the canonical ABI; the rest of the crate stays safe.
 #[cfg(target_arch = "wasm32")]
@@ -26,5 +29,7 @@ pub mod time;
 mod component;
 
 pub use db::Database;
+pub use embed::{Embedder, NoEmbedder};
 pub use error::{Error, Issue, PathSegment, Result};
+pub use search::{SearchOptions, SearchQuery};
 pub use store::{MemoryStore, Storage, WriteOp};

@@ -7,11 +7,14 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Issue, PathSegment, Result};
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
-pub const SETTINGS: [&str; 8] = [
+pub const SETTINGS: [&str; 11] = [
     "key_field",
     "indexed_fields",
     "embedding_fields",
     "embedding_provider",
+    "hnsw_m",
+    "hnsw_ef_construction",
+    "hnsw_ef_search",
     "version",
     "short_name",
     "category",
@@ -34,8 +37,15 @@ pub struct SchemaRecord {
     pub indexed_fields: Vec<String>,
     /// Fields whose text is embedded for semantic search.
     pub embedding_fields: Vec<String>,
-    /// Embedding model, e.g. `local:all-MiniLM-L6-v2`.
+    /// Embedding model, e.g. `local:all-MiniLM-L6-v2` (the host's default is filled in at registration).
     pub embedding_provider: Option<String>,
+    /// Dimension of the model's vectors, recorded at registration.
+    #[serde(default)]
+    pub embedding_dims: Option<usize>,
+    /// HNSW parameters (`hnsw_m`, `hnsw_ef_construction`, `hnsw_ef_search` settings;
+    /// defaults M=16, ef_construction=100, ef_search=64) when there are embedding fields.
+    #[serde(default)]
+    pub hnsw: Option<crate::vector::hnsw::Params>,
     /// Short name (defaults to the table name).
     pub short_name: String,
     /// Category (`user` unless stated).
@@ -94,6 +104,16 @@ fn list_setting(doc: &Map<String, Value>, name: &str) -> Result<Vec<String>> {
     }
 }
 
+fn number_setting(doc: &Map<String, Value>, name: &str, min: usize, max: usize) -> Result<Option<usize>> {
+    match setting(doc, name) {
+        None => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) if (min as u64..=max as u64).contains(&n) => Ok(Some(n as usize)),
+            _ => Err(Error::InvalidSchema(format!("'{name}' must be an integer from {min} to {max}, got {v}"))),
+        },
+    }
+}
+
 /// Parse `MAJOR[.MINOR[.PATCH]]` (a leading `v` allowed) into numbers.
 pub fn parse_version(v: &str) -> Result<(u64, u64, u64)> {
     let bad = || Error::InvalidSchema(format!("version {v:?} is not MAJOR[.MINOR[.PATCH]]"));
@@ -147,6 +167,13 @@ impl SchemaRecord {
                 check("embedding field", f)?;
             }
         }
+        let defaults = crate::vector::hnsw::Params::default();
+        let hnsw = crate::vector::hnsw::Params {
+            m: number_setting(map, "hnsw_m", 2, 100)?.unwrap_or(defaults.m),
+            ef_construction: number_setting(map, "hnsw_ef_construction", 8, 2000)?.unwrap_or(defaults.ef_construction),
+            ef_search: number_setting(map, "hnsw_ef_search", 1, 10_000)?.unwrap_or(defaults.ef_search),
+        };
+        let hnsw = if embedding_fields.is_empty() { None } else { Some(hnsw) };
         let record = SchemaRecord {
             name: name.to_string(),
             version,
@@ -154,6 +181,8 @@ impl SchemaRecord {
             indexed_fields,
             embedding_fields,
             embedding_provider: string_setting(map, "embedding_provider")?,
+            embedding_dims: None,
+            hnsw,
             short_name: string_setting(map, "short_name")?.unwrap_or_else(|| name.to_string()),
             category: string_setting(map, "category")?.unwrap_or_else(|| "user".to_string()),
             description: string_setting(map, "description")?,

@@ -139,13 +139,59 @@ pub enum Command {
         #[arg(long)]
         weighted: bool,
     },
-    /// Run one REM SQL statement (SELECT, LOOKUP, TRAVERSE, EXPLAIN).
+    /// Semantic search of a table's embedding fields (HNSW, cosine); rows carry `_score`.
+    ///
+    /// Example: rem search "web server" --table packages --top-k 5 --where "section = 'httpd'"
+    Search {
+        /// The text to search for (embedded with the table's model).
+        text: String,
+        /// Table to search (it must have `embedding_fields`).
+        #[arg(long, short)]
+        table: String,
+        /// Number of results (1 to 10000).
+        #[arg(long, short = 'k', default_value_t = 10)]
+        top_k: u32,
+        /// Drop results scoring below this (score = 1 - cosine distance, -1 to 1).
+        #[arg(long, default_value_t = -1.0, allow_negative_numbers = true)]
+        min_score: f32,
+        /// Only rows matching this REM SQL predicate (what follows WHERE).
+        #[arg(long = "where", value_name = "PREDICATE")]
+        filter: Option<String>,
+        /// Fuse BM25 keyword ranking with the vectors (not built yet: refused).
+        #[arg(long)]
+        hybrid: bool,
+        /// Candidate list size for this search (default: the table's ef_search).
+        #[arg(long)]
+        ef_search: Option<u32>,
+    },
+    /// Inspect or rebuild a table's vector index.
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Run one REM SQL statement (SELECT, LOOKUP, SEARCH, TRAVERSE, EXPLAIN).
     Query {
         /// The statement, e.g. "SELECT name, age FROM person WHERE age > 30 ORDER BY age".
         sql: String,
         /// Print the plan (index used, rows estimated, read and returned) instead of the rows.
         #[arg(long)]
         explain: bool,
+    },
+}
+
+/// `rem index ...`
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Figures of a table's vector index: model, dims, M, ef_construction, ef_search, live and tombstoned nodes.
+    Stats {
+        /// Table name.
+        table: String,
+    },
+    /// Rebuild a table's vector index from its stored vectors, dropping tombstones.
+    Rebuild {
+        /// Table name.
+        table: String,
+        /// Embed every row again with the table's model instead of reusing stored vectors.
+        #[arg(long)]
+        reembed: bool,
     },
 }
 

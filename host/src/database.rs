@@ -15,8 +15,10 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use crate::bindings::Engine as Bindings;
+use crate::bindings::exports::rem::engine::database as wit_db;
 use crate::bindings::rem::engine::types as wit;
 use crate::config;
+use crate::embed::Embeddings;
 use crate::error::{Error, PathSegment, Result};
 use crate::graph::{Direction, Strategy};
 use crate::kv::Txn;
@@ -29,6 +31,36 @@ pub const MAX_TENANT_LEN: usize = 128;
 /// Rows per engine call in [`Database::insert_batch_with_progress`].
 pub const DEFAULT_BATCH_CHUNK: usize = 1000;
 
+/// What [`Database::search`] looks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchQuery {
+    /// Text, embedded with the table's model.
+    Text(String),
+    /// A vector of the table's dimension.
+    Vector(Vec<f32>),
+}
+
+/// Options of [`Database::search`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    /// Top-k (1 to 10,000). Default 10.
+    pub top_k: u32,
+    /// Smallest score returned (score = 1 - cosine distance). Default -1 (no cut).
+    pub min_score: f32,
+    /// A REM SQL predicate (what follows WHERE).
+    pub filter: Option<String>,
+    /// BM25 + vector fusion (not built yet: `Unsupported`).
+    pub hybrid: bool,
+    /// Override the table's `ef_search`.
+    pub ef_search: Option<u32>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { top_k: 10, min_score: -1.0, filter: None, hybrid: false, ef_search: None }
+    }
+}
+
 /// Options for [`Database::open`].
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -38,6 +70,8 @@ pub struct OpenOptions {
     pub tenant: String,
     /// Guest linear-memory cap in bytes. Default `$P8_MEMORY_LIMIT_MIB` or 2 GiB.
     pub memory_limit: u64,
+    /// Embedding providers (default model, weights folder, custom function).
+    pub embeddings: Embeddings,
 }
 
 impl Default for OpenOptions {
@@ -46,6 +80,7 @@ impl Default for OpenOptions {
             path: Some(config::default_db_path()),
             tenant: "default".into(),
             memory_limit: config::memory_limit_from_env().unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
+            embeddings: Embeddings::default(),
         }
     }
 }
@@ -69,6 +104,11 @@ impl OpenOptions {
         self.memory_limit = bytes;
         self
     }
+    /// Use `embeddings` (e.g. `Embeddings::new(Some("hash:384".into()), None)` for a model-free default).
+    pub fn embeddings(mut self, embeddings: Embeddings) -> Self {
+        self.embeddings = embeddings;
+        self
+    }
 }
 
 struct Live {
@@ -89,6 +129,7 @@ pub struct Database {
     tenant: String,
     memory_limit: u64,
     path: Option<PathBuf>,
+    embeddings: Embeddings,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -149,6 +190,7 @@ impl Database {
             tenant: options.tenant,
             memory_limit: options.memory_limit,
             path: options.path,
+            embeddings: options.embeddings,
         };
         // Instantiate now so configuration problems surface at open.
         db.lock().and_then(|mut inner| db.ensure_live(&mut inner).map(|_| ()))?;
@@ -182,7 +224,7 @@ impl Database {
     fn ensure_live<'a>(&self, inner: &'a mut Inner) -> Result<&'a mut Live> {
         if inner.live.is_none() {
             let rt = Runtime::shared()?;
-            let mut store = Store::new(&rt.engine, HostState::new(self.memory_limit));
+            let mut store = Store::new(&rt.engine, HostState::new(self.memory_limit, self.embeddings.clone()));
             store.limiter(|s| &mut s.limiter);
             let inst = |e: wasmtime::Error| Error::Internal(format!("instantiating the engine: {e:#}"));
             let bindings = rt.pre.instantiate(&mut store).map_err(inst)?;
@@ -435,5 +477,35 @@ impl Database {
     /// Errors: `InvalidQuery`, `SchemaNotFound`, `Unsupported`, `Storage`.
     pub fn query(&self, sql: &str) -> Result<String> {
         self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_query(s, h, sql))
+    }
+
+    /// Semantic search of `table`: a JSON array of entities with `_score` (1 - cosine distance), best
+    /// first; with a filter, exactly min(top-k, matching rows) rows (above `min_score`).
+    /// Errors: `SchemaNotFound`, `InvalidArgument`, `InvalidQuery` (filter), `Unsupported` (hybrid), `Embedding`.
+    pub fn search(&self, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<String> {
+        let q = match query {
+            SearchQuery::Text(t) => wit_db::SearchQuery::Text(t.clone()),
+            SearchQuery::Vector(v) => wit_db::SearchQuery::Vector(v.clone()),
+        };
+        let o = wit_db::SearchOptions {
+            top_k: options.top_k,
+            min_score: options.min_score,
+            filter: options.filter.clone(),
+            hybrid: options.hybrid,
+            ef_search: options.ef_search,
+        };
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_search(s, h, table, &q, &o))
+    }
+
+    /// The vector index of `table` as JSON (`model`, `dims`, `m`, `ef_construction`, `ef_search`,
+    /// `count`, `live`, `tombstones`, `max_level`, `resident`). Errors: `SchemaNotFound`, `InvalidArgument`.
+    pub fn index_stats(&self, table: &str) -> Result<String> {
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_index_stats(s, h, table))
+    }
+
+    /// Rebuild `table`'s vector index from stored vectors (or re-embed every row with `reembed`).
+    /// Returns the index stats. Errors: as `index_stats`, plus `Embedding`.
+    pub fn rebuild_index(&self, table: &str, reembed: bool) -> Result<String> {
+        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_rebuild_index(s, h, table, reembed))
     }
 }

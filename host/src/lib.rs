@@ -12,13 +12,15 @@
 mod bindings;
 pub mod config;
 mod database;
+pub mod embed;
 mod error;
 mod graph;
 pub mod kv;
 mod runtime;
 mod state;
 
-pub use database::{DEFAULT_BATCH_CHUNK, Database, MAX_TENANT_LEN, OpenOptions};
+pub use database::{DEFAULT_BATCH_CHUNK, Database, MAX_TENANT_LEN, OpenOptions, SearchOptions, SearchQuery};
+pub use embed::Embeddings;
 pub use error::{Error, Issue, PathSegment, Result};
 pub use graph::{Direction, Strategy};
 pub use runtime::{Artifact, ENGINE_HASH, ENGINE_WASM, Runtime};

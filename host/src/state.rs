@@ -5,6 +5,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::rem::engine::{embeddings, storage, types};
+use crate::embed::Embeddings;
 use crate::kv::Txn;
 
 /// What one wasmtime `Store` carries.
@@ -15,15 +16,17 @@ pub struct HostState {
     pub limiter: Limiter,
     /// The transaction of the export call in progress, if any.
     pub txn: Option<Txn>,
+    /// Embedding providers.
+    pub embeddings: Embeddings,
 }
 
 impl HostState {
     /// A state with no filesystem, network or environment, stderr inherited
     /// (guest panic messages), and linear memory capped at `memory_limit` bytes.
-    pub fn new(memory_limit: u64) -> HostState {
+    pub fn new(memory_limit: u64, embeddings: Embeddings) -> HostState {
         let wasi = WasiCtx::builder().inherit_stderr().build();
         let limiter = Limiter { max: usize::try_from(memory_limit).unwrap_or(usize::MAX), hit: false };
-        HostState { wasi, table: ResourceTable::new(), limiter, txn: None }
+        HostState { wasi, table: ResourceTable::new(), limiter, txn: None, embeddings }
     }
 
     fn txn(&self) -> Result<&Txn, types::Error> {
@@ -92,9 +95,11 @@ impl storage::Host for HostState {
 }
 
 impl embeddings::Host for HostState {
-    fn embed(&mut self, model: String, _texts: Vec<String>) -> Result<Vec<Vec<f32>>, types::Error> {
-        Err(types::Error::Embedding(format!(
-            "no embedding provider for '{model}': embeddings are not available in this version of REM"
-        )))
+    fn embed(&mut self, model: String, texts: Vec<String>) -> Result<Vec<Vec<f32>>, types::Error> {
+        self.embeddings.embed(&model, &texts).map_err(types::Error::Embedding)
+    }
+
+    fn default_model(&mut self) -> String {
+        self.embeddings.default_model().to_string()
     }
 }

@@ -3,6 +3,8 @@
 
 mod corpus;
 mod entities;
+mod minilm;
 mod query;
+mod search;
 mod sqlite_diff;
 mod storage;

@@ -115,7 +115,7 @@ fn refusals_are_errors_never_results() {
         ("DELETE FROM person", "DELETE"),
         ("SELECT name FROM person WHERE age + 1 > 3", "not supported"),
         ("SELECT name, COUNT(*) FROM person", "GROUP BY"),
-        ("SEARCH 'web server' IN person", "not available yet"),
+        ("SEARCH 'web server' IN person", "no embedding_fields"),
     ];
     for (sql, want) in cases {
         let err = db.query(sql).expect_err(sql).to_string();

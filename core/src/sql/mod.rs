@@ -60,6 +60,18 @@ fn tokens(sql: &str) -> Result<Vec<Token>> {
     Ok(toks.into_iter().filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon)).collect())
 }
 
+/// Byte offset in `sql` of the 1-based `line` and `column` (in characters) the tokenizer reports.
+fn byte_offset(sql: &str, line: u64, column: u64) -> usize {
+    let mut offset = 0;
+    for (n, l) in sql.split_inclusive('\n').enumerate() {
+        if n as u64 + 1 == line {
+            return offset + l.char_indices().nth(column.saturating_sub(1) as usize).map_or(l.len(), |(i, _)| i);
+        }
+        offset += l.len();
+    }
+    sql.len()
+}
+
 fn first_word(sql: &str) -> String {
     sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_uppercase()
 }
@@ -77,13 +89,7 @@ impl<S: Storage> Database<S> {
     pub fn query_rows(&self, sql: &str) -> Result<Vec<Value>> {
         match first_word(sql).as_str() {
             "LOOKUP" => return self.lookup_statement(sql),
-            "SEARCH" => {
-                return Err(Error::Unsupported(
-                    "SEARCH is parsed but not available yet: semantic search (embeddings + HNSW) is not built in this \
-                     version of REM"
-                        .into(),
-                ));
-            }
+            "SEARCH" => return self.search_statement(sql),
             "TRAVERSE" => return self.traverse_statement(sql),
             "EXPLAIN" => {
                 let rest = sql.trim_start()[7..].trim_start();
@@ -225,6 +231,62 @@ impl<S: Storage> Database<S> {
             Value::Array(rows) => Ok(rows),
             _ => Err(Error::Internal("traverse returned no array".into())),
         }
+    }
+
+    /// `SEARCH '<text>' IN <table> [WHERE <predicate>] [LIMIT n]` (default LIMIT 10): entities with `_score`.
+    fn search_statement(&self, sql: &str) -> Result<Vec<Value>> {
+        let usage = "SEARCH '<text>' IN <table> [WHERE <predicate>] [LIMIT <n>]";
+        let dialect = GenericDialect {};
+        let toks: Vec<_> = Tokenizer::new(&dialect, sql)
+            .tokenize_with_location()
+            .map_err(|e| parse_error(ParserError::TokenizerError(e.to_string()), sql))?
+            .into_iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::SemiColon))
+            .collect();
+        let is_kw = |i: usize, kw: &str| matches!(toks.get(i).map(|t| &t.token), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case(kw));
+        let bad = |what: &str| Error::query(format!("{what}; use {usage}"));
+        let text = match toks.get(1).map(|t| &t.token) {
+            Some(Token::SingleQuotedString(s)) => s.clone(),
+            _ => return Err(bad("SEARCH needs the text to search for as a quoted string")),
+        };
+        if !is_kw(2, "IN") {
+            return Err(bad("SEARCH needs IN <table> after the text"));
+        }
+        let table = match toks.get(3).map(|t| &t.token) {
+            Some(Token::Word(w)) => w.value.clone(),
+            _ => return Err(bad("SEARCH needs a table name after IN")),
+        };
+        let mut end = toks.len();
+        let mut k = 10usize;
+        if end >= 6 && is_kw(end - 2, "LIMIT") {
+            match &toks[end - 1].token {
+                Token::Number(n, _) => {
+                    k = n.parse().map_err(|_| Error::query(format!("LIMIT must be 1 to 10000, got {n}")))?;
+                }
+                other => return Err(Error::query(format!("LIMIT must be a number, got {other}"))),
+            }
+            end -= 2;
+        }
+        let filter = if end > 4 {
+            if !is_kw(4, "WHERE") {
+                return Err(bad(&format!("unexpected {} after the table name", toks[4].token)));
+            }
+            if end == 5 {
+                return Err(bad("WHERE needs a predicate"));
+            }
+            // The predicate is the source text between WHERE and LIMIT (or the end).
+            let from = byte_offset(sql, toks[5].span.start.line, toks[5].span.start.column);
+            let to = if end < toks.len() {
+                byte_offset(sql, toks[end].span.start.line, toks[end].span.start.column)
+            } else {
+                sql.len()
+            };
+            Some(sql[from..to].trim().trim_end_matches(';').to_string())
+        } else {
+            None
+        };
+        let opts = crate::search::SearchOptions { k, filter, ..Default::default() };
+        self.search(&table, crate::search::SearchQuery::Text(text), &opts)
     }
 
     /// `LOOKUP 'k1', 'k2'`: live entities by natural key, in key order.

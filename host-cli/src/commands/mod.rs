@@ -5,6 +5,7 @@ pub mod graph;
 pub mod init;
 pub mod query;
 pub mod schema;
+pub mod search;
 
 use anyhow::Result;
 use rem_host::{Database, OpenOptions};
@@ -34,6 +35,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
         Command::Count { table } => entity::count(g, &table),
         Command::Query { sql, explain } => query::run(g, &sql, explain),
+        Command::Search { text, table, top_k, min_score, filter, hybrid, ef_search } => {
+            let options = rem_host::SearchOptions { top_k, min_score, filter, hybrid, ef_search };
+            search::search(g, &table, &text, &options)
+        }
+        Command::Index(cmd) => search::index(g, cmd),
         Command::Edge(cmd) => graph::edge(g, cmd),
         Command::Traverse { start, depth, direction, types, dfs, limit } => {
             graph::traverse(g, &start, depth, &direction, &types, dfs, limit)

@@ -1,0 +1,129 @@
+//! Embedding providers behind the WIT `embeddings` import.
+//!
+//! Model names: `local:all-MiniLM-L6-v2` (the default; candle, in process),
+//! `hash:<dims>` (deterministic, offline, lexical; no model), and
+//! `openai:<model>` (not built yet: refused with an error that says so).
+//! The default model is `P8_DEFAULT_EMBEDDING`, else `local:all-MiniLM-L6-v2`.
+
+pub mod hash;
+pub mod local;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub use hash::HashEmbedder;
+pub use local::{MiniLm, find_model_dir};
+
+/// The default embedding model when neither the schema nor `P8_DEFAULT_EMBEDDING` names one.
+pub const DEFAULT_MODEL: &str = "local:all-MiniLM-L6-v2";
+
+/// Something that turns texts into vectors.
+pub trait Provider: Send + Sync {
+    /// One vector per text, in order. Errors: a message for the `embedding` error case.
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String>;
+}
+
+/// A user-supplied embedding function (`texts -> vectors`), e.g. a Python callable.
+pub type CustomEmbedder = Arc<dyn Fn(&[String]) -> Result<Vec<Vec<f32>>, String> + Send + Sync>;
+
+/// Resolves model names to providers; shared by every database of a process.
+#[derive(Clone)]
+pub struct Embeddings {
+    default_model: String,
+    model_dir: Option<PathBuf>,
+    custom: Option<(String, CustomEmbedder)>,
+}
+
+impl std::fmt::Debug for Embeddings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embeddings")
+            .field("default_model", &self.default_model)
+            .field("model_dir", &self.model_dir)
+            .field("custom", &self.custom.as_ref().map(|(n, _)| n))
+            .finish()
+    }
+}
+
+impl Default for Embeddings {
+    fn default() -> Self {
+        Embeddings::new(None, None)
+    }
+}
+
+fn local_models() -> &'static Mutex<HashMap<PathBuf, Arc<MiniLm>>> {
+    static MODELS: OnceLock<Mutex<HashMap<PathBuf, Arc<MiniLm>>>> = OnceLock::new();
+    MODELS.get_or_init(Default::default)
+}
+
+impl Embeddings {
+    /// Providers with `default_model` (else `$P8_DEFAULT_EMBEDDING`, else [`DEFAULT_MODEL`])
+    /// and MiniLM weights at `model_dir` (else searched, see [`find_model_dir`]).
+    pub fn new(default_model: Option<String>, model_dir: Option<PathBuf>) -> Embeddings {
+        let default_model = default_model
+            .or_else(|| std::env::var("P8_DEFAULT_EMBEDDING").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        Embeddings { default_model, model_dir, custom: None }
+    }
+
+    /// Route model `name` to `f` (for example `custom:my-model`).
+    pub fn with_custom(mut self, name: impl Into<String>, f: CustomEmbedder) -> Embeddings {
+        self.custom = Some((name.into(), f));
+        self
+    }
+
+    /// The model a schema without `embedding_provider` uses.
+    pub fn default_model(&self) -> &str {
+        &self.default_model
+    }
+
+    /// Embed `texts` with `model`. Errors: unknown model, provider unavailable (with how to fix), provider failure.
+    pub fn embed(&self, model: &str, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        if let Some((name, f)) = &self.custom
+            && name == model
+        {
+            return f(texts);
+        }
+        if let Some(dims) = model.strip_prefix("hash:") {
+            let dims: usize = dims
+                .parse()
+                .ok()
+                .filter(|d| (1..=8192).contains(d))
+                .ok_or_else(|| format!("'{model}': hash dimensions must be an integer from 1 to 8192"))?;
+            return HashEmbedder::new(dims).embed(texts);
+        }
+        match model {
+            "local:all-MiniLM-L6-v2" | "all-MiniLM-L6-v2" | "sentence-transformers/all-MiniLM-L6-v2" => {
+                self.minilm()?.embed(texts)
+            }
+            m if m.starts_with("openai:") => Err(format!(
+                "'{m}': the OpenAI-compatible provider is not built yet in this version of REM; use \
+                 local:all-MiniLM-L6-v2 or hash:<dims>"
+            )),
+            m => Err(format!(
+                "unknown embedding model '{m}': use local:all-MiniLM-L6-v2 (the default) or hash:<dims> (lexical, \
+                 no model)"
+            )),
+        }
+    }
+
+    /// The MiniLM model, loaded once per weights folder per process.
+    pub fn minilm(&self) -> Result<Arc<MiniLm>, String> {
+        // The search (which may ask Python) runs once per process.
+        static FOUND: OnceLock<PathBuf> = OnceLock::new();
+        let dir = match (&self.model_dir, FOUND.get()) {
+            (Some(d), _) | (None, Some(d)) => d.clone(),
+            (None, None) => {
+                let d = find_model_dir()?;
+                FOUND.get_or_init(|| d).clone()
+            }
+        };
+        let mut models = local_models().lock().map_err(|_| "embedding model cache poisoned".to_string())?;
+        if let Some(m) = models.get(&dir) {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(MiniLm::load(&dir)?);
+        models.insert(dir, m.clone());
+        Ok(m)
+    }
+}
