@@ -20,6 +20,7 @@ pub mod schema;
 mod search;
 pub mod sql;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod vector;
 

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::keys;
 use crate::schema::SchemaRecord;
 use crate::store::{Storage, Tx};
+use crate::text;
 use crate::vector::distance::normalize;
 use crate::vector::hnsw::{Graph, Hit, level_for};
 use crate::vector::layout::{self, IdRecord, Meta, TxLoader};
@@ -36,7 +37,8 @@ pub struct SearchOptions {
     pub min_score: f32,
     /// A REM SQL predicate the rows must satisfy (`WHERE` without the keyword).
     pub filter: Option<String>,
-    /// Fuse BM25 with the vector ranking (not built yet: refused).
+    /// Fuse a BM25 keyword ranking with the vector ranking (reciprocal rank fusion); `_score`
+    /// is then the fused score, with `_vector_score` and `_bm25_score` alongside.
     pub hybrid: bool,
     /// Override the table's `ef_search` for this query.
     pub ef_search: Option<usize>,
@@ -51,11 +53,17 @@ impl Default for SearchOptions {
 /// Matching rows at or below which a filtered search is answered exactly.
 pub const EXACT_FILTER_MAX: usize = 2048;
 
+/// Depth of each ranking fused by hybrid search (at least k).
+pub const HYBRID_DEPTH: usize = 50;
+
 /// Texts embedded per `embed` call while re-embedding a whole table.
 const REEMBED_CHUNK: usize = 512;
 
 /// A vector ready for the index: entity id, normalised vector, BLAKE3-128 of its text.
 type IndexItem = ([u8; 16], Box<[f32]>, [u8; 16]);
+
+/// A result before its row is read: entity id, score, extra fields (hybrid), best first.
+type Ranked = ([u8; 16], f64, Vec<(&'static str, Value)>);
 
 /// A table's graph as cached between calls, with the generation it was read at.
 pub(crate) struct CachedGraph {
@@ -226,6 +234,19 @@ impl<S: Storage> Database<S> {
             None => self.new_meta(rec),
         };
         let mut id_writes: Vec<(Vec<u8>, Option<IdRecord>)> = Vec::new();
+        // Keyword-index changes: Some(text) indexes the text, None removes the row.
+        let mut keyword: Vec<([u8; 16], Option<String>)> = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                VecOp::Upsert(id, Some(text)) => {
+                    let unchanged_live = existing[i].is_some_and(|r| r.live && r.text_hash == text_hash(text));
+                    if !unchanged_live {
+                        keyword.push((*id, Some(text.clone())));
+                    }
+                }
+                VecOp::Upsert(id, None) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => keyword.push((*id, None)),
+            }
+        }
         let m = meta.m;
         {
             let reader: &Tx<'_, S> = tx;
@@ -290,6 +311,9 @@ impl<S: Storage> Database<S> {
                 None => tx.delete(k)?,
             }
         }
+        for (id, text) in keyword {
+            text::set_document(tx, &tenant, table, &id, text.as_deref())?;
+        }
         let meta = self.flush_graph(tx, table, meta)?;
         if meta.tombstones > meta.live.max(1000) {
             self.rebuild_graph(tx, rec, meta)?;
@@ -308,19 +332,26 @@ impl<S: Storage> Database<S> {
         Ok(())
     }
 
-    /// Remove every record of `table`'s vector index.
-    pub(crate) fn drop_vectors(&self, tx: &mut Tx<'_, S>, table: &str) -> Result<()> {
+    /// Remove every record of `table`'s vector index (with `keywords`, its keyword index too).
+    pub(crate) fn drop_vectors(&self, tx: &mut Tx<'_, S>, table: &str, keywords: bool) -> Result<()> {
         self.vectors.borrow_mut().remove(table);
-        let mut scan = tx.scan_prefix(&layout::prefix(self.tenant(), table))?;
-        loop {
-            let page = scan.next_page()?;
-            if page.is_empty() {
-                return Ok(());
-            }
-            for (k, _) in page {
-                tx.delete(k)?;
+        let mut prefixes = vec![layout::prefix(self.tenant(), table)];
+        if keywords {
+            prefixes.push(text::table_prefix(self.tenant(), table));
+        }
+        for prefix in prefixes {
+            let mut scan = tx.scan_prefix(&prefix)?;
+            loop {
+                let page = scan.next_page()?;
+                if page.is_empty() {
+                    break;
+                }
+                for (k, _) in page {
+                    tx.delete(k)?;
+                }
             }
         }
+        Ok(())
     }
 
     /// Build `table`'s index again from its live vectors (no re-embedding): drops tombstones.
@@ -353,7 +384,7 @@ impl<S: Storage> Database<S> {
                 vectors.push(layout::decode_vector(&b)?.1);
             }
         }
-        self.drop_vectors(tx, table)?;
+        self.drop_vectors(tx, table, false)?;
         let fresh = Meta { entry: None, max_level: 0, count: 0, live: 0, tombstones: 0, ..meta };
         let items: Vec<IndexItem> = live.into_iter().zip(vectors).map(|((id, r), v)| (id, v, r.text_hash)).collect();
         self.insert_vectors(tx, table, fresh, items)
@@ -383,7 +414,7 @@ impl<S: Storage> Database<S> {
 
     /// Embed every live row of `rec`'s table into a new index (after a schema change).
     pub(crate) fn reembed_table(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord) -> Result<()> {
-        self.drop_vectors(tx, &rec.name)?;
+        self.drop_vectors(tx, &rec.name, true)?;
         if rec.embedding_fields.is_empty() {
             return Ok(());
         }
@@ -400,6 +431,9 @@ impl<S: Storage> Database<S> {
                     rows.push((*parse_id(&e.id)?.as_bytes(), text));
                 }
             }
+        }
+        for (id, text) in &rows {
+            text::set_document(tx, self.tenant(), &rec.name, id, Some(text))?;
         }
         let mut items = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(REEMBED_CHUNK) {
@@ -458,13 +492,11 @@ impl<S: Storage> Database<S> {
     /// at most [`EXACT_FILTER_MAX`] matches are ranked exactly, more go through the graph
     /// with the filter applied, falling back to exact ranking if it finds too few.
     /// Errors: `SchemaNotFound`, `InvalidArgument` (no embedding fields, wrong vector
-    /// dimension, bad k), `InvalidQuery` (filter), `Unsupported` (hybrid), `Embedding`, `Storage`.
+    /// dimension, bad k, hybrid with a vector), `InvalidQuery` (filter), `Embedding`, `Storage`.
+    ///
+    /// With `hybrid`, the top 50 (or k) by vector and by BM25 over the same fields are fused
+    /// by reciprocal rank fusion (see `text`); `_score` is the fused score and `min_score` applies to it.
     pub fn search(&self, table: &str, query: SearchQuery, opts: &SearchOptions) -> Result<Vec<Value>> {
-        if opts.hybrid {
-            return Err(Error::Unsupported(
-                "hybrid search (BM25 fused with the vector ranking) is not built yet; search without hybrid".into(),
-            ));
-        }
         if opts.k == 0 || opts.k > 10_000 {
             return Err(Error::InvalidArgument(format!("k (top-k) must be 1 to 10000, got {}", opts.k)));
         }
@@ -476,8 +508,17 @@ impl<S: Storage> Database<S> {
                  \"embedding_fields\" to its schema and register it again"
             )));
         }
-        let tx = self.begin(false)?;
+        let mut tx = self.begin(false)?;
         let dims = rec.embedding_dims.unwrap_or(0);
+        let keyword_query = match (&query, opts.hybrid) {
+            (SearchQuery::Text(t), true) => Some(t.clone()),
+            (SearchQuery::Vector(_), true) => {
+                return Err(Error::InvalidArgument(
+                    "hybrid search ranks keywords too, so it needs the query as text, not a vector".into(),
+                ));
+            }
+            _ => None,
+        };
         let mut q: Box<[f32]> = match query {
             SearchQuery::Text(text) => match self.embed_texts(rec, &[text])?.pop().flatten() {
                 Some(v) => v,
@@ -503,7 +544,8 @@ impl<S: Storage> Database<S> {
         };
         let Some(meta) = self.read_meta(&tx, table)? else { return Ok(Vec::new()) };
         let tenant = self.tenant().to_string();
-        let k = opts.k;
+        // Hybrid fuses two deeper rankings; RRF needs more than k from each.
+        let k = if opts.hybrid { opts.k.max(HYBRID_DEPTH) } else { opts.k };
         let ef = opts.ef_search.unwrap_or(meta.ef_search).max(k);
         let hits: Vec<(Hit, [u8; 16])> = {
             let mut loader = TxLoader { tx: &tx, tenant: &tenant, table };
@@ -547,11 +589,39 @@ impl<S: Storage> Database<S> {
                 Ok(hits.into_iter().map(|h| (h, g.get(h.ord).map(|n| n.id).unwrap_or_default())).collect())
             })?
         };
-        let hits: Vec<(Hit, [u8; 16])> = hits.into_iter().filter(|(h, _)| 1.0 - h.dist >= opts.min_score).collect();
-        let keys: Vec<Vec<u8>> = hits.iter().map(|(_, id)| keys::entity(&tenant, table, id)).collect();
+        let ranked: Vec<Ranked> = match keyword_query {
+            None => hits
+                .into_iter()
+                .filter(|(h, _)| 1.0 - h.dist >= opts.min_score)
+                .map(|(h, id)| (id, 1.0 - h.dist as f64, Vec::new()))
+                .collect(),
+            Some(text) => {
+                let keyword = text::rank(&mut tx, &tenant, table, &text, allowed.as_ref(), k)?;
+                let vector_scores: HashMap<[u8; 16], f64> =
+                    hits.iter().map(|(h, id)| (*id, 1.0 - h.dist as f64)).collect();
+                let bm25: HashMap<[u8; 16], f64> = keyword.iter().copied().collect();
+                let fused = text::fuse(&[
+                    hits.iter().map(|(_, id)| *id).collect(),
+                    keyword.iter().map(|(id, _)| *id).collect(),
+                ]);
+                fused
+                    .into_iter()
+                    .filter(|(_, s)| *s >= opts.min_score as f64)
+                    .take(opts.k)
+                    .map(|(id, s)| {
+                        let extra = vec![
+                            ("_vector_score", vector_scores.get(&id).map_or(Value::Null, |v| json!(v))),
+                            ("_bm25_score", bm25.get(&id).map_or(Value::Null, |v| json!(v))),
+                        ];
+                        (id, s, extra)
+                    })
+                    .collect()
+            }
+        };
+        let keys: Vec<Vec<u8>> = ranked.iter().map(|(id, _, _)| keys::entity(&tenant, table, id)).collect();
         let rows = tx.get_many(&keys)?;
-        let mut out = Vec::with_capacity(hits.len());
-        for ((h, _), row) in hits.iter().zip(rows) {
+        let mut out = Vec::with_capacity(ranked.len());
+        for ((_, score, extra), row) in ranked.into_iter().zip(rows) {
             let Some(bytes) = row else { continue };
             let e = decode_entity(&bytes)?;
             if !e.is_live() {
@@ -559,7 +629,10 @@ impl<S: Storage> Database<S> {
             }
             let mut v = serde_json::to_value(&e).map_err(|err| Error::Internal(err.to_string()))?;
             if let Value::Object(o) = &mut v {
-                o.insert("_score".into(), json!(1.0 - h.dist));
+                o.insert("_score".into(), json!(score));
+                for (name, x) in extra {
+                    o.insert(name.into(), x);
+                }
             }
             out.push(v);
         }

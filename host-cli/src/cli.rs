@@ -157,7 +157,7 @@ pub enum Command {
         /// Only rows matching this REM SQL predicate (what follows WHERE).
         #[arg(long = "where", value_name = "PREDICATE")]
         filter: Option<String>,
-        /// Fuse BM25 keyword ranking with the vectors (not built yet: refused).
+        /// Fuse a BM25 keyword ranking with the vector ranking (reciprocal rank fusion).
         #[arg(long)]
         hybrid: bool,
         /// Candidate list size for this search (default: the table's ef_search).

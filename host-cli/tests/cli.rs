@@ -196,3 +196,40 @@ fn graph_commands() {
     assert!(err.contains("line 2, field `dst`"), "{err}");
     assert_eq!(ok(d, &["edge", "list", "A", "--type", "x"]).as_array().unwrap().len(), 0, "the import was atomic");
 }
+
+#[test]
+fn search_and_index_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let schema = json!({
+        "title": "Note", "type": "object", "key_field": "title",
+        "properties": {"title": {"type": "string"}, "body": {"type": "string"}, "n": {"type": "integer"}},
+        "embedding_fields": ["title", "body"], "embedding_provider": "hash:128"
+    });
+    std::fs::write(d.join("note.json"), schema.to_string()).unwrap();
+    let rec = ok(d, &["schema", "add", d.join("note.json").to_str().unwrap()]);
+    assert_eq!(rec["embedding_dims"], 128);
+    for (t, b, n) in [
+        ("nginx", "web server and reverse proxy", 1),
+        ("postgres", "sql database server", 2),
+        ("vim", "text editor", 3),
+    ] {
+        ok(d, &["insert", "note", &json!({"title": t, "body": b, "n": n}).to_string()]);
+    }
+    let rows = ok(d, &["search", "reverse proxy", "--table", "note", "--top-k", "2"]);
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["properties"]["title"], "nginx");
+    assert!(rows[0]["_score"].as_f64().unwrap() > rows[1]["_score"].as_f64().unwrap());
+    let rows = ok(d, &["search", "server", "--table", "note", "--where", "n >= 2"]);
+    assert_eq!(rows.as_array().unwrap().len(), 2, "{rows}");
+    let rows = ok(d, &["query", "SEARCH 'text editor' IN note LIMIT 1"]);
+    assert_eq!(rows[0]["properties"]["title"], "vim");
+    let stats = ok(d, &["index", "stats", "note"]);
+    assert_eq!((stats["live"].as_u64(), stats["model"].as_str()), (Some(3), Some("hash:128")));
+    let stats = ok(d, &["index", "rebuild", "note"]);
+    assert_eq!(stats["live"], 3);
+    let rows = ok(d, &["search", "sql", "--table", "note", "--hybrid", "--top-k", "1"]);
+    assert_eq!(rows[0]["properties"]["title"], "postgres");
+    assert!(rows[0]["_bm25_score"].as_f64().unwrap() > 0.0);
+    assert!(fails(d, &["search", "x", "--table", "nope"]).contains("does not exist"));
+}

@@ -49,7 +49,7 @@ pub struct SearchOptions {
     pub min_score: f32,
     /// A REM SQL predicate (what follows WHERE).
     pub filter: Option<String>,
-    /// BM25 + vector fusion (not built yet: `Unsupported`).
+    /// Fuse a BM25 keyword ranking with the vector ranking (reciprocal rank fusion); needs a text query.
     pub hybrid: bool,
     /// Override the table's `ef_search`.
     pub ef_search: Option<u32>,
@@ -481,7 +481,7 @@ impl Database {
 
     /// Semantic search of `table`: a JSON array of entities with `_score` (1 - cosine distance), best
     /// first; with a filter, exactly min(top-k, matching rows) rows (above `min_score`).
-    /// Errors: `SchemaNotFound`, `InvalidArgument`, `InvalidQuery` (filter), `Unsupported` (hybrid), `Embedding`.
+    /// Errors: `SchemaNotFound`, `InvalidArgument`, `InvalidQuery` (filter), `Embedding`.
     pub fn search(&self, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<String> {
         let q = match query {
             SearchQuery::Text(t) => wit_db::SearchQuery::Text(t.clone()),

@@ -4,6 +4,7 @@
 mod corpus;
 mod entities;
 mod minilm;
+mod openai;
 mod query;
 mod search;
 mod sqlite_diff;

@@ -199,7 +199,7 @@ fn dimension_changes_and_bad_arguments_are_clear_errors() {
     let err = db.search("docs", &SearchQuery::Vector(vec![1.0; 3]), &SearchOptions::default()).unwrap_err().to_string();
     assert!(err.contains("3 dimensions") && err.contains("16"), "{err}");
     let hybrid = SearchOptions { hybrid: true, ..Default::default() };
-    assert!(matches!(db.search("docs", &SearchQuery::Text("a".into()), &hybrid), Err(Error::Unsupported(_))));
+    assert!(matches!(db.search("docs", &SearchQuery::Vector(vec![1.0; 16]), &hybrid), Err(Error::InvalidArgument(_))));
     let zero = SearchOptions { top_k: 0, ..Default::default() };
     assert!(matches!(db.search("docs", &SearchQuery::Text("a".into()), &zero), Err(Error::InvalidArgument(_))));
     let err = Database::in_memory().unwrap().register_schema("docs", &schema("nope:1")).unwrap_err().to_string();
@@ -232,4 +232,37 @@ fn results_are_the_same_after_reopening_and_rebuilding() {
     let rebuilt: Vec<Vec<Value>> = queries.iter().map(|q| search(&db, q, 10, None)).collect();
     let same = scores(&before).iter().zip(scores(&rebuilt)).filter(|(a, b)| **a == *b).count();
     assert!(same >= 18, "only {same}/20 queries agree after a rebuild");
+}
+
+#[test]
+fn hybrid_search_fuses_keywords_with_vectors() {
+    // A model-free embedding that knows nothing: every text gets the same vector, so
+    // only the BM25 half of the fusion can tell the rows apart.
+    let emb = Embeddings::new(None, None).with_custom(
+        "custom:flat",
+        Arc::new(|batch: &[String]| Ok(batch.iter().map(|_| vec![1.0, 0.0, 0.0]).collect())),
+    );
+    let db = Database::open(OpenOptions::in_memory().embeddings(emb)).unwrap();
+    db.register_schema("docs", &schema("custom:flat")).unwrap();
+    for (t, b, n) in [("nginx", "web server", 1), ("postgres", "sql database", 2), ("redis", "key value store", 3)] {
+        db.insert("docs", &json!({"title": t, "body": b, "n": n}).to_string()).unwrap();
+    }
+    let opts = SearchOptions { top_k: 3, hybrid: true, ..Default::default() };
+    let rows = parse(&db.search("docs", &SearchQuery::Text("sql database".into()), &opts).unwrap());
+    assert_eq!(rows[0]["properties"]["title"], "postgres", "{rows}");
+    assert!(rows[0]["_bm25_score"].as_f64().unwrap() > 0.0);
+    assert!(rows[1]["_bm25_score"].is_null());
+    // The keyword index follows updates and deletes.
+    let id = rows[0]["id"].as_str().unwrap().to_string();
+    db.update(&id, r#"{"body": "object relational"}"#).unwrap();
+    let rows = parse(&db.search("docs", &SearchQuery::Text("sql".into()), &opts).unwrap());
+    assert!(rows.as_array().unwrap().iter().all(|r| r["_bm25_score"].is_null()), "{rows}");
+    db.delete(&id, false).unwrap();
+    let rows = parse(&db.search("docs", &SearchQuery::Text("relational".into()), &opts).unwrap());
+    assert!(rows.as_array().unwrap().iter().all(|r| r["id"] != id.as_str()));
+    // With a filter, fusion only ranks matching rows.
+    let filtered = SearchOptions { filter: Some("n = 3".into()), ..opts };
+    let rows = parse(&db.search("docs", &SearchQuery::Text("web server".into()), &filtered).unwrap());
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["properties"]["title"], "redis");
 }

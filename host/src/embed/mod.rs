@@ -2,11 +2,12 @@
 //!
 //! Model names: `local:all-MiniLM-L6-v2` (the default; candle, in process),
 //! `hash:<dims>` (deterministic, offline, lexical; no model), and
-//! `openai:<model>` (not built yet: refused with an error that says so).
+//! `openai:<model>` (any OpenAI-compatible `/v1/embeddings` endpoint).
 //! The default model is `P8_DEFAULT_EMBEDDING`, else `local:all-MiniLM-L6-v2`.
 
 pub mod hash;
 pub mod local;
+pub mod openai;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub use hash::HashEmbedder;
 pub use local::{MiniLm, find_model_dir};
+pub use openai::{OpenAi, OpenAiConfig};
 
 /// The default embedding model when neither the schema nor `P8_DEFAULT_EMBEDDING` names one.
 pub const DEFAULT_MODEL: &str = "local:all-MiniLM-L6-v2";
@@ -33,6 +35,7 @@ pub struct Embeddings {
     default_model: String,
     model_dir: Option<PathBuf>,
     custom: Option<(String, CustomEmbedder)>,
+    openai: OpenAiConfig,
 }
 
 impl std::fmt::Debug for Embeddings {
@@ -63,12 +66,18 @@ impl Embeddings {
         let default_model = default_model
             .or_else(|| std::env::var("P8_DEFAULT_EMBEDDING").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        Embeddings { default_model, model_dir, custom: None }
+        Embeddings { default_model, model_dir, custom: None, openai: OpenAiConfig::default() }
     }
 
     /// Route model `name` to `f` (for example `custom:my-model`).
     pub fn with_custom(mut self, name: impl Into<String>, f: CustomEmbedder) -> Embeddings {
         self.custom = Some((name.into(), f));
+        self
+    }
+
+    /// Call OpenAI-compatible endpoints with `config` (default: from the environment).
+    pub fn with_openai(mut self, config: OpenAiConfig) -> Embeddings {
+        self.openai = config;
         self
     }
 
@@ -96,13 +105,10 @@ impl Embeddings {
             "local:all-MiniLM-L6-v2" | "all-MiniLM-L6-v2" | "sentence-transformers/all-MiniLM-L6-v2" => {
                 self.minilm()?.embed(texts)
             }
-            m if m.starts_with("openai:") => Err(format!(
-                "'{m}': the OpenAI-compatible provider is not built yet in this version of REM; use \
-                 local:all-MiniLM-L6-v2 or hash:<dims>"
-            )),
+            m if m.starts_with("openai:") => OpenAi::new(&m["openai:".len()..], self.openai.clone())?.embed(texts),
             m => Err(format!(
-                "unknown embedding model '{m}': use local:all-MiniLM-L6-v2 (the default) or hash:<dims> (lexical, \
-                 no model)"
+                "unknown embedding model '{m}': use local:all-MiniLM-L6-v2 (the default), openai:<model> or \
+                 hash:<dims> (lexical, no model)"
             )),
         }
     }

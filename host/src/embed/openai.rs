@@ -1,0 +1,123 @@
+//! `openai:<model>`: any OpenAI-compatible `POST {base}/embeddings` endpoint
+//! (<https://platform.openai.com/docs/api-reference/embeddings>), batched, with
+//! a timeout per request and retries with exponential backoff on 429, 5xx and
+//! transport errors.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Provider;
+
+/// Where and how to call the endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAiConfig {
+    /// Base URL, e.g. `https://api.openai.com/v1` (`P8_OPENAI_BASE_URL`).
+    pub base_url: String,
+    /// Bearer token (`P8_OPENAI_API_KEY`, else `OPENAI_API_KEY`).
+    pub api_key: Option<String>,
+    /// Per-request timeout. Default 30 s.
+    pub timeout: Duration,
+    /// Retries after the first attempt. Default 3 (waits 0.5 s, 1 s, 2 s).
+    pub retries: u32,
+    /// Texts per request. Default 256.
+    pub batch: usize,
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        OpenAiConfig {
+            base_url: env("P8_OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
+            api_key: env("P8_OPENAI_API_KEY").or_else(|| env("OPENAI_API_KEY")),
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            batch: 256,
+        }
+    }
+}
+
+/// A client for one model.
+pub struct OpenAi {
+    config: OpenAiConfig,
+    model: String,
+    agent: ureq::Agent,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    index: usize,
+    embedding: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    data: Vec<Item>,
+}
+
+impl OpenAi {
+    /// A client for `model` (the name after `openai:`). Errors: no API key.
+    pub fn new(model: &str, config: OpenAiConfig) -> Result<OpenAi, String> {
+        if config.api_key.is_none() {
+            return Err(format!(
+                "openai:{model} needs an API key: set P8_OPENAI_API_KEY (or OPENAI_API_KEY), and P8_OPENAI_BASE_URL \
+                 for another OpenAI-compatible server"
+            ));
+        }
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder().timeout_global(Some(config.timeout)).http_status_as_error(false).build(),
+        );
+        Ok(OpenAi { config, model: model.to_string(), agent })
+    }
+
+    fn request(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        let url = format!("{}/embeddings", self.config.base_url.trim_end_matches('/'));
+        let body = serde_json::json!({"model": self.model, "input": texts}).to_string();
+        let key = self.config.api_key.as_deref().unwrap_or_default();
+        let mut last = String::new();
+        for attempt in 0..=self.config.retries {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(500 << (attempt - 1).min(6)));
+            }
+            let sent = self
+                .agent
+                .post(&url)
+                .header("Authorization", format!("Bearer {key}"))
+                .header("Content-Type", "application/json")
+                .send(body.as_str());
+            let mut resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("cannot reach {url}: {e}");
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            if status == 429 || status >= 500 {
+                last = format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>());
+                continue;
+            }
+            if status != 200 {
+                return Err(format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>()));
+            }
+            let mut reply: Reply = serde_json::from_str(&text).map_err(|e| format!("{url}: unexpected reply ({e})"))?;
+            if reply.data.len() != texts.len() {
+                return Err(format!("{url} returned {} embeddings for {} texts", reply.data.len(), texts.len()));
+            }
+            reply.data.sort_by_key(|i| i.index);
+            return Ok(reply.data.into_iter().map(|i| i.embedding).collect());
+        }
+        Err(format!("{last} (gave up after {} attempts)", self.config.retries + 1))
+    }
+}
+
+impl Provider for OpenAi {
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(self.config.batch.max(1)) {
+            out.extend(self.request(chunk)?);
+        }
+        Ok(out)
+    }
+}

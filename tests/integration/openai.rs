@@ -1,0 +1,117 @@
+//! The `openai:<model>` provider against a small local OpenAI-compatible server:
+//! batching, the bearer token, retries on 5xx, and clear errors otherwise.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rem_host::embed::OpenAiConfig;
+use rem_host::embed::hash::HashEmbedder;
+use rem_host::{Database, Embeddings, OpenOptions, SearchOptions, SearchQuery};
+use rem_tests::parse;
+use serde_json::{Value, json};
+
+/// What the server saw: (authorization header, request body) per request.
+type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// Serve `/v1/embeddings`: the first request fails with 503, model `bad` gets 400,
+/// everything else gets hash:16 vectors (in reverse order, with `index` set).
+fn server() -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        let hash = HashEmbedder::new(16);
+        for (n, stream) in listener.incoming().enumerate() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut auth, mut len) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let l = line.trim_end();
+                if l.is_empty() {
+                    break;
+                }
+                let lower = l.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if lower.starts_with("authorization:") {
+                    auth = l["authorization:".len()..].trim().to_string();
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let req: Value = serde_json::from_slice(&body).unwrap();
+            log.lock().unwrap().push((auth, req.clone()));
+            let (status, reply) = if n == 0 {
+                ("503 Service Unavailable", json!({"error": "warming up"}))
+            } else if req["model"] == "bad" {
+                ("400 Bad Request", json!({"error": {"message": "no such model"}}))
+            } else {
+                let inputs = req["input"].as_array().unwrap();
+                let data: Vec<Value> = inputs
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(i, t)| json!({"index": i, "embedding": hash.vector(t.as_str().unwrap())}))
+                    .collect();
+                ("200 OK", json!({"data": data, "model": req["model"]}))
+            };
+            let text = reply.to_string();
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            )
+            .unwrap();
+        }
+    });
+    (format!("http://{addr}/v1"), seen)
+}
+
+fn config(base_url: String) -> OpenAiConfig {
+    OpenAiConfig { base_url, api_key: Some("sk-test".into()), timeout: Duration::from_secs(5), retries: 2, batch: 4 }
+}
+
+#[test]
+fn openai_compatible_endpoint_batched_with_retries() {
+    let (url, seen) = server();
+    let db =
+        Database::open(OpenOptions::in_memory().embeddings(Embeddings::default().with_openai(config(url)))).unwrap();
+    let schema = json!({
+        "type": "object", "properties": {"title": {"type": "string"}}, "key_field": "title",
+        "embedding_fields": ["title"], "embedding_provider": "openai:test-embed",
+    });
+    let rec = parse(&db.register_schema("notes", &schema.to_string()).unwrap());
+    assert_eq!(rec["embedding_dims"], 16);
+    let rows: Vec<String> = (0..10).map(|i| json!({"title": format!("note number {i}")}).to_string()).collect();
+    db.insert_batch("notes", &rows).unwrap();
+    let found =
+        parse(&db.search("notes", &SearchQuery::Text("note number 7".into()), &SearchOptions::default()).unwrap());
+    assert_eq!(found[0]["properties"]["title"], "note number 7", "answers were matched to inputs by index");
+    let seen = seen.lock().unwrap();
+    // 503 then the probe; 10 rows in batches of 4; the query.
+    let sizes: Vec<usize> = seen.iter().map(|(_, b)| b["input"].as_array().unwrap().len()).collect();
+    assert_eq!(sizes, vec![1, 1, 4, 4, 2, 1]);
+    assert!(seen.iter().all(|(auth, b)| auth == "Bearer sk-test" && b["model"] == "test-embed"));
+}
+
+#[test]
+fn openai_errors_are_clear() {
+    let (url, _) = server();
+    let emb = Embeddings::default().with_openai(config(url));
+    // The first request (503) is retried; 400 is not.
+    let err = emb.embed("openai:bad", &["x".into()]).unwrap_err();
+    assert!(err.contains("400") && err.contains("no such model"), "{err}");
+    let no_key =
+        Embeddings::default().with_openai(OpenAiConfig { api_key: None, ..config("http://127.0.0.1:9".into()) });
+    let err = no_key.embed("openai:m", &["x".into()]).unwrap_err();
+    assert!(err.contains("P8_OPENAI_API_KEY"), "{err}");
+    let down = Embeddings::default().with_openai(OpenAiConfig { retries: 1, ..config("http://127.0.0.1:9/v1".into()) });
+    let err = down.embed("openai:m", &["x".into()]).unwrap_err();
+    assert!(err.contains("cannot reach") && err.contains("2 attempts"), "{err}");
+}
