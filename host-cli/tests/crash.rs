@@ -8,21 +8,46 @@ use serde_json::json;
 
 #[test]
 fn killed_batch_is_all_or_nothing() {
+    let schema = json!({"title": "Item", "type": "object", "key_field": "k", "properties": {"k": {"type": "string"}, "v": {"type": "string"}}});
+    crash_mid_batch(schema, 200_000, &|_| {});
+}
+
+#[test]
+fn killed_batch_leaves_vector_index_and_rows_in_step() {
+    let schema = json!({
+        "title": "Item", "type": "object", "key_field": "k",
+        "properties": {"k": {"type": "string"}, "v": {"type": "string"}},
+        "embedding_fields": ["v"], "embedding_provider": "hash:32"
+    });
+    crash_mid_batch(schema, 20_000, &|rem| {
+        let count: u64 = serde_json::from_slice(&rem(&["count", "item"]).stdout).unwrap();
+        let stats: serde_json::Value = serde_json::from_slice(&rem(&["index", "stats", "item"]).stdout).unwrap();
+        assert_eq!(stats["live"].as_u64(), Some(count), "index and rows disagree after a kill: {stats}");
+        let found: serde_json::Value =
+            serde_json::from_slice(&rem(&["search", "payload 7", "--table", "item", "--top-k", "3"]).stdout).unwrap();
+        assert_eq!(found.as_array().map(Vec::len), Some(3.min(count as usize)));
+    });
+}
+
+type Rem<'a> = dyn Fn(&[&str]) -> std::process::Output + 'a;
+
+/// Kill `rem insert --batch` of `rows` rows at several points; after each kill the batch
+/// must be wholly absent or present, earlier data intact, and `check` must pass.
+fn crash_mid_batch(schema: serde_json::Value, rows: u64, check: &dyn Fn(&Rem<'_>)) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let rem_at = |db: &std::path::Path, args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_rem")).arg("--path").arg(db).args(args).output().unwrap()
     };
     let rem = |args: &[&str]| rem_at(&db, args);
-    let schema = json!({"title": "Item", "type": "object", "key_field": "k", "properties": {"k": {"type": "string"}, "v": {"type": "string"}}});
     std::fs::write(dir.path().join("item.json"), schema.to_string()).unwrap();
     assert!(rem(&["schema", "add", dir.path().join("item.json").to_str().unwrap()]).status.success());
     assert!(rem(&["insert", "item", r#"{"k": "before", "v": "x"}"#]).status.success());
 
-    let rows = 200_000;
     let mut file = std::io::BufWriter::new(std::fs::File::create(dir.path().join("big.jsonl")).unwrap());
     for i in 0..rows {
-        writeln!(file, "{}", json!({"k": format!("k{i}"), "v": "payload ".repeat(8)})).unwrap();
+        writeln!(file, "{}", json!({"k": format!("k{i}"), "v": format!("payload {} {}", i % 97, "x ".repeat(8))}))
+            .unwrap();
     }
     file.flush().unwrap();
     drop(file);
@@ -61,6 +86,7 @@ fn killed_batch_is_all_or_nothing() {
         assert!(n == 1 || n == rows + 1, "batch half-written: count {n} after a kill at {fraction} of a run");
         let before = rem(&["lookup", "before"]);
         assert!(String::from_utf8_lossy(&before.stdout).contains("before"), "earlier data lost");
+        check(&rem);
         if n == rows + 1 {
             break; // the batch committed before the kill; later kills prove nothing more
         }
