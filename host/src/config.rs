@@ -11,6 +11,18 @@ pub const ENV_CACHE_DIR: &str = "P8_CACHE_DIR";
 /// Guest memory cap in MiB (default [`DEFAULT_MEMORY_LIMIT_MIB`]).
 pub const ENV_MEMORY_LIMIT: &str = "P8_MEMORY_LIMIT_MIB";
 
+/// Per-call deadline in milliseconds (default: none). A call still running then is stopped.
+pub const ENV_CALL_TIMEOUT: &str = "P8_CALL_TIMEOUT_MS";
+
+/// The per-call deadline from `$P8_CALL_TIMEOUT_MS`, if set to a positive number.
+pub fn call_timeout_from_env() -> Option<std::time::Duration> {
+    std::env::var(ENV_CALL_TIMEOUT)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(std::time::Duration::from_millis)
+}
+
 /// Set to `perfmap` to write `/tmp/perf-<pid>.map` so `perf` can name guest functions.
 pub const ENV_PROFILER: &str = "P8_PROFILER";
 

@@ -72,6 +72,9 @@ pub struct OpenOptions {
     pub memory_limit: u64,
     /// Embedding providers (default model, weights folder, custom function).
     pub embeddings: Embeddings,
+    /// Deadline of each engine call (`None`: no deadline). Default `$P8_CALL_TIMEOUT_MS`, else none.
+    /// Resolution: [`crate::EPOCH_TICK`] (5 ms).
+    pub call_timeout: Option<std::time::Duration>,
 }
 
 impl Default for OpenOptions {
@@ -81,6 +84,7 @@ impl Default for OpenOptions {
             tenant: "default".into(),
             memory_limit: config::memory_limit_from_env().unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
             embeddings: Embeddings::default(),
+            call_timeout: config::call_timeout_from_env(),
         }
     }
 }
@@ -102,6 +106,11 @@ impl OpenOptions {
     /// Cap guest memory at `bytes`.
     pub fn memory_limit(mut self, bytes: u64) -> Self {
         self.memory_limit = bytes;
+        self
+    }
+    /// Stop any engine call still running after `timeout` (`Error::Timeout`, rolled back).
+    pub fn call_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.call_timeout = timeout;
         self
     }
     /// Use `embeddings` (e.g. `Embeddings::new(Some("hash:384".into()), None)` for a model-free default).
@@ -130,6 +139,7 @@ pub struct Database {
     memory_limit: u64,
     path: Option<PathBuf>,
     embeddings: Embeddings,
+    call_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -191,6 +201,7 @@ impl Database {
             memory_limit: options.memory_limit,
             path: options.path,
             embeddings: options.embeddings,
+            call_timeout: options.call_timeout,
         };
         // Instantiate now so configuration problems surface at open.
         db.lock().and_then(|mut inner| db.ensure_live(&mut inner).map(|_| ()))?;
@@ -226,6 +237,8 @@ impl Database {
             let rt = Runtime::shared()?;
             let mut store = Store::new(&rt.engine, HostState::new(self.memory_limit, self.embeddings.clone()));
             store.limiter(|s| &mut s.limiter);
+            // Each call sets its own deadline; instantiation runs without one.
+            store.set_epoch_deadline(u64::MAX / 2);
             let inst = |e: wasmtime::Error| Error::Internal(format!("instantiating the engine: {e:#}"));
             let bindings = rt.pre.instantiate(&mut store).map_err(inst)?;
             let handle =
@@ -246,9 +259,14 @@ impl Database {
         let live = self.ensure_live(&mut inner)?;
         live.store.data_mut().txn = Some(txn);
         live.store.data_mut().limiter.hit = false;
+        let ticks = match self.call_timeout {
+            Some(t) => (t.as_micros() / crate::runtime::EPOCH_TICK.as_micros()).max(1) as u64 + 1,
+            None => u64::MAX / 2,
+        };
+        live.store.set_epoch_deadline(ticks);
         let result = body(live);
         let txn = live.store.data_mut().txn.take();
-        let trapped = matches!(result, Err(Error::Trap(_) | Error::ResourceExhausted(_)));
+        let trapped = matches!(result, Err(Error::Trap(_) | Error::ResourceExhausted(_) | Error::Timeout(_)));
         if trapped {
             inner.live = None;
         }
@@ -277,6 +295,11 @@ impl Database {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(e.into()),
             Err(trap) => {
+                if matches!(trap.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+                    return Err(Error::Timeout(
+                        "the call ran past its deadline and was stopped; nothing it wrote was kept".into(),
+                    ));
+                }
                 if live.store.data().limiter.hit {
                     Err(Error::ResourceExhausted(format!(
                         "the engine needed more than its memory cap of {} MiB",

@@ -100,6 +100,9 @@ pub enum Error {
         /// The OS error.
         message: String,
     },
+    /// The call ran past its deadline; it was stopped and rolled back, and the database stays usable.
+    #[error("timeout: {0}")]
+    Timeout(String),
     /// The engine trapped (a bug); the call was rolled back and the engine restarted.
     #[error("engine trap (rolled back, engine restarted): {0}")]
     Trap(String),
@@ -156,6 +159,9 @@ impl Error {
             Error::InvalidQuery { .. } => "REM SQL is documented in docs/design.md (Query)",
             Error::Locked(_) => "only one process may open a database at a time",
             Error::ResourceExhausted(_) => "raise the cap with P8_MEMORY_LIMIT_MIB or make the call smaller",
+            Error::Timeout(_) => {
+                "raise the deadline (P8_CALL_TIMEOUT_MS, OpenOptions::call_timeout) or make the call smaller"
+            }
             Error::Trap(_) => "this is a bug in REM; please report it with the command that caused it",
             _ => return None,
         })
@@ -177,6 +183,7 @@ impl Error {
             Error::ResourceExhausted(_) => "resource_exhausted",
             Error::Locked(_) => "locked",
             Error::Io { .. } => "io",
+            Error::Timeout(_) => "timeout",
             Error::Trap(_) => "trap",
             Error::Internal(_) => "internal",
         }

@@ -23,4 +23,4 @@ pub use database::{DEFAULT_BATCH_CHUNK, Database, MAX_TENANT_LEN, OpenOptions, S
 pub use embed::Embeddings;
 pub use error::{Error, Issue, PathSegment, Result};
 pub use graph::{Direction, Strategy};
-pub use runtime::{Artifact, ENGINE_HASH, ENGINE_WASM, Runtime};
+pub use runtime::{Artifact, ENGINE_HASH, ENGINE_WASM, EPOCH_TICK, Runtime};

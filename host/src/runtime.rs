@@ -40,6 +40,9 @@ fn config() -> Config {
     let mut c = Config::new();
     c.cranelift_opt_level(OptLevel::Speed);
     c.wasm_component_model(true);
+    // Per-call deadlines: the guest checks the engine's epoch at loop heads and
+    // function entries; a ticker thread advances it every `EPOCH_TICK`.
+    c.epoch_interruption(true);
     if std::env::var(crate::config::ENV_PROFILER).is_ok_and(|v| v == "perfmap") {
         c.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
@@ -87,11 +90,30 @@ fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> 
     Ok((component, Artifact::Compiled(written)))
 }
 
+/// How often the engine's epoch advances: the resolution of call deadlines.
+pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Advance `engine`'s epoch every [`EPOCH_TICK`] for the life of the process.
+fn start_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("rem-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .ok();
+}
+
 impl Runtime {
     /// Build a runtime, using the compiled-component cache in `cache_dir`.
     pub fn new(cache_dir: &Path) -> Result<Runtime> {
         let engine = Engine::new(&config()).map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
         let (component, artifact) = load_component(&engine, cache_dir)?;
+        start_ticker(&engine);
         let mut linker: Linker<HostState> = Linker::new(&engine);
         let link_err = |e: wasmtime::Error| Error::Internal(format!("linking the engine: {e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;

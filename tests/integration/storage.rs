@@ -46,6 +46,33 @@ fn memory_cap_fails_the_call_and_the_database_stays_usable() {
 }
 
 #[test]
+fn a_call_past_its_deadline_times_out_and_is_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = json!({"type": "object", "properties": {"k": {"type": "string"}, "text": {"type": "string"}}, "key_field": "k"});
+    let rows: Vec<String> = (0..60_000)
+        .map(|i| json!({"k": format!("k{i}"), "text": format!("row {i} of a long table")}).to_string())
+        .collect();
+    {
+        let db = Database::open_path(dir.path()).unwrap();
+        db.register_schema("t", &schema.to_string()).unwrap();
+        db.insert_batch("t", &rows[..30_000]).unwrap();
+    }
+    let db =
+        Database::open(OpenOptions::at(dir.path()).call_timeout(Some(std::time::Duration::from_millis(10)))).unwrap();
+    // A full scan of 30,000 rows with a LIKE takes far longer than 10 ms.
+    let err = db.query("SELECT COUNT(*) FROM t WHERE text LIKE '%of a long%' AND text LIKE '%row 1%'").unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(err.kind(), "timeout");
+    // A write past its deadline keeps nothing.
+    let err = db.insert_batch("t", &rows[30_000..]).unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    // The handle keeps working, and the data is what it was.
+    assert_eq!(db.count("t").unwrap(), 30_000);
+    assert_eq!(db.lookup("k7").unwrap().len(), 1);
+    assert!(db.lookup("k40000").unwrap().is_empty());
+}
+
+#[test]
 fn bad_tenant_is_refused_at_open() {
     assert!(matches!(Database::open(OpenOptions::in_memory().tenant("")), Err(Error::InvalidArgument(_))));
     assert!(matches!(Database::open(OpenOptions::in_memory().tenant("x".repeat(129))), Err(Error::InvalidArgument(_))));
