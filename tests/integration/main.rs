@@ -9,3 +9,4 @@ mod query;
 mod search;
 mod sqlite_diff;
 mod storage;
+mod wit;
