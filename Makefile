@@ -8,7 +8,7 @@ JOBS  ?= 2
 VENV  ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast fmt lint bench clean-demo
+.PHONY: setup demo test test-fast fmt lint bench clean-demo component
 
 ## setup: the wasm32-wasip2 target and the embedding model weights (no network at test time)
 setup:
@@ -33,6 +33,10 @@ fmt:
 lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -j $(JOBS) -- -D warnings
+
+## component: write the engine component and its WIT to target/component (for jco, wasmtime, edge hosts)
+component: setup
+	$(CARGO) run --release --locked -p rem-cli -j $(JOBS) -- component export target/component
 
 ## bench: the benchmarks reported in docs/benchmarks.md
 bench: setup

@@ -164,6 +164,9 @@ pub enum Command {
         #[arg(long)]
         ef_search: Option<u32>,
     },
+    /// The engine as a portable WASI component: write it out with its WIT.
+    #[command(subcommand)]
+    Component(ComponentCommand),
     /// Inspect or rebuild a table's vector index.
     #[command(subcommand)]
     Index(IndexCommand),
@@ -174,6 +177,17 @@ pub enum Command {
         /// Print the plan (index used, rows estimated, read and returned) instead of the rows.
         #[arg(long)]
         explain: bool,
+    },
+}
+
+/// `rem component ...`
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// Write `rem-engine.wasm` (the engine component this `rem` runs) and `wit/engine.wit` into DIR,
+    /// for other component hosts (jco for Node and browsers, wasmtime, edge runtimes).
+    Export {
+        /// Output folder (created if needed).
+        dir: std::path::PathBuf,
     },
 }
 

@@ -233,3 +233,15 @@ fn search_and_index_commands() {
     assert!(rows[0]["_bm25_score"].as_f64().unwrap() > 0.0);
     assert!(fails(d, &["search", "x", "--table", "nope"]).contains("does not exist"));
 }
+
+#[test]
+fn component_export_writes_the_engine_and_its_wit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let info = ok(dir.path(), &["component", "export", out.to_str().unwrap()]);
+    let wasm = std::fs::read(out.join("rem-engine.wasm")).unwrap();
+    assert_eq!(info["bytes"].as_u64(), Some(wasm.len() as u64));
+    assert_eq!(&wasm[..4], b"\0asm", "a wasm binary");
+    let wit = std::fs::read_to_string(out.join("wit/engine.wit")).unwrap();
+    assert_eq!(wit, std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/engine.wit")).unwrap());
+}

@@ -1,5 +1,6 @@
 //! One module per command group; each returns a result for `main` to report.
 
+pub mod component;
 pub mod entity;
 pub mod graph;
 pub mod init;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
             search::search(g, &table, &text, &options)
         }
         Command::Index(cmd) => search::index(g, cmd),
+        Command::Component(crate::cli::ComponentCommand::Export { dir }) => component::export(g, &dir),
         Command::Edge(cmd) => graph::edge(g, cmd),
         Command::Traverse { start, depth, direction, types, dfs, limit } => {
             graph::traverse(g, &start, depth, &direction, &types, dfs, limit)
