@@ -217,16 +217,7 @@ impl<S: Storage> Database<S> {
 
     /// Delete every entry of the index on `field`.
     fn drop_index(&self, tx: &mut Tx<'_, S>, table: &str, field: &str) -> Result<()> {
-        let mut scan = tx.scan_prefix(&index::field_prefix(&self.tenant, table, field))?;
-        loop {
-            let page = scan.next_page()?;
-            if page.is_empty() {
-                return Ok(());
-            }
-            for (k, _) in page {
-                tx.delete(k)?;
-            }
-        }
+        tx.delete_prefix(&index::field_prefix(&self.tenant, table, field))
     }
 
     /// Write the index entries of `fields` for every stored row of `table`.

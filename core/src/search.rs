@@ -216,13 +216,29 @@ impl<S: Storage> Database<S> {
             .into_iter()
             .map(|b| b.map(|b| IdRecord::decode(&b)).transpose())
             .collect::<Result<_>>()?;
+        // Each op's text hash, and what changes: texts to embed, and keyword-index changes
+        // (Some(text) indexes the text, None removes the row).
+        let hashes: Vec<Option<[u8; 16]>> = ops
+            .iter()
+            .map(|op| match op {
+                VecOp::Upsert(_, Some(text)) => Some(text_hash(text)),
+                _ => None,
+            })
+            .collect();
         let mut to_embed: Vec<(usize, String)> = Vec::new();
+        let mut keyword: Vec<([u8; 16], Option<String>)> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
-            if let VecOp::Upsert(_, Some(text)) = op {
-                let same = existing[i].is_some_and(|r| r.text_hash == text_hash(text));
-                if !same {
-                    to_embed.push((i, text.clone()));
+            match op {
+                VecOp::Upsert(id, Some(text)) => {
+                    let same = existing[i].filter(|r| Some(r.text_hash) == hashes[i]);
+                    if same.is_none() {
+                        to_embed.push((i, text.clone()));
+                    }
+                    if !same.is_some_and(|r| r.live) {
+                        keyword.push((*id, Some(text.clone())));
+                    }
                 }
+                VecOp::Upsert(id, None) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => keyword.push((*id, None)),
             }
         }
         let texts: Vec<String> = to_embed.iter().map(|(_, t)| t.clone()).collect();
@@ -234,19 +250,6 @@ impl<S: Storage> Database<S> {
             None => self.new_meta(rec),
         };
         let mut id_writes: Vec<(Vec<u8>, Option<IdRecord>)> = Vec::new();
-        // Keyword-index changes: Some(text) indexes the text, None removes the row.
-        let mut keyword: Vec<([u8; 16], Option<String>)> = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            match op {
-                VecOp::Upsert(id, Some(text)) => {
-                    let unchanged_live = existing[i].is_some_and(|r| r.live && r.text_hash == text_hash(text));
-                    if !unchanged_live {
-                        keyword.push((*id, Some(text.clone())));
-                    }
-                }
-                VecOp::Upsert(id, None) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => keyword.push((*id, None)),
-            }
-        }
         let m = meta.m;
         {
             let reader: &Tx<'_, S> = tx;
@@ -257,7 +260,7 @@ impl<S: Storage> Database<S> {
                     let key = id_keys[i].clone();
                     match op {
                         VecOp::Upsert(id, text) => {
-                            let Some(text) = text else {
+                            let (Some(_), Some(hash)) = (text, hashes[i]) else {
                                 if let Some(r) = old {
                                     g.set_deleted(r.ord, true, &mut loader)?;
                                     id_writes.push((key, None));
@@ -280,7 +283,7 @@ impl<S: Storage> Database<S> {
                                     match vector {
                                         Some(v) => {
                                             let ord = g.insert(*id, v, level_for(id, m), &mut loader)?;
-                                            let rec = IdRecord { ord, text_hash: text_hash(text), live: true };
+                                            let rec = IdRecord { ord, text_hash: hash, live: true };
                                             id_writes.push((key, Some(rec)));
                                         }
                                         None => id_writes.push((key, None)),
@@ -340,16 +343,7 @@ impl<S: Storage> Database<S> {
             prefixes.push(text::table_prefix(self.tenant(), table));
         }
         for prefix in prefixes {
-            let mut scan = tx.scan_prefix(&prefix)?;
-            loop {
-                let page = scan.next_page()?;
-                if page.is_empty() {
-                    break;
-                }
-                for (k, _) in page {
-                    tx.delete(k)?;
-                }
-            }
+            tx.delete_prefix(&prefix)?;
         }
         Ok(())
     }
@@ -358,8 +352,8 @@ impl<S: Storage> Database<S> {
     fn rebuild_graph(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, meta: Meta) -> Result<Meta> {
         let tenant = self.tenant().to_string();
         let table = rec.name.as_str();
-        let prefix = layout::id_key(&tenant, table, &[0; 16]);
-        let prefix = &prefix[..prefix.len() - 16];
+        let prefix = layout::id_prefix(&tenant, table);
+        let prefix = prefix.as_slice();
         let mut live: Vec<([u8; 16], IdRecord)> = Vec::new();
         let mut scan = tx.scan_prefix(prefix)?;
         loop {

@@ -206,6 +206,20 @@ impl<'s, S: Storage + ?Sized> Tx<'s, S> {
         self.flush()
     }
 
+    /// Delete every key starting with `prefix` (including buffered ones).
+    pub fn delete_prefix(&mut self, prefix: &[u8]) -> Result<()> {
+        let mut scan = self.scan_prefix(prefix)?;
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for (k, _) in page {
+                self.delete(k)?;
+            }
+        }
+    }
+
     /// Every entry whose key starts with `prefix`, page by page (flushes first).
     pub fn scan_prefix(&mut self, prefix: &[u8]) -> Result<PrefixScan<'s, S>> {
         self.flush()?;

@@ -38,6 +38,11 @@ pub fn meta_key(tenant: &str, table: &str) -> Vec<u8> {
     with(tenant, table, b'm', &[])
 }
 
+/// Prefix of every entity-to-node record of `table`.
+pub fn id_prefix(tenant: &str, table: &str) -> Vec<u8> {
+    with(tenant, table, b'i', &[])
+}
+
 /// Key of the entity-to-node record of `id`.
 pub fn id_key(tenant: &str, table: &str, id: &[u8; 16]) -> Vec<u8> {
     with(tenant, table, b'i', id)
