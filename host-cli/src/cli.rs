@@ -177,6 +177,10 @@ pub enum Command {
         /// Print the plan (index used, rows estimated, read and returned) instead of the rows.
         #[arg(long)]
         explain: bool,
+        /// Values for the statement's placeholders, as JSON: a list for `?`, `?N`, `$N`
+        /// (e.g. '[30, "engineer"]') or an object for `:name`, `$name`. Bound as SQL literals.
+        #[arg(long, value_name = "JSON")]
+        params: Option<String>,
     },
 }
 

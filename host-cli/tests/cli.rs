@@ -58,6 +58,10 @@ fn entity_lifecycle_through_the_cli() {
     assert_eq!(ok(d, &["list", "person", "--limit", "5"]).as_array().unwrap().len(), 1);
     let rows = ok(d, &["query", "SELECT name, age FROM person WHERE age > 30"]);
     assert_eq!(rows, json!([{"name": "Alice", "age": 31}]));
+    let bound = ok(d, &["query", "SELECT name FROM person WHERE age > ? AND name = ?", "--params", r#"[30, "Alice"]"#]);
+    assert_eq!(bound, json!([{"name": "Alice"}]));
+    let err = fails(d, &["query", "SELECT name FROM person WHERE age > ?", "--params", "[]"]);
+    assert!(err.contains("refers to parameter 1, but 0 were given"), "{err}");
     assert!(ok(d, &["delete", id])["deleted_at"].is_string());
     assert_eq!(ok(d, &["count", "person"]), json!(0));
     ok(d, &["delete", id, "--hard"]);

@@ -502,6 +502,12 @@ impl Database {
         self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_query(s, h, sql))
     }
 
+    /// [`Database::query`] with `params` (JSON text: a list for `?`, `?N`, `$N`; an object for
+    /// `:name`, `$name`) bound as SQL literals first. Errors: as `query`, plus `InvalidArgument`.
+    pub fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
+        self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_query_with_params(s, h, sql, params))
+    }
+
     /// Semantic search of `table`: a JSON array of entities with `_score` (1 - cosine distance), best
     /// first; with a filter, exactly min(top-k, matching rows) rows (above `min_score`).
     /// Errors: `SchemaNotFound`, `InvalidArgument`, `InvalidQuery` (filter), `Embedding`.

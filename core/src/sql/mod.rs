@@ -11,6 +11,7 @@
 pub mod compile;
 pub mod eval;
 pub mod ir;
+pub mod params;
 pub mod plan;
 
 use std::cmp::Ordering;
@@ -83,6 +84,15 @@ impl<S: Storage> Database<S> {
     pub fn query(&self, sql: &str) -> Result<String> {
         let rows = self.query_rows(sql)?;
         serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// [`Database::query`] with `params` (JSON text: a list for `?`/`?N`/`$N`, an object for
+    /// `:name`/`$name`) bound as literals first (see [`params::bind`]).
+    /// Errors: as `query`, plus `InvalidArgument` (params that are not JSON, missing, unused or unbindable).
+    pub fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
+        let params: Value = serde_json::from_str(params)
+            .map_err(|e| Error::InvalidArgument(format!("params are not valid JSON: {e}")))?;
+        self.query(&params::bind(sql, &params)?)
     }
 
     /// [`Database::query`] returning the rows as values.

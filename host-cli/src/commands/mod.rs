@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Delete { id, hard } => entity::delete(g, &id, hard),
         Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
         Command::Count { table } => entity::count(g, &table),
-        Command::Query { sql, explain } => query::run(g, &sql, explain),
+        Command::Query { sql, explain, params } => query::run(g, &sql, explain, params.as_deref()),
         Command::Search { text, table, top_k, min_score, filter, hybrid, ef_search } => {
             let options = rem_host::SearchOptions { top_k, min_score, filter, hybrid, ef_search };
             search::search(g, &table, &text, &options)

@@ -1,0 +1,85 @@
+"""REM (Resources, Entities, Moments): an embedded memory database for AI agents.
+
+Tables defined by JSON Schema (or Pydantic models), validated on every write;
+entities with deterministic ids and upserts; a SQL dialect with ``LOOKUP``,
+``SEARCH`` and ``TRAVERSE``; semantic search with embeddings made on write and
+an HNSW index; and a graph of typed, weighted edges. The engine is a WASI
+component run by an embedded wasmtime host over redb storage::
+
+    from rem_db import REMDatabase
+
+    with REMDatabase(":memory:", embedding_model="hash:64") as db:
+        db.register_schema("note", {"type": "object", "properties": {"text": {"type": "string"}}},
+                           embedding_fields=["text"])
+        db.insert("note", {"text": "the deploy failed on Friday"})
+        print(db.search("deploy failure", table="note", limit=1)[0]["_score"])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._rem import DEFAULT_EMBEDDING_MODEL, ENGINE_HASH, __version__
+from .database import MEMORY, REMDatabase
+from .engine import MemoryEngine
+from .errors import (
+    CallTimeoutError,
+    DatabaseLockedError,
+    EmbeddingError,
+    EngineError,
+    ErrorDetails,
+    InvalidArgumentError,
+    NotFoundError,
+    QueryError,
+    RemError,
+    ResourceExhaustedError,
+    SchemaError,
+    SchemaNotFoundError,
+    StorageError,
+    UnsupportedError,
+    ValidationError,
+)
+from .types import Edge, Entity, GraphPath, IndexStats, SearchHit, TraversalStep
+
+if TYPE_CHECKING:
+    from .aio import AsyncREMDatabase
+
+
+def __getattr__(name: str) -> Any:
+    # asyncio costs ~50 ms to import: load the async API only when it is used.
+    if name == "AsyncREMDatabase":
+        from .aio import AsyncREMDatabase
+
+        return AsyncREMDatabase
+    raise AttributeError(f"module 'rem_db' has no attribute {name!r}")
+
+__all__ = [
+    "REMDatabase",
+    "AsyncREMDatabase",
+    "MemoryEngine",
+    "MEMORY",
+    "DEFAULT_EMBEDDING_MODEL",
+    "ENGINE_HASH",
+    "Entity",
+    "SearchHit",
+    "Edge",
+    "TraversalStep",
+    "GraphPath",
+    "IndexStats",
+    "ErrorDetails",
+    "RemError",
+    "NotFoundError",
+    "SchemaNotFoundError",
+    "ValidationError",
+    "SchemaError",
+    "QueryError",
+    "UnsupportedError",
+    "InvalidArgumentError",
+    "EmbeddingError",
+    "StorageError",
+    "DatabaseLockedError",
+    "ResourceExhaustedError",
+    "CallTimeoutError",
+    "EngineError",
+    "__version__",
+]

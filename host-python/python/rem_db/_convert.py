@@ -1,0 +1,153 @@
+"""Conversions between Python values and the JSON text the engine speaks."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import json
+import re
+import uuid
+from pathlib import PurePath
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from .errors import InvalidArgumentError, SchemaError
+
+_json_loads = json.loads
+
+
+def _default(value: Any) -> Any:
+    """``json.dumps`` fallback: Pydantic models, dates, enums, UUIDs, decimals, sets, NumPy."""
+    dump = getattr(value, "model_dump", None)
+    if dump is not None and callable(dump):
+        return dump(mode="json")
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (uuid.UUID, decimal.Decimal, PurePath)):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    tolist = getattr(value, "tolist", None)  # NumPy arrays and scalars
+    if tolist is not None and callable(tolist):
+        return tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable; convert it to str, int, float, list or dict")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text of ``value`` (see :func:`_default` for the extra types)."""
+    return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text from the engine."""
+    return _json_loads(text)
+
+
+def object_json(data: Any, what: str) -> str:
+    """JSON text of a mapping or Pydantic instance; ``TypeError`` for anything else."""
+    if isinstance(data, Mapping):
+        return dumps(data)
+    dump = getattr(data, "model_dump", None)
+    if dump is not None and callable(dump):
+        return dumps(dump(mode="json"))
+    raise TypeError(f"{what} must be a dict or a Pydantic model instance, got {type(data).__name__}")
+
+
+def is_model_class(obj: Any) -> bool:
+    """Whether ``obj`` is a Pydantic model class."""
+    return isinstance(obj, type) and callable(getattr(obj, "model_json_schema", None))
+
+
+def schema_dict(schema: Any) -> Dict[str, Any]:
+    """A JSON Schema as a dict, from a dict, JSON text or a Pydantic model class."""
+    if is_model_class(schema):
+        out: Dict[str, Any] = schema.model_json_schema()
+        return out
+    if isinstance(schema, str):
+        try:
+            parsed = json.loads(schema)
+        except json.JSONDecodeError as e:
+            raise SchemaError(f"the schema is not valid JSON: {e}") from e
+        if not isinstance(parsed, dict):
+            raise SchemaError("the schema must be a JSON object")
+        return parsed
+    if isinstance(schema, Mapping):
+        return dict(schema)
+    raise TypeError(
+        f"schema must be a dict, a JSON string or a Pydantic model class, got {type(schema).__name__}"
+    )
+
+
+def snake_case(name: str) -> str:
+    """``ChatMessage`` → ``chat_message``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def default_table_name(model: type) -> str:
+    """Table of a Pydantic model class: ``table_name``, ``name`` or ``short_name`` in its
+    ``json_schema_extra``, else the class name in snake_case."""
+    extra = getattr(model, "model_config", {}).get("json_schema_extra")
+    if isinstance(extra, Mapping):
+        for key in ("table_name", "name", "short_name"):
+            value = extra.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return snake_case(model.__name__)
+
+
+def vector(value: Any) -> List[float]:
+    """A query vector from a list/tuple of numbers or a 1-D NumPy array."""
+    ndim = getattr(value, "ndim", 1)
+    if ndim != 1:
+        raise InvalidArgumentError(f"a query vector must be 1-D, got an array of {ndim} dimensions")
+    tolist = getattr(value, "tolist", None)
+    items = tolist() if callable(tolist) else list(value)
+    try:
+        return [float(x) for x in items]
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"a query vector must hold numbers: {e}") from e
+
+
+EmbeddingFunction = Callable[[List[str]], Any]
+
+
+def embedder(fn: EmbeddingFunction) -> Callable[[List[str]], List[List[float]]]:
+    """Wrap a user embedding function so it always returns ``list[list[float]]``."""
+
+    def call(texts: List[str]) -> List[List[float]]:
+        out = fn(texts)
+        tolist = getattr(out, "tolist", None)
+        if callable(tolist):
+            out = tolist()
+        rows: List[List[float]] = []
+        for row in out:
+            row_list = getattr(row, "tolist", None)
+            rows.append(row_list() if callable(row_list) else [float(x) for x in row])
+        if len(rows) != len(texts):
+            raise ValueError(f"the embedding function returned {len(rows)} vectors for {len(texts)} texts")
+        return rows
+
+    return call
+
+
+def embedder_name(fn: Any) -> str:
+    """The model name recorded in schemas for a custom function: its ``model_name``
+    attribute, else ``custom:<function name>``."""
+    name = getattr(fn, "model_name", None)
+    if isinstance(name, str) and name:
+        return name if ":" in name else f"custom:{name}"
+    base = getattr(fn, "__name__", None) or type(fn).__name__
+    return "custom:" + (re.sub(r"[^A-Za-z0-9_.-]", "", base) or "python")
+
+
+def rel_types(rel_type: Optional[Any]) -> List[str]:
+    """``None`` → all types; a string → one; a sequence → several."""
+    if rel_type is None:
+        return []
+    if isinstance(rel_type, str):
+        return [rel_type]
+    if isinstance(rel_type, Sequence):
+        return [str(r) for r in rel_type]
+    raise TypeError(f"rel_type must be a string or a list of strings, got {type(rel_type).__name__}")

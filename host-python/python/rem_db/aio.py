@@ -1,0 +1,260 @@
+"""``AsyncREMDatabase``: :class:`~rem_db.REMDatabase` for asyncio (FastAPI, agent loops).
+
+Each method runs the blocking call in a worker thread (``asyncio.to_thread``),
+so the event loop keeps serving while the engine works; the GIL is released
+inside the engine, so other Python threads run too. Methods, arguments,
+returns and exceptions are those of :class:`~rem_db.REMDatabase`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union
+
+from ._convert import EmbeddingFunction
+from .database import PathLike, REMDatabase, VectorLike
+from .types import Edge, Entity, GraphPath, IndexStats, SearchHit, TraversalStep
+
+__all__ = ["AsyncREMDatabase"]
+
+
+class AsyncREMDatabase:
+    """The asyncio form of :class:`~rem_db.REMDatabase` (same arguments).
+
+    Open with ``await AsyncREMDatabase.open(...)`` or ``AsyncREMDatabase(...)``
+    (opening loads the engine, a few milliseconds when its compiled form is
+    cached); use ``async with`` or ``await db.close()``.
+    """
+
+    def __init__(
+        self,
+        path: Optional[PathLike] = None,
+        *,
+        tenant_id: str = "default",
+        embedding_model: Union[str, EmbeddingFunction, None] = None,
+        memory_limit: Optional[int] = None,
+        call_timeout: Optional[float] = None,
+    ) -> None:
+        self.sync = REMDatabase(
+            path,
+            tenant_id=tenant_id,
+            embedding_model=embedding_model,
+            memory_limit=memory_limit,
+            call_timeout=call_timeout,
+        )
+
+    @classmethod
+    async def open(
+        cls,
+        path: Optional[PathLike] = None,
+        *,
+        tenant_id: str = "default",
+        embedding_model: Union[str, EmbeddingFunction, None] = None,
+        memory_limit: Optional[int] = None,
+        call_timeout: Optional[float] = None,
+    ) -> "AsyncREMDatabase":
+        """Open the database in a worker thread (see :class:`~rem_db.REMDatabase`)."""
+        return await asyncio.to_thread(
+            cls,
+            path,
+            tenant_id=tenant_id,
+            embedding_model=embedding_model,
+            memory_limit=memory_limit,
+            call_timeout=call_timeout,
+        )
+
+    @property
+    def path(self) -> Optional[str]:
+        """The database directory, or ``None`` in memory."""
+        return self.sync.path
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant this handle reads and writes."""
+        return self.sync.tenant_id
+
+    async def close(self) -> None:
+        """Close the handle (idempotent)."""
+        self.sync.close()
+
+    async def __aenter__(self) -> "AsyncREMDatabase":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.sync.close()
+
+    async def register_schema(
+        self,
+        name: str,
+        schema: Any,
+        *,
+        indexed_fields: Optional[Sequence[str]] = None,
+        embedding_fields: Optional[Sequence[str]] = None,
+        key_field: Optional[str] = None,
+        embedding_model: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.register_schema`."""
+        return await asyncio.to_thread(
+            self.sync.register_schema,
+            name,
+            schema,
+            indexed_fields=indexed_fields,
+            embedding_fields=embedding_fields,
+            key_field=key_field,
+            embedding_model=embedding_model,
+        )
+
+    async def list_schemas(self) -> List[str]:
+        """See :meth:`rem_db.REMDatabase.list_schemas`."""
+        return await asyncio.to_thread(self.sync.list_schemas)
+
+    async def get_schema(self, name: str) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.get_schema`."""
+        return await asyncio.to_thread(self.sync.get_schema, name)
+
+    async def insert(self, table: str, data: Any) -> str:
+        """See :meth:`rem_db.REMDatabase.insert`."""
+        return await asyncio.to_thread(self.sync.insert, table, data)
+
+    async def insert_batch(self, table: str, rows: Iterable[Any]) -> List[str]:
+        """See :meth:`rem_db.REMDatabase.insert_batch`."""
+        return await asyncio.to_thread(self.sync.insert_batch, table, list(rows))
+
+    async def upsert(self, models: Any) -> List[str]:
+        """See :meth:`rem_db.REMDatabase.upsert`."""
+        return await asyncio.to_thread(self.sync.upsert, models)
+
+    async def get(self, id: str) -> Optional[Entity]:
+        """See :meth:`rem_db.REMDatabase.get`."""
+        return await asyncio.to_thread(self.sync.get, id)
+
+    async def get_batch(self, ids: Sequence[str]) -> List[Optional[Entity]]:
+        """See :meth:`rem_db.REMDatabase.get_batch`."""
+        return await asyncio.to_thread(self.sync.get_batch, ids)
+
+    async def update(self, id: str, patch: Mapping[str, Any]) -> Entity:
+        """See :meth:`rem_db.REMDatabase.update`."""
+        return await asyncio.to_thread(self.sync.update, id, patch)
+
+    async def delete(self, id: str, *, hard: bool = False) -> Entity:
+        """See :meth:`rem_db.REMDatabase.delete`."""
+        return await asyncio.to_thread(self.sync.delete, id, hard=hard)
+
+    async def lookup(self, key: str) -> List[Entity]:
+        """See :meth:`rem_db.REMDatabase.lookup`."""
+        return await asyncio.to_thread(self.sync.lookup, key)
+
+    async def list(self, table: str, *, limit: Optional[int] = None, offset: int = 0) -> List[Entity]:
+        """See :meth:`rem_db.REMDatabase.list`."""
+        return await asyncio.to_thread(self.sync.list, table, limit=limit, offset=offset)
+
+    async def count(self, table: str) -> int:
+        """See :meth:`rem_db.REMDatabase.count`."""
+        return await asyncio.to_thread(self.sync.count, table)
+
+    async def sql(
+        self, query: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None
+    ) -> List[Dict[str, Any]]:
+        """See :meth:`rem_db.REMDatabase.sql`."""
+        return await asyncio.to_thread(self.sync.sql, query, params=params)
+
+    query = sql
+
+    async def search(
+        self,
+        query: Union[str, VectorLike],
+        *,
+        table: str,
+        limit: int = 10,
+        min_score: float = 0.0,
+        where: Optional[str] = None,
+        hybrid: bool = False,
+        ef_search: Optional[int] = None,
+    ) -> List[SearchHit]:
+        """See :meth:`rem_db.REMDatabase.search`."""
+        return await asyncio.to_thread(
+            self.sync.search,
+            query,
+            table=table,
+            limit=limit,
+            min_score=min_score,
+            where=where,
+            hybrid=hybrid,
+            ef_search=ef_search,
+        )
+
+    async def index_stats(self, table: str) -> IndexStats:
+        """See :meth:`rem_db.REMDatabase.index_stats`."""
+        return await asyncio.to_thread(self.sync.index_stats, table)
+
+    async def rebuild_index(self, table: str, *, reembed: bool = False) -> IndexStats:
+        """See :meth:`rem_db.REMDatabase.rebuild_index`."""
+        return await asyncio.to_thread(self.sync.rebuild_index, table, reembed=reembed)
+
+    async def create_edge(
+        self, src: str, dst: str, rel_type: str, properties: Optional[Mapping[str, Any]] = None
+    ) -> Edge:
+        """See :meth:`rem_db.REMDatabase.create_edge`."""
+        return await asyncio.to_thread(self.sync.create_edge, src, dst, rel_type, properties)
+
+    async def create_edges(self, edges: Iterable[Mapping[str, Any]]) -> int:
+        """See :meth:`rem_db.REMDatabase.create_edges`."""
+        return await asyncio.to_thread(self.sync.create_edges, list(edges))
+
+    async def get_edges(
+        self, id: str, *, direction: str = "out", rel_type: Union[str, Sequence[str], None] = None
+    ) -> List[Edge]:
+        """See :meth:`rem_db.REMDatabase.get_edges`."""
+        return await asyncio.to_thread(self.sync.get_edges, id, direction=direction, rel_type=rel_type)
+
+    async def delete_edge(self, src: str, dst: str, rel_type: str) -> Edge:
+        """See :meth:`rem_db.REMDatabase.delete_edge`."""
+        return await asyncio.to_thread(self.sync.delete_edge, src, dst, rel_type)
+
+    async def traverse(
+        self,
+        start: str,
+        *,
+        direction: str = "out",
+        depth: int = 2,
+        rel_type: Union[str, Sequence[str], None] = None,
+        strategy: str = "bfs",
+        limit: Optional[int] = None,
+    ) -> List[TraversalStep]:
+        """See :meth:`rem_db.REMDatabase.traverse`."""
+        return await asyncio.to_thread(
+            self.sync.traverse,
+            start,
+            direction=direction,
+            depth=depth,
+            rel_type=rel_type,
+            strategy=strategy,
+            limit=limit,
+        )
+
+    async def shortest_path(
+        self,
+        src: str,
+        dst: str,
+        *,
+        direction: str = "out",
+        max_depth: int = 10,
+        rel_type: Union[str, Sequence[str], None] = None,
+        weighted: bool = False,
+    ) -> Optional[GraphPath]:
+        """See :meth:`rem_db.REMDatabase.shortest_path`."""
+        return await asyncio.to_thread(
+            self.sync.shortest_path,
+            src,
+            dst,
+            direction=direction,
+            max_depth=max_depth,
+            rel_type=rel_type,
+            weighted=weighted,
+        )

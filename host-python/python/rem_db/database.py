@@ -1,0 +1,487 @@
+"""``REMDatabase``: the synchronous Python API of REM."""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import TracebackType
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union
+
+from . import _convert
+from ._rem import Database as _Native
+from ._rem import default_db_path
+from .errors import NotFoundError
+from .types import Edge, Entity, GraphPath, IndexStats, SearchHit, TraversalStep
+
+__all__ = ["REMDatabase", "MEMORY"]
+
+#: Pass as ``path`` for a throwaway in-memory database.
+MEMORY = ":memory:"
+
+PathLike = Union[str, "os.PathLike[str]"]
+#: A vector: a list of floats or a 1-D NumPy array.
+VectorLike = Any
+
+
+class REMDatabase:
+    """One tenant's handle on a REM database (an embedded, single-process store).
+
+    Args:
+        path: database directory (created if needed; holds ``rem.redb``).
+            ``None``: ``$P8_DB_PATH``, else ``$P8_HOME/db``, else ``~/.p8/db``
+            (as the ``rem`` CLI). ``":memory:"``: a throwaway in-memory database.
+        tenant_id: tenant whose data this handle reads and writes (1-128 bytes).
+        embedding_model: model for tables whose schema names none: a name
+            (``"local:all-MiniLM-L6-v2"``, the default; ``"hash:384"``;
+            ``"openai:text-embedding-3-small"``), or any callable
+            ``list[str] -> list[vector]`` (vectors as lists or NumPy arrays),
+            recorded in schemas as ``custom:<function name>`` (or its
+            ``model_name`` attribute). It is called with the database lock
+            held: it must not call this database.
+        memory_limit: cap on the engine's memory in bytes (default 2 GiB or
+            ``$P8_MEMORY_LIMIT_MIB``); a call that needs more raises
+            :class:`~rem_db.errors.ResourceExhaustedError` and is rolled back.
+        call_timeout: deadline of each call in seconds (default none, or
+            ``$P8_CALL_TIMEOUT_MS``); a call past it raises
+            :class:`~rem_db.errors.CallTimeoutError` and is rolled back.
+
+    Raises:
+        DatabaseLockedError: another process (or handle) has the database open.
+        StorageError: the directory or file cannot be created or read.
+        InvalidArgumentError: a bad ``tenant_id``.
+
+    Every method runs in one transaction: a mutation is written completely or
+    not at all. Calls release the GIL; one handle may be shared by threads
+    (calls are serialised). Use it as a context manager, or call
+    :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        path: Optional[PathLike] = None,
+        *,
+        tenant_id: str = "default",
+        embedding_model: Union[str, _convert.EmbeddingFunction, None] = None,
+        memory_limit: Optional[int] = None,
+        call_timeout: Optional[float] = None,
+    ) -> None:
+        if path is None:
+            resolved: Optional[str] = default_db_path()
+        else:
+            resolved = os.fspath(path)
+            if resolved == MEMORY:
+                resolved = None
+        model: Optional[str]
+        fn = None
+        if embedding_model is None or isinstance(embedding_model, str):
+            model = embedding_model
+        elif callable(embedding_model):
+            model = _convert.embedder_name(embedding_model)
+            fn = _convert.embedder(embedding_model)
+        else:
+            raise TypeError("embedding_model must be a model name or a callable list[str] -> list[vector]")
+        timeout_ms = None if call_timeout is None else max(1, int(call_timeout * 1000))
+        self._db = _Native(
+            resolved,
+            tenant=tenant_id,
+            default_model=model,
+            embed_fn=fn,
+            memory_limit=memory_limit,
+            call_timeout_ms=timeout_ms,
+        )
+        self._tables: Dict[type, str] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def path(self) -> Optional[str]:
+        """The database directory, or ``None`` in memory."""
+        return self._db.path
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant this handle reads and writes."""
+        return self._db.tenant
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._db.closed
+
+    def close(self) -> None:
+        """Close the handle and release the database's file lock (idempotent).
+        Later calls raise :class:`~rem_db.errors.InvalidArgumentError`."""
+        self._db.close()
+
+    def __enter__(self) -> "REMDatabase":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.path or MEMORY
+        return f"REMDatabase({where!r}, tenant_id={self.tenant_id!r}{', closed' if self.closed else ''})"
+
+    # -- schemas -------------------------------------------------------------
+
+    def register_schema(
+        self,
+        name: str,
+        schema: Any,
+        *,
+        indexed_fields: Optional[Sequence[str]] = None,
+        embedding_fields: Optional[Sequence[str]] = None,
+        key_field: Optional[str] = None,
+        embedding_model: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Register (or replace) table ``name``'s schema.
+
+        Args:
+            name: table name.
+            schema: a JSON Schema as a dict or JSON string, or a Pydantic model
+                class (``model_json_schema()`` is used; REM settings may sit in
+                its ``json_schema_extra``).
+            indexed_fields: fields with a secondary index (overrides the schema's).
+            embedding_fields: fields embedded on write for :meth:`search`.
+            key_field: natural-key field: the same key upserts the same entity.
+            embedding_model: model of this table (overrides the database default).
+
+        Returns:
+            The stored schema record (``name``, ``version``, settings, ``schema``).
+
+        Raises:
+            SchemaError: unusable schema, or a refused change (major version bump).
+            EmbeddingError: the embedding model cannot be loaded (probed once here).
+            TypeError: ``schema`` is not a dict, string or model class.
+        """
+        doc = _convert.schema_dict(schema)
+        if indexed_fields is not None:
+            doc["indexed_fields"] = list(indexed_fields)
+        if embedding_fields is not None:
+            doc["embedding_fields"] = list(embedding_fields)
+        if key_field is not None:
+            doc["key_field"] = key_field
+        if embedding_model is not None:
+            doc["embedding_provider"] = embedding_model
+        record: Dict[str, Any] = _convert.loads(self._db.register_schema(name, _convert.dumps(doc)))
+        if _convert.is_model_class(schema):
+            with self._lock:
+                self._tables[schema] = name
+        return record
+
+    def list_schemas(self) -> List[str]:
+        """Registered table names, sorted."""
+        return self._db.list_schemas()
+
+    def get_schema(self, name: str) -> Dict[str, Any]:
+        """The schema record of table ``name``.
+
+        Raises:
+            SchemaNotFoundError: no such table.
+        """
+        record: Dict[str, Any] = _convert.loads(self._db.get_schema(name))
+        return record
+
+    def table_of(self, model: type) -> str:
+        """The table a Pydantic model class writes to: the name it was registered under,
+        else ``json_schema_extra`` ``table_name``/``name``/``short_name``, else its class
+        name in snake_case."""
+        return self._tables.get(model) or _convert.default_table_name(model)
+
+    # -- entities ------------------------------------------------------------
+
+    def insert(self, table: str, data: Any) -> str:
+        """Validate and upsert one entity; returns its id (a UUID string).
+
+        Args:
+            table: table name.
+            data: a dict (or Pydantic instance) of the entity's properties.
+                Defaults from the schema are applied.
+
+        Raises:
+            SchemaNotFoundError: no such table.
+            ValidationError: ``data`` does not satisfy the schema (``.errors()`` lists every issue).
+            EmbeddingError: the embedding fields could not be embedded.
+        """
+        return self._db.insert(table, _convert.object_json(data, "data"))
+
+    def insert_batch(self, table: str, rows: Iterable[Any]) -> List[str]:
+        """Upsert every row or none (one transaction); returns the ids in order.
+
+        Raises:
+            ValidationError: some rows are invalid; each issue's ``loc`` starts with the row index.
+            SchemaNotFoundError, EmbeddingError: as :meth:`insert`.
+        """
+        payload = [_convert.object_json(r, "each row") for r in rows]
+        return self._db.insert_batch(table, payload)
+
+    def upsert(self, models: Any) -> List[str]:
+        """Upsert Pydantic instances (one, or an iterable) into their tables
+        (see :meth:`table_of`); returns the ids in order. Instances of one table
+        are written atomically; several tables are written one table at a time.
+
+        Raises:
+            as :meth:`insert_batch`; TypeError for objects that are not Pydantic instances.
+        """
+        items = [models] if callable(getattr(models, "model_dump", None)) else list(models)
+        by_table: Dict[str, List[int]] = {}
+        payload: List[str] = []
+        for i, obj in enumerate(items):
+            if not callable(getattr(obj, "model_dump", None)):
+                raise TypeError(f"upsert takes Pydantic model instances; item {i} is a {type(obj).__name__}")
+            by_table.setdefault(self.table_of(type(obj)), []).append(i)
+            payload.append(_convert.dumps(obj.model_dump(mode="json")))
+        ids: List[str] = [""] * len(items)
+        for table, positions in by_table.items():
+            for pos, id_ in zip(positions, self._db.insert_batch(table, [payload[p] for p in positions])):
+                ids[pos] = id_
+        return ids
+
+    def get(self, id: str) -> Optional[Entity]:
+        """The entity ``id`` (soft-deleted ones included, with ``deleted_at`` set), or ``None``.
+
+        Raises:
+            InvalidArgumentError: ``id`` is not a UUID.
+        """
+        text = self._db.get(id)
+        return None if text is None else _convert.loads(text)  # type: ignore[no-any-return]
+
+    def get_batch(self, ids: Sequence[str]) -> List[Optional[Entity]]:
+        """:meth:`get` for each id, in order (``None`` where missing), in one call."""
+        return _convert.loads(self._db.get_many(list(ids)))  # type: ignore[no-any-return]
+
+    def update(self, id: str, patch: Mapping[str, Any]) -> Entity:
+        """Merge ``patch`` into the entity's properties (top-level keys replace), re-validate and store.
+
+        Returns:
+            The updated entity.
+
+        Raises:
+            NotFoundError: no such entity.
+            ValidationError: the merged properties do not satisfy the schema (nothing is written).
+        """
+        return _convert.loads(self._db.update(id, _convert.object_json(patch, "patch")))  # type: ignore[no-any-return]
+
+    def delete(self, id: str, *, hard: bool = False) -> Entity:
+        """Soft-delete (set ``deleted_at``; hidden from queries, ``get`` still returns it),
+        or with ``hard=True`` remove the entity, its index entries and edges.
+
+        Returns:
+            The entity as last stored.
+
+        Raises:
+            NotFoundError: no such entity.
+        """
+        return _convert.loads(self._db.delete(id, hard))  # type: ignore[no-any-return]
+
+    def lookup(self, key: str) -> List[Entity]:
+        """Live entities whose natural key is exactly ``key``, across tables."""
+        return _convert.loads(self._db.lookup(key))  # type: ignore[no-any-return]
+
+    def list(self, table: str, *, limit: Optional[int] = None, offset: int = 0) -> List[Entity]:
+        """Live entities of ``table`` in id order: ``limit`` of them (all when ``None``) after ``offset``.
+
+        Raises:
+            SchemaNotFoundError: no such table.
+        """
+        return _convert.loads(self._db.list(table, limit, offset))  # type: ignore[no-any-return]
+
+    def count(self, table: str) -> int:
+        """Number of live (not soft-deleted) entities of ``table``.
+
+        Raises:
+            SchemaNotFoundError: no such table.
+        """
+        return self._db.count(table)
+
+    # -- query ---------------------------------------------------------------
+
+    def sql(self, query: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None) -> List[Dict[str, Any]]:
+        """Run one REM SQL statement; returns its rows as dicts.
+
+        ``SELECT`` (projections, ``WHERE``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``)
+        plus ``LOOKUP 'key'``, ``SEARCH 'text' IN table [WHERE ...] [LIMIT n]``,
+        ``TRAVERSE FROM 'id' DEPTH n ...`` and ``EXPLAIN``.
+
+        Args:
+            query: the statement.
+            params: values for placeholders, bound as SQL literals (never
+                spliced as text): a sequence for ``?`` (in order), ``?N`` and
+                ``$N``; a mapping for ``:name`` and ``$name``. A list value
+                becomes ``(a, b, ...)`` for ``IN``.
+
+        Raises:
+            QueryError: a malformed statement (``.line``/``.column`` say where).
+            UnsupportedError: a construct REM does not support (named in the message).
+            SchemaNotFoundError: an unknown table.
+            InvalidArgumentError: missing, unused or unbindable params.
+        """
+        if params is None:
+            text = self._db.query(query)
+        else:
+            if isinstance(params, (str, bytes)) or not isinstance(params, (Sequence, Mapping)):
+                raise TypeError("params must be a list/tuple (for ?, $1) or a dict (for :name)")
+            bound = params if isinstance(params, Mapping) else list(params)
+            text = self._db.query(query, _convert.dumps(bound))
+        return _convert.loads(text)  # type: ignore[no-any-return]
+
+    query = sql
+
+    def search(
+        self,
+        query: Union[str, VectorLike],
+        *,
+        table: str,
+        limit: int = 10,
+        min_score: float = 0.0,
+        where: Optional[str] = None,
+        hybrid: bool = False,
+        ef_search: Optional[int] = None,
+    ) -> List[SearchHit]:
+        """Semantic search of ``table``'s embedding fields (HNSW, cosine).
+
+        Args:
+            query: text (embedded with the table's model) or a vector of the
+                table's dimension (list of floats or 1-D NumPy array).
+            table: the table.
+            limit: top-k, 1 to 10,000.
+            min_score: smallest ``_score`` returned (``_score`` = 1 - cosine distance, in [-1, 1]).
+            where: a REM SQL predicate (what follows ``WHERE``) the rows must match;
+                with one, exactly ``min(limit, matching rows)`` rows come back.
+            hybrid: fuse a BM25 keyword ranking with the vector ranking
+                (reciprocal rank fusion, Cormack et al. 2009); text queries only.
+            ef_search: HNSW search breadth for this call (default: the table's, 64).
+
+        Returns:
+            Entities with ``_score``, best first.
+
+        Raises:
+            SchemaNotFoundError: no such table.
+            InvalidArgumentError: the table has no embedding fields, a vector of the wrong size, bad limit.
+            QueryError: a malformed ``where``.
+            EmbeddingError: the query text could not be embedded.
+        """
+        text: Optional[str] = None
+        vec: Optional[List[float]] = None
+        if isinstance(query, str):
+            text = query
+        else:
+            vec = _convert.vector(query)
+        out = self._db.search(table, text, vec, limit, min_score, where, hybrid, ef_search)
+        return _convert.loads(out)  # type: ignore[no-any-return]
+
+    def index_stats(self, table: str) -> IndexStats:
+        """Figures of ``table``'s vector index (model, dims, M, ef_construction, ef_search, live, tombstones).
+
+        Raises:
+            SchemaNotFoundError, InvalidArgumentError (no embedding fields).
+        """
+        return _convert.loads(self._db.index_stats(table))  # type: ignore[no-any-return]
+
+    def rebuild_index(self, table: str, *, reembed: bool = False) -> IndexStats:
+        """Rebuild ``table``'s vector index from stored vectors (dropping tombstones),
+        or with ``reembed=True`` embed every row again. Returns the new figures."""
+        return _convert.loads(self._db.rebuild_index(table, reembed))  # type: ignore[no-any-return]
+
+    # -- graph ---------------------------------------------------------------
+
+    def create_edge(
+        self, src: str, dst: str, rel_type: str, properties: Optional[Mapping[str, Any]] = None
+    ) -> Edge:
+        """Add (upsert) the edge ``src -[rel_type]-> dst``; ends are ids or natural keys and must exist.
+
+        Args:
+            properties: optional JSON-serialisable dict; a numeric ``weight`` (>= 0)
+                is used by weighted shortest paths.
+
+        Raises:
+            NotFoundError: an end does not exist.
+            InvalidArgumentError: an empty ``rel_type`` or a bad weight.
+        """
+        props = None if properties is None else _convert.object_json(properties, "properties")
+        return _convert.loads(self._db.add_edge(src, dst, rel_type, props))  # type: ignore[no-any-return]
+
+    def create_edges(self, edges: Iterable[Mapping[str, Any]]) -> int:
+        """Add many edges (dicts with ``src``, ``dst``, ``rel_type``, optional ``properties``)
+        in one transaction, all or none; returns how many were written.
+
+        Raises:
+            ValidationError: malformed edges (``loc`` starts with the edge index).
+            NotFoundError: an end does not exist.
+        """
+        return self._db.add_edges([_convert.object_json(e, "each edge") for e in edges])
+
+    def get_edges(
+        self, id: str, *, direction: str = "out", rel_type: Union[str, Sequence[str], None] = None
+    ) -> List[Edge]:
+        """Edges of ``id`` (or natural key): ``direction`` ``"out"``, ``"in"`` or ``"both"``,
+        optionally only of ``rel_type`` (one type or several).
+
+        Raises:
+            NotFoundError: no such entity. InvalidArgumentError: a bad direction.
+        """
+        return _convert.loads(self._db.get_edges(id, direction, _convert.rel_types(rel_type)))  # type: ignore[no-any-return]
+
+    def delete_edge(self, src: str, dst: str, rel_type: str) -> Edge:
+        """Remove the edge ``src -[rel_type]-> dst``; returns it.
+
+        Raises:
+            NotFoundError: no such edge.
+        """
+        return _convert.loads(self._db.delete_edge(src, dst, rel_type))  # type: ignore[no-any-return]
+
+    def traverse(
+        self,
+        start: str,
+        *,
+        direction: str = "out",
+        depth: int = 2,
+        rel_type: Union[str, Sequence[str], None] = None,
+        strategy: str = "bfs",
+        limit: Optional[int] = None,
+    ) -> List[TraversalStep]:
+        """Walk the graph from ``start`` (id or natural key) up to ``depth`` hops (1 to 10).
+
+        Returns:
+            ``{id, depth, path}`` per node reached (the start first, depth 0);
+            BFS depths are hop distances; ``strategy="dfs"`` walks depth-first.
+
+        Raises:
+            NotFoundError: no such start. InvalidArgumentError: bad depth, direction or strategy.
+        """
+        out = self._db.traverse(start, direction, depth, _convert.rel_types(rel_type), strategy, limit)
+        return _convert.loads(out)  # type: ignore[no-any-return]
+
+    def shortest_path(
+        self,
+        src: str,
+        dst: str,
+        *,
+        direction: str = "out",
+        max_depth: int = 10,
+        rel_type: Union[str, Sequence[str], None] = None,
+        weighted: bool = False,
+    ) -> Optional[GraphPath]:
+        """The shortest path from ``src`` to ``dst`` within ``max_depth`` hops: fewest hops
+        (BFS), or with ``weighted=True`` least total edge ``weight`` (Dijkstra; absent = 1).
+
+        Returns:
+            The path, or ``None`` when there is none within ``max_depth``.
+
+        Raises:
+            NotFoundError: ``src`` or ``dst`` does not exist.
+        """
+        try:
+            out = self._db.shortest_path(src, dst, direction, max_depth, _convert.rel_types(rel_type), weighted)
+        except NotFoundError as e:
+            if str(e).startswith("no path"):
+                return None
+            raise
+        return _convert.loads(out)  # type: ignore[no-any-return]

@@ -1,0 +1,183 @@
+"""The exceptions REM raises: one hierarchy rooted at :class:`RemError`.
+
+Every error of the engine and the host maps to exactly one class here (the
+mapping lives in ``host-python/src/error.rs``). Each exception carries
+``kind``, the stable snake_case name of the case (the same names as the CLI's
+``--json`` errors), and subclasses the builtin a Python user would catch:
+``KeyError`` for missing things, ``ValueError`` for bad input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Tuple, TypedDict, Union
+
+
+
+__all__ = [
+    "RemError",
+    "NotFoundError",
+    "SchemaNotFoundError",
+    "ValidationError",
+    "ErrorDetails",
+    "SchemaError",
+    "QueryError",
+    "UnsupportedError",
+    "InvalidArgumentError",
+    "EmbeddingError",
+    "StorageError",
+    "DatabaseLockedError",
+    "ResourceExhaustedError",
+    "CallTimeoutError",
+    "EngineError",
+]
+
+
+class RemError(Exception):
+    """Root of every REM exception.
+
+    Attributes:
+        kind: stable snake_case name of the error case (``"not_found"``,
+            ``"validation"``, ...); set on every exception the engine raises.
+    """
+
+    kind: str = "rem"
+
+    def __init__(self, message: str, *args: Any) -> None:
+        super().__init__(message, *args)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFoundError(RemError, KeyError):
+    """No entity (or edge, or path) with the given id or key."""
+
+    kind = "not_found"
+
+
+class SchemaNotFoundError(RemError, KeyError):
+    """The table has no registered schema; call ``register_schema`` first."""
+
+    kind = "schema_not_found"
+
+
+class ErrorDetails(TypedDict):
+    """One validation issue, shaped like ``pydantic_core.ErrorDetails``.
+
+    ``loc`` is the path from the root of the written value (for batches the
+    first element is the row index), ``type`` a stable snake_case kind
+    (``missing``, ``string_type``, ``enum``, ...), ``msg`` a sentence.
+    """
+
+    loc: Tuple[Union[str, int], ...]
+    type: str
+    msg: str
+
+
+class ValidationError(RemError, ValueError):
+    """Data does not satisfy the table's JSON Schema; nothing was written.
+
+    ``errors()`` lists every issue (not just the first), like Pydantic's
+    ``ValidationError.errors()``.
+    """
+
+    kind = "validation"
+
+    def __init__(self, message: str, issues: Optional[List[ErrorDetails]] = None) -> None:
+        super().__init__(message)
+        self._issues: List[ErrorDetails] = list(issues or [])
+
+    def errors(self) -> List[ErrorDetails]:
+        """Every issue: dicts with ``loc`` (tuple of str/int), ``type`` and ``msg``."""
+        return [dict(i) for i in self._issues]  # type: ignore[misc]
+
+    def error_count(self) -> int:
+        """Number of issues."""
+        return len(self._issues)
+
+
+class SchemaError(RemError, ValueError):
+    """An unusable schema document, or a refused schema change (a major version bump)."""
+
+    kind = "invalid_schema"
+
+
+class QueryError(RemError, ValueError):
+    """A malformed or invalid REM SQL statement.
+
+    Attributes:
+        line: 1-based line of the problem, 0 when unknown.
+        column: 1-based column (in characters), 0 when unknown.
+    """
+
+    kind = "invalid_query"
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message, line, column)
+        self.line = line
+        self.column = column
+
+    @property
+    def position(self) -> Optional[Tuple[int, int]]:
+        """``(line, column)``, or ``None`` when the parser did not report one."""
+        return (self.line, self.column) if self.line else None
+
+
+class UnsupportedError(QueryError):
+    """A construct or feature REM does not support (the message names it)."""
+
+    kind = "unsupported"
+
+
+class InvalidArgumentError(RemError, ValueError):
+    """A bad argument (malformed id, out-of-range option, wrong vector size, closed database...)."""
+
+    kind = "invalid_argument"
+
+
+class EmbeddingError(RemError):
+    """The embedding provider failed or is unavailable (the message says how to fix it).
+
+    When a custom Python embedding function raised, its exception is ``__cause__``.
+    """
+
+    kind = "embedding"
+
+
+class StorageError(RemError, OSError):
+    """The storage layer (redb) or the file system failed; the call was rolled back."""
+
+    kind = "storage"
+
+
+class DatabaseLockedError(StorageError):
+    """Another process (or another open handle) holds the database; close it there first.
+
+    Attributes:
+        path: the database directory.
+    """
+
+    kind = "locked"
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ResourceExhaustedError(RemError):
+    """The engine hit its memory cap (``memory_limit``); the call was rolled back."""
+
+    kind = "resource_exhausted"
+
+
+class CallTimeoutError(RemError, TimeoutError):
+    """The call ran past its deadline (``call_timeout``); it was stopped and rolled back."""
+
+    kind = "timeout"
+
+
+class EngineError(RemError):
+    """A bug in REM (an engine trap or broken invariant); the call was rolled back. Please report it."""
+
+    kind = "internal"

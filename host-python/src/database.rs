@@ -1,0 +1,314 @@
+//! `rem_db._rem.Database`: one tenant's handle on a REM database.
+//!
+//! Arguments and results are JSON text (the Python layer converts); every
+//! method releases the GIL for the whole engine call, and the class is
+//! `frozen` and `Sync`, so one handle may be shared across threads (calls are
+//! serialised inside [`rem_host::Database`]).
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use rem_host::{Direction, Embeddings, OpenOptions, SearchOptions, SearchQuery, Strategy};
+
+use crate::{embed, error};
+
+/// The path the CLI and `REMDatabase(path=None)` use: `$P8_DB_PATH`, else `$P8_HOME/db`, else `~/.p8/db`.
+#[pyfunction]
+pub fn default_db_path() -> String {
+    rem_host::config::default_db_path().display().to_string()
+}
+
+/// A REM database handle (native; use `rem_db.REMDatabase`).
+#[pyclass(module = "rem_db._rem", frozen)]
+pub struct Database {
+    db: RwLock<Option<Arc<rem_host::Database>>>,
+    tenant: String,
+    path: Option<String>,
+}
+
+type HostResult<T> = rem_host::Result<T>;
+
+fn closed() -> rem_host::Error {
+    rem_host::Error::InvalidArgument("the database is closed; open a new REMDatabase".into())
+}
+
+/// `[a,b,...]` from JSON texts, for one `json.loads` on the Python side.
+fn json_array(items: Vec<String>) -> String {
+    let mut out = String::with_capacity(items.iter().map(|s| s.len() + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(s);
+    }
+    out.push(']');
+    out
+}
+
+/// The `id` of a stored entity's JSON.
+fn entity_id(entity: &str) -> HostResult<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    serde_json::from_str::<Id>(entity)
+        .map(|e| e.id)
+        .map_err(|e| rem_host::Error::Internal(format!("the engine returned an entity without an id: {e}")))
+}
+
+impl Database {
+    /// Run `f` on the open database with the GIL released; map errors to `rem_db.errors`.
+    fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&rem_host::Database) -> HostResult<T> + Send) -> PyResult<T> {
+        let db = self.db.read().map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?.clone();
+        let result = py.detach(|| match db {
+            Some(db) => f(&db),
+            None => Err(closed()),
+        });
+        result.map_err(|e| {
+            let cause = if matches!(e, rem_host::Error::Embedding(_)) { embed::take_error() } else { None };
+            error::to_py(py, e, cause)
+        })
+    }
+}
+
+#[pymethods]
+impl Database {
+    /// Open (creating if needed) the database at `path` (`None`: in memory) as `tenant`.
+    #[new]
+    #[pyo3(signature = (path, *, tenant, default_model=None, embed_fn=None, memory_limit=None, call_timeout_ms=None))]
+    fn new(
+        py: Python<'_>,
+        path: Option<String>,
+        tenant: String,
+        default_model: Option<String>,
+        embed_fn: Option<Py<PyAny>>,
+        memory_limit: Option<u64>,
+        call_timeout_ms: Option<u64>,
+    ) -> PyResult<Self> {
+        let mut embeddings = Embeddings::new(default_model.clone(), None);
+        if let (Some(f), Some(name)) = (embed_fn, default_model) {
+            embeddings = embeddings.with_custom(name, embed::custom(f));
+        }
+        let mut options = match &path {
+            Some(p) => OpenOptions::at(PathBuf::from(p)),
+            None => OpenOptions::in_memory(),
+        }
+        .tenant(tenant.clone())
+        .embeddings(embeddings);
+        if let Some(bytes) = memory_limit {
+            options = options.memory_limit(bytes);
+        }
+        if let Some(ms) = call_timeout_ms {
+            options = options.call_timeout((ms > 0).then(|| Duration::from_millis(ms)));
+        }
+        let db = py.detach(|| rem_host::Database::open(options)).map_err(|e| error::to_py(py, e, None))?;
+        Ok(Database { db: RwLock::new(Some(Arc::new(db))), tenant, path })
+    }
+
+    /// Close the handle (the file lock is released once running calls finish). Idempotent.
+    fn close(&self) {
+        if let Ok(mut db) = self.db.write() {
+            db.take();
+        }
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.db.read().map(|d| d.is_none()).unwrap_or(true)
+    }
+
+    /// The tenant this handle reads and writes.
+    #[getter]
+    fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The database directory, or `None` in memory.
+    #[getter]
+    fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// Register or replace a table's schema (JSON text); returns the schema record (JSON).
+    fn register_schema(&self, py: Python<'_>, name: String, schema: String) -> PyResult<String> {
+        self.run(py, move |db| db.register_schema(&name, &schema))
+    }
+
+    /// Registered table names, sorted.
+    fn list_schemas(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.run(py, |db| db.list_schemas())
+    }
+
+    /// The schema record of `name` (JSON).
+    fn get_schema(&self, py: Python<'_>, name: String) -> PyResult<String> {
+        self.run(py, move |db| db.get_schema(&name))
+    }
+
+    /// Upsert one entity (`data`: JSON object text); returns its id.
+    fn insert(&self, py: Python<'_>, table: String, data: String) -> PyResult<String> {
+        self.run(py, move |db| entity_id(&db.insert(&table, &data)?))
+    }
+
+    /// Upsert every row (JSON object texts) or none; returns the ids in order.
+    fn insert_batch(&self, py: Python<'_>, table: String, rows: Vec<String>) -> PyResult<Vec<String>> {
+        self.run(py, move |db| db.insert_batch(&table, &rows))
+    }
+
+    /// The entity (JSON) or `None`.
+    fn get(&self, py: Python<'_>, id: String) -> PyResult<Option<String>> {
+        self.run(py, move |db| db.get(&id))
+    }
+
+    /// The entities of `ids` as one JSON array (`null` where missing).
+    fn get_many(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<String> {
+        self.run(py, move |db| {
+            Ok(json_array(db.get_many(&ids)?.into_iter().map(|e| e.unwrap_or_else(|| "null".into())).collect()))
+        })
+    }
+
+    /// Merge `patch` (JSON object text) into an entity's properties; returns the entity (JSON).
+    fn update(&self, py: Python<'_>, id: String, patch: String) -> PyResult<String> {
+        self.run(py, move |db| db.update(&id, &patch))
+    }
+
+    /// Soft (or `hard`) delete; returns the entity as last stored (JSON).
+    fn delete(&self, py: Python<'_>, id: String, hard: bool) -> PyResult<String> {
+        self.run(py, move |db| db.delete(&id, hard))
+    }
+
+    /// Live entities whose natural key is `key`, across tables (JSON array).
+    fn lookup(&self, py: Python<'_>, key: String) -> PyResult<String> {
+        self.run(py, move |db| db.lookup(&key).map(json_array))
+    }
+
+    /// Live entities of `table` in id order (JSON array).
+    #[pyo3(signature = (table, limit, offset))]
+    fn list(&self, py: Python<'_>, table: String, limit: Option<u32>, offset: u32) -> PyResult<String> {
+        self.run(py, move |db| db.list(&table, limit, offset).map(json_array))
+    }
+
+    /// Number of live entities of `table`.
+    fn count(&self, py: Python<'_>, table: String) -> PyResult<u64> {
+        self.run(py, move |db| db.count(&table))
+    }
+
+    /// Upsert the edge `src -[rel_type]-> dst`; returns it (JSON).
+    #[pyo3(signature = (src, dst, rel_type, properties))]
+    fn add_edge(
+        &self,
+        py: Python<'_>,
+        src: String,
+        dst: String,
+        rel_type: String,
+        properties: Option<String>,
+    ) -> PyResult<String> {
+        self.run(py, move |db| db.add_edge(&src, &dst, &rel_type, properties.as_deref()))
+    }
+
+    /// Upsert many edges (JSON objects `{src, dst, rel_type, properties?}`) in one transaction; returns the count.
+    fn add_edges(&self, py: Python<'_>, edges: Vec<String>) -> PyResult<u32> {
+        self.run(py, move |db| db.add_edges_with_progress(&edges, rem_host::DEFAULT_BATCH_CHUNK, &mut |_| {}))
+    }
+
+    /// Edges of `id` (JSON array). `direction`: `out`, `in` or `both`.
+    fn get_edges(&self, py: Python<'_>, id: String, direction: String, rel_types: Vec<String>) -> PyResult<String> {
+        self.run(py, move |db| db.get_edges(&id, direction.parse::<Direction>()?, &rel_types))
+    }
+
+    /// Remove an edge; returns it (JSON).
+    fn delete_edge(&self, py: Python<'_>, src: String, dst: String, rel_type: String) -> PyResult<String> {
+        self.run(py, move |db| db.delete_edge(&src, &dst, &rel_type))
+    }
+
+    /// Walk the graph (JSON array of `{id, depth, path}`). `strategy`: `bfs` or `dfs`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (start, direction, depth, rel_types, strategy, limit))]
+    fn traverse(
+        &self,
+        py: Python<'_>,
+        start: String,
+        direction: String,
+        depth: u32,
+        rel_types: Vec<String>,
+        strategy: String,
+        limit: Option<u32>,
+    ) -> PyResult<String> {
+        self.run(py, move |db| {
+            let strategy = match strategy.to_ascii_lowercase().as_str() {
+                "bfs" => Strategy::Bfs,
+                "dfs" => Strategy::Dfs,
+                other => {
+                    return Err(rem_host::Error::InvalidArgument(format!(
+                        "invalid strategy {other:?}: use \"bfs\" or \"dfs\""
+                    )));
+                }
+            };
+            db.traverse(&start, direction.parse::<Direction>()?, depth, &rel_types, strategy, limit)
+        })
+    }
+
+    /// Shortest path (JSON `{source, target, hops, cost, nodes, path}`).
+    #[allow(clippy::too_many_arguments)]
+    fn shortest_path(
+        &self,
+        py: Python<'_>,
+        source: String,
+        target: String,
+        direction: String,
+        max_depth: u32,
+        rel_types: Vec<String>,
+        weighted: bool,
+    ) -> PyResult<String> {
+        self.run(py, move |db| {
+            db.shortest_path(&source, &target, direction.parse::<Direction>()?, max_depth, &rel_types, weighted)
+        })
+    }
+
+    /// Run one REM SQL statement, with `params` (JSON) bound first if given; rows as a JSON array.
+    #[pyo3(signature = (sql, params=None))]
+    fn query(&self, py: Python<'_>, sql: String, params: Option<String>) -> PyResult<String> {
+        self.run(py, move |db| match params {
+            Some(p) => db.query_with_params(&sql, &p),
+            None => db.query(&sql),
+        })
+    }
+
+    /// Semantic search by `text` or `vector` (exactly one); rows with `_score` (JSON array).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (table, text, vector, top_k, min_score, filter, hybrid, ef_search))]
+    fn search(
+        &self,
+        py: Python<'_>,
+        table: String,
+        text: Option<String>,
+        vector: Option<Vec<f32>>,
+        top_k: u32,
+        min_score: f32,
+        filter: Option<String>,
+        hybrid: bool,
+        ef_search: Option<u32>,
+    ) -> PyResult<String> {
+        self.run(py, move |db| {
+            let query = match (text, vector) {
+                (Some(t), None) => SearchQuery::Text(t),
+                (None, Some(v)) => SearchQuery::Vector(v),
+                _ => return Err(rem_host::Error::InvalidArgument("search needs either a text or a vector".into())),
+            };
+            db.search(&table, &query, &SearchOptions { top_k, min_score, filter, hybrid, ef_search })
+        })
+    }
+
+    /// The vector index figures of `table` (JSON).
+    fn index_stats(&self, py: Python<'_>, table: String) -> PyResult<String> {
+        self.run(py, move |db| db.index_stats(&table))
+    }
+
+    /// Rebuild `table`'s vector index (re-embedding with `reembed`); returns the stats (JSON).
+    fn rebuild_index(&self, py: Python<'_>, table: String, reembed: bool) -> PyResult<String> {
+        self.run(py, move |db| db.rebuild_index(&table, reembed))
+    }
+}

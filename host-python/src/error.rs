@@ -1,0 +1,87 @@
+//! Every [`rem_host::Error`] becomes an exception of `rem_db.errors` (all
+//! rooted at `RemError`); this is the only place that mapping lives.
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
+use rem_host::{Error, PathSegment};
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// The class `name` of `rem_db.errors`.
+fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let module = ERRORS.get_or_try_init(py, || py.import("rem_db.errors").map(Bound::unbind))?;
+    module.bind(py).getattr(name)
+}
+
+/// The `rem_db.errors` class name for `e`.
+fn class_name(e: &Error) -> &'static str {
+    match e {
+        Error::NotFound(_) => "NotFoundError",
+        Error::SchemaNotFound(_) => "SchemaNotFoundError",
+        Error::InvalidSchema(_) | Error::SchemaConflict(_) => "SchemaError",
+        Error::Validation(_) => "ValidationError",
+        Error::InvalidQuery { .. } => "QueryError",
+        Error::Unsupported(_) => "UnsupportedError",
+        Error::InvalidArgument(_) => "InvalidArgumentError",
+        Error::Storage(_) | Error::Io { .. } => "StorageError",
+        Error::Locked(_) => "DatabaseLockedError",
+        Error::Embedding(_) => "EmbeddingError",
+        Error::ResourceExhausted(_) => "ResourceExhaustedError",
+        Error::Timeout(_) => "CallTimeoutError",
+        Error::Trap(_) | Error::Internal(_) => "EngineError",
+        _ => "RemError",
+    }
+}
+
+fn issues<'py>(py: Python<'py>, list: &[rem_host::Issue]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for i in list {
+        let loc: Vec<Bound<'py, PyAny>> = i
+            .loc
+            .iter()
+            .map(|s| match s {
+                PathSegment::Field(f) => PyString::new(py, f).into_any(),
+                PathSegment::Index(n) => PyInt::new(py, *n).into_any(),
+            })
+            .collect();
+        let d = PyDict::new(py);
+        d.set_item("loc", PyTuple::new(py, loc)?)?;
+        d.set_item("type", &i.kind)?;
+        d.set_item("msg", &i.msg)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// Build the Python exception for `e` (`cause`, if any, becomes its `__cause__`).
+pub fn to_py(py: Python<'_>, e: Error, cause: Option<PyErr>) -> PyErr {
+    match build(py, &e) {
+        Ok(err) => {
+            if cause.is_some() {
+                err.set_cause(py, cause);
+            }
+            err
+        }
+        // Only if rem_db.errors itself cannot be imported (a broken install).
+        Err(import) => {
+            let err = PyRuntimeError::new_err(format!("{e} (and rem_db.errors failed to import)"));
+            err.set_cause(py, Some(import));
+            err
+        }
+    }
+}
+
+fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
+    let cls = class(py, class_name(e))?;
+    let message = e.to_string();
+    let obj = match e {
+        Error::Validation(list) => cls.call1((message, issues(py, list)?))?,
+        Error::InvalidQuery { line, column, .. } => cls.call1((message, *line, *column))?,
+        Error::Locked(path) => cls.call1((message, path.display().to_string()))?,
+        _ => cls.call1((message,))?,
+    };
+    obj.setattr("kind", e.kind())?;
+    Ok(PyErr::from_value(obj))
+}

@@ -1,0 +1,23 @@
+//! `rem_db._rem`: the native half of the `rem_db` Python package.
+//!
+//! It exposes one class, [`database::Database`], a thin, GIL-releasing wrapper
+//! over [`rem_host::Database`] that speaks JSON text; the public, typed API
+//! (`REMDatabase`, `AsyncREMDatabase`, `MemoryEngine`, the exceptions) is
+//! written in Python in `python/rem_db/` and documented in `rem_db/__init__.pyi`.
+
+mod database;
+mod embed;
+mod error;
+
+use pyo3::prelude::*;
+
+/// The native module `rem_db._rem`.
+#[pymodule]
+fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<database::Database>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ENGINE_HASH", rem_host::ENGINE_HASH)?;
+    m.add("DEFAULT_EMBEDDING_MODEL", rem_host::embed::DEFAULT_MODEL)?;
+    m.add_function(wrap_pyfunction!(database::default_db_path, m)?)?;
+    Ok(())
+}
