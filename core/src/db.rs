@@ -77,6 +77,8 @@ pub struct Database<S: Storage> {
 impl<S: Storage> Database<S> {
     /// Rows validated, prefetched and written together inside `insert_batch`.
     pub const BATCH_BLOCK: usize = 64;
+    /// Most validation issues one failed `insert_batch` reports (later rows are not checked).
+    pub const MAX_BATCH_ISSUES: usize = 100;
 
     /// Open `tenant` over `store`. Errors: `InvalidArgument` for an empty or over-long tenant.
     pub fn new(store: S, tenant: &str) -> Result<Self> {
@@ -438,18 +440,36 @@ impl<S: Storage> Database<S> {
         // crossing, then write it. Small blocks keep the parsed rows in cache.
         let mut ids = Vec::with_capacity(rows.len());
         let mut vec_ops = Vec::new();
-        for (b, block) in rows.chunks(Self::BATCH_BLOCK).enumerate() {
+        // Every row is validated even after a bad one (up to MAX_BATCH_ISSUES issues), so one
+        // error lists what is wrong in the whole batch; nothing is applied once a row failed.
+        let mut issues: Vec<Issue> = Vec::new();
+        'blocks: for (b, block) in rows.chunks(Self::BATCH_BLOCK).enumerate() {
             let mut prepared = Vec::with_capacity(block.len());
             for (j, row) in block.iter().enumerate() {
                 let i = (b * Self::BATCH_BLOCK + j) as u32;
-                let value = serde_json::from_str(row).map_err(|e| {
-                    Error::Validation(vec![Issue {
-                        loc: vec![PathSegment::Index(i)],
-                        kind: "json_invalid".into(),
-                        msg: format!("invalid JSON: {e} (line {}, column {})", e.line(), e.column()),
-                    }])
-                })?;
-                prepared.push(self.prepare(&schema, value, &now, Some(i))?);
+                let checked = serde_json::from_str(row)
+                    .map_err(|e| {
+                        Error::Validation(vec![Issue {
+                            loc: vec![PathSegment::Index(i)],
+                            kind: "json_invalid".into(),
+                            msg: format!("invalid JSON: {e} (line {}, column {})", e.line(), e.column()),
+                        }])
+                    })
+                    .and_then(|value| self.prepare(&schema, value, &now, Some(i)));
+                match checked {
+                    Ok(p) if issues.is_empty() => prepared.push(p),
+                    Ok(_) => {}
+                    Err(Error::Validation(mut more)) => {
+                        issues.append(&mut more);
+                        if issues.len() >= Self::MAX_BATCH_ISSUES {
+                            break 'blocks;
+                        }
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            if !issues.is_empty() {
+                continue;
             }
             tx.prefetch(prepared.iter().map(|p| p.key.clone()).collect())?;
             for p in prepared {
@@ -459,6 +479,10 @@ impl<S: Storage> Database<S> {
                 }
                 ids.push(e.id);
             }
+        }
+        if !issues.is_empty() {
+            issues.truncate(Self::MAX_BATCH_ISSUES);
+            return Err(Error::Validation(issues));
         }
         self.index_vectors(&mut tx, &schema.record, vec_ops)?;
         tx.commit()?;

@@ -232,7 +232,10 @@ impl CompiledSchema {
         if self.validator.is_valid(value) {
             return Ok(());
         }
-        let issues: Vec<Issue> = self.validator.iter_errors(value).map(|e| to_issue(&e)).collect();
+        let mut issues: Vec<Issue> = Vec::new();
+        for e in self.validator.iter_errors(value) {
+            to_issues(&e, &mut issues);
+        }
         if issues.is_empty() { Ok(()) } else { Err(issues) }
     }
 }
@@ -248,6 +251,28 @@ fn json_type_name(t: &jsonschema::JsonType) -> &'static str {
         Array => "list_type",
         Object => "dict_type",
     }
+}
+
+/// Whether an `anyOf` branch failed only for not being `null` (the `None` arm of `Optional[X]`).
+fn null_arm(branch: &[jsonschema::ValidationError<'_>]) -> bool {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    matches!(branch, [only] if matches!(only.kind(), K::Type { kind: TypeKind::Single(jsonschema::JsonType::Null) }))
+}
+
+/// Push the issues of `e`. A failed `anyOf` whose only non-null arm is one schema (what
+/// Pydantic emits for `Optional[Model]`) reports that arm's issues with their own `loc`s,
+/// as Pydantic does, instead of one `union_no_match` at the field.
+fn to_issues(e: &jsonschema::ValidationError<'_>, out: &mut Vec<Issue>) {
+    if let jsonschema::error::ValidationErrorKind::AnyOf { context } = e.kind() {
+        let arms: Vec<_> = context.iter().filter(|b| !null_arm(b)).collect();
+        if arms.len() == 1 && context.len() > 1 && !arms[0].is_empty() {
+            for sub in arms[0] {
+                to_issues(sub, out);
+            }
+            return;
+        }
+    }
+    out.push(to_issue(e));
 }
 
 /// Map a jsonschema error to a pydantic-shaped issue with a stable `kind`.
@@ -391,6 +416,20 @@ mod tests {
             "indexed_fields": ["role"],
             "version": "1.2.0"
         })
+    }
+
+    #[test]
+    fn a_bad_optional_model_reports_its_own_fields() {
+        let compiled =
+            CompiledSchema::compile(SchemaRecord::from_document("person", pydantic_person()).unwrap()).unwrap();
+        let mut bad = json!({"name": "A", "age": 1, "address": {"country": 3}});
+        let issues = compiled.validate(&mut bad).unwrap_err();
+        let got: Vec<(String, &str)> = issues.iter().map(|i| (i.loc_string(), i.kind.as_str())).collect();
+        assert_eq!(got, vec![("address.city".to_string(), "missing"), ("address.country".to_string(), "string_type")]);
+        let mut wrong_type = json!({"name": "A", "age": 1, "address": 5});
+        let issues = compiled.validate(&mut wrong_type).unwrap_err();
+        assert_eq!(issues[0].loc_string(), "address");
+        assert!(compiled.validate(&mut json!({"name": "A", "age": 1, "address": null})).is_ok());
     }
 
     #[test]

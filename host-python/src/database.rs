@@ -62,7 +62,11 @@ fn entity_id(entity: &str) -> HostResult<String> {
 impl Database {
     /// Run `f` on the open database with the GIL released; map errors to `rem_db.errors`.
     fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&rem_host::Database) -> HostResult<T> + Send) -> PyResult<T> {
-        let db = self.db.read().map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?.clone();
+        let db = self
+            .db
+            .read()
+            .map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?
+            .clone();
         let result = py.detach(|| match db {
             Some(db) => f(&db),
             None => Err(closed()),

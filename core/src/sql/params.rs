@@ -35,9 +35,9 @@ fn scalar(v: &Value, name: &str) -> Result<String> {
 
 fn literal(v: &Value, name: &str) -> Result<String> {
     match v {
-        Value::Array(items) if items.is_empty() => {
-            Err(Error::InvalidArgument(format!("parameter {name}: an empty list cannot be bound (IN () matches nothing)")))
-        }
+        Value::Array(items) if items.is_empty() => Err(Error::InvalidArgument(format!(
+            "parameter {name}: an empty list cannot be bound (IN () matches nothing)"
+        ))),
         Value::Array(items) => {
             let parts = items.iter().map(|i| scalar(i, name)).collect::<Result<Vec<_>>>()?;
             Ok(format!("({})", parts.join(", ")))
@@ -60,7 +60,11 @@ pub fn bind(sql: &str, params: &Value) -> Result<String> {
         Value::Array(a) => (Some(a), None),
         Value::Object(o) => (None, Some(o)),
         Value::Null => (None, None),
-        _ => return Err(Error::InvalidArgument("params must be a list (for ?, ?N, $N) or an object (for :name, $name)".into())),
+        _ => {
+            return Err(Error::InvalidArgument(
+                "params must be a list (for ?, ?N, $N) or an object (for :name, $name)".into(),
+            ));
+        }
     };
     let mut used = vec![false; list.map_or(0, Vec::len)];
     let mut used_names = std::collections::BTreeSet::new();
@@ -112,7 +116,10 @@ pub fn bind(sql: &str, params: &Value) -> Result<String> {
             None => {
                 let key = &name[1..];
                 let values = map.ok_or_else(|| {
-                    Error::InvalidArgument(format!("placeholder {name} needs params as an object, got {}", kind(params)))
+                    Error::InvalidArgument(format!(
+                        "placeholder {name} needs params as an object, got {}",
+                        kind(params)
+                    ))
                 })?;
                 used_names.insert(key.to_string());
                 values.get(key).ok_or_else(|| Error::InvalidArgument(format!("no value for placeholder {name}")))?
@@ -160,11 +167,27 @@ mod tests {
     fn binds_each_placeholder_form() {
         let cases = [
             ("SELECT * FROM t WHERE a = ? AND b = ?", json!([1, "x"]), "SELECT * FROM t WHERE a = 1 AND b = 'x'"),
-            ("SELECT * FROM t WHERE a = $2 OR b = $1", json!(["it's", -2.5]), "SELECT * FROM t WHERE a = (-2.5) OR b = 'it''s'"),
+            (
+                "SELECT * FROM t WHERE a = $2 OR b = $1",
+                json!(["it's", -2.5]),
+                "SELECT * FROM t WHERE a = (-2.5) OR b = 'it''s'",
+            ),
             ("SELECT * FROM t WHERE a = ?1 AND b = ?1", json!([true]), "SELECT * FROM t WHERE a = TRUE AND b = TRUE"),
-            ("SELECT * FROM t WHERE a = :name AND b IS $z", json!({"name": "a", "z": null}), "SELECT * FROM t WHERE a = 'a' AND b IS NULL"),
-            ("SELECT * FROM t WHERE a IN ? AND s = '?'", json!([["x", 2]]), "SELECT * FROM t WHERE a IN ('x', 2) AND s = '?'"),
-            ("SELECT * FROM t\nWHERE a = ?", json!(["'; DROP TABLE t; --"]), "SELECT * FROM t\nWHERE a = '''; DROP TABLE t; --'"),
+            (
+                "SELECT * FROM t WHERE a = :name AND b IS $z",
+                json!({"name": "a", "z": null}),
+                "SELECT * FROM t WHERE a = 'a' AND b IS NULL",
+            ),
+            (
+                "SELECT * FROM t WHERE a IN ? AND s = '?'",
+                json!([["x", 2]]),
+                "SELECT * FROM t WHERE a IN ('x', 2) AND s = '?'",
+            ),
+            (
+                "SELECT * FROM t\nWHERE a = ?",
+                json!(["'; DROP TABLE t; --"]),
+                "SELECT * FROM t\nWHERE a = '''; DROP TABLE t; --'",
+            ),
             ("LOOKUP ?", json!(["Alice"]), "LOOKUP 'Alice'"),
             ("SELECT a::text FROM t WHERE x = 1", json!([]), "SELECT a::text FROM t WHERE x = 1"),
         ];

@@ -1,0 +1,108 @@
+"""Pydantic models as schemas: nested models, enums, optionals, defaults; MemoryEngine."""
+
+from __future__ import annotations
+
+import enum
+from typing import List, Optional
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+import rem_db
+from rem_db import MemoryEngine, REMDatabase
+
+
+class Role(str, enum.Enum):
+    engineer = "engineer"
+    manager = "manager"
+
+
+class Address(BaseModel):
+    city: str
+    zip: str = Field(pattern=r"^[0-9]{5}$")
+
+
+class Employee(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"key_field": "name", "indexed_fields": ["role"],
+                                                 "embedding_fields": ["bio"]})
+
+    name: str
+    role: Role = Role.engineer
+    level: int = Field(default=1, ge=1, le=10)
+    address: Optional[Address] = None
+    skills: List[str] = []
+    bio: str = ""
+
+
+def test_model_schema_validates_and_applies_defaults(db: REMDatabase) -> None:
+    record = db.register_schema("employee", Employee)
+    assert record["key_field"] == "name"
+    id_ = db.insert("employee", {"name": "Ann", "address": {"city": "Lyon", "zip": "69001"}})
+    got = db.get(id_)
+    assert got is not None
+    assert got["properties"] == {"name": "Ann", "role": "engineer", "level": 1, "skills": [], "bio": "",
+                                 "address": {"city": "Lyon", "zip": "69001"}}
+    # A model instance is accepted as data too.
+    db.insert("employee", Employee(name="Ben", role=Role.manager, skills=["go"]))
+    assert db.sql("SELECT name FROM employee WHERE role = 'manager'") == [{"name": "Ben"}]
+
+
+@pytest.mark.parametrize(
+    "data, loc, kind",
+    [
+        ({"name": "X", "address": {"city": "Paris", "zip": "7500"}}, ("address", "zip"), "string_pattern_mismatch"),
+        ({"name": "X", "address": {"zip": "75001"}}, ("address", "city"), "missing"),
+        ({"name": "X", "role": "intern"}, ("role",), "enum"),
+        ({"name": "X", "level": 11}, ("level",), "less_than_equal"),
+        ({"name": "X", "skills": ["a", 3]}, ("skills", 1), "string_type"),
+        ({"role": "manager"}, ("name",), "missing"),
+    ],
+)
+def test_invalid_nested_values_name_their_loc(db: REMDatabase, data: dict, loc: tuple, kind: str) -> None:
+    db.register_schema("employee", Employee)
+    with pytest.raises(rem_db.ValidationError) as info:
+        db.insert("employee", data)
+    errors = info.value.errors()
+    assert [(e["loc"], e["type"]) for e in errors] == [(loc, kind)], errors
+    assert db.count("employee") == 0
+
+
+def test_upsert_models(db: REMDatabase) -> None:
+    db.register_schema("employee", Employee)
+    ids = db.upsert([Employee(name="A"), Employee(name="B")])
+    assert len(ids) == 2 and db.count("employee") == 2
+    assert db.upsert(Employee(name="A", level=3)) == ids[:1], "the same key upserts"
+    with pytest.raises(TypeError):
+        db.upsert([{"name": "dict"}])
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"table_name": "notes", "embedding_fields": ["text"]})
+
+    title: str
+    text: str
+    tags: List[str] = []
+
+
+def test_memory_engine(db: REMDatabase) -> None:
+    mem = MemoryEngine(db)
+    assert mem.register_model(Note) == "notes"
+    assert mem.register_model(Employee) == "employee"
+    first = mem.insert(Note(title="deploy", text="the deploy failed because the disk was full"))
+    mem.insert_many([Note(title="lunch", text="pasta on friday"), Note(title="db", text="the disk is full again")])
+    note = mem.get(Note, first)
+    assert isinstance(note, Note) and note.title == "deploy"
+    assert mem.get(Employee, first) is None, "an id of another table is not an Employee"
+    rows = mem.query(Note, "SELECT title, text FROM notes WHERE title = ?", params=["lunch"])
+    assert rows == [Note(title="lunch", text="pasta on friday")]
+    assert [n.title for n in mem.query(Note, "SELECT * FROM notes ORDER BY title")] == ["db", "deploy", "lunch"]
+    hits = mem.search(Note, "disk full", limit=2)
+    assert len(hits) == 2 and all(isinstance(n, Note) and isinstance(s, float) for n, s in hits)
+    assert {n.title for n, _ in hits} == {"deploy", "db"}
+
+
+def test_memory_engine_opens_its_own_database(tmp_path: object) -> None:
+    with MemoryEngine(path=":memory:", embedding_model="hash:16") as mem:
+        mem.register_model(Note)
+        mem.insert(Note(title="t", text="x"))
+        assert mem.db.count("notes") == 1
