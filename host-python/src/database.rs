@@ -82,17 +82,19 @@ impl Database {
 impl Database {
     /// Open (creating if needed) the database at `path` (`None`: in memory) as `tenant`.
     #[new]
-    #[pyo3(signature = (path, *, tenant, default_model=None, embed_fn=None, memory_limit=None, call_timeout_ms=None))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (path, *, tenant, default_model=None, embed_fn=None, model_dir=None, memory_limit=None, call_timeout_ms=None))]
     fn new(
         py: Python<'_>,
         path: Option<String>,
         tenant: String,
         default_model: Option<String>,
         embed_fn: Option<Py<PyAny>>,
+        model_dir: Option<PathBuf>,
         memory_limit: Option<u64>,
         call_timeout_ms: Option<u64>,
     ) -> PyResult<Self> {
-        let mut embeddings = Embeddings::new(default_model.clone(), None);
+        let mut embeddings = Embeddings::new(default_model.clone(), model_dir);
         if let (Some(f), Some(name)) = (embed_fn, default_model) {
             embeddings = embeddings.with_custom(name, embed::custom(f));
         }

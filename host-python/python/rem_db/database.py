@@ -86,6 +86,7 @@ class REMDatabase:
             tenant=tenant_id,
             default_model=model,
             embed_fn=fn,
+            model_dir=_convert.minilm_dir(),
             memory_limit=memory_limit,
             call_timeout_ms=timeout_ms,
         )
