@@ -11,7 +11,7 @@ PYENV ?= target/pyenv
 MATURIN ?= maturin==1.16.0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-rust test-python wheel fmt lint bench clean-demo component
+.PHONY: setup demo test test-rust test-python wheel bench-python fmt lint bench clean-demo component
 
 ## setup: the wasm32-wasip2 target and the embedding model weights (no network at test time)
 setup:
@@ -59,8 +59,12 @@ component: setup
 	$(CARGO) run --release --locked -p rem-cli -j $(JOBS) -- component export target/component
 
 ## bench: the benchmarks reported in docs/benchmarks.md
-bench: setup
+bench: setup bench-python
 	./scripts/bench.sh
+
+## bench-python: what the Python layer costs per call (rem_db against the Rust host API, one process)
+bench-python: test-python
+	$(PYENV)/bin/python host-python/bench/bench.py
 
 clean-demo:
 	rm -rf target/demo

@@ -12,7 +12,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use rem_host::{Direction, Embeddings, OpenOptions, SearchOptions, SearchQuery, Strategy};
 
-use crate::{embed, error};
+use crate::{embed, error, json};
 
 /// The path the CLI and `REMDatabase(path=None)` use: `$P8_DB_PATH`, else `$P8_HOME/db`, else `~/.p8/db`.
 #[pyfunction]
@@ -49,7 +49,7 @@ fn json_array(items: Vec<String>) -> String {
 }
 
 /// The `id` of a stored entity's JSON.
-fn entity_id(entity: &str) -> HostResult<String> {
+pub(crate) fn entity_id(entity: &str) -> HostResult<String> {
     #[derive(serde::Deserialize)]
     struct Id {
         id: String,
@@ -60,6 +60,13 @@ fn entity_id(entity: &str) -> HostResult<String> {
 }
 
 impl Database {
+    /// The open host database. Errors: `InvalidArgumentError` once closed.
+    pub(crate) fn host(&self, py: Python<'_>) -> PyResult<Arc<rem_host::Database>> {
+        let guard =
+            self.db.read().map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?;
+        guard.clone().ok_or_else(|| error::to_py(py, closed(), None))
+    }
+
     /// Run `f` on the open database with the GIL released; map errors to `rem_db.errors`.
     fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&rem_host::Database) -> HostResult<T> + Send) -> PyResult<T> {
         let db = self
@@ -154,13 +161,15 @@ impl Database {
         self.run(py, move |db| db.get_schema(&name))
     }
 
-    /// Upsert one entity (`data`: JSON object text); returns its id.
-    fn insert(&self, py: Python<'_>, table: String, data: String) -> PyResult<String> {
+    /// Upsert one entity (`data`: a dict, written as JSON in Rust); returns its id.
+    fn insert(&self, py: Python<'_>, table: String, data: &Bound<'_, PyAny>) -> PyResult<String> {
+        let data = json::dumps(data)?;
         self.run(py, move |db| entity_id(&db.insert(&table, &data)?))
     }
 
-    /// Upsert every row (JSON object texts) or none; returns the ids in order.
-    fn insert_batch(&self, py: Python<'_>, table: String, rows: Vec<String>) -> PyResult<Vec<String>> {
+    /// Upsert every row (an iterable of dicts) or none; returns the ids in order.
+    fn insert_batch(&self, py: Python<'_>, table: String, rows: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+        let rows = json::dumps_each(rows)?;
         self.run(py, move |db| db.insert_batch(&table, &rows))
     }
 
@@ -176,8 +185,9 @@ impl Database {
         })
     }
 
-    /// Merge `patch` (JSON object text) into an entity's properties; returns the entity (JSON).
-    fn update(&self, py: Python<'_>, id: String, patch: String) -> PyResult<String> {
+    /// Merge `patch` (a dict) into an entity's properties; returns the entity (JSON).
+    fn update(&self, py: Python<'_>, id: String, patch: &Bound<'_, PyAny>) -> PyResult<String> {
+        let patch = json::dumps(patch)?;
         self.run(py, move |db| db.update(&id, &patch))
     }
 
@@ -210,13 +220,15 @@ impl Database {
         src: String,
         dst: String,
         rel_type: String,
-        properties: Option<String>,
+        properties: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
+        let properties = properties.map(json::dumps).transpose()?;
         self.run(py, move |db| db.add_edge(&src, &dst, &rel_type, properties.as_deref()))
     }
 
-    /// Upsert many edges (JSON objects `{src, dst, rel_type, properties?}`) in one transaction; returns the count.
-    fn add_edges(&self, py: Python<'_>, edges: Vec<String>) -> PyResult<u32> {
+    /// Upsert many edges (dicts `{src, dst, rel_type, properties?}`) in one transaction; returns the count.
+    fn add_edges(&self, py: Python<'_>, edges: &Bound<'_, PyAny>) -> PyResult<u32> {
+        let edges = json::dumps_each(edges)?;
         self.run(py, move |db| db.add_edges_with_progress(&edges, rem_host::DEFAULT_BATCH_CHUNK, &mut |_| {}))
     }
 
@@ -274,9 +286,10 @@ impl Database {
         })
     }
 
-    /// Run one REM SQL statement, with `params` (JSON) bound first if given; rows as a JSON array.
+    /// Run one REM SQL statement, with `params` (a list or dict) bound first if given; rows as a JSON array.
     #[pyo3(signature = (sql, params=None))]
-    fn query(&self, py: Python<'_>, sql: String, params: Option<String>) -> PyResult<String> {
+    fn query(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+        let params = params.map(json::dumps).transpose()?;
         self.run(py, move |db| match params {
             Some(p) => db.query_with_params(&sql, &p),
             None => db.query(&sql),

@@ -5,9 +5,11 @@
 //! (`REMDatabase`, `AsyncREMDatabase`, `MemoryEngine`, the exceptions) is
 //! written in Python in `python/rem_db/` and documented in `rem_db/__init__.pyi`.
 
+mod bench;
 mod database;
 mod embed;
 mod error;
+mod json;
 
 use pyo3::prelude::*;
 
@@ -19,5 +21,6 @@ fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_HASH", rem_host::ENGINE_HASH)?;
     m.add("DEFAULT_EMBEDDING_MODEL", rem_host::embed::DEFAULT_MODEL)?;
     m.add_function(wrap_pyfunction!(database::default_db_path, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::bench_loop, m)?)?;
     Ok(())
 }

@@ -19,7 +19,10 @@ _json_loads = json.loads
 
 
 def _default(value: Any) -> Any:
-    """``json.dumps`` fallback: Pydantic models, dates, enums, UUIDs, decimals, sets, NumPy."""
+    """JSON fallback (of ``json.dumps`` and of the native writer): Pydantic models, mappings,
+    dates, enums, UUIDs, decimals, paths, sets, NumPy arrays and scalars."""
+    if isinstance(value, Mapping):
+        return dict(value)
     dump = getattr(value, "model_dump", None)
     if dump is not None and callable(dump):
         return dump(mode="json")
@@ -47,13 +50,16 @@ def loads(text: str) -> Any:
     return _json_loads(text)
 
 
-def object_json(data: Any, what: str) -> str:
-    """JSON text of a mapping or Pydantic instance; ``TypeError`` for anything else."""
+def as_object(data: Any, what: str) -> Any:
+    """``data`` if it is a dict, else a mapping or Pydantic instance as a dict; ``TypeError``
+    for anything else. (The native layer writes the JSON.)"""
+    if type(data) is dict:
+        return data
     if isinstance(data, Mapping):
-        return dumps(data)
+        return dict(data)
     dump = getattr(data, "model_dump", None)
     if dump is not None and callable(dump):
-        return dumps(dump(mode="json"))
+        return dump(mode="json")
     raise TypeError(f"{what} must be a dict or a Pydantic model instance, got {type(data).__name__}")
 
 

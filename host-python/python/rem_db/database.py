@@ -211,7 +211,7 @@ class REMDatabase:
             ValidationError: ``data`` does not satisfy the schema (``.errors()`` lists every issue).
             EmbeddingError: the embedding fields could not be embedded.
         """
-        return self._db.insert(table, _convert.object_json(data, "data"))
+        return self._db.insert(table, data if type(data) is dict else _convert.as_object(data, "data"))
 
     def insert_batch(self, table: str, rows: Iterable[Any]) -> List[str]:
         """Upsert every row or none (one transaction); returns the ids in order.
@@ -220,8 +220,7 @@ class REMDatabase:
             ValidationError: some rows are invalid; each issue's ``loc`` starts with the row index.
             SchemaNotFoundError, EmbeddingError: as :meth:`insert`.
         """
-        payload = [_convert.object_json(r, "each row") for r in rows]
-        return self._db.insert_batch(table, payload)
+        return self._db.insert_batch(table, rows if type(rows) is list else list(rows))
 
     def upsert(self, models: Any) -> List[str]:
         """Upsert Pydantic instances (one, or an iterable) into their tables
@@ -233,12 +232,12 @@ class REMDatabase:
         """
         items = [models] if callable(getattr(models, "model_dump", None)) else list(models)
         by_table: Dict[str, List[int]] = {}
-        payload: List[str] = []
+        payload: List[Any] = []
         for i, obj in enumerate(items):
             if not callable(getattr(obj, "model_dump", None)):
                 raise TypeError(f"upsert takes Pydantic model instances; item {i} is a {type(obj).__name__}")
             by_table.setdefault(self.table_of(type(obj)), []).append(i)
-            payload.append(_convert.dumps(obj.model_dump(mode="json")))
+            payload.append(obj.model_dump(mode="json"))
         ids: List[str] = [""] * len(items)
         for table, positions in by_table.items():
             for pos, id_ in zip(positions, self._db.insert_batch(table, [payload[p] for p in positions])):
@@ -268,7 +267,7 @@ class REMDatabase:
             NotFoundError: no such entity.
             ValidationError: the merged properties do not satisfy the schema (nothing is written).
         """
-        return _convert.loads(self._db.update(id, _convert.object_json(patch, "patch")))  # type: ignore[no-any-return]
+        return _convert.loads(self._db.update(id, _convert.as_object(patch, "patch")))  # type: ignore[no-any-return]
 
     def delete(self, id: str, *, hard: bool = False) -> Entity:
         """Soft-delete (set ``deleted_at``; hidden from queries, ``get`` still returns it),
@@ -330,7 +329,7 @@ class REMDatabase:
             if isinstance(params, (str, bytes)) or not isinstance(params, (Sequence, Mapping)):
                 raise TypeError("params must be a list/tuple (for ?, $1) or a dict (for :name)")
             bound = params if isinstance(params, Mapping) else list(params)
-            text = self._db.query(query, _convert.dumps(bound))
+            text = self._db.query(query, bound)
         return _convert.loads(text)  # type: ignore[no-any-return]
 
     query = sql
@@ -373,6 +372,8 @@ class REMDatabase:
         vec: Optional[List[float]] = None
         if isinstance(query, str):
             text = query
+        elif type(query) is list:
+            vec = query  # converted (and checked) by the native layer
         else:
             vec = _convert.vector(query)
         out = self._db.search(table, text, vec, limit, min_score, where, hybrid, ef_search)
@@ -406,7 +407,7 @@ class REMDatabase:
             NotFoundError: an end does not exist.
             InvalidArgumentError: an empty ``rel_type`` or a bad weight.
         """
-        props = None if properties is None else _convert.object_json(properties, "properties")
+        props = None if properties is None else _convert.as_object(properties, "properties")
         return _convert.loads(self._db.add_edge(src, dst, rel_type, props))  # type: ignore[no-any-return]
 
     def create_edges(self, edges: Iterable[Mapping[str, Any]]) -> int:
@@ -417,7 +418,7 @@ class REMDatabase:
             ValidationError: malformed edges (``loc`` starts with the edge index).
             NotFoundError: an end does not exist.
         """
-        return self._db.add_edges([_convert.object_json(e, "each edge") for e in edges])
+        return self._db.add_edges([_convert.as_object(e, "each edge") for e in edges])
 
     def get_edges(
         self, id: str, *, direction: str = "out", rel_type: Union[str, Sequence[str], None] = None

@@ -1,0 +1,135 @@
+//! Python values to JSON text, in Rust: the Python layer hands dicts and lists
+//! straight to the native methods, so a row costs no `json.dumps` round trip.
+//!
+//! `dict` (string keys), `list`, `tuple`, `str`, `int` (64-bit), `float`
+//! (finite), `bool` and `None` are written directly; anything else goes through
+//! `rem_db._convert._default` (Pydantic models, dates, enums, UUIDs, NumPy...),
+//! whose result is written in turn. Errors: `TypeError` (unsupported type,
+//! non-string key), `ValueError` (NaN/infinity, integer out of range, nesting
+//! deeper than [`MAX_DEPTH`]).
+
+use std::fmt::Write;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+/// Deepest nesting written (as serde_json's default recursion limit).
+pub const MAX_DEPTH: u32 = 128;
+
+static DEFAULT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn fallback<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    let f = DEFAULT.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("rem_db._convert")?.getattr("_default")?.unbind())
+    })?;
+    f.bind(py).call1((obj,))
+}
+
+fn string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Append the JSON text of `obj` to `out`.
+pub fn write(obj: &Bound<'_, PyAny>, out: &mut String, depth: u32) -> PyResult<()> {
+    if depth > MAX_DEPTH {
+        return Err(PyValueError::new_err(format!("value nests deeper than {MAX_DEPTH} levels")));
+    }
+    if obj.is_none() {
+        out.push_str("null");
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        string(&s.to_cow()?, out);
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        out.push_str(if b.is_true() { "true" } else { "false" });
+    } else if let Ok(i) = obj.cast::<PyInt>() {
+        match i.extract::<i64>() {
+            Ok(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Err(_) => match i.extract::<u64>() {
+                Ok(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                Err(_) => return Err(PyValueError::new_err(format!("integer {i} does not fit in 64 bits"))),
+            },
+        }
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        let v = f.value();
+        if !v.is_finite() {
+            return Err(PyValueError::new_err(format!("{v} is not a JSON number (NaN and infinity are not allowed)")));
+        }
+        out.push_str(&serde_json::Number::from_f64(v).map(|n| n.to_string()).unwrap_or_else(|| "null".into()));
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        out.push('{');
+        for (n, (k, v)) in d.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| PyTypeError::new_err(format!("object keys must be strings, got {}", type_name(&k))))?;
+            string(&key.to_cow()?, out);
+            out.push(':');
+            write(&v, out, depth + 1)?;
+        }
+        out.push('}');
+    } else if let Ok(l) = obj.cast::<PyList>() {
+        out.push('[');
+        for (n, v) in l.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            write(&v, out, depth + 1)?;
+        }
+        out.push(']');
+    } else if let Ok(t) = obj.cast::<PyTuple>() {
+        out.push('[');
+        for (n, v) in t.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            write(&v, out, depth + 1)?;
+        }
+        out.push(']');
+    } else {
+        let converted = fallback(obj)?;
+        write(&converted, out, depth + 1)?;
+    }
+    Ok(())
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+/// The JSON text of `obj`.
+pub fn dumps(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    let mut out = String::with_capacity(128);
+    write(obj, &mut out, 0)?;
+    Ok(out)
+}
+
+/// The JSON text of each item of the iterable `items`.
+pub fn dumps_each(items: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let mut out = Vec::with_capacity(items.len().unwrap_or(0));
+    for item in items.try_iter()? {
+        out.push(dumps(&item?)?);
+    }
+    Ok(out)
+}
