@@ -11,7 +11,7 @@ PYENV ?= target/pyenv
 MATURIN ?= maturin==1.16.0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-rust test-python wheel bench-python fmt lint bench clean-demo component
+.PHONY: setup demo test test-rust test-python test-node wheel bench-python bench-calls fmt lint bench clean-demo component
 
 ## setup: the wasm32-wasip2 target and the embedding model weights (no network at test time)
 setup:
@@ -24,8 +24,9 @@ setup:
 demo: setup
 	./scripts/demo.sh
 
-## test: every test: the Rust workspace (unit, integration, CLI, crash), then the Python wheel's pytest suite
-test: test-rust test-python
+## test: every test: the Rust workspace (unit, integration, CLI, crash), the Python wheel's pytest suite,
+## and the Node host (the same component through jco)
+test: test-rust test-python test-node
 
 ## test-rust: the Rust workspace's tests (the Python extension is tested from Python)
 test-rust: setup
@@ -54,13 +55,22 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -j $(JOBS) -- -D warnings
 
+## test-node: the engine component in Node through jco: the conformance suite and the host's tests
+test-node: component
+	cd hosts/node && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test
+
 ## component: write the engine component and its WIT to target/component (for jco, wasmtime, edge hosts)
 component: setup
 	$(CARGO) run --release --locked -p rem-cli -j $(JOBS) -- component export target/component
 
 ## bench: the benchmarks reported in docs/benchmarks.md
-bench: setup bench-python
+bench: setup bench-python bench-calls
 	./scripts/bench.sh
+
+## bench-calls: per-call costs of the component under wasmtime and in Node (jco)
+bench-calls: component
+	$(CARGO) bench --locked -p rem-host --bench calls -j $(JOBS)
+	cd hosts/node && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm run bench
 
 ## bench-python: what the Python layer costs per call (rem_db against the Rust host API, one process)
 bench-python: test-python

@@ -141,6 +141,10 @@ struct Component;
 
 impl Guest for Component {
     type Database = Db;
+
+    fn version() -> String {
+        format!("rem-core {} (format {})", env!("CARGO_PKG_VERSION"), crate::keys::FORMAT_VERSION)
+    }
 }
 
 impl GuestDatabase for Db {

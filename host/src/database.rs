@@ -218,6 +218,14 @@ impl Database {
         Database::open(OpenOptions::in_memory())
     }
 
+    /// The engine's version and storage format (`rem-core <semver> (format <n>)`): one export
+    /// call that touches no storage. Errors: `Trap`, `Internal`.
+    pub fn engine_version(&self) -> Result<String> {
+        let mut inner = self.lock()?;
+        let live = self.ensure_live(&mut inner)?;
+        live.bindings.rem_engine_database().call_version(&mut live.store).map_err(|e| Error::Trap(format!("{e:#}")))
+    }
+
     /// The tenant this handle reads and writes.
     pub fn tenant(&self) -> &str {
         &self.tenant

@@ -1,0 +1,64 @@
+// The Node host's own guarantees: atomic calls over MemoryStorage, snapshots, errors.
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { Database, MemoryStorage, RemError } from "../src/index.js";
+
+const PERSON = {
+  type: "object", key_field: "name", indexed_fields: ["age"], embedding_fields: ["bio"],
+  properties: { name: { type: "string" }, age: { type: "integer", minimum: 0 }, bio: { type: "string" } },
+  required: ["name", "age"],
+};
+
+test("a failed call leaves storage exactly as it was", async () => {
+  const storage = new MemoryStorage();
+  const db = await Database.open({ storage });
+  db.registerSchema("person", PERSON);
+  db.insert("person", { name: "Alice", age: 30, bio: "alpha" });
+  const before = new Map(storage.values);
+  assert.throws(() => db.insertBatch("person", [{ name: "Bob", age: 1 }, { name: "Eve", age: -1 }]),
+    (e) => e instanceof RemError && e.kind === "validation" && e.detail[0].loc.join(".") === "1.age");
+  assert.deepEqual(new Map(storage.values), before);
+  assert.equal(db.count("person"), 1);
+  assert.equal(storage.mode, null, "no transaction is left open");
+});
+
+test("reads cannot write, and errors carry the WIT case", async () => {
+  const storage = new MemoryStorage();
+  storage.begin("read");
+  assert.throws(() => storage.write([{ tag: "delete", val: new Uint8Array([1]) }]), /outside a mutating call/);
+  storage.end(false);
+  const db = await Database.open({ storage });
+  assert.throws(() => db.getSchema("nope"), (e) => e.kind === "schema_not_found");
+  assert.throws(() => db.query("SELECT FROM"), (e) => e.kind === "invalid_query" && e.detail.line === 1);
+  assert.throws(() => db.traverse("x", { direction: "up" }), (e) => e.kind === "invalid_argument");
+});
+
+test("a snapshot reopens with everything in it", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), "rem-node-")), "db.snapshot");
+  const db = await Database.open();
+  db.registerSchema("person", PERSON);
+  db.insertBatch("person", [{ name: "A", age: 1, bio: "aaa" }, { name: "B", age: 2, bio: "bbb" }]);
+  db.addEdge("A", "B", "knows");
+  db.storage.save(path);
+  const again = await Database.open({ storage: MemoryStorage.load(path) });
+  assert.equal(again.count("person"), 2);
+  assert.equal(again.search("person", "bb", { topK: 1 })[0].properties.name, "B");
+  assert.equal(again.traverse("A", { depth: 1 }).length, 2);
+  assert.deepEqual(again.query("SELECT name FROM person WHERE age > ?", [1]), [{ name: "B" }]);
+});
+
+test("scans page in byte order, both ways", () => {
+  const s = new MemoryStorage();
+  s.begin("write");
+  const keys = [[2], [1, 255], [1], [1, 0], [3]];
+  s.write(keys.map((k) => ({ tag: "put", val: { key: new Uint8Array(k), value: new Uint8Array([k.length]) } })));
+  s.end(true);
+  const seen = s.scan(new Uint8Array([1]), new Uint8Array([3]), 10, false).map((kv) => [...kv.key]);
+  assert.deepEqual(seen, [[1], [1, 0], [1, 255], [2]]);
+  const back = s.scan(new Uint8Array([1]), undefined, 2, true).map((kv) => [...kv.key]);
+  assert.deepEqual(back, [[3], [2]]);
+});
