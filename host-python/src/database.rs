@@ -1,6 +1,7 @@
 //! `rem_db._rem.Database`: one tenant's handle on a REM database.
 //!
-//! Arguments and results are JSON text (the Python layer converts); every
+//! Arguments are Python values (written to JSON in Rust) and results are parsed
+//! from the engine's JSON into Python objects in Rust (`crate::json`); every
 //! method releases the GIL for the whole engine call, and the class is
 //! `frozen` and `Sync`, so one handle may be shared across threads (calls are
 //! serialised inside [`rem_host::Database`]).
@@ -34,7 +35,7 @@ fn closed() -> rem_host::Error {
     rem_host::Error::InvalidArgument("the database is closed; open a new REMDatabase".into())
 }
 
-/// `[a,b,...]` from JSON texts, for one `json.loads` on the Python side.
+/// `[a,b,...]` from JSON texts, parsed into one Python list.
 fn json_array(items: Vec<String>) -> String {
     let mut out = String::with_capacity(items.iter().map(|s| s.len() + 1).sum::<usize>() + 2);
     out.push('[');
@@ -82,6 +83,18 @@ impl Database {
             let cause = if matches!(e, rem_host::Error::Embedding(_)) { embed::take_error() } else { None };
             error::to_py(py, e, cause)
         })
+    }
+}
+
+impl Database {
+    /// [`Database::run`] for calls answering JSON text: the text becomes Python objects.
+    fn run_json<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&rem_host::Database) -> HostResult<String> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.run(py, f)?;
+        json::loads(py, &text)
     }
 }
 
@@ -146,9 +159,9 @@ impl Database {
         self.path.as_deref()
     }
 
-    /// Register or replace a table's schema (JSON text); returns the schema record (JSON).
-    fn register_schema(&self, py: Python<'_>, name: String, schema: String) -> PyResult<String> {
-        self.run(py, move |db| db.register_schema(&name, &schema))
+    /// Register or replace a table's schema (JSON text); returns the schema record (a dict).
+    fn register_schema<'py>(&self, py: Python<'py>, name: String, schema: String) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.register_schema(&name, &schema))
     }
 
     /// Registered table names, sorted.
@@ -156,9 +169,9 @@ impl Database {
         self.run(py, |db| db.list_schemas())
     }
 
-    /// The schema record of `name` (JSON).
-    fn get_schema(&self, py: Python<'_>, name: String) -> PyResult<String> {
-        self.run(py, move |db| db.get_schema(&name))
+    /// The schema record of `name` (a dict).
+    fn get_schema<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.get_schema(&name))
     }
 
     /// Upsert one entity (`data`: a dict, written as JSON in Rust); returns its id.
@@ -173,38 +186,44 @@ impl Database {
         self.run(py, move |db| db.insert_batch(&table, &rows))
     }
 
-    /// The entity (JSON) or `None`.
-    fn get(&self, py: Python<'_>, id: String) -> PyResult<Option<String>> {
-        self.run(py, move |db| db.get(&id))
+    /// The entity (a dict) or `None`.
+    fn get<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| Ok(db.get(&id)?.unwrap_or_else(|| "null".into())))
     }
 
-    /// The entities of `ids` as one JSON array (`null` where missing).
-    fn get_many(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<String> {
-        self.run(py, move |db| {
+    /// The entities of `ids` as a list (`None` where missing).
+    fn get_many<'py>(&self, py: Python<'py>, ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
             Ok(json_array(db.get_many(&ids)?.into_iter().map(|e| e.unwrap_or_else(|| "null".into())).collect()))
         })
     }
 
-    /// Merge `patch` (a dict) into an entity's properties; returns the entity (JSON).
-    fn update(&self, py: Python<'_>, id: String, patch: &Bound<'_, PyAny>) -> PyResult<String> {
+    /// Merge `patch` (a dict) into an entity's properties; returns the entity (a dict).
+    fn update<'py>(&self, py: Python<'py>, id: String, patch: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let patch = json::dumps(patch)?;
-        self.run(py, move |db| db.update(&id, &patch))
+        self.run_json(py, move |db| db.update(&id, &patch))
     }
 
-    /// Soft (or `hard`) delete; returns the entity as last stored (JSON).
-    fn delete(&self, py: Python<'_>, id: String, hard: bool) -> PyResult<String> {
-        self.run(py, move |db| db.delete(&id, hard))
+    /// Soft (or `hard`) delete; returns the entity as last stored (a dict).
+    fn delete<'py>(&self, py: Python<'py>, id: String, hard: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.delete(&id, hard))
     }
 
-    /// Live entities whose natural key is `key`, across tables (JSON array).
-    fn lookup(&self, py: Python<'_>, key: String) -> PyResult<String> {
-        self.run(py, move |db| db.lookup(&key).map(json_array))
+    /// Live entities whose natural key is `key`, across tables (a list of dicts).
+    fn lookup<'py>(&self, py: Python<'py>, key: String) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.lookup(&key).map(json_array))
     }
 
-    /// Live entities of `table` in id order (JSON array).
+    /// Live entities of `table` in id order (a list of dicts).
     #[pyo3(signature = (table, limit, offset))]
-    fn list(&self, py: Python<'_>, table: String, limit: Option<u32>, offset: u32) -> PyResult<String> {
-        self.run(py, move |db| db.list(&table, limit, offset).map(json_array))
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        table: String,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.list(&table, limit, offset).map(json_array))
     }
 
     /// Number of live entities of `table`.
@@ -212,18 +231,18 @@ impl Database {
         self.run(py, move |db| db.count(&table))
     }
 
-    /// Upsert the edge `src -[rel_type]-> dst`; returns it (JSON).
+    /// Upsert the edge `src -[rel_type]-> dst`; returns it (a dict).
     #[pyo3(signature = (src, dst, rel_type, properties))]
-    fn add_edge(
+    fn add_edge<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         src: String,
         dst: String,
         rel_type: String,
         properties: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<String> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let properties = properties.map(json::dumps).transpose()?;
-        self.run(py, move |db| db.add_edge(&src, &dst, &rel_type, properties.as_deref()))
+        self.run_json(py, move |db| db.add_edge(&src, &dst, &rel_type, properties.as_deref()))
     }
 
     /// Upsert many edges (dicts `{src, dst, rel_type, properties?}`) in one transaction; returns the count.
@@ -232,30 +251,42 @@ impl Database {
         self.run(py, move |db| db.add_edges_with_progress(&edges, rem_host::DEFAULT_BATCH_CHUNK, &mut |_| {}))
     }
 
-    /// Edges of `id` (JSON array). `direction`: `out`, `in` or `both`.
-    fn get_edges(&self, py: Python<'_>, id: String, direction: String, rel_types: Vec<String>) -> PyResult<String> {
-        self.run(py, move |db| db.get_edges(&id, direction.parse::<Direction>()?, &rel_types))
+    /// Edges of `id` (a list of dicts). `direction`: `out`, `in` or `both`.
+    fn get_edges<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        direction: String,
+        rel_types: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.get_edges(&id, direction.parse::<Direction>()?, &rel_types))
     }
 
-    /// Remove an edge; returns it (JSON).
-    fn delete_edge(&self, py: Python<'_>, src: String, dst: String, rel_type: String) -> PyResult<String> {
-        self.run(py, move |db| db.delete_edge(&src, &dst, &rel_type))
+    /// Remove an edge; returns it (a dict).
+    fn delete_edge<'py>(
+        &self,
+        py: Python<'py>,
+        src: String,
+        dst: String,
+        rel_type: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.delete_edge(&src, &dst, &rel_type))
     }
 
-    /// Walk the graph (JSON array of `{id, depth, path}`). `strategy`: `bfs` or `dfs`.
+    /// Walk the graph (a list of `{id, depth, path}` dicts). `strategy`: `bfs` or `dfs`.
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (start, direction, depth, rel_types, strategy, limit))]
-    fn traverse(
+    fn traverse<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         start: String,
         direction: String,
         depth: u32,
         rel_types: Vec<String>,
         strategy: String,
         limit: Option<u32>,
-    ) -> PyResult<String> {
-        self.run(py, move |db| {
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
             let strategy = match strategy.to_ascii_lowercase().as_str() {
                 "bfs" => Strategy::Bfs,
                 "dfs" => Strategy::Dfs,
@@ -269,39 +300,44 @@ impl Database {
         })
     }
 
-    /// Shortest path (JSON `{source, target, hops, cost, nodes, path}`).
+    /// Shortest path (a `{source, target, hops, cost, nodes, path}` dict).
     #[allow(clippy::too_many_arguments)]
-    fn shortest_path(
+    fn shortest_path<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         source: String,
         target: String,
         direction: String,
         max_depth: u32,
         rel_types: Vec<String>,
         weighted: bool,
-    ) -> PyResult<String> {
-        self.run(py, move |db| {
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
             db.shortest_path(&source, &target, direction.parse::<Direction>()?, max_depth, &rel_types, weighted)
         })
     }
 
-    /// Run one REM SQL statement, with `params` (a list or dict) bound first if given; rows as a JSON array.
+    /// Run one REM SQL statement, with `params` (a list or dict) bound first if given; rows as a list of dicts.
     #[pyo3(signature = (sql, params=None))]
-    fn query(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let params = params.map(json::dumps).transpose()?;
-        self.run(py, move |db| match params {
+        self.run_json(py, move |db| match params {
             Some(p) => db.query_with_params(&sql, &p),
             None => db.query(&sql),
         })
     }
 
-    /// Semantic search by `text` or `vector` (exactly one); rows with `_score` (JSON array).
+    /// Semantic search by `text` or `vector` (exactly one); entities with `_score` (a list of dicts).
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (table, text, vector, top_k, min_score, filter, hybrid, ef_search))]
-    fn search(
+    fn search<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         table: String,
         text: Option<String>,
         vector: Option<Vec<f32>>,
@@ -310,8 +346,8 @@ impl Database {
         filter: Option<String>,
         hybrid: bool,
         ef_search: Option<u32>,
-    ) -> PyResult<String> {
-        self.run(py, move |db| {
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
             let query = match (text, vector) {
                 (Some(t), None) => SearchQuery::Text(t),
                 (None, Some(v)) => SearchQuery::Vector(v),
@@ -321,13 +357,13 @@ impl Database {
         })
     }
 
-    /// The vector index figures of `table` (JSON).
-    fn index_stats(&self, py: Python<'_>, table: String) -> PyResult<String> {
-        self.run(py, move |db| db.index_stats(&table))
+    /// The vector index figures of `table` (a dict).
+    fn index_stats<'py>(&self, py: Python<'py>, table: String) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.index_stats(&table))
     }
 
-    /// Rebuild `table`'s vector index (re-embedding with `reembed`); returns the stats (JSON).
-    fn rebuild_index(&self, py: Python<'_>, table: String, reembed: bool) -> PyResult<String> {
-        self.run(py, move |db| db.rebuild_index(&table, reembed))
+    /// Rebuild `table`'s vector index (re-embedding with `reembed`); returns the stats (a dict).
+    fn rebuild_index<'py>(&self, py: Python<'py>, table: String, reembed: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| db.rebuild_index(&table, reembed))
     }
 }

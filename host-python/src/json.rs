@@ -133,3 +133,73 @@ pub fn dumps_each(items: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     }
     Ok(out)
 }
+
+/// Parse JSON text straight into Python objects (one pass, no intermediate tree):
+/// objects → `dict` (in document order), arrays → `list`, integers → `int`, other
+/// numbers → `float`, strings, booleans, `null` → `None`. Errors: `ValueError` (malformed).
+pub fn loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde::de::DeserializeSeed::deserialize(Seed(py), &mut de)
+        .and_then(|v| de.end().map(|_| v))
+        .map_err(|e| PyValueError::new_err(format!("the engine returned malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+struct Seed<'py>(Python<'py>);
+
+impl<'de, 'py> serde::de::DeserializeSeed<'de> for Seed<'py> {
+    type Value = Bound<'py, PyAny>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(Builder(self.0))
+    }
+}
+
+struct Builder<'py>(Python<'py>);
+
+fn custom<E: serde::de::Error>(e: PyErr) -> E {
+    E::custom(e.to_string())
+}
+
+impl<'de, 'py> serde::de::Visitor<'de> for Builder<'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self.0.None().into_bound(self.0))
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(self.0.None().into_bound(self.0))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(PyBool::new(self.0, v).to_owned().into_any())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(PyInt::new(self.0, v).into_any())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(PyInt::new(self.0, v).into_any())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(PyFloat::new(self.0, v).into_any())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(PyString::new(self.0, v).into_any())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let list = PyList::empty(self.0);
+        while let Some(item) = seq.next_element_seed(Seed(self.0))? {
+            list.append(item).map_err(custom)?;
+        }
+        Ok(list.into_any())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let dict = PyDict::new(self.0);
+        while let Some(key) = map.next_key_seed(Seed(self.0))? {
+            let value = map.next_value_seed(Seed(self.0))?;
+            dict.set_item(key, value).map_err(custom)?;
+        }
+        Ok(dict.into_any())
+    }
+}

@@ -15,9 +15,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .errors import InvalidArgumentError, SchemaError
 
-_json_loads = json.loads
-
-
 def _default(value: Any) -> Any:
     """JSON fallback (of ``json.dumps`` and of the native writer): Pydantic models, mappings,
     dates, enums, UUIDs, decimals, paths, sets, NumPy arrays and scalars."""
@@ -43,11 +40,6 @@ def _default(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """Compact JSON text of ``value`` (see :func:`_default` for the extra types)."""
     return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False)
-
-
-def loads(text: str) -> Any:
-    """Parse JSON text from the engine."""
-    return _json_loads(text)
 
 
 def as_object(data: Any, what: str) -> Any:

@@ -171,7 +171,7 @@ class REMDatabase:
             doc["key_field"] = key_field
         if embedding_model is not None:
             doc["embedding_provider"] = embedding_model
-        record: Dict[str, Any] = _convert.loads(self._db.register_schema(name, _convert.dumps(doc)))
+        record: Dict[str, Any] = self._db.register_schema(name, _convert.dumps(doc))
         if _convert.is_model_class(schema):
             with self._lock:
                 self._tables[schema] = name
@@ -187,7 +187,7 @@ class REMDatabase:
         Raises:
             SchemaNotFoundError: no such table.
         """
-        record: Dict[str, Any] = _convert.loads(self._db.get_schema(name))
+        record: Dict[str, Any] = self._db.get_schema(name)
         return record
 
     def table_of(self, model: type) -> str:
@@ -250,12 +250,11 @@ class REMDatabase:
         Raises:
             InvalidArgumentError: ``id`` is not a UUID.
         """
-        text = self._db.get(id)
-        return None if text is None else _convert.loads(text)  # type: ignore[no-any-return]
+        return self._db.get(id)  # type: ignore[no-any-return]
 
     def get_batch(self, ids: Sequence[str]) -> List[Optional[Entity]]:
         """:meth:`get` for each id, in order (``None`` where missing), in one call."""
-        return _convert.loads(self._db.get_many(list(ids)))  # type: ignore[no-any-return]
+        return self._db.get_many(list(ids))  # type: ignore[no-any-return]
 
     def update(self, id: str, patch: Mapping[str, Any]) -> Entity:
         """Merge ``patch`` into the entity's properties (top-level keys replace), re-validate and store.
@@ -267,7 +266,7 @@ class REMDatabase:
             NotFoundError: no such entity.
             ValidationError: the merged properties do not satisfy the schema (nothing is written).
         """
-        return _convert.loads(self._db.update(id, _convert.as_object(patch, "patch")))  # type: ignore[no-any-return]
+        return self._db.update(id, _convert.as_object(patch, "patch"))  # type: ignore[no-any-return]
 
     def delete(self, id: str, *, hard: bool = False) -> Entity:
         """Soft-delete (set ``deleted_at``; hidden from queries, ``get`` still returns it),
@@ -279,11 +278,11 @@ class REMDatabase:
         Raises:
             NotFoundError: no such entity.
         """
-        return _convert.loads(self._db.delete(id, hard))  # type: ignore[no-any-return]
+        return self._db.delete(id, hard)  # type: ignore[no-any-return]
 
     def lookup(self, key: str) -> List[Entity]:
         """Live entities whose natural key is exactly ``key``, across tables."""
-        return _convert.loads(self._db.lookup(key))  # type: ignore[no-any-return]
+        return self._db.lookup(key)  # type: ignore[no-any-return]
 
     def list(self, table: str, *, limit: Optional[int] = None, offset: int = 0) -> List[Entity]:
         """Live entities of ``table`` in id order: ``limit`` of them (all when ``None``) after ``offset``.
@@ -291,7 +290,7 @@ class REMDatabase:
         Raises:
             SchemaNotFoundError: no such table.
         """
-        return _convert.loads(self._db.list(table, limit, offset))  # type: ignore[no-any-return]
+        return self._db.list(table, limit, offset)  # type: ignore[no-any-return]
 
     def count(self, table: str) -> int:
         """Number of live (not soft-deleted) entities of ``table``.
@@ -330,7 +329,7 @@ class REMDatabase:
                 raise TypeError("params must be a list/tuple (for ?, $1) or a dict (for :name)")
             bound = params if isinstance(params, Mapping) else list(params)
             text = self._db.query(query, bound)
-        return _convert.loads(text)  # type: ignore[no-any-return]
+        return text  # type: ignore[no-any-return]
 
     query = sql
 
@@ -377,7 +376,7 @@ class REMDatabase:
         else:
             vec = _convert.vector(query)
         out = self._db.search(table, text, vec, limit, min_score, where, hybrid, ef_search)
-        return _convert.loads(out)  # type: ignore[no-any-return]
+        return out  # type: ignore[no-any-return]
 
     def index_stats(self, table: str) -> IndexStats:
         """Figures of ``table``'s vector index (model, dims, M, ef_construction, ef_search, live, tombstones).
@@ -385,12 +384,12 @@ class REMDatabase:
         Raises:
             SchemaNotFoundError, InvalidArgumentError (no embedding fields).
         """
-        return _convert.loads(self._db.index_stats(table))  # type: ignore[no-any-return]
+        return self._db.index_stats(table)  # type: ignore[no-any-return]
 
     def rebuild_index(self, table: str, *, reembed: bool = False) -> IndexStats:
         """Rebuild ``table``'s vector index from stored vectors (dropping tombstones),
         or with ``reembed=True`` embed every row again. Returns the new figures."""
-        return _convert.loads(self._db.rebuild_index(table, reembed))  # type: ignore[no-any-return]
+        return self._db.rebuild_index(table, reembed)  # type: ignore[no-any-return]
 
     # -- graph ---------------------------------------------------------------
 
@@ -408,7 +407,7 @@ class REMDatabase:
             InvalidArgumentError: an empty ``rel_type`` or a bad weight.
         """
         props = None if properties is None else _convert.as_object(properties, "properties")
-        return _convert.loads(self._db.add_edge(src, dst, rel_type, props))  # type: ignore[no-any-return]
+        return self._db.add_edge(src, dst, rel_type, props)  # type: ignore[no-any-return]
 
     def create_edges(self, edges: Iterable[Mapping[str, Any]]) -> int:
         """Add many edges (dicts with ``src``, ``dst``, ``rel_type``, optional ``properties``)
@@ -429,7 +428,7 @@ class REMDatabase:
         Raises:
             NotFoundError: no such entity. InvalidArgumentError: a bad direction.
         """
-        return _convert.loads(self._db.get_edges(id, direction, _convert.rel_types(rel_type)))  # type: ignore[no-any-return]
+        return self._db.get_edges(id, direction, _convert.rel_types(rel_type))  # type: ignore[no-any-return]
 
     def delete_edge(self, src: str, dst: str, rel_type: str) -> Edge:
         """Remove the edge ``src -[rel_type]-> dst``; returns it.
@@ -437,7 +436,7 @@ class REMDatabase:
         Raises:
             NotFoundError: no such edge.
         """
-        return _convert.loads(self._db.delete_edge(src, dst, rel_type))  # type: ignore[no-any-return]
+        return self._db.delete_edge(src, dst, rel_type)  # type: ignore[no-any-return]
 
     def traverse(
         self,
@@ -459,7 +458,7 @@ class REMDatabase:
             NotFoundError: no such start. InvalidArgumentError: bad depth, direction or strategy.
         """
         out = self._db.traverse(start, direction, depth, _convert.rel_types(rel_type), strategy, limit)
-        return _convert.loads(out)  # type: ignore[no-any-return]
+        return out  # type: ignore[no-any-return]
 
     def shortest_path(
         self,
@@ -486,4 +485,4 @@ class REMDatabase:
             if str(e).startswith("no path"):
                 return None
             raise
-        return _convert.loads(out)  # type: ignore[no-any-return]
+        return out  # type: ignore[no-any-return]
