@@ -49,8 +49,13 @@ pub enum Format {
 /// All commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the database directory (if needed), open it, and warm the engine cache.
-    Init,
+    /// Create the database directory (if needed), open it, warm the engine cache, and register
+    /// the core schemas (resources, documents, sessions, messages, moments).
+    Init {
+        /// Do not register the core schemas.
+        #[arg(long)]
+        no_core: bool,
+    },
     /// Register, list and show table schemas.
     #[command(subcommand)]
     Schema(SchemaCommand),
@@ -222,13 +227,25 @@ pub enum SchemaCommand {
     /// `title` in snake_case. REM settings (key_field, indexed_fields,
     /// embedding_fields, version, ...) are read from `json_schema_extra` or
     /// the top level, as Pydantic's model_json_schema() emits them.
+    ///
+    /// With --template, the schema is a built-in template (see `rem schema templates`)
+    /// cloned under --name; with --output it is written to a file for editing instead.
     Add {
-        /// Schema file (.json, .yaml or .yml).
-        file: PathBuf,
-        /// Table name (overrides short_name/title).
+        /// Schema file (.json, .yaml or .yml); omit with --template.
+        #[arg(required_unless_present = "template")]
+        file: Option<PathBuf>,
+        /// Table name (overrides short_name/title; required with --template).
         #[arg(long)]
         name: Option<String>,
+        /// Start from a built-in template: resources, entities, agentlets or moments.
+        #[arg(long, conflicts_with = "file", requires = "name")]
+        template: Option<String>,
+        /// Write the schema to this file instead of registering it.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
+    /// List the built-in templates `schema add --template` can clone.
+    Templates,
     /// List registered tables with their versions and settings.
     List,
     /// Print a table's schema record.

@@ -249,3 +249,67 @@ fn component_export_writes_the_engine_and_its_wit() {
     let wit = std::fs::read_to_string(out.join("wit/engine.wit")).unwrap();
     assert_eq!(wit, std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/engine.wit")).unwrap());
 }
+
+fn rem_hash(dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_rem"))
+        .arg("--path")
+        .arg(dir.join("db"))
+        .args(args)
+        .env("P8_DEFAULT_EMBEDDING", "hash:32")
+        .env_remove("P8_DB_PATH")
+        .env_remove("P8_TENANT_ID")
+        .output()
+        .expect("run rem");
+    assert!(out.status.success(), "rem {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn init_registers_the_core_schemas_and_templates_clone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let init = rem_hash(d, &["init"]);
+    assert_eq!(init["core_schemas"], json!(["resources", "documents", "sessions", "messages", "moments"]));
+    assert_eq!(rem_hash(d, &["init"])["schemas"].as_array().unwrap().len(), 5, "init twice changes nothing");
+    // A conversation comes back in order with one query.
+    rem_hash(d, &["insert", "sessions", r#"{"session_id": "s1", "user_id": "u"}"#]);
+    for (i, (role, t)) in [("user", "10:00:02"), ("assistant", "10:00:01"), ("user", "10:00:03")].iter().enumerate() {
+        let m = json!({"message_id": format!("m{i}"), "session_id": "s1", "role": role,
+                       "content": format!("message {i}"), "timestamp": format!("2026-11-21T{t}Z")});
+        rem_hash(d, &["insert", "messages", &m.to_string()]);
+    }
+    let history = rem_hash(
+        d,
+        &["query", "SELECT message_id FROM messages WHERE session_id = ? ORDER BY timestamp", "--params", r#"["s1"]"#],
+    );
+    assert_eq!(history, json!([{"message_id": "m1"}, {"message_id": "m0"}, {"message_id": "m2"}]));
+    let bad = rem(
+        d,
+        &[
+            "insert",
+            "messages",
+            r#"{"message_id": "x", "session_id": "s1", "role": "robot", "content": "c", "timestamp": "2026-11-21T10:00:00Z"}"#,
+        ],
+    );
+    assert!(!bad.status.success());
+
+    let templates = rem_hash(d, &["schema", "templates"]);
+    let names: Vec<&str> = templates.as_array().unwrap().iter().map(|t| t["template"].as_str().unwrap()).collect();
+    assert_eq!(names, ["resources", "entities", "agentlets", "moments"]);
+    let file = d.join("tools.json");
+    let written = rem_hash(
+        d,
+        &["schema", "add", "--template", "entities", "--name", "tools", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(written["table"], "tools");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!((doc["short_name"].as_str(), doc["key_field"].as_str()), (Some("tools"), Some("name")));
+    // Every template registers, and the written file registers as it is.
+    for t in ["resources", "entities", "agentlets", "moments"] {
+        let rec = rem_hash(d, &["schema", "add", "--template", t, "--name", &format!("my_{t}")]);
+        assert_eq!(rec["name"], format!("my_{t}"));
+    }
+    assert_eq!(rem_hash(d, &["schema", "add", file.to_str().unwrap()])["name"], "tools");
+    let err = fails(d, &["schema", "add", "--template", "nope", "--name", "x"]);
+    assert!(err.contains("no template \"nope\""), "{err}");
+}

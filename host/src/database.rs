@@ -341,6 +341,21 @@ impl Database {
         })
     }
 
+    /// Register several `(name, schema_json)` at once, all or none (one transaction).
+    /// Returns the stored records. Errors: as [`Database::register_schema`].
+    pub fn register_schemas(&self, schemas: &[(&str, &str)]) -> Result<Vec<String>> {
+        self.transaction(Mode::Write, |live| {
+            schemas
+                .iter()
+                .map(|(name, schema)| {
+                    Self::invoke(live, |s, b, h| {
+                        b.rem_engine_database().database().call_register_schema(s, h, name, schema)
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// Registered table names, sorted. Errors: `Storage`.
     pub fn list_schemas(&self) -> Result<Vec<String>> {
         self.call(Mode::Read, |s, b, h| b.rem_engine_database().database().call_list_schemas(s, h))

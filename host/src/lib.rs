@@ -18,6 +18,7 @@ mod graph;
 pub mod kv;
 mod runtime;
 mod state;
+pub mod templates;
 
 pub use database::{DEFAULT_BATCH_CHUNK, Database, MAX_TENANT_LEN, OpenOptions, SearchOptions, SearchQuery};
 pub use embed::Embeddings;

@@ -6,9 +6,11 @@ use serde_json::json;
 use crate::cli::Global;
 use crate::output;
 
-/// Create and open the database, warming the compiled-engine cache.
-pub fn run(g: &Global) -> Result<()> {
+/// Create and open the database, warming the compiled-engine cache, and register the core
+/// schemas unless `no_core`.
+pub fn run(g: &Global, no_core: bool) -> Result<()> {
     let db = super::open(g)?;
+    let core = if no_core { Vec::new() } else { db.register_core_schemas()? };
     let schemas = db.list_schemas()?;
     let engine = match &rem_host::Runtime::shared()?.artifact {
         rem_host::Artifact::Cached(p) => json!({"compiled": "cached", "artifact": p}),
@@ -20,6 +22,7 @@ pub fn run(g: &Global) -> Result<()> {
             "path": db.path(),
             "tenant": db.tenant(),
             "schemas": schemas,
+            "core_schemas": core,
             "engine": engine,
         }),
     )

@@ -26,7 +26,7 @@ pub fn open(global: &Global) -> Result<Database> {
 pub fn run(cli: Cli) -> Result<()> {
     let g = &cli.global;
     match cli.command {
-        Command::Init => init::run(g),
+        Command::Init { no_core } => init::run(g, no_core),
         Command::Schema(cmd) => schema::run(g, cmd),
         Command::Insert(args) => entity::insert(g, args),
         Command::Get { id } => entity::get(g, &id),

@@ -46,11 +46,37 @@ pub fn table_name(doc: &Value) -> Option<String> {
 /// Run a `rem schema` subcommand.
 pub fn run(g: &Global, cmd: SchemaCommand) -> Result<()> {
     match cmd {
-        SchemaCommand::Add { file, name } => {
-            let doc = read_schema_file(&file)?;
-            let Some(name) = name.or_else(|| table_name(&doc)) else {
-                bail!("{} has no `short_name` or `title` to name the table; pass --name <table>", file.display());
+        SchemaCommand::Templates => {
+            let rows: Vec<Value> = rem_host::templates::TEMPLATES
+                .iter()
+                .map(|t| {
+                    let doc: Value = serde_json::from_str(t.schema).unwrap_or(Value::Null);
+                    json!({
+                        "template": t.name,
+                        "about": t.about,
+                        "key_field": doc["key_field"],
+                        "embedding_fields": doc.get("embedding_fields").cloned().unwrap_or(json!([])),
+                        "indexed_fields": doc.get("indexed_fields").cloned().unwrap_or(json!([])),
+                    })
+                })
+                .collect();
+            output::rows(g.format, &rows)
+        }
+        SchemaCommand::Add { file, name, template, output: out } => {
+            let doc = match (&template, &file) {
+                (Some(t), _) => rem_host::templates::instantiate(t, name.as_deref().unwrap_or(t))?,
+                (None, Some(f)) => read_schema_file(f)?,
+                (None, None) => bail!("give a schema file, or --template <name> --name <table>"),
             };
+            let source = file.as_ref().map(|f| f.display().to_string()).unwrap_or_else(|| "the template".into());
+            let Some(name) = name.or_else(|| table_name(&doc)) else {
+                bail!("{source} has no `short_name` or `title` to name the table; pass --name <table>");
+            };
+            if let Some(path) = out {
+                let text = serde_json::to_string_pretty(&doc)? + "\n";
+                std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                return output::value(g.format, &json!({"written": path, "table": name}));
+            }
             let db = super::open(g)?;
             // Adding indexed fields to a table with rows builds the indexes in this call.
             let spinner = indicatif::ProgressBar::new_spinner();
