@@ -175,6 +175,32 @@ pub enum Command {
     /// Inspect or rebuild a table's vector index.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Ingest documents (.txt, .md, .html, .pdf) as searchable chunks.
+    ///
+    /// Each file becomes a `documents` row and chunks in --table (default `resources`, with
+    /// `part_of` edges to the document), embedded for `rem search`. Folders are walked
+    /// recursively. An unchanged file (same BLAKE3 hash) is skipped; a changed one has its
+    /// chunks replaced in one transaction. Files that cannot be read are reported and skipped.
+    Ingest {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Table of the chunks (needs the `resources` fields; see `rem schema templates`).
+        #[arg(long, default_value = "resources")]
+        table: String,
+        /// Largest chunk, in --unit.
+        #[arg(long, default_value_t = 1000)]
+        chunk_size: usize,
+        /// How much consecutive chunks share, in --unit.
+        #[arg(long, default_value_t = 100)]
+        overlap: usize,
+        /// What sizes count: chars, or tokens of the all-MiniLM-L6-v2 tokenizer.
+        #[arg(long, default_value = "chars", value_parser = ["chars", "tokens"])]
+        unit: String,
+        /// Re-ingest files even when their hash is unchanged.
+        #[arg(long)]
+        force: bool,
+    },
     /// Run one REM SQL statement (SELECT, LOOKUP, SEARCH, TRAVERSE, EXPLAIN).
     Query {
         /// The statement, e.g. "SELECT name, age FROM person WHERE age > 30 ORDER BY age".

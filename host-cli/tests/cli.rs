@@ -313,3 +313,80 @@ fn init_registers_the_core_schemas_and_templates_clone() {
     let err = fails(d, &["schema", "add", "--template", "nope", "--name", "x"]);
     assert!(err.contains("no template \"nope\""), "{err}");
 }
+
+#[test]
+fn ingest_writes_documents_and_chunks_and_replaces_them_on_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let docs = d.join("docs");
+    std::fs::create_dir_all(docs.join("sub")).unwrap();
+    let section = |title: &str, word: &str| format!("# {title}\n\n{}\n\n", format!("{word} ").repeat(40).trim_end());
+    let md: String =
+        ["Install", "Configure", "Backup", "Restore"].iter().map(|t| section(t, &t.to_lowercase())).collect();
+    std::fs::write(docs.join("guide.md"), &md).unwrap();
+    std::fs::write(
+        docs.join("sub/page.html"),
+        "<html><body><h1>Cooling</h1><p>The fan spins when the CPU is hot.</p></body></html>",
+    )
+    .unwrap();
+    std::fs::write(docs.join("notes.txt"), "Plain notes about the garden and tomatoes.").unwrap();
+    std::fs::write(docs.join("broken.pdf"), "%PDF-1.4 not a real pdf").unwrap();
+    std::fs::write(docs.join("photo.png"), [0u8, 1, 2]).unwrap();
+    let docs_arg = docs.to_str().unwrap();
+
+    let first = rem_hash(d, &["ingest", docs_arg, "--chunk-size", "300", "--overlap", "30"]);
+    assert_eq!(first["files"], 4, "the .png is not a document: {first}");
+    assert_eq!(first["ingested"], 3);
+    assert_eq!(first["errors"].as_array().unwrap().len(), 1, "{first}");
+    assert!(first["errors"][0]["path"].as_str().unwrap().ends_with("broken.pdf"));
+    let guide = format!("file://{}", std::fs::canonicalize(docs.join("guide.md")).unwrap().display());
+    let count = |d: &Path| {
+        rem_hash(
+            d,
+            &["query", "SELECT COUNT(*) AS n FROM resources WHERE uri = ?", "--params", &json!([guide]).to_string()],
+        )[0]["n"]
+            .as_u64()
+            .unwrap()
+    };
+    let chunks = count(d);
+    assert!(chunks >= 4, "one chunk per section at least: {chunks}");
+    let ids = |d: &Path| {
+        rem_hash(
+            d,
+            &[
+                "query",
+                "SELECT id FROM resources WHERE uri = ? ORDER BY chunk_ordinal",
+                "--params",
+                &json!([guide]).to_string(),
+            ],
+        )
+    };
+    let before = ids(d);
+    let hits = rem_hash(d, &["search", "the fan spins when hot", "--table", "resources", "--top-k", "1"]);
+    assert!(hits[0]["properties"]["content"].as_str().unwrap().contains("fan spins"), "{hits}");
+    let doc = rem_hash(
+        d,
+        &["query", "SELECT id, chunk_count FROM documents WHERE uri = ?", "--params", &json!([guide]).to_string()],
+    );
+    assert_eq!(doc[0]["chunk_count"].as_u64().unwrap(), chunks);
+    let parts = rem_hash(d, &["traverse", before[0]["id"].as_str().unwrap(), "--depth", "1", "--type", "part_of"]);
+    assert_eq!(parts[1]["id"], doc[0]["id"], "chunks are part_of their document");
+
+    // Unchanged: skipped, same ids.
+    let again = rem_hash(d, &["ingest", docs_arg, "--chunk-size", "300", "--overlap", "30"]);
+    assert_eq!((again["ingested"].as_u64(), again["skipped_unchanged"].as_u64()), (Some(0), Some(3)), "{again}");
+    assert_eq!(ids(d), before, "ids are stable across runs");
+    // Shorter: exactly the new chunks remain.
+    std::fs::write(docs.join("guide.md"), section("Install", "install")).unwrap();
+    let edited =
+        rem_hash(d, &["ingest", docs.join("guide.md").to_str().unwrap(), "--chunk-size", "300", "--overlap", "30"]);
+    assert_eq!(edited["ingested"], 1);
+    let now = count(d);
+    assert!(now < chunks && now >= 1, "{now} of {chunks}");
+    assert_eq!(edited["removed_stale_chunks"].as_u64().unwrap(), chunks - now);
+    assert_eq!(
+        ids(d).as_array().unwrap()[..],
+        before.as_array().unwrap()[..now as usize],
+        "kept ordinals keep their ids"
+    );
+}

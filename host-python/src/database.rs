@@ -357,6 +357,44 @@ impl Database {
         })
     }
 
+    /// Register the core schemas (resources, documents, sessions, messages, moments); returns their names.
+    fn register_core_schemas(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.run(py, |db| db.register_core_schemas())
+    }
+
+    /// Ingest files and folders; returns the summary (a dict).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (paths, table, chunk_size, overlap, unit, force))]
+    fn ingest<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        table: String,
+        chunk_size: usize,
+        overlap: usize,
+        unit: String,
+        force: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
+            let options = rem_host::ingest::IngestOptions {
+                table,
+                chunk_size,
+                overlap,
+                unit: unit.parse()?,
+                force,
+                ..Default::default()
+            };
+            let summary = rem_host::ingest::ingest(db, &paths, &options, &mut |_, _| {})?;
+            let errors: Vec<serde_json::Value> =
+                summary.errors.iter().map(|(p, e)| serde_json::json!({"path": p, "error": e})).collect();
+            Ok(serde_json::json!({
+                "files": summary.files, "ingested": summary.ingested, "chunks": summary.chunks,
+                "skipped_unchanged": summary.skipped, "removed_stale_chunks": summary.removed, "errors": errors,
+            })
+            .to_string())
+        })
+    }
+
     /// The vector index figures of `table` (a dict).
     fn index_stats<'py>(&self, py: Python<'py>, table: String) -> PyResult<Bound<'py, PyAny>> {
         self.run_json(py, move |db| db.index_stats(&table))

@@ -81,6 +81,10 @@ def sync_api() -> None:
         except rem_db.QueryError as q:
             pos: Optional[Tuple[int, int]] = q.position
             assert pos is not None and q.kind == "invalid_query"
+    with REMDatabase(":memory:", embedding_model="hash:8") as docs:
+        core: List[str] = docs.register_core_schemas()
+        summary: Dict[str, Any] = docs.ingest([__file__], chunk_size=500, overlap=50, unit="chars", force=False)
+        assert core and summary["files"] == 1
     with REMDatabase(":memory:", embedding_model=embed) as custom:
         custom.register_schema("doc", Doc, embedding_fields=["body"])
 

@@ -15,6 +15,7 @@ mod database;
 pub mod embed;
 mod error;
 mod graph;
+pub mod ingest;
 pub mod kv;
 mod runtime;
 mod state;

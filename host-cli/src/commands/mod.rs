@@ -3,6 +3,7 @@
 pub mod component;
 pub mod entity;
 pub mod graph;
+pub mod ingest;
 pub mod init;
 pub mod query;
 pub mod schema;
@@ -27,6 +28,17 @@ pub fn run(cli: Cli) -> Result<()> {
     let g = &cli.global;
     match cli.command {
         Command::Init { no_core } => init::run(g, no_core),
+        Command::Ingest { paths, table, chunk_size, overlap, unit, force } => {
+            let options = rem_host::ingest::IngestOptions {
+                table,
+                chunk_size,
+                overlap,
+                unit: ingest::unit(&unit)?,
+                force,
+                ..Default::default()
+            };
+            ingest::run(g, &paths, options)
+        }
         Command::Schema(cmd) => schema::run(g, cmd),
         Command::Insert(args) => entity::insert(g, args),
         Command::Get { id } => entity::get(g, &id),

@@ -110,6 +110,25 @@ class AsyncREMDatabase:
             embedding_model=embedding_model,
         )
 
+    async def register_core_schemas(self) -> List[str]:
+        """See :meth:`rem_db.REMDatabase.register_core_schemas`."""
+        return await asyncio.to_thread(self.sync.register_core_schemas)
+
+    async def ingest(
+        self,
+        paths: Union[PathLike, Sequence[PathLike]],
+        *,
+        table: str = "resources",
+        chunk_size: int = 1000,
+        overlap: int = 100,
+        unit: str = "chars",
+        force: bool = False,
+    ) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.ingest`."""
+        return await asyncio.to_thread(
+            self.sync.ingest, paths, table=table, chunk_size=chunk_size, overlap=overlap, unit=unit, force=force
+        )
+
     async def list_schemas(self) -> List[str]:
         """See :meth:`rem_db.REMDatabase.list_schemas`."""
         return await asyncio.to_thread(self.sync.list_schemas)

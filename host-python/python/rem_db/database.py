@@ -177,6 +177,56 @@ class REMDatabase:
                 self._tables[schema] = name
         return record
 
+    def register_core_schemas(self) -> List[str]:
+        """Register the core system schemas (``resources``, ``documents``, ``sessions``,
+        ``messages``, ``moments``; as ``rem init``), all or none; returns their names.
+
+        Raises:
+            EmbeddingError: the default embedding model is unavailable (the tables embed text).
+        """
+        return self._db.register_core_schemas()
+
+    def ingest(
+        self,
+        paths: Union[PathLike, Sequence[PathLike]],
+        *,
+        table: str = "resources",
+        chunk_size: int = 1000,
+        overlap: int = 100,
+        unit: str = "chars",
+        force: bool = False,
+    ) -> Dict[str, Any]:
+        """Ingest documents (``.txt``, ``.md``, ``.html``, ``.pdf``; folders are walked
+        recursively) as searchable chunks, as ``rem ingest`` does.
+
+        Each file becomes a ``documents`` row (uri, content type, size, BLAKE3 hash, chunk
+        count) and chunks in ``table`` (``uri``, ``chunk_ordinal``, ``content``, ...; id from
+        uri + ordinal; a ``part_of`` edge to the document), embedded in one call per file.
+        An unchanged file is skipped; a changed one has its chunks replaced in one
+        transaction. Markdown is split at headings first (text-splitter).
+
+        Args:
+            paths: a file or folder, or several.
+            table: chunk table (default ``resources``; the core schemas are registered if missing).
+            chunk_size: largest chunk, in ``unit``s.
+            overlap: how much consecutive chunks share, in ``unit``s (below ``chunk_size``).
+            unit: ``"chars"``, or ``"tokens"`` of the all-MiniLM-L6-v2 tokenizer.
+            force: re-ingest unchanged files too.
+
+        Returns:
+            ``{files, ingested, chunks, skipped_unchanged, removed_stale_chunks, errors}``;
+            ``errors`` lists ``{path, error}`` for files that could not be read (the rest went in).
+
+        Raises:
+            StorageError: a path does not exist. InvalidArgumentError: bad chunk settings.
+            EmbeddingError: the chunks could not be embedded.
+        """
+        items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        summary: Dict[str, Any] = self._db.ingest(
+            [os.fspath(p) for p in items], table, chunk_size, overlap, unit, force
+        )
+        return summary
+
     def list_schemas(self) -> List[str]:
         """Registered table names, sorted."""
         return self._db.list_schemas()

@@ -1,0 +1,53 @@
+//! `rem ingest`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use rem_host::ingest::{FileOutcome, IngestOptions, Unit};
+use serde_json::json;
+
+use crate::cli::Global;
+use crate::output;
+
+/// Ingest `paths` with `options` (the core schemas are registered first when the tables are missing).
+pub fn run(g: &Global, paths: &[PathBuf], options: IngestOptions) -> Result<()> {
+    let db = super::open(g)?;
+    let files = rem_host::ingest::expand(paths)?;
+    let bar = ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} ingesting [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta}) {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let summary = rem_host::ingest::ingest(&db, &files, &options, &mut |file, outcome| {
+        bar.inc(1);
+        bar.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        if let FileOutcome::Failed(why) = outcome {
+            bar.suspend(|| eprintln!("warning: skipped {}: {why}", file.display()));
+        }
+    });
+    bar.finish_and_clear();
+    let summary = summary?;
+    let secs = started.elapsed().as_secs_f64();
+    output::value(
+        g.format,
+        &json!({
+            "table": options.table,
+            "files": summary.files,
+            "ingested": summary.ingested,
+            "chunks": summary.chunks,
+            "skipped_unchanged": summary.skipped,
+            "removed_stale_chunks": summary.removed,
+            "errors": summary.errors.iter().map(|(p, e)| json!({"path": p, "error": e})).collect::<Vec<_>>(),
+            "seconds": (secs * 1000.0).round() / 1000.0,
+        }),
+    )
+}
+
+/// Parse `--unit`.
+pub fn unit(s: &str) -> Result<Unit> {
+    Ok(s.parse::<Unit>()?)
+}
