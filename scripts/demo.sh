@@ -67,3 +67,23 @@ echo; echo "\$ rem edge list libssl3 --direction in  (who depends on libssl3)"
 $REM edge list libssl3 --direction in --type depends_on --format jsonl | wc -l
 echo; echo "\$ rem path python3-numpy libc6"
 $REM path python3-numpy libc6 --format jsonl | cut -c1-300
+
+# Resources: documents that ship with the machine (or REM_DEMO_DOCS), chunked, embedded and searched.
+DOCS="${REM_DEMO_DOCS:-/usr/share/doc/valgrind}"
+EXISTING=""
+for d in $DOCS; do [ -e "$d" ] && EXISTING="$EXISTING $d"; done
+if [ -n "$EXISTING" ]; then
+  echo; echo "== ingesting documents from$EXISTING (text, Markdown, HTML, PDF)" >&2
+  echo "\$ rem ingest$EXISTING"
+  $REM ingest $EXISTING --format jsonl | cut -c1-400
+  docsearch() { echo; echo "\$ rem search \"$1\" --table resources --top-k 4"; $REM search "$1" --table resources --top-k 4 --format jsonl | python3 -c 'import json,sys
+for l in sys.stdin:
+    r = json.loads(l); p = r["properties"]
+    print("%.3f  %-40s %s" % (r["_score"], p["name"][:40], " ".join(p["content"].split())[:80]))'; }
+  docsearch "how do I find memory leaks in my program"
+  docsearch "detect data races between threads"
+  docsearch "profile which functions use the most cache misses"
+  run "SELECT content_type, COUNT(*) AS documents, SUM(chunk_count) AS chunks FROM documents GROUP BY content_type ORDER BY documents DESC"
+  echo; echo "\$ rem ingest$EXISTING   (again: unchanged files are skipped)"
+  $REM ingest $EXISTING --format jsonl | cut -c1-300
+fi
