@@ -128,7 +128,7 @@ LABELS = {
     "single_insert": "single insert (durable commit each), 10,000 calls",
     "insert_batch": "insert_batch of 10,000 rows, 1 call",
     "get": "get by id, 10,000 calls",
-    "indexed_query": "indexed query (2 equalities, 1 row), 1,000 calls",
+    "indexed_query": "indexed query (2 equalities, 111 rows), 1,000 calls",
     "vector_search": "vector search top-10 of 10,000 (by vector), 1,000 calls",
 }
 
