@@ -90,27 +90,26 @@ pub fn write(obj: &Bound<'_, PyAny>, out: &mut String, depth: u32) -> PyResult<(
         }
         out.push('}');
     } else if let Ok(l) = obj.cast::<PyList>() {
-        out.push('[');
-        for (n, v) in l.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            write(&v, out, depth + 1)?;
-        }
-        out.push(']');
+        array(l.iter(), out, depth)?;
     } else if let Ok(t) = obj.cast::<PyTuple>() {
-        out.push('[');
-        for (n, v) in t.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
-            }
-            write(&v, out, depth + 1)?;
-        }
-        out.push(']');
+        array(t.iter(), out, depth)?;
     } else {
         let converted = fallback(obj)?;
         write(&converted, out, depth + 1)?;
     }
+    Ok(())
+}
+
+/// Write `items` as a JSON array.
+fn array<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>, out: &mut String, depth: u32) -> PyResult<()> {
+    out.push('[');
+    for (n, v) in items.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        write(&v, out, depth + 1)?;
+    }
+    out.push(']');
     Ok(())
 }
 

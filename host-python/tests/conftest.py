@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -34,6 +34,19 @@ PEOPLE = [
     {"name": "Carol", "age": 41, "role": "manager", "bio": "runs the storage team and plans roadmaps"},
     {"name": "Dana", "age": 35, "role": "engineer", "bio": "writes compilers and query planners for databases"},
 ]
+
+
+def letters(texts: List[str]) -> List[List[float]]:
+    """A toy embedding model: counts of a-z per text (case folded), 26 dims. It is also the
+    conformance suite's `custom:letters`."""
+    out = []
+    for t in texts:
+        v = [0.0] * 26
+        for c in t.lower():
+            if "a" <= c <= "z":
+                v[ord(c) - 97] += 1.0
+        out.append(v)
+    return out
 
 
 @pytest.fixture

@@ -12,23 +12,16 @@ from typing import Any, Dict, List
 import pytest
 
 import rem_db
+from conftest import letters
 
 SUITE = json.loads((Path(__file__).resolve().parents[2] / "tests" / "conformance" / "suite.json").read_text())
 
 
-def letters(texts: List[str]) -> List[List[float]]:
-    """``custom:letters``: counts of a-z per text (case folded)."""
-    out = []
-    for t in texts:
-        v = [0.0] * 26
-        for c in t.lower():
-            if "a" <= c <= "z":
-                v[ord(c) - 97] += 1.0
-        out.append(v)
-    return out
+def suite_model(texts: List[str]) -> List[List[float]]:
+    return letters(texts)
 
 
-letters.model_name = SUITE["model"]  # type: ignore[attr-defined]
+suite_model.model_name = SUITE["model"]  # type: ignore[attr-defined]
 
 
 def matches(expected: Any, actual: Any) -> bool:
@@ -93,7 +86,7 @@ def call(db: rem_db.REMDatabase, op: str, a: Dict[str, Any]) -> Any:
 
 def test_the_python_wheel_passes_the_conformance_suite() -> None:
     saved: Dict[str, Any] = {}
-    with rem_db.REMDatabase(":memory:", embedding_model=letters) as db:
+    with rem_db.REMDatabase(":memory:", embedding_model=suite_model) as db:
         for n, step in enumerate(SUITE["steps"]):
             op, args = step["op"], substitute(step["args"], saved)
             if "error" in step:

@@ -9,21 +9,10 @@ from typing import List
 import pytest
 
 import rem_db
+from conftest import letters
 from rem_db import REMDatabase
 
 NOTE = {"type": "object", "properties": {"text": {"type": "string"}}, "embedding_fields": ["text"]}
-
-
-def letters(texts: List[str]) -> List[List[float]]:
-    """A toy model: letter frequencies (26 dims)."""
-    out = []
-    for t in texts:
-        v = [0.0] * 26
-        for c in t.lower():
-            if "a" <= c <= "z":
-                v[ord(c) - 97] += 1.0
-        out.append(v)
-    return out
 
 
 def test_custom_function_is_the_default_model(tmp_path: Path) -> None:

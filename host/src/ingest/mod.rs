@@ -172,14 +172,24 @@ pub fn ingest_file(db: &Database, path: &Path, chunker: &Chunker, options: &Inge
     db.write_document(&options.documents, &options.table, &document, rows, options.force)
 }
 
-/// Ingest every file under `paths` (see [`expand`]), calling `progress(file, outcome)`
+/// Ingest every file under `paths` (see [`expand`]); see [`ingest_files`].
+pub fn ingest(
+    db: &Database,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+    progress: &mut dyn FnMut(&Path, &FileOutcome),
+) -> Result<Summary> {
+    ingest_files(db, &expand(paths)?, options, progress)
+}
+
+/// Ingest `files` (as [`expand`] lists them), calling `progress(file, outcome)`
 /// after each. With the default tables, the core schemas are registered first if
 /// `resources` or `documents` is missing. Errors: `Io` (a missing path),
 /// `InvalidArgument` (bad chunk settings), `SchemaNotFound` (custom tables not
 /// registered), database errors.
-pub fn ingest(
+pub fn ingest_files(
     db: &Database,
-    paths: &[PathBuf],
+    files: &[PathBuf],
     options: &IngestOptions,
     progress: &mut dyn FnMut(&Path, &FileOutcome),
 ) -> Result<Summary> {
@@ -190,9 +200,8 @@ pub fn ingest(
             db.register_core_schemas()?;
         }
     }
-    let files = expand(paths)?;
     let mut summary = Summary { files: files.len(), ..Summary::default() };
-    for file in &files {
+    for file in files {
         let outcome = ingest_file(db, file, &chunker, options)?;
         match &outcome {
             FileOutcome::Ingested { chunks, removed, .. } => {
