@@ -393,6 +393,7 @@ impl<S: Storage> Database<S> {
             let edge = graph::new_edge(&parse_id(&new.id)?, &dst, &e.rel_type, e.properties.clone(), &e.created_at);
             graph::put_edge(tx, &self.tenant, &edge)?;
         }
+        crate::refs::sync(tx, &self.tenant, rec, old, new)?;
         if old.is_some_and(|o| !o.is_live()) && new.is_live() {
             tx.delete(graph::deleted_marker(&self.tenant, &id))?;
         }

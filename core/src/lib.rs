@@ -16,6 +16,7 @@ mod graph_ops;
 pub mod ids;
 pub mod index;
 pub mod keys;
+mod refs;
 pub mod schema;
 mod search;
 pub mod sql;

@@ -7,9 +7,10 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Issue, PathSegment, Result};
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
-pub const SETTINGS: [&str; 11] = [
+pub const SETTINGS: [&str; 12] = [
     "key_field",
     "indexed_fields",
+    "references",
     "embedding_fields",
     "embedding_provider",
     "hnsw_m",
@@ -37,6 +38,10 @@ pub struct SchemaRecord {
     pub indexed_fields: Vec<String>,
     /// Fields whose text is embedded for semantic search.
     pub embedding_fields: Vec<String>,
+    /// Reference fields: each names a row of another table (by id or natural key) and
+    /// is kept as an edge from the row to it (see `refs`).
+    #[serde(default)]
+    pub references: Vec<Reference>,
     /// Embedding model, e.g. `local:all-MiniLM-L6-v2` (the host's default is filled in at registration).
     pub embedding_provider: Option<String>,
     /// Dimension of the model's vectors, recorded at registration.
@@ -56,6 +61,36 @@ pub struct SchemaRecord {
     pub strict: bool,
     /// The JSON Schema document as registered.
     pub schema: Value,
+}
+
+/// A reference field (setting `references`: `{"<field>": {"table": "<t>", "rel_type": "<r>"}}`):
+/// the field's value (a string, or a list of strings) names rows of `table` by id or
+/// natural key, and each is kept as an edge `row -> target` of type `rel_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    /// Field (dotted path) holding the target's id or natural key.
+    pub field: String,
+    /// Table the target rows belong to.
+    pub table: String,
+    /// Relationship type of the edge, e.g. `belongs_to`.
+    pub rel_type: String,
+}
+
+fn references_setting(doc: &Map<String, Value>) -> Result<Vec<Reference>> {
+    let shape = "'references' must map field names to {\"table\": \"<table>\", \"rel_type\": \"<type>\"}";
+    let Some(v) = setting(doc, "references") else { return Ok(Vec::new()) };
+    let Value::Object(map) = v else { return Err(Error::InvalidSchema(format!("{shape}, got {v}"))) };
+    let mut out = Vec::new();
+    for (field, spec) in map {
+        let text = |name: &str| match spec.get(name) {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
+            _ => Err(Error::InvalidSchema(format!("{shape}: '{field}' needs a non-empty '{name}'"))),
+        };
+        let table = text("table")?;
+        check_table_name(&table).map_err(|e| Error::InvalidSchema(format!("references.{field}.table: {e}")))?;
+        out.push(Reference { field: field.clone(), table, rel_type: text("rel_type")? });
+    }
+    Ok(out)
 }
 
 /// Check a table name: 1..=128 bytes, `[A-Za-z_][A-Za-z0-9_]*`, so it is a plain SQL identifier.
@@ -145,6 +180,7 @@ impl SchemaRecord {
         let key_field = string_setting(map, "key_field")?;
         let indexed_fields = list_setting(map, "indexed_fields")?;
         let embedding_fields = list_setting(map, "embedding_fields")?;
+        let references = references_setting(map)?;
         if let Some(props) = props {
             let check = |what: &str, field: &str| -> Result<()> {
                 let top = field.split('.').next().unwrap_or(field);
@@ -166,6 +202,9 @@ impl SchemaRecord {
             for f in &embedding_fields {
                 check("embedding field", f)?;
             }
+            for r in &references {
+                check("reference field", &r.field)?;
+            }
         }
         let defaults = crate::vector::hnsw::Params::default();
         let hnsw = crate::vector::hnsw::Params {
@@ -180,6 +219,7 @@ impl SchemaRecord {
             key_field,
             indexed_fields,
             embedding_fields,
+            references,
             embedding_provider: string_setting(map, "embedding_provider")?,
             embedding_dims: None,
             hnsw,

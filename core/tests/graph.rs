@@ -289,3 +289,84 @@ fn traversal_matches_an_adjacency_list_model() {
         }
     }
 }
+
+#[test]
+fn reference_fields_are_kept_as_edges() {
+    let db = Database::new(leak(), "t").unwrap();
+    db.register_schema(
+        "sessions",
+        &json!({"type": "object", "key_field": "session_id", "properties": {"session_id": {"type": "string"}}})
+            .to_string(),
+    )
+    .unwrap();
+    db.register_schema("docs", &json!({"type": "object", "properties": {"uri": {"type": "string"}}}).to_string())
+        .unwrap();
+    db.register_schema(
+        "messages",
+        &json!({
+            "type": "object",
+            "key_field": "message_id",
+            "references": {
+                "session_id": {"table": "sessions", "rel_type": "belongs_to"},
+                "cites": {"table": "docs", "rel_type": "cites"}
+            },
+            "properties": {
+                "message_id": {"type": "string"},
+                "session_id": {"type": "string"},
+                "cites": {"type": "array", "items": {"type": "string"}}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let id_of = |s: String| serde_json::from_str::<Value>(&s).unwrap()["id"].as_str().unwrap().to_string();
+    let s1 = id_of(db.insert("sessions", r#"{"session_id": "s1"}"#).unwrap());
+    let s2 = id_of(db.insert("sessions", r#"{"session_id": "s2"}"#).unwrap());
+    let d1 = id_of(db.insert("docs", r#"{"uri": "file:///a.md"}"#).unwrap());
+    let out = |id: &str, rel: &str| -> Vec<String> {
+        let edges: Value =
+            serde_json::from_str(&db.get_edges(id, Direction::Outgoing, &[rel.to_string()]).unwrap()).unwrap();
+        edges.as_array().unwrap().iter().map(|e| e["dst"].as_str().unwrap().to_string()).collect()
+    };
+
+    // By natural key, by id, and through the key index (a uri).
+    let m1 = id_of(db.insert("messages", r#"{"message_id": "m1", "session_id": "s1"}"#).unwrap());
+    assert_eq!(out(&m1, "belongs_to"), vec![s1.clone()]);
+    let m2 = id_of(
+        db.insert("messages", &json!({"message_id": "m2", "session_id": s2, "cites": ["file:///a.md"]}).to_string())
+            .unwrap(),
+    );
+    assert_eq!(out(&m2, "belongs_to"), vec![s2.clone()]);
+    assert_eq!(out(&m2, "cites"), vec![d1.clone()]);
+    let incoming: Value =
+        serde_json::from_str(&db.get_edges(&s1, Direction::Incoming, &["belongs_to".into()]).unwrap()).unwrap();
+    assert_eq!(incoming.as_array().unwrap().len(), 1);
+
+    // Moving the message moves the edge; clearing the list removes it.
+    db.update(&m1, r#"{"session_id": "s2", "cites": []}"#).unwrap();
+    assert_eq!(out(&m1, "belongs_to"), vec![s2.clone()]);
+    db.insert("messages", r#"{"message_id": "m2", "session_id": "s2", "cites": []}"#).unwrap();
+    assert!(out(&m2, "cites").is_empty());
+
+    // A value naming no row is refused at the field (the host rolls the call back; see
+    // tests/integration/entities.rs for atomicity through the component).
+    let err = db.insert("messages", r#"{"message_id": "m3", "session_id": "nope"}"#).unwrap_err();
+    let Error::Validation(issues) = err else { panic!("expected a validation error, got {err:?}") };
+    assert_eq!(issues[0].kind, "reference_missing");
+    assert_eq!(serde_json::to_value(&issues[0].loc).unwrap(), json!(["session_id"]));
+    let err = db
+        .insert_batch(
+            "messages",
+            &[r#"{"message_id": "m4", "session_id": "s1"}"#.into(), r#"{"message_id": "m5", "cites": ["x"]}"#.into()],
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Validation(ref i) if i[0].kind == "reference_missing"), "{err:?}");
+
+    // A bad setting is refused at registration.
+    let bad = json!({"type": "object", "references": {"ghost": {"table": "sessions", "rel_type": "x"}},
+                     "properties": {"a": {"type": "string"}}});
+    assert!(matches!(db.register_schema("bad", &bad.to_string()), Err(Error::InvalidSchema(_))));
+    let bad =
+        json!({"type": "object", "references": {"a": {"table": "sessions"}}, "properties": {"a": {"type": "string"}}});
+    assert!(matches!(db.register_schema("bad", &bad.to_string()), Err(Error::InvalidSchema(_))));
+}

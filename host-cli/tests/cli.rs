@@ -283,6 +283,20 @@ fn init_registers_the_core_schemas_and_templates_clone() {
         &["query", "SELECT message_id FROM messages WHERE session_id = ? ORDER BY timestamp", "--params", r#"["s1"]"#],
     );
     assert_eq!(history, json!([{"message_id": "m1"}, {"message_id": "m0"}, {"message_id": "m2"}]));
+    // Each message belongs to its session by an edge too.
+    let session = rem_hash(d, &["lookup", "s1"])[0]["id"].as_str().unwrap().to_string();
+    let members = rem_hash(d, &["edge", "list", &session, "--direction", "in"]);
+    assert_eq!(members.as_array().unwrap().len(), 3);
+    assert!(members.as_array().unwrap().iter().all(|e| e["rel_type"] == "belongs_to"));
+    let orphan = json!({"message_id": "m9", "session_id": "s404", "role": "user", "content": "c",
+                        "timestamp": "2026-11-21T10:00:00Z"});
+    let out = rem(d, &["insert", "messages", &orphan.to_string()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("insert it first"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = rem(
         d,
         &[

@@ -18,6 +18,12 @@ def test_core_schemas(db: REMDatabase) -> None:
                                "timestamp": f"2026-11-21T{ts}Z"})
     rows = db.sql("SELECT message_id FROM messages WHERE session_id = ? ORDER BY timestamp", params=["s1"])
     assert [r["message_id"] for r in rows] == ["m1", "m2", "m0"]
+    session = db.lookup("s1")[0]["id"]
+    assert len(db.get_edges(session, direction="in", rel_type="belongs_to")) == 3
+    with pytest.raises(rem_db.ValidationError) as err:
+        db.insert("messages", {"message_id": "m9", "session_id": "s404", "role": "user", "content": "c",
+                               "timestamp": "2026-11-21T10:00:00Z"})
+    assert err.value.errors()[0]["type"] == "reference_missing"
     with pytest.raises(rem_db.ValidationError):
         db.insert("moments", {"name": "x", "summary": "y", "start_time": "now", "end_time": "later",
                               "moment_type": "other"})

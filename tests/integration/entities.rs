@@ -232,3 +232,48 @@ fn pydantic_schema_with_defs_refs_and_nested_defaults() {
     assert!(kinds.contains(&"date_time_format"), "{kinds:?}");
     assert!(kinds.contains(&"enum"), "{kinds:?}");
 }
+
+#[test]
+fn reference_fields_become_edges_and_a_missing_target_writes_nothing() {
+    let db = Database::in_memory().unwrap();
+    db.register_schema(
+        "sessions",
+        &json!({"type": "object", "key_field": "session_id", "properties": {"session_id": {"type": "string"}}})
+            .to_string(),
+    )
+    .unwrap();
+    db.register_schema(
+        "messages",
+        &json!({
+            "type": "object",
+            "key_field": "message_id",
+            "references": {"session_id": {"table": "sessions", "rel_type": "belongs_to"}},
+            "properties": {"message_id": {"type": "string"}, "session_id": {"type": "string"}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let s1 = parse(&db.insert("sessions", r#"{"session_id": "s1"}"#).unwrap())["id"].as_str().unwrap().to_string();
+    let rows: Vec<String> =
+        (0..3).map(|i| json!({"message_id": format!("m{i}"), "session_id": "s1"}).to_string()).collect();
+    db.insert_batch("messages", &rows).unwrap();
+    let incoming = parse(&db.get_edges(&s1, rem_host::Direction::Incoming, &["belongs_to".into()]).unwrap());
+    assert_eq!(incoming.as_array().unwrap().len(), 3);
+
+    // One row naming a session that does not exist: the whole batch is refused, nothing written.
+    let bad = vec![
+        json!({"message_id": "m7", "session_id": "s1"}).to_string(),
+        json!({"message_id": "m8", "session_id": "s9"}).to_string(),
+    ];
+    match db.insert_batch("messages", &bad) {
+        Err(Error::Validation(issues)) => {
+            assert_eq!(issues[0].kind, "reference_missing");
+            assert!(issues[0].msg.contains("insert it first"), "{}", issues[0].msg);
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    assert_eq!(db.count("messages").unwrap(), 3);
+    assert!(db.lookup("m7").unwrap().is_empty());
+    let incoming = parse(&db.get_edges(&s1, rem_host::Direction::Incoming, &[]).unwrap());
+    assert_eq!(incoming.as_array().unwrap().len(), 3);
+}
