@@ -72,6 +72,7 @@ pub struct Database<S: Storage> {
     format_checked: RefCell<bool>,
     pub(crate) embedder: Box<dyn Embedder>,
     pub(crate) vectors: RefCell<HashMap<String, CachedGraph>>,
+    pub(crate) adjacency: RefCell<crate::graph_walk::AdjacencyCache>,
 }
 
 impl<S: Storage> Database<S> {
@@ -95,6 +96,7 @@ impl<S: Storage> Database<S> {
             format_checked: RefCell::new(false),
             embedder: Box::new(NoEmbedder),
             vectors: RefCell::new(HashMap::new()),
+            adjacency: RefCell::default(),
         })
     }
 
@@ -104,9 +106,11 @@ impl<S: Storage> Database<S> {
         self
     }
 
-    /// Forget cached vector graphs (after the host rolled back a call). They are re-read on use.
+    /// Forget cached vector graphs and adjacency lists (after the host rolled back a call).
+    /// They are re-read on use.
     pub fn discard_caches(&self) {
         self.vectors.borrow_mut().clear();
+        self.adjacency.borrow_mut().clear();
     }
 
     /// The tenant name.
@@ -396,6 +400,7 @@ impl<S: Storage> Database<S> {
         crate::refs::sync(tx, &self.tenant, rec, old, new)?;
         if old.is_some_and(|o| !o.is_live()) && new.is_live() {
             tx.delete(graph::deleted_marker(&self.tenant, &id))?;
+            graph::touch(tx, &self.tenant);
         }
         let was_live = old.is_some_and(Entity::is_live);
         if was_live != new.is_live() {
@@ -570,6 +575,7 @@ impl<S: Storage> Database<S> {
             }
             graph::remove_all_edges(&mut tx, &self.tenant, idb)?;
             tx.delete(graph::deleted_marker(&self.tenant, idb))?;
+            graph::touch(&mut tx, &self.tenant);
             tx.delete(keys::id_index(&self.tenant, idb))?;
             tx.delete(keys::entity(&self.tenant, &table, idb))?;
             if old.is_live() {
@@ -582,6 +588,7 @@ impl<S: Storage> Database<S> {
             let new = Entity { deleted_at: Some(now.clone()), modified_at: now, ..old };
             tx.put(keys::entity(&self.tenant, &table, idb), encode_entity(&new)?)?;
             tx.put(graph::deleted_marker(&self.tenant, idb), Vec::new())?;
+            graph::touch(&mut tx, &self.tenant);
             self.add_count(&mut tx, &table, -1)?;
             self.index_vectors(&mut tx, rec, vec![VecOp::SoftDelete(*idb)])?;
             new

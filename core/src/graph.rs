@@ -9,13 +9,16 @@
 //! T <tenant> G <src:16> <rel> <dst:16>  -> edge JSON   (forward)
 //! T <tenant> R <dst:16> <rel> <src:16>  -> edge JSON   (reverse)
 //! T <tenant> D <id:16>                  -> ""          (the entity is soft-deleted)
+//! T <tenant> H                          -> u64 LE      (generation: bumped by every call that writes G, R or D)
 //! ```
+//!
+//! The generation lets the engine keep adjacency lists read by traversals in
+//! memory across calls (`graph_walk`) and drop them when the graph changed,
+//! whichever process changed it.
 //!
 //! Inline edges written in an entity's `edges` array create the same records.
 //! Hard-deleting an entity removes its edges in both directions; soft-deleted
 //! nodes keep their edges but traversal skips them.
-
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -76,18 +79,24 @@ impl Direction {
     }
 }
 
-/// One node reached by a traversal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reached {
-    /// Entity id.
-    pub id: String,
-    /// Hops from the start (0 for the start itself).
+/// Options of a traversal or a shortest-path search.
+#[derive(Debug, Clone)]
+pub struct TraverseOptions {
+    /// Edge direction to follow.
+    pub direction: Direction,
+    /// Maximum hops (1..=10).
     pub depth: u32,
-    /// The edges that led here from the start, in order.
-    pub path: Vec<Edge>,
+    /// Relationship types to follow on every hop (empty: all).
+    pub rel_types: Vec<String>,
+    /// Depth-first instead of breadth-first.
+    pub dfs: bool,
+    /// Nodes to return at most.
+    pub limit: u32,
+    /// Also walk through soft-deleted nodes.
+    pub include_deleted: bool,
 }
 
-fn space(tenant: &str, tag: u8, id: &[u8; 16]) -> Vec<u8> {
+pub(crate) fn space(tenant: &str, tag: u8, id: &[u8; 16]) -> Vec<u8> {
     let mut k = keys::tenant_space(tenant, tag);
     k.extend_from_slice(id);
     k
@@ -100,16 +109,26 @@ fn edge_key(tenant: &str, tag: u8, a: &[u8; 16], rel: &str, b: &[u8; 16]) -> Vec
     k
 }
 
+/// Key of the tenant's graph generation counter.
+pub fn generation_key(tenant: &str) -> Vec<u8> {
+    keys::tenant_space(tenant, b'H')
+}
+
+/// Mark the graph of `tenant` changed by this call (its generation is bumped at commit).
+pub fn touch<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str) {
+    tx.bump_on_commit(generation_key(tenant));
+}
+
 /// Key of the soft-delete marker of `id`.
 pub fn deleted_marker(tenant: &str, id: &[u8; 16]) -> Vec<u8> {
     space(tenant, b'D', id)
 }
 
-fn id_bytes(id: &str) -> Result<[u8; 16]> {
+pub(crate) fn id_bytes(id: &str) -> Result<[u8; 16]> {
     Ok(*crate::db::parse_id(id)?.as_bytes())
 }
 
-fn decode_edge(bytes: &[u8]) -> Result<Edge> {
+pub(crate) fn decode_edge(bytes: &[u8]) -> Result<Edge> {
     serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt edge record: {e}")))
 }
 
@@ -130,6 +149,7 @@ pub fn put_edge<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str, edge: &Ed
         None => edge.clone(),
     };
     let bytes = serde_json::to_vec(&stored).map_err(|e| Error::Internal(e.to_string()))?;
+    touch(tx, tenant);
     tx.put(fwd, bytes.clone())?;
     tx.put(edge_key(tenant, b'R', &d, &edge.rel_type, &s), bytes)?;
     Ok(stored)
@@ -146,6 +166,7 @@ pub fn remove_edge<S: Storage + ?Sized>(
     let (s, d) = (id_bytes(src)?, id_bytes(dst)?);
     let fwd = edge_key(tenant, b'G', &s, rel, &d);
     let Some(old) = tx.get(&fwd)? else { return Ok(None) };
+    touch(tx, tenant);
     tx.delete(fwd)?;
     tx.delete(edge_key(tenant, b'R', &d, rel, &s))?;
     Ok(Some(decode_edge(&old)?))
@@ -204,205 +225,6 @@ pub fn remove_all_edges<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str, i
         remove_edge(tx, tenant, &e.src, &e.dst, &e.rel_type)?;
     }
     Ok(())
-}
-
-/// The neighbour reached over `e` when walking in `dir` from `from`.
-fn other_end<'e>(e: &'e Edge, from: &str) -> &'e str {
-    if e.src == from { &e.dst } else { &e.src }
-}
-
-/// Options of a traversal.
-#[derive(Debug, Clone)]
-pub struct TraverseOptions {
-    /// Edge direction to follow.
-    pub direction: Direction,
-    /// Maximum hops (1..=10).
-    pub depth: u32,
-    /// Relationship types to follow on every hop (empty: all).
-    pub rel_types: Vec<String>,
-    /// Depth-first instead of breadth-first.
-    pub dfs: bool,
-    /// Nodes to return at most.
-    pub limit: u32,
-    /// Also walk through soft-deleted nodes.
-    pub include_deleted: bool,
-}
-
-/// Which of `ids` are soft-deleted (one batched read of the markers).
-fn deleted_among<S: Storage + ?Sized>(store: &S, tenant: &str, ids: &[String]) -> Result<HashSet<String>> {
-    let keys: Vec<Vec<u8>> =
-        ids.iter().map(|i| id_bytes(i).map(|b| deleted_marker(tenant, &b))).collect::<Result<_>>()?;
-    Ok(ids.iter().zip(store.get_many(&keys)?).filter(|(_, v)| v.is_some()).map(|(i, _)| i.clone()).collect())
-}
-
-/// Walk from `start`; each node once, with its depth and the path that first reached it.
-pub fn traverse<S: Storage + ?Sized>(
-    store: &S,
-    tenant: &str,
-    start: &str,
-    o: &TraverseOptions,
-) -> Result<Vec<Reached>> {
-    if o.depth == 0 || o.depth > MAX_DEPTH {
-        return Err(Error::InvalidArgument(format!("depth must be 1 to {MAX_DEPTH}, got {}", o.depth)));
-    }
-    let mut seen: HashSet<String> = HashSet::from([start.to_string()]);
-    let mut out = vec![Reached { id: start.to_string(), depth: 0, path: Vec::new() }];
-    if o.dfs {
-        // Pre-order DFS with an explicit stack; neighbours pushed in reverse to visit them in stored order.
-        let mut stack: Vec<(String, u32, Vec<Edge>)> = vec![(start.to_string(), 0, Vec::new())];
-        while let Some((node, depth, path)) = stack.pop() {
-            if depth >= o.depth {
-                continue;
-            }
-            let edges = edges_of(store, tenant, &id_bytes(&node)?, o.direction, &o.rel_types)?;
-            let next: Vec<String> = edges.iter().map(|e| other_end(e, &node).to_string()).collect();
-            let dead = if o.include_deleted { HashSet::new() } else { deleted_among(store, tenant, &next)? };
-            let mut children = Vec::new();
-            for (e, n) in edges.into_iter().zip(next) {
-                if dead.contains(&n) || !seen.insert(n.clone()) {
-                    continue;
-                }
-                let mut p = path.clone();
-                p.push(e);
-                out.push(Reached { id: n.clone(), depth: depth + 1, path: p.clone() });
-                if out.len() as u32 >= o.limit {
-                    return Ok(out);
-                }
-                children.push((n, depth + 1, p));
-            }
-            stack.extend(children.into_iter().rev());
-        }
-        return Ok(out);
-    }
-    let mut frontier: Vec<usize> = vec![0];
-    for depth in 1..=o.depth {
-        let mut next_frontier = Vec::new();
-        for &i in &frontier {
-            let node = out[i].id.clone();
-            let edges = edges_of(store, tenant, &id_bytes(&node)?, o.direction, &o.rel_types)?;
-            let next: Vec<String> = edges.iter().map(|e| other_end(e, &node).to_string()).collect();
-            let dead = if o.include_deleted { HashSet::new() } else { deleted_among(store, tenant, &next)? };
-            for (e, n) in edges.into_iter().zip(next) {
-                if dead.contains(&n) || !seen.insert(n.clone()) {
-                    continue;
-                }
-                let mut path = out[i].path.clone();
-                path.push(e);
-                out.push(Reached { id: n, depth, path });
-                next_frontier.push(out.len() - 1);
-                if out.len() as u32 >= o.limit {
-                    return Ok(out);
-                }
-            }
-        }
-        if next_frontier.is_empty() {
-            break;
-        }
-        frontier = next_frontier;
-    }
-    Ok(out)
-}
-
-/// Shortest path from `from` to `to` within `max_depth` hops: fewest hops (BFS),
-/// or least total `weight` (Dijkstra, weights must be ≥ 0) when `weighted`.
-/// Errors: `NotFound` ("no path within N hops").
-pub fn shortest_path<S: Storage + ?Sized>(
-    store: &S,
-    tenant: &str,
-    from: &str,
-    to: &str,
-    o: &TraverseOptions,
-    weighted: bool,
-) -> Result<Vec<Edge>> {
-    if from == to {
-        return Ok(Vec::new());
-    }
-    let no_path = || Error::NotFound(format!("no path from {from} to {to} within {} hops", o.depth));
-    let neighbours = |node: &str| -> Result<Vec<(Edge, String)>> {
-        let edges = edges_of(store, tenant, &id_bytes(node)?, o.direction, &o.rel_types)?;
-        let next: Vec<String> = edges.iter().map(|e| other_end(e, node).to_string()).collect();
-        let dead = if o.include_deleted { HashSet::new() } else { deleted_among(store, tenant, &next)? };
-        Ok(edges.into_iter().zip(next).filter(|(_, n)| !dead.contains(n)).collect())
-    };
-    let mut parent: HashMap<String, (String, Edge)> = HashMap::new();
-    let rebuild = |parent: &HashMap<String, (String, Edge)>| {
-        let mut path = Vec::new();
-        let mut cur = to.to_string();
-        while cur != from {
-            let (p, e) = parent[&cur].clone();
-            path.push(e);
-            cur = p;
-        }
-        path.reverse();
-        path
-    };
-    if !weighted {
-        let mut queue = VecDeque::from([(from.to_string(), 0u32)]);
-        let mut seen = HashSet::from([from.to_string()]);
-        while let Some((node, d)) = queue.pop_front() {
-            if d >= o.depth {
-                continue;
-            }
-            for (e, n) in neighbours(&node)? {
-                if seen.insert(n.clone()) {
-                    parent.insert(n.clone(), (node.clone(), e));
-                    if n == to {
-                        return Ok(rebuild(&parent));
-                    }
-                    queue.push_back((n, d + 1));
-                }
-            }
-        }
-        return Err(no_path());
-    }
-    // Dijkstra (E. W. Dijkstra, 1959) over (node, hops) states, so the hop
-    // bound never hides a costlier path with fewer hops.
-    #[derive(PartialEq)]
-    struct State(f64, u32, String);
-    impl Eq for State {}
-    impl PartialOrd for State {
-        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-            Some(self.cmp(other))
-        }
-    }
-    impl Ord for State {
-        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-            other.0.total_cmp(&self.0).then_with(|| other.1.cmp(&self.1))
-        }
-    }
-    type Key = (String, u32);
-    let mut best: HashMap<Key, f64> = HashMap::from([((from.to_string(), 0), 0.0)]);
-    let mut back: HashMap<Key, (Key, Edge)> = HashMap::new();
-    let mut heap = BinaryHeap::from([State(0.0, 0, from.to_string())]);
-    while let Some(State(cost, hops, node)) = heap.pop() {
-        if node == to {
-            let mut path = Vec::new();
-            let mut cur: Key = (node, hops);
-            while let Some((prev, e)) = back.get(&cur) {
-                path.push(e.clone());
-                cur = prev.clone();
-            }
-            path.reverse();
-            return Ok(path);
-        }
-        if cost > best.get(&(node.clone(), hops)).copied().unwrap_or(f64::INFINITY) || hops >= o.depth {
-            continue;
-        }
-        for (e, n) in neighbours(&node)? {
-            let w = e.weight();
-            if w < 0.0 {
-                return Err(Error::InvalidArgument(format!("negative weight {w} on edge {} -> {}", e.src, e.dst)));
-            }
-            let c = cost + w;
-            let k = (n.clone(), hops + 1);
-            if c < best.get(&k).copied().unwrap_or(f64::INFINITY) {
-                best.insert(k.clone(), c);
-                back.insert(k, ((node.clone(), hops), e));
-                heap.push(State(c, hops + 1, n));
-            }
-        }
-    }
-    Err(no_path())
 }
 
 /// A new edge value for `put_edge`.

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::db::{Database, parse_id, parse_json};
 use crate::error::{Error, Result};
 use crate::graph::{self, Direction, TraverseOptions};
+use crate::graph_walk::{self, Reader};
 use crate::store::{Storage, Tx};
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -16,7 +17,7 @@ impl<S: Storage> Database<S> {
     /// The id of an entity given by id or by natural key; errors if none, or if a key is ambiguous.
     pub(crate) fn resolve_node(&self, tx: &Tx<'_, S>, id_or_key: &str) -> Result<Uuid> {
         if let Ok(id) = Uuid::parse_str(id_or_key) {
-            return match self.locate(tx, &id)? {
+            return match tx.get(&crate::keys::id_index(self.tenant(), id.as_bytes()))? {
                 Some(_) => Ok(id),
                 None => Err(Error::NotFound(format!("no entity with id {id_or_key} in tenant '{}'", self.tenant()))),
             };
@@ -131,7 +132,9 @@ impl<S: Storage> Database<S> {
     pub fn traverse(&self, start: &str, options: &TraverseOptions) -> Result<String> {
         let tx = self.begin(false)?;
         let node = self.resolve_node(&tx, start)?;
-        to_json(&graph::traverse(self.store(), self.tenant(), &node.to_string(), options)?)
+        let mut cache = self.adjacency.borrow_mut();
+        let mut reader = Reader::open(self.store(), self.tenant(), &mut cache)?;
+        graph_walk::traverse(&mut reader, *node.as_bytes(), options)
     }
 
     /// Shortest path from `source` to `target` (ids or natural keys) within `options.depth` hops:
@@ -144,8 +147,13 @@ impl<S: Storage> Database<S> {
         weighted: bool,
     ) -> Result<String> {
         let tx = self.begin(false)?;
-        let (s, t) = (self.resolve_node(&tx, source)?.to_string(), self.resolve_node(&tx, target)?.to_string());
-        let path = graph::shortest_path(self.store(), self.tenant(), &s, &t, options, weighted)?;
+        let (s, t) = (self.resolve_node(&tx, source)?, self.resolve_node(&tx, target)?);
+        let path = {
+            let mut cache = self.adjacency.borrow_mut();
+            let mut reader = Reader::open(self.store(), self.tenant(), &mut cache)?;
+            graph_walk::shortest_path(&mut reader, *s.as_bytes(), *t.as_bytes(), options, weighted)?
+        };
+        let (s, t) = (s.to_string(), t.to_string());
         let mut nodes = vec![s.clone()];
         let mut cur = s.clone();
         for e in &path {

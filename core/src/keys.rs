@@ -16,6 +16,7 @@
 //! T <tenant> G <src:16> <rel> <dst:16>      -> edge JSON          (graph, forward; see `graph`)
 //! T <tenant> R <dst:16> <rel> <src:16>      -> edge JSON          (graph, reverse)
 //! T <tenant> D <id:16>                      -> empty              (the entity is soft-deleted)
+//! T <tenant> H                              -> u64 LE             (graph generation, bumped by every edge or D write)
 //! ```
 
 /// Layout version written in the `M format` record.

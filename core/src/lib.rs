@@ -13,6 +13,7 @@ pub mod entity;
 pub mod error;
 pub mod graph;
 mod graph_ops;
+mod graph_walk;
 pub mod ids;
 pub mod index;
 pub mod keys;

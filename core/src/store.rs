@@ -115,6 +115,8 @@ pub struct Tx<'s, S: Storage + ?Sized> {
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Values read ahead by [`Tx::prefetch`]; a buffered write to a key evicts it.
     fetched: std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Counters (u64 LE) incremented once at [`Tx::commit`] (see [`Tx::bump_on_commit`]).
+    bumps: std::collections::BTreeSet<Vec<u8>>,
 }
 
 impl<'s, S: Storage + ?Sized> Tx<'s, S> {
@@ -123,7 +125,7 @@ impl<'s, S: Storage + ?Sized> Tx<'s, S> {
 
     /// Start buffering over `store`.
     pub fn new(store: &'s S) -> Self {
-        Tx { store, pending: BTreeMap::new(), fetched: Default::default() }
+        Tx { store, pending: BTreeMap::new(), fetched: Default::default(), bumps: Default::default() }
     }
 
     /// The underlying store.
@@ -201,8 +203,18 @@ impl<'s, S: Storage + ?Sized> Tx<'s, S> {
         self.store.write(ops)
     }
 
-    /// Flush and finish.
+    /// Increment the u64 LE counter at `key` (absent = 0) once when the call commits,
+    /// however often this is called: a generation number caches compare to see writes.
+    pub fn bump_on_commit(&mut self, key: Vec<u8>) {
+        self.bumps.insert(key);
+    }
+
+    /// Apply the counter bumps, flush and finish.
     pub fn commit(mut self) -> Result<()> {
+        for key in std::mem::take(&mut self.bumps) {
+            let n = self.get(&key)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map_or(0, u64::from_le_bytes);
+            self.put(key, n.wrapping_add(1).to_le_bytes().to_vec())?;
+        }
         self.flush()
     }
 

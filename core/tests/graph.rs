@@ -370,3 +370,32 @@ fn reference_fields_are_kept_as_edges() {
         json!({"type": "object", "references": {"a": {"table": "sessions"}}, "properties": {"a": {"type": "string"}}});
     assert!(matches!(db.register_schema("bad", &bad.to_string()), Err(Error::InvalidSchema(_))));
 }
+
+#[test]
+fn a_cached_traversal_sees_writes_made_through_another_handle() {
+    let store = leak();
+    let reader = open("t", store);
+    let writer = Database::new(store, "t").unwrap();
+    let (a, b, c) = (node(&writer, "a"), node(&writer, "b"), node(&writer, "c"));
+    writer.add_edge(&a, &b, "r", Some(r#"{"weight": 2}"#)).unwrap();
+    let ids: HashMap<String, String> =
+        [("a", &a), ("b", &b), ("c", &c)].iter().map(|(n, i)| (n.to_string(), i.to_string())).collect();
+    let o = opts(Direction::Outgoing, 3, &[]);
+    assert_eq!(walk(&reader, &ids, "a", &o), [("a".into(), 0), ("b".into(), 1)]);
+
+    // Each change by the other handle is seen by the next traversal of the first.
+    writer.add_edge(&b, &c, "r", None).unwrap();
+    assert_eq!(walk(&reader, &ids, "a", &o).len(), 3);
+    writer.delete(&b, false).unwrap();
+    assert_eq!(walk(&reader, &ids, "a", &o).len(), 1);
+    writer.insert("node", &json!({"name": "b"}).to_string()).unwrap();
+    assert_eq!(walk(&reader, &ids, "a", &o).len(), 3);
+    writer.delete_edge(&b, &c, "r").unwrap();
+    assert_eq!(walk(&reader, &ids, "a", &o).len(), 2);
+
+    // Paths carry the stored edges, properties included.
+    let out: Value = serde_json::from_str(&reader.traverse(&a, &o).unwrap()).unwrap();
+    let stored: Value = serde_json::from_str(&reader.get_edges(&a, Direction::Outgoing, &[]).unwrap()).unwrap();
+    assert_eq!(out[1]["path"], stored);
+    assert_eq!(out[1]["path"][0]["properties"]["weight"], 2);
+}

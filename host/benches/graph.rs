@@ -21,6 +21,36 @@ fn bfs(adj: &HashMap<usize, Vec<usize>>, start: usize, depth: u32) -> usize {
     reachable(adj, start, depth).len()
 }
 
+/// An edge as the in-memory baseline with paths holds it (the fields REM returns).
+struct MemEdge {
+    dst: usize,
+    _rel: &'static str,
+    _properties: serde_json::Value,
+}
+
+/// The same result shape as REM's traversal, in memory: every node reached within `depth`
+/// hops (BFS, each once) with its depth and the path of edges that first reached it.
+fn bfs_paths(adj: &HashMap<usize, Vec<MemEdge>>, start: usize, depth: u32) -> Vec<(usize, u32, Vec<&MemEdge>)> {
+    let mut seen = HashSet::from([start]);
+    let mut out: Vec<(usize, u32, Vec<&MemEdge>)> = vec![(start, 0, Vec::new())];
+    let mut frontier = vec![0usize];
+    for d in 1..=depth {
+        let mut next = Vec::new();
+        for i in frontier {
+            for e in adj.get(&out[i].0).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(e.dst) {
+                    let mut path = out[i].2.clone();
+                    path.push(e);
+                    out.push((e.dst, d, path));
+                    next.push(out.len() - 1);
+                }
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
 fn hops(adj: &HashMap<usize, Vec<usize>>, a: usize, b: usize, max: u32) -> Option<u32> {
     let mut dist = HashMap::from([(a, 0u32)]);
     let mut q = VecDeque::from([a]);
@@ -76,6 +106,14 @@ fn main() {
         }
     }
     let adj_build = t.elapsed();
+    let mut with_edges: HashMap<usize, Vec<MemEdge>> = HashMap::new();
+    for e in &edges {
+        let (a, b) = (index[e.src.as_str()], index[e.dst.as_str()]);
+        let list = with_edges.entry(a).or_default();
+        if !list.iter().any(|x| x.dst == b) {
+            list.push(MemEdge { dst: b, _rel: "depends_on", _properties: e.properties.clone() });
+        }
+    }
     println!(
         "graph: {} nodes, {} edges ({} distinct pairs); REM edge import {:.2} s, adjacency list build {:.3} s\n",
         packages.len(),
@@ -87,14 +125,32 @@ fn main() {
 
     let mut rng = fastrand::Rng::with_seed(42);
     let starts: Vec<usize> = (0..1000).map(|_| rng.usize(..packages.len())).collect();
-    println!("| traversal | REM median (p99) | in-memory median (p99) | ratio of medians | mean nodes reached |");
-    println!("|---|---|---|---|---|");
-    let row = |what: String, rem: Vec<Duration>, mem: Vec<Duration>, nodes: f64| {
+    // First touch: REM reads each expanded node's adjacency from storage (then keeps it, see graph_walk).
+    let mut cold = Vec::new();
+    for &s in &starts {
+        let t = Instant::now();
+        db.traverse(&ids[s], Direction::Outgoing, 3, &[], Strategy::Bfs, None).unwrap();
+        cold.push(t.elapsed());
+    }
+    let (cm, cp) = stats(cold);
+    println!(
+        "3-hop outgoing from the 1,000 packages, first touch (adjacency read from storage): {cm:.3} ms median ({cp:.3} p99)\n"
+    );
+    println!(
+        "| traversal | REM median (p99) | in-memory median (p99) | ratio of medians | in-memory with paths, median | ratio | mean nodes reached |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let row = |what: String, rem: Vec<Duration>, mem: Vec<Duration>, paths: Vec<Duration>, nodes: f64| {
         let ((rm, rp), (mm, mp)) = (stats(rem), stats(mem));
-        println!("| {what} | {rm:.3} ms ({rp:.3}) | {mm:.4} ms ({mp:.4}) | {:.1}x | {nodes:.1} |", rm / mm);
+        let pm = if paths.is_empty() { f64::NAN } else { stats(paths).0 };
+        println!(
+            "| {what} | {rm:.3} ms ({rp:.3}) | {mm:.4} ms ({mp:.4}) | {:.1}x | {pm:.4} ms | {:.1}x | {nodes:.1} |",
+            rm / mm,
+            rm / pm
+        );
     };
     for depth in 1..=3u32 {
-        let (mut rem, mut mem, mut nodes) = (Vec::new(), Vec::new(), 0usize);
+        let (mut rem, mut mem, mut paths, mut nodes) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
         for &s in &starts {
             let t = Instant::now();
             let got = db.traverse(&ids[s], Direction::Outgoing, depth, &[], Strategy::Bfs, None).unwrap();
@@ -103,10 +159,20 @@ fn main() {
             let t = Instant::now();
             let m = bfs(&out, s, depth);
             mem.push(t.elapsed());
+            let t = Instant::now();
+            let p = bfs_paths(&with_edges, s, depth);
+            paths.push(t.elapsed());
             assert_eq!(n, m, "REM and the adjacency list disagree from {}", packages[s].name);
+            assert_eq!(p.len(), m);
             nodes += n;
         }
-        row(format!("{depth}-hop outgoing, 1,000 random packages"), rem, mem, nodes as f64 / starts.len() as f64);
+        row(
+            format!("{depth}-hop outgoing, 1,000 random packages"),
+            rem,
+            mem,
+            paths,
+            nodes as f64 / starts.len() as f64,
+        );
     }
     let popular = ["libc6", "libssl3", "zlib1g", "libgcc-s1", "python3", "perl", "libglib2.0-0", "libstdc++6"];
     let (mut rem, mut mem, mut nodes) = (Vec::new(), Vec::new(), 0usize);
@@ -124,7 +190,13 @@ fn main() {
             nodes += n;
         }
     }
-    row(format!("reverse 2-hop from {} popular libraries", popular.len()), rem, mem, nodes as f64 / rem_len(&popular));
+    row(
+        format!("reverse 2-hop from {} popular libraries", popular.len()),
+        rem,
+        mem,
+        Vec::new(),
+        nodes as f64 / rem_len(&popular),
+    );
     let (mut rem, mut mem, mut found) = (Vec::new(), Vec::new(), 0);
     for i in 0..200 {
         // Half the pairs: a target reachable within 4 hops; the other half: any package.
@@ -147,7 +219,7 @@ fn main() {
         assert_eq!(r, m, "shortest path {} -> {}", packages[a].name, packages[b].name);
         found += usize::from(m.is_some());
     }
-    row(format!("shortest path, 200 pairs ({found} connected within 10 hops)"), rem, mem, 0.0);
+    row(format!("shortest path, 200 pairs ({found} connected within 10 hops)"), rem, mem, Vec::new(), 0.0);
 }
 
 fn reachable(adj: &HashMap<usize, Vec<usize>>, start: usize, depth: u32) -> HashSet<usize> {

@@ -267,6 +267,7 @@ impl Database {
         let live = self.ensure_live(&mut inner)?;
         live.store.data_mut().txn = Some(txn);
         live.store.data_mut().limiter.hit = false;
+        live.store.data_mut().ok_calls = 0;
         let ticks = match self.call_timeout {
             Some(t) => (t.as_micros() / crate::runtime::EPOCH_TICK.as_micros()).max(1) as u64 + 1,
             None => u64::MAX / 2,
@@ -274,12 +275,21 @@ impl Database {
         live.store.set_epoch_deadline(ticks);
         let result = body(live);
         let txn = live.store.data_mut().txn.take();
-        let trapped = matches!(result, Err(Error::Trap(_) | Error::ResourceExhausted(_) | Error::Timeout(_)));
-        if trapped {
+        // The engine keeps caches between calls (vector graphs, adjacency lists) keyed by
+        // generation numbers it writes. When writes an engine call made are rolled back after
+        // it returned (a later call of the same transaction failed, or the commit did), or a
+        // call trapped or failed in storage, its caches may be ahead of the store: start afresh.
+        let undone = mode == Mode::Write && result.is_err() && live.store.data().ok_calls > 0;
+        let suspect =
+            matches!(result, Err(Error::Trap(_) | Error::ResourceExhausted(_) | Error::Timeout(_) | Error::Storage(_)));
+        if undone || suspect {
             inner.live = None;
         }
         match (result, txn) {
-            (Ok(v), Some(t)) => t.commit().map(|_| v).map_err(|e| Error::Storage(format!("commit failed: {e}"))),
+            (Ok(v), Some(t)) => t.commit().map(|_| v).map_err(|e| {
+                inner.live = None;
+                Error::Storage(format!("commit failed: {e}"))
+            }),
             (Ok(_), None) => Err(Error::Internal("transaction vanished during the call".into())),
             (Err(e), t) => {
                 if let Some(t) = t {
@@ -300,7 +310,10 @@ impl Database {
         ) -> wasmtime::Result<std::result::Result<T, wit::Error>>,
     ) -> Result<T> {
         match f(&mut live.store, &live.bindings, live.handle) {
-            Ok(Ok(v)) => Ok(v),
+            Ok(Ok(v)) => {
+                live.store.data_mut().ok_calls += 1;
+                Ok(v)
+            }
             Ok(Err(e)) => Err(e.into()),
             Err(trap) => {
                 if matches!(trap.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {

@@ -18,6 +18,8 @@ pub struct HostState {
     pub txn: Option<Txn>,
     /// Embedding providers.
     pub embeddings: Embeddings,
+    /// Engine calls that returned `Ok` in the transaction in progress.
+    pub ok_calls: u32,
 }
 
 impl HostState {
@@ -26,7 +28,7 @@ impl HostState {
     pub fn new(memory_limit: u64, embeddings: Embeddings) -> HostState {
         let wasi = WasiCtx::builder().inherit_stderr().build();
         let limiter = Limiter { max: usize::try_from(memory_limit).unwrap_or(usize::MAX), hit: false };
-        HostState { wasi, table: ResourceTable::new(), limiter, txn: None, embeddings }
+        HostState { wasi, table: ResourceTable::new(), limiter, txn: None, embeddings, ok_calls: 0 }
     }
 
     fn txn(&self) -> Result<&Txn, types::Error> {

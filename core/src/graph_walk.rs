@@ -1,0 +1,390 @@
+//! Traversal and shortest paths over adjacency lists kept in memory between calls.
+//!
+//! A traversal expands a node by reading its adjacency (one range scan of
+//! `G id` or `R id`) and the soft-delete markers of its neighbours. Both are
+//! kept in an [`AdjacencyCache`] owned by the database handle, valid for one
+//! value of the tenant's graph generation (`graph::generation_key`), which every
+//! call that writes an edge or a soft-delete marker bumps at commit. Each
+//! traversal reads the generation first and drops the cache when it moved, so
+//! a write by this handle, another handle or another process is always seen.
+//! The cache holds each edge's stored JSON, so results are written by copying
+//! it, not by decoding and re-encoding. It is emptied when it outgrows
+//! [`CACHE_BUDGET`] bytes.
+
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+use crate::graph::{self, Direction, Edge, MAX_DEPTH, TraverseOptions};
+use crate::keys;
+use crate::store::{PrefixScan, Storage};
+
+/// Bytes of adjacency the cache holds before it starts over (edge JSON plus ~64 bytes per edge).
+pub const CACHE_BUDGET: usize = 64 << 20;
+
+/// One edge as the cache holds it.
+pub(crate) struct CachedEdge {
+    /// Relationship type.
+    rel: Box<str>,
+    /// The node at the other end (target of an outgoing edge, source of an incoming one).
+    other: [u8; 16],
+    /// The stored edge JSON (an [`Edge`]).
+    raw: Box<[u8]>,
+}
+
+impl CachedEdge {
+    fn edge(&self) -> Result<Edge> {
+        graph::decode_edge(&self.raw)
+    }
+}
+
+type List = Rc<[Rc<CachedEdge>]>;
+
+/// Hashes entity ids by folding their bytes: ids are BLAKE3 output or random UUIDs,
+/// already uniform, so SipHash's protection against chosen keys buys nothing here.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<[u8; 16], BuildHasherDefault<IdHasher>>;
+
+/// Adjacency lists and soft-delete flags read at one graph generation.
+#[derive(Default)]
+pub(crate) struct AdjacencyCache {
+    generation: Option<u64>,
+    lists: IdMap<([u8; 16], u8), List>,
+    dead: IdMap<[u8; 16], bool>,
+    bytes: usize,
+}
+
+impl AdjacencyCache {
+    /// Forget everything (the next traversal re-reads what it needs).
+    pub(crate) fn clear(&mut self) {
+        *self = AdjacencyCache::default();
+    }
+
+    fn reserve(&mut self, bytes: usize) {
+        if self.bytes + bytes > CACHE_BUDGET {
+            let generation = self.generation;
+            self.clear();
+            self.generation = generation;
+        }
+        self.bytes += bytes;
+    }
+}
+
+/// Reads adjacency through the cache for the length of one read call.
+pub(crate) struct Reader<'a, S: Storage + ?Sized> {
+    store: &'a S,
+    tenant: &'a str,
+    cache: &'a mut AdjacencyCache,
+}
+
+impl<'a, S: Storage + ?Sized> Reader<'a, S> {
+    /// Check the generation and drop a stale cache.
+    pub(crate) fn open(store: &'a S, tenant: &'a str, cache: &'a mut AdjacencyCache) -> Result<Self> {
+        let generation = store
+            .get(&graph::generation_key(tenant))?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map_or(0, u64::from_le_bytes);
+        if cache.generation != Some(generation) {
+            cache.clear();
+            cache.generation = Some(generation);
+        }
+        Ok(Reader { store, tenant, cache })
+    }
+
+    /// Every edge of `id` under `tag` (`G` outgoing, `R` incoming), in stored order.
+    fn list(&mut self, id: &[u8; 16], tag: u8) -> Result<List> {
+        if let Some(l) = self.cache.lists.get(&(*id, tag)) {
+            return Ok(l.clone());
+        }
+        let corrupt = || Error::Storage("corrupt edge key".into());
+        let prefix = graph::space(self.tenant, tag, id);
+        let mut scan = PrefixScan::new(self.store, &prefix);
+        let (mut edges, mut bytes) = (Vec::new(), 0);
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            for (k, v) in page {
+                let (rel, tail) = keys::pop_str(&k[prefix.len()..]).ok_or_else(corrupt)?;
+                let other: [u8; 16] = tail.try_into().map_err(|_| corrupt())?;
+                bytes += v.len() + rel.len() + 64;
+                edges.push(Rc::new(CachedEdge { rel: rel.into(), other, raw: v.into_boxed_slice() }));
+            }
+        }
+        self.cache.reserve(bytes + 64);
+        let list: List = edges.into();
+        self.cache.lists.insert((*id, tag), list.clone());
+        Ok(list)
+    }
+
+    /// Edges of `id` in `dir` whose type is in `rels` (all when empty): outgoing first, then incoming.
+    fn neighbours(&mut self, id: &[u8; 16], dir: Direction, rels: &[String]) -> Result<Vec<Rc<CachedEdge>>> {
+        let tags: &[u8] = match dir {
+            Direction::Outgoing => b"G",
+            Direction::Incoming => b"R",
+            Direction::Both => b"GR",
+        };
+        let mut out = Vec::new();
+        for &tag in tags {
+            let list = self.list(id, tag)?;
+            out.extend(list.iter().filter(|e| rels.is_empty() || rels.iter().any(|r| *r == *e.rel)).cloned());
+        }
+        Ok(out)
+    }
+
+    /// Learn whether each of `ids` is soft-deleted (the unknown ones read in one batch).
+    fn dead(&mut self, ids: &[[u8; 16]]) -> Result<()> {
+        let mut missing: Vec<[u8; 16]> = ids.iter().filter(|i| !self.cache.dead.contains_key(*i)).copied().collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            let markers: Vec<Vec<u8>> = missing.iter().map(|i| graph::deleted_marker(self.tenant, i)).collect();
+            let found = self.store.get_many(&markers)?;
+            self.cache.reserve(missing.len() * 48);
+            for (id, v) in missing.into_iter().zip(found) {
+                self.cache.dead.insert(id, v.is_some());
+            }
+        }
+        Ok(())
+    }
+
+    /// The live neighbours of `id` (all of them with `include_deleted`) with the edge to each.
+    fn step(&mut self, id: &[u8; 16], o: &TraverseOptions) -> Result<Vec<Rc<CachedEdge>>> {
+        let edges = self.neighbours(id, o.direction, &o.rel_types)?;
+        if o.include_deleted {
+            return Ok(edges);
+        }
+        if edges.iter().any(|e| !self.cache.dead.contains_key(&e.other)) {
+            let others: Vec<[u8; 16]> = edges.iter().map(|e| e.other).collect();
+            self.dead(&others)?;
+        }
+        let dead = &self.cache.dead;
+        Ok(edges.into_iter().filter(|e| !dead.get(&e.other).copied().unwrap_or(false)).collect())
+    }
+}
+
+/// One node reached: its id, hops from the start, and the hit it was reached from.
+struct Hit {
+    id: [u8; 16],
+    depth: u32,
+    /// Index of the previous hit and the edge from it (`None` for the start).
+    via: Option<(usize, Rc<CachedEdge>)>,
+}
+
+/// Walk from `start`; each node once, with its depth and the path that first reached it.
+/// Returns the JSON array `[{id, depth, path: [edge, ...]}, ...]`, the start first.
+/// Errors: `InvalidArgument` (depth outside 1..=10), `Storage`.
+pub(crate) fn traverse<S: Storage + ?Sized>(
+    r: &mut Reader<'_, S>,
+    start: [u8; 16],
+    o: &TraverseOptions,
+) -> Result<String> {
+    if o.depth == 0 || o.depth > MAX_DEPTH {
+        return Err(Error::InvalidArgument(format!("depth must be 1 to {MAX_DEPTH}, got {}", o.depth)));
+    }
+    let mut seen = IdSet::default();
+    seen.insert(start);
+    let mut hits = vec![Hit { id: start, depth: 0, via: None }];
+    let full = |hits: &Vec<Hit>| hits.len() as u32 >= o.limit;
+    if o.dfs {
+        // Pre-order DFS with an explicit stack; children pushed in reverse to visit them in stored order.
+        let mut stack = vec![0usize];
+        while let Some(i) = stack.pop() {
+            let (node, depth) = (hits[i].id, hits[i].depth);
+            if depth >= o.depth {
+                continue;
+            }
+            let mut children = Vec::new();
+            for e in r.step(&node, o)? {
+                if !seen.insert(e.other) {
+                    continue;
+                }
+                hits.push(Hit { id: e.other, depth: depth + 1, via: Some((i, e)) });
+                if full(&hits) {
+                    return Ok(to_json(&hits));
+                }
+                children.push(hits.len() - 1);
+            }
+            stack.extend(children.into_iter().rev());
+        }
+        return Ok(to_json(&hits));
+    }
+    let mut frontier = vec![0usize];
+    for depth in 1..=o.depth {
+        let mut next = Vec::new();
+        for &i in &frontier {
+            let node = hits[i].id;
+            for e in r.step(&node, o)? {
+                if !seen.insert(e.other) {
+                    continue;
+                }
+                hits.push(Hit { id: e.other, depth, via: Some((i, e)) });
+                next.push(hits.len() - 1);
+                if full(&hits) {
+                    return Ok(to_json(&hits));
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    Ok(to_json(&hits))
+}
+
+/// The JSON of a traversal: each hit's path is the stored JSON of its edges, copied.
+fn to_json(hits: &[Hit]) -> String {
+    let mut out = String::with_capacity(hits.len() * 512);
+    let mut path: Vec<&CachedEdge> = Vec::new();
+    out.push('[');
+    for (n, h) in hits.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"id\":\"");
+        out.push_str(uuid::Uuid::from_bytes(h.id).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        out.push_str("\",\"depth\":");
+        let _ = write!(out, "{}", h.depth);
+        out.push_str(",\"path\":[");
+        path.clear();
+        let mut cur = h;
+        while let Some((prev, e)) = &cur.via {
+            path.push(e);
+            cur = &hits[*prev];
+        }
+        for (k, e) in path.iter().rev().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            // Stored edges are serde_json output, hence UTF-8.
+            out.push_str(&String::from_utf8_lossy(&e.raw));
+        }
+        out.push_str("]}");
+    }
+    out.push(']');
+    out
+}
+
+/// Shortest path from `from` to `to` within `o.depth` hops: fewest hops (BFS),
+/// or least total `weight` (Dijkstra, weights must be ≥ 0) when `weighted`.
+/// Errors: `NotFound` ("no path within N hops"), `InvalidArgument` (a negative weight).
+pub(crate) fn shortest_path<S: Storage + ?Sized>(
+    r: &mut Reader<'_, S>,
+    from: [u8; 16],
+    to: [u8; 16],
+    o: &TraverseOptions,
+    weighted: bool,
+) -> Result<Vec<Edge>> {
+    if from == to {
+        return Ok(Vec::new());
+    }
+    let no_path = || {
+        Error::NotFound(format!(
+            "no path from {} to {} within {} hops",
+            uuid::Uuid::from_bytes(from),
+            uuid::Uuid::from_bytes(to),
+            o.depth
+        ))
+    };
+    if !weighted {
+        let mut parent: IdMap<[u8; 16], ([u8; 16], Rc<CachedEdge>)> = IdMap::default();
+        let mut queue = VecDeque::from([(from, 0u32)]);
+        let mut seen = IdSet::default();
+        seen.insert(from);
+        while let Some((node, d)) = queue.pop_front() {
+            if d >= o.depth {
+                continue;
+            }
+            for e in r.step(&node, o)? {
+                if seen.insert(e.other) {
+                    parent.insert(e.other, (node, e.clone()));
+                    if e.other == to {
+                        let mut path = Vec::new();
+                        let mut cur = to;
+                        while cur != from {
+                            let (p, e) = &parent[&cur];
+                            path.push(e.edge()?);
+                            cur = *p;
+                        }
+                        path.reverse();
+                        return Ok(path);
+                    }
+                    queue.push_back((e.other, d + 1));
+                }
+            }
+        }
+        return Err(no_path());
+    }
+    // Dijkstra (E. W. Dijkstra, 1959) over (node, hops) states, so the hop
+    // bound never hides a costlier path with fewer hops.
+    #[derive(PartialEq)]
+    struct State(f64, u32, [u8; 16]);
+    impl Eq for State {}
+    impl PartialOrd for State {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for State {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            other.0.total_cmp(&self.0).then_with(|| other.1.cmp(&self.1))
+        }
+    }
+    type Key = ([u8; 16], u32);
+    let mut best: HashMap<Key, f64> = HashMap::from([((from, 0), 0.0)]);
+    let mut back: HashMap<Key, (Key, Rc<CachedEdge>)> = HashMap::new();
+    let mut heap = BinaryHeap::from([State(0.0, 0, from)]);
+    while let Some(State(cost, hops, node)) = heap.pop() {
+        if node == to {
+            let mut path = Vec::new();
+            let mut cur: Key = (node, hops);
+            while let Some((prev, e)) = back.get(&cur) {
+                path.push(e.edge()?);
+                cur = *prev;
+            }
+            path.reverse();
+            return Ok(path);
+        }
+        if cost > best.get(&(node, hops)).copied().unwrap_or(f64::INFINITY) || hops >= o.depth {
+            continue;
+        }
+        for e in r.step(&node, o)? {
+            let edge = e.edge()?;
+            let w = edge.weight();
+            if w < 0.0 {
+                return Err(Error::InvalidArgument(format!(
+                    "negative weight {w} on edge {} -> {}",
+                    edge.src, edge.dst
+                )));
+            }
+            let c = cost + w;
+            let k = (e.other, hops + 1);
+            if c < best.get(&k).copied().unwrap_or(f64::INFINITY) {
+                best.insert(k, c);
+                back.insert(k, ((node, hops), e.clone()));
+                heap.push(State(c, hops + 1, e.other));
+            }
+        }
+    }
+    Err(no_path())
+}
