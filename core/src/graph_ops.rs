@@ -131,9 +131,18 @@ impl<S: Storage> Database<S> {
     /// the start first at depth 0. Errors: `NotFound`, `InvalidArgument` (depth outside 1..=10).
     pub fn traverse(&self, start: &str, options: &TraverseOptions) -> Result<String> {
         let tx = self.begin(false)?;
-        let node = self.resolve_node(&tx, start)?;
+        // An id start is checked in the same storage read as the graph generation.
+        let id = Uuid::parse_str(start).ok();
+        let node = match id {
+            Some(id) => id,
+            None => self.resolve_node(&tx, start)?,
+        };
         let mut cache = self.adjacency.borrow_mut();
-        let mut reader = Reader::open(self.store(), self.tenant(), &mut cache)?;
+        let (mut reader, exists) =
+            Reader::open_probing(self.store(), self.tenant(), &mut cache, id.as_ref().map(Uuid::as_bytes))?;
+        if id.is_some() && !exists {
+            return Err(Error::NotFound(format!("no entity with id {start} in tenant '{}'", self.tenant())));
+        }
         graph_walk::traverse(&mut reader, *node.as_bytes(), options)
     }
 

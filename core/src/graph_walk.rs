@@ -11,6 +11,7 @@
 //! it, not by decoding and re-encoding. It is emptied when it outgrows
 //! [`CACHE_BUDGET`] bytes.
 
+use std::cell::Cell;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -30,13 +31,15 @@ pub(crate) struct CachedEdge {
     rel: Box<str>,
     /// The node at the other end (target of an outgoing edge, source of an incoming one).
     other: [u8; 16],
-    /// The stored edge JSON (an [`Edge`]).
-    raw: Box<[u8]>,
+    /// The stored edge JSON (an [`Edge`]), checked to be UTF-8 once when read.
+    raw: Box<str>,
+    /// Whether `other` is soft-deleted, once known (from `AdjacencyCache::dead`).
+    other_dead: Cell<Option<bool>>,
 }
 
 impl CachedEdge {
     fn edge(&self) -> Result<Edge> {
-        graph::decode_edge(&self.raw)
+        graph::decode_edge(self.raw.as_bytes())
     }
 }
 
@@ -98,15 +101,27 @@ pub(crate) struct Reader<'a, S: Storage + ?Sized> {
 impl<'a, S: Storage + ?Sized> Reader<'a, S> {
     /// Check the generation and drop a stale cache.
     pub(crate) fn open(store: &'a S, tenant: &'a str, cache: &'a mut AdjacencyCache) -> Result<Self> {
-        let generation = store
-            .get(&graph::generation_key(tenant))?
-            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-            .map_or(0, u64::from_le_bytes);
+        Ok(Self::open_probing(store, tenant, cache, None)?.0)
+    }
+
+    /// [`Reader::open`], also telling whether the entity `probe` exists (both in one storage read).
+    pub(crate) fn open_probing(
+        store: &'a S,
+        tenant: &'a str,
+        cache: &'a mut AdjacencyCache,
+        probe: Option<&[u8; 16]>,
+    ) -> Result<(Self, bool)> {
+        let mut wanted = vec![graph::generation_key(tenant)];
+        wanted.extend(probe.map(|id| keys::id_index(tenant, id)));
+        let mut got = store.get_many(&wanted)?.into_iter();
+        let generation =
+            got.next().flatten().and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map_or(0, u64::from_le_bytes);
+        let exists = got.next().flatten().is_some();
         if cache.generation != Some(generation) {
             cache.clear();
             cache.generation = Some(generation);
         }
-        Ok(Reader { store, tenant, cache })
+        Ok((Reader { store, tenant, cache }, exists))
     }
 
     /// Every edge of `id` under `tag` (`G` outgoing, `R` incoming), in stored order.
@@ -127,28 +142,19 @@ impl<'a, S: Storage + ?Sized> Reader<'a, S> {
                 let (rel, tail) = keys::pop_str(&k[prefix.len()..]).ok_or_else(corrupt)?;
                 let other: [u8; 16] = tail.try_into().map_err(|_| corrupt())?;
                 bytes += v.len() + rel.len() + 64;
-                edges.push(Rc::new(CachedEdge { rel: rel.into(), other, raw: v.into_boxed_slice() }));
+                let raw = String::from_utf8(v).map_err(|_| Error::Storage("edge record is not UTF-8".into()))?;
+                edges.push(Rc::new(CachedEdge {
+                    rel: rel.into(),
+                    other,
+                    raw: raw.into_boxed_str(),
+                    other_dead: Cell::new(None),
+                }));
             }
         }
         self.cache.reserve(bytes + 64);
         let list: List = edges.into();
         self.cache.lists.insert((*id, tag), list.clone());
         Ok(list)
-    }
-
-    /// Edges of `id` in `dir` whose type is in `rels` (all when empty): outgoing first, then incoming.
-    fn neighbours(&mut self, id: &[u8; 16], dir: Direction, rels: &[String]) -> Result<Vec<Rc<CachedEdge>>> {
-        let tags: &[u8] = match dir {
-            Direction::Outgoing => b"G",
-            Direction::Incoming => b"R",
-            Direction::Both => b"GR",
-        };
-        let mut out = Vec::new();
-        for &tag in tags {
-            let list = self.list(id, tag)?;
-            out.extend(list.iter().filter(|e| rels.is_empty() || rels.iter().any(|r| *r == *e.rel)).cloned());
-        }
-        Ok(out)
     }
 
     /// Learn whether each of `ids` is soft-deleted (the unknown ones read in one batch).
@@ -167,20 +173,41 @@ impl<'a, S: Storage + ?Sized> Reader<'a, S> {
         Ok(())
     }
 
-    /// The live neighbours of `id` (all of them with `include_deleted`) with the edge to each.
-    fn step(&mut self, id: &[u8; 16], o: &TraverseOptions) -> Result<Vec<Rc<CachedEdge>>> {
-        let edges = self.neighbours(id, o.direction, &o.rel_types)?;
-        if o.include_deleted {
-            return Ok(edges);
+    /// Read (or find cached) the adjacency of `id` that `o` follows, and the soft-delete
+    /// flags of its neighbours; iterate it with [`Reader::live`].
+    fn step(&mut self, id: &[u8; 16], o: &TraverseOptions) -> Result<Step> {
+        let tags: &[u8] = match o.direction {
+            Direction::Outgoing => b"G",
+            Direction::Incoming => b"R",
+            Direction::Both => b"GR",
+        };
+        let mut lists = [None, None];
+        for (slot, &tag) in lists.iter_mut().zip(tags) {
+            let list = self.list(id, tag)?;
+            if !o.include_deleted && list.iter().any(|e| e.other_dead.get().is_none()) {
+                let others: Vec<[u8; 16]> = list.iter().map(|e| e.other).collect();
+                self.dead(&others)?;
+                for e in list.iter() {
+                    e.other_dead.set(self.cache.dead.get(&e.other).copied());
+                }
+            }
+            *slot = Some(list);
         }
-        if edges.iter().any(|e| !self.cache.dead.contains_key(&e.other)) {
-            let others: Vec<[u8; 16]> = edges.iter().map(|e| e.other).collect();
-            self.dead(&others)?;
-        }
-        let dead = &self.cache.dead;
-        Ok(edges.into_iter().filter(|e| !dead.get(&e.other).copied().unwrap_or(false)).collect())
+        Ok(lists)
+    }
+
+    /// The edges of `step` that `o` follows: of a wanted type, to a live node (unless
+    /// `include_deleted`); outgoing first, then incoming, each in stored order.
+    fn live<'s>(&'s self, step: &'s Step, o: &'s TraverseOptions) -> impl Iterator<Item = &'s Rc<CachedEdge>> + 's {
+        step.iter().flatten().flat_map(|l| l.iter()).filter(move |e| {
+            (o.rel_types.is_empty() || o.rel_types.iter().any(|r| **r == *e.rel))
+                && (o.include_deleted || e.other_dead.get() == Some(false))
+        })
     }
 }
+
+/// The adjacency lists one expansion follows (outgoing, incoming).
+type Step = [Option<List>; 2];
 
 /// One node reached: its id, hops from the start, and the hit it was reached from.
 struct Hit {
@@ -214,11 +241,12 @@ pub(crate) fn traverse<S: Storage + ?Sized>(
                 continue;
             }
             let mut children = Vec::new();
-            for e in r.step(&node, o)? {
+            let step = r.step(&node, o)?;
+            for e in r.live(&step, o) {
                 if !seen.insert(e.other) {
                     continue;
                 }
-                hits.push(Hit { id: e.other, depth: depth + 1, via: Some((i, e)) });
+                hits.push(Hit { id: e.other, depth: depth + 1, via: Some((i, e.clone())) });
                 if full(&hits) {
                     return Ok(to_json(&hits));
                 }
@@ -233,11 +261,12 @@ pub(crate) fn traverse<S: Storage + ?Sized>(
         let mut next = Vec::new();
         for &i in &frontier {
             let node = hits[i].id;
-            for e in r.step(&node, o)? {
+            let step = r.step(&node, o)?;
+            for e in r.live(&step, o) {
                 if !seen.insert(e.other) {
                     continue;
                 }
-                hits.push(Hit { id: e.other, depth, via: Some((i, e)) });
+                hits.push(Hit { id: e.other, depth, via: Some((i, e.clone())) });
                 next.push(hits.len() - 1);
                 if full(&hits) {
                     return Ok(to_json(&hits));
@@ -276,8 +305,7 @@ fn to_json(hits: &[Hit]) -> String {
             if k > 0 {
                 out.push(',');
             }
-            // Stored edges are serde_json output, hence UTF-8.
-            out.push_str(&String::from_utf8_lossy(&e.raw));
+            out.push_str(&e.raw);
         }
         out.push_str("]}");
     }
@@ -315,7 +343,8 @@ pub(crate) fn shortest_path<S: Storage + ?Sized>(
             if d >= o.depth {
                 continue;
             }
-            for e in r.step(&node, o)? {
+            let step = r.step(&node, o)?;
+            for e in r.live(&step, o) {
                 if seen.insert(e.other) {
                     parent.insert(e.other, (node, e.clone()));
                     if e.other == to {
@@ -368,7 +397,8 @@ pub(crate) fn shortest_path<S: Storage + ?Sized>(
         if cost > best.get(&(node, hops)).copied().unwrap_or(f64::INFINITY) || hops >= o.depth {
             continue;
         }
-        for e in r.step(&node, o)? {
+        let step = r.step(&node, o)?;
+        for e in r.live(&step, o) {
             let edge = e.edge()?;
             let w = edge.weight();
             if w < 0.0 {
