@@ -16,7 +16,8 @@ use crate::{error, json};
 /// converted before the clock starts). `op`: `insert` (each of `items`, dicts, into
 /// `table`), `insert_batch` (all `items` in one call), `get` (each id of `items`),
 /// `query` (`items[0]`, a SQL string, `reps` times), `search` (`items`, a vector, top-10
-/// in `table`, `reps` times). Errors: `ValueError` for an unknown `op`; `rem_db` errors.
+/// in `table`, `reps` times), `loads` (`items[0]`, JSON text, built as Python objects `reps`
+/// times, as results are). Errors: `ValueError` for an unknown `op`; `rem_db` errors.
 #[pyfunction]
 #[pyo3(signature = (db, op, table, items, reps=1))]
 pub fn bench_loop(
@@ -67,6 +68,14 @@ pub fn bench_loop(
                 Ok(t.elapsed().as_secs_f64())
             })
             .map_err(map)
+        }
+        "loads" => {
+            let text: String = items.get_item(0)?.extract()?;
+            let t = Instant::now();
+            for _ in 0..reps {
+                json::loads(py, &text)?;
+            }
+            Ok(t.elapsed().as_secs_f64())
         }
         "search" => {
             let query = SearchQuery::Vector(items.extract()?);

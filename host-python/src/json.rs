@@ -8,6 +8,8 @@
 //! non-string key), `ValueError` (NaN/infinity, integer out of range, nesting
 //! deeper than [`MAX_DEPTH`]).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -137,65 +139,105 @@ pub fn dumps_each(items: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 /// objects → `dict` (in document order), arrays → `list`, integers → `int`, other
 /// numbers → `float`, strings, booleans, `null` → `None`. Errors: `ValueError` (malformed).
 pub fn loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let ctx = Ctx { py, keys: RefCell::new(HashMap::new()) };
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde::de::DeserializeSeed::deserialize(Seed(py), &mut de)
+    let value = serde::de::DeserializeSeed::deserialize(Seed(&ctx), &mut de)
         .and_then(|v| de.end().map(|_| v))
         .map_err(|e| PyValueError::new_err(format!("the engine returned malformed JSON: {e}")))?;
     Ok(value)
 }
 
-struct Seed<'py>(Python<'py>);
+/// Most distinct object keys one `loads` call remembers (results repeat the same few keys per row).
+const KEY_MEMO: usize = 1024;
 
-impl<'de, 'py> serde::de::DeserializeSeed<'de> for Seed<'py> {
+/// One `loads` call: the interpreter and the object keys made so far, so each distinct key
+/// is one Python string (as `json.loads` memoizes keys).
+struct Ctx<'py> {
+    py: Python<'py>,
+    keys: RefCell<HashMap<String, Bound<'py, PyString>>>,
+}
+
+#[derive(Clone, Copy)]
+struct Seed<'c, 'py>(&'c Ctx<'py>);
+
+impl<'de, 'py> serde::de::DeserializeSeed<'de> for Seed<'_, 'py> {
     type Value = Bound<'py, PyAny>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(Builder(self.0))
     }
 }
 
-struct Builder<'py>(Python<'py>);
+/// An object key, through the memo.
+struct KeySeed<'c, 'py>(&'c Ctx<'py>);
+
+impl<'de, 'py> serde::de::DeserializeSeed<'de> for KeySeed<'_, 'py> {
+    type Value = Bound<'py, PyString>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'py> serde::de::Visitor<'de> for KeySeed<'_, 'py> {
+    type Value = Bound<'py, PyString>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        let mut keys = self.0.keys.borrow_mut();
+        if let Some(k) = keys.get(v) {
+            return Ok(k.clone());
+        }
+        let k = PyString::new(self.0.py, v);
+        if keys.len() < KEY_MEMO {
+            keys.insert(v.to_string(), k.clone());
+        }
+        Ok(k)
+    }
+}
+
+struct Builder<'c, 'py>(&'c Ctx<'py>);
 
 fn custom<E: serde::de::Error>(e: PyErr) -> E {
     E::custom(e.to_string())
 }
 
-impl<'de, 'py> serde::de::Visitor<'de> for Builder<'py> {
+impl<'de, 'py> serde::de::Visitor<'de> for Builder<'_, 'py> {
     type Value = Bound<'py, PyAny>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(self.0.None().into_bound(self.0))
+        Ok(self.0.py.None().into_bound(self.0.py))
     }
     fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(self.0.None().into_bound(self.0))
+        Ok(self.0.py.None().into_bound(self.0.py))
     }
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(PyBool::new(self.0, v).to_owned().into_any())
+        Ok(PyBool::new(self.0.py, v).to_owned().into_any())
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(PyInt::new(self.0, v).into_any())
+        Ok(PyInt::new(self.0.py, v).into_any())
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(PyInt::new(self.0, v).into_any())
+        Ok(PyInt::new(self.0.py, v).into_any())
     }
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(PyFloat::new(self.0, v).into_any())
+        Ok(PyFloat::new(self.0.py, v).into_any())
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.0, v).into_any())
+        Ok(PyString::new(self.0.py, v).into_any())
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let list = PyList::empty(self.0);
+        let list = PyList::empty(self.0.py);
         while let Some(item) = seq.next_element_seed(Seed(self.0))? {
             list.append(item).map_err(custom)?;
         }
         Ok(list.into_any())
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let dict = PyDict::new(self.0);
-        while let Some(key) = map.next_key_seed(Seed(self.0))? {
+        let dict = PyDict::new(self.0.py);
+        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
             let value = map.next_value_seed(Seed(self.0))?;
             dict.set_item(key, value).map_err(custom)?;
         }
