@@ -67,25 +67,37 @@ type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 type IdSet = HashSet<[u8; 16], BuildHasherDefault<IdHasher>>;
 
 /// Adjacency lists and soft-delete flags read at one graph generation.
-#[derive(Default)]
 pub(crate) struct AdjacencyCache {
     generation: Option<u64>,
     lists: IdMap<([u8; 16], u8), List>,
     dead: IdMap<[u8; 16], bool>,
     bytes: usize,
+    /// Bytes held before starting over ([`CACHE_BUDGET`]; smaller in tests).
+    budget: usize,
+}
+
+impl Default for AdjacencyCache {
+    fn default() -> Self {
+        AdjacencyCache {
+            generation: None,
+            lists: IdMap::default(),
+            dead: IdMap::default(),
+            bytes: 0,
+            budget: CACHE_BUDGET,
+        }
+    }
 }
 
 impl AdjacencyCache {
     /// Forget everything (the next traversal re-reads what it needs).
     pub(crate) fn clear(&mut self) {
-        *self = AdjacencyCache::default();
+        *self = AdjacencyCache { budget: self.budget, ..AdjacencyCache::default() };
     }
 
+    /// Account for `bytes` more, first starting over (at the same generation) past the budget.
     fn reserve(&mut self, bytes: usize) {
-        if self.bytes + bytes > CACHE_BUDGET {
-            let generation = self.generation;
-            self.clear();
-            self.generation = generation;
+        if self.bytes + bytes > self.budget {
+            *self = AdjacencyCache { generation: self.generation, budget: self.budget, ..AdjacencyCache::default() };
         }
         self.bytes += bytes;
     }
@@ -157,20 +169,27 @@ impl<'a, S: Storage + ?Sized> Reader<'a, S> {
         Ok(list)
     }
 
-    /// Learn whether each of `ids` is soft-deleted (the unknown ones read in one batch).
-    fn dead(&mut self, ids: &[[u8; 16]]) -> Result<()> {
-        let mut missing: Vec<[u8; 16]> = ids.iter().filter(|i| !self.cache.dead.contains_key(*i)).copied().collect();
-        missing.sort_unstable();
-        missing.dedup();
+    /// Whether each of `ids` is soft-deleted (the unknown ones read in one batch). The answers
+    /// are taken before the cache may start over, so none is lost to it.
+    fn dead(&mut self, ids: &[[u8; 16]]) -> Result<Vec<bool>> {
+        let mut out: Vec<Option<bool>> = ids.iter().map(|i| self.cache.dead.get(i).copied()).collect();
+        let mut missing: Vec<[u8; 16]> = ids.iter().zip(&out).filter(|(_, d)| d.is_none()).map(|(i, _)| *i).collect();
         if !missing.is_empty() {
+            missing.sort_unstable();
+            missing.dedup();
             let markers: Vec<Vec<u8>> = missing.iter().map(|i| graph::deleted_marker(self.tenant, i)).collect();
             let found = self.store.get_many(&markers)?;
             self.cache.reserve(missing.len() * 48);
             for (id, v) in missing.into_iter().zip(found) {
                 self.cache.dead.insert(id, v.is_some());
             }
+            for (d, id) in out.iter_mut().zip(ids) {
+                if d.is_none() {
+                    *d = self.cache.dead.get(id).copied();
+                }
+            }
         }
-        Ok(())
+        Ok(out.into_iter().map(|d| d.unwrap_or(false)).collect())
     }
 
     /// Read (or find cached) the adjacency of `id` that `o` follows, and the soft-delete
@@ -186,9 +205,8 @@ impl<'a, S: Storage + ?Sized> Reader<'a, S> {
             let list = self.list(id, tag)?;
             if !o.include_deleted && list.iter().any(|e| e.other_dead.get().is_none()) {
                 let others: Vec<[u8; 16]> = list.iter().map(|e| e.other).collect();
-                self.dead(&others)?;
-                for e in list.iter() {
-                    e.other_dead.set(self.cache.dead.get(&e.other).copied());
+                for (e, dead) in list.iter().zip(self.dead(&others)?) {
+                    e.other_dead.set(Some(dead));
                 }
             }
             *slot = Some(list);
@@ -417,4 +435,53 @@ pub(crate) fn shortest_path<S: Storage + ?Sized>(
         }
     }
     Err(no_path())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::graph::{Direction, TraverseOptions};
+    use crate::{Database, MemoryStore};
+
+    /// A cache that starts over on nearly every read gives the same answers as one that never does.
+    #[test]
+    fn starting_over_mid_traversal_loses_nothing() {
+        let store = MemoryStore::new();
+        let db = Database::new(&store, "t").unwrap();
+        db.register_schema(
+            "n",
+            &json!({"type": "object", "key_field": "k", "properties": {"k": {"type": "string"}}}).to_string(),
+        )
+        .unwrap();
+        let ids: Vec<String> = (0..40)
+            .map(|i| {
+                let e: serde_json::Value =
+                    serde_json::from_str(&db.insert("n", &json!({"k": format!("n{i}")}).to_string()).unwrap()).unwrap();
+                e["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        for i in 0..40 {
+            for j in [(i * 7 + 1) % 40, (i * 13 + 5) % 40, (i + 1) % 40] {
+                db.add_edge(&ids[i], &ids[j], "r", None).unwrap();
+            }
+        }
+        db.delete(&ids[9], false).unwrap();
+        let o = TraverseOptions {
+            direction: Direction::Both,
+            depth: 4,
+            rel_types: vec![],
+            dfs: false,
+            limit: 10_000,
+            include_deleted: false,
+        };
+        // Walks from every start, so each call finds flags left by earlier ones.
+        let walks = || ids.iter().map(|s| db.traverse(s, &o).unwrap()).collect::<Vec<_>>();
+        let roomy = walks();
+        for budget in (1..6_000).step_by(37) {
+            db.discard_caches();
+            db.adjacency.borrow_mut().budget = budget;
+            assert_eq!(walks(), roomy, "budget {budget}");
+        }
+    }
 }
