@@ -51,6 +51,29 @@ fn decode_count(bytes: Option<Vec<u8>>) -> u64 {
     bytes.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_le_bytes).unwrap_or(0)
 }
 
+/// The (table name, id) of every row whose natural key is `key`, from the key index.
+/// Errors: `Storage` (a corrupt entry).
+pub(crate) fn keyed<S: Storage + ?Sized>(
+    tx: &mut Tx<'_, S>,
+    tenant: &str,
+    key: &str,
+) -> Result<Vec<(Vec<u8>, [u8; 16])>> {
+    let prefix = keys::key_index_prefix(tenant, key);
+    let mut scan = tx.scan_prefix(&prefix)?;
+    let mut out = Vec::new();
+    loop {
+        let page = scan.next_page()?;
+        if page.is_empty() {
+            return Ok(out);
+        }
+        for (k, table) in page {
+            let id: [u8; 16] =
+                k[prefix.len()..].try_into().map_err(|_| Error::Storage("corrupt key index entry".into()))?;
+            out.push((table, id));
+        }
+    }
+}
+
 /// A validated row with its identity, ready to upsert.
 struct Prepared {
     id: Uuid,
@@ -631,20 +654,10 @@ impl<S: Storage> Database<S> {
     /// Live entities whose natural key is exactly `key`, across tables.
     pub fn lookup(&self, key: &str) -> Result<Vec<String>> {
         let mut tx = self.begin(false)?;
-        let prefix = keys::key_index_prefix(&self.tenant, key);
-        let mut scan = tx.scan_prefix(&prefix)?;
-        let mut row_keys = Vec::new();
-        loop {
-            let page = scan.next_page()?;
-            if page.is_empty() {
-                break;
-            }
-            for (k, table) in page {
-                let id: [u8; 16] =
-                    k[prefix.len()..].try_into().map_err(|_| Error::Storage("corrupt key index entry".into()))?;
-                row_keys.push(keys::entity(&self.tenant, &String::from_utf8_lossy(&table), &id));
-            }
-        }
+        let row_keys: Vec<Vec<u8>> = keyed(&mut tx, &self.tenant, key)?
+            .into_iter()
+            .map(|(table, id)| keys::entity(&self.tenant, &String::from_utf8_lossy(&table), &id))
+            .collect();
         let rows = tx.get_many(&row_keys)?;
         let mut out = Vec::new();
         for bytes in rows.into_iter().flatten() {

@@ -52,21 +52,10 @@ fn resolve<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str, r: &Reference,
         return Ok(Some(keyed));
     }
     // Other keys (a `uri`): the key index.
-    let prefix = keys::key_index_prefix(tenant, name);
-    let mut scan = tx.scan_prefix(&prefix)?;
-    loop {
-        let page = scan.next_page()?;
-        if page.is_empty() {
-            return Ok(None);
-        }
-        for (k, table) in page {
-            if table == r.table.as_bytes()
-                && let Ok(id) = <[u8; 16]>::try_from(&k[prefix.len()..])
-            {
-                return Ok(Some(Uuid::from_bytes(id)));
-            }
-        }
-    }
+    Ok(crate::db::keyed(tx, tenant, name)?
+        .into_iter()
+        .find(|(table, _)| table == r.table.as_bytes())
+        .map(|(_, id)| Uuid::from_bytes(id)))
 }
 
 /// Bring the edges of `new`'s reference fields in line with their values (`old`: the row it replaces).
@@ -84,10 +73,7 @@ pub(crate) fn sync<S: Storage + ?Sized>(
     for r in &rec.references {
         let before = old.map(|o| names(o, &r.field)).unwrap_or_default();
         let after = names(new, &r.field);
-        let same = |a: &[(Option<u32>, String)], b: &[(Option<u32>, String)]| {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.1 == y.1)
-        };
-        if old.is_some() && same(&before, &after) {
+        if old.is_some() && before.iter().map(|b| &b.1).eq(after.iter().map(|a| &a.1)) {
             continue;
         }
         let mut targets = Vec::new();
