@@ -8,6 +8,7 @@
 
 pub mod db;
 pub mod decode;
+mod defaults;
 pub mod embed;
 pub mod entity;
 pub mod error;

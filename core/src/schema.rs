@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::defaults::Defaults;
 use crate::error::{Error, Issue, PathSegment, Result};
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
@@ -254,6 +255,7 @@ pub struct CompiledSchema {
     /// The record.
     pub record: SchemaRecord,
     validator: jsonschema::Validator,
+    defaults: Defaults,
 }
 
 impl CompiledSchema {
@@ -263,12 +265,13 @@ impl CompiledSchema {
             .should_validate_formats(true)
             .build(&record.schema)
             .map_err(|e| Error::InvalidSchema(format!("{e} (at {})", e.schema_path())))?;
-        Ok(CompiledSchema { record, validator })
+        let defaults = Defaults::compile(&record.schema);
+        Ok(CompiledSchema { record, validator, defaults })
     }
 
     /// Apply schema defaults to `value`, then validate it; returns every issue at once.
     pub fn validate(&self, value: &mut Value) -> std::result::Result<(), Vec<Issue>> {
-        apply_defaults(&self.record.schema, &self.record.schema, value, 0);
+        self.defaults.apply(value);
         if self.validator.is_valid(value) {
             return Ok(());
         }
@@ -357,74 +360,6 @@ fn to_issue(e: &jsonschema::ValidationError<'_>) -> Issue {
         _ => "value_error".into(),
     };
     Issue { loc, kind, msg: e.to_string() }
-}
-
-/// Resolve a local `$ref` (`#/$defs/X`, `#/definitions/X`, any `#/` JSON pointer).
-fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
-    let mut current = schema;
-    for _ in 0..32 {
-        match current.get("$ref").and_then(Value::as_str) {
-            Some(r) if r.starts_with('#') => match root.pointer(&r[1..]) {
-                Some(target) => current = target,
-                None => return current,
-            },
-            _ => return current,
-        }
-    }
-    current
-}
-
-/// Fill in `default`s of absent object properties, recursing into present
-/// objects and arrays through `$ref`, `allOf` and the object branch of
-/// `anyOf`/`oneOf` (what Pydantic emits for `Optional[Model]`).
-fn apply_defaults(root: &Value, schema: &Value, value: &mut Value, depth: u32) {
-    if depth > 64 {
-        return;
-    }
-    let schema = resolve(root, schema);
-    for key in ["allOf", "anyOf", "oneOf"] {
-        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
-            for b in branches {
-                let b = resolve(root, b);
-                let fits = match value {
-                    Value::Object(_) => b.get("properties").is_some() || b.get("type") == Some(&Value::from("object")),
-                    Value::Array(_) => b.get("items").is_some(),
-                    _ => false,
-                };
-                if key == "allOf" || fits {
-                    apply_defaults(root, b, value, depth + 1);
-                    if key != "allOf" {
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    match value {
-        Value::Object(obj) => {
-            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-                for (name, sub) in props {
-                    match obj.get_mut(name) {
-                        Some(v) => apply_defaults(root, sub, v, depth + 1),
-                        None => {
-                            // A sibling `default` beside `$ref` wins over the target's.
-                            if let Some(d) = sub.get("default").or_else(|| resolve(root, sub).get("default")) {
-                                obj.insert(name.clone(), d.clone());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items").filter(|s| s.is_object()) {
-                for item in items {
-                    apply_defaults(root, item_schema, item, depth + 1);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]
