@@ -123,9 +123,231 @@ impl<'de> Visitor<'de> for EntitySeed<'_> {
 /// Decode a stored entity, keeping only the `wanted` properties (and no inline edges) when given;
 /// `entity_type`, `created_at` and `modified_at` are then decoded only when named in `wanted`
 /// (`id` and `deleted_at` always are).
+///
+/// With `wanted`, the record is read by [`Cursor`]: values nobody asked for are stepped over
+/// without being parsed (strings found with `memchr2` on the quote and backslash, SIMD in the
+/// component), and only wanted values go through `serde_json`. Without, `serde_json` reads it all.
 pub fn entity(bytes: &[u8], wanted: Wanted<'_>) -> Result<Entity> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    EntitySeed(wanted).deserialize(&mut de).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))
+    let corrupt = |e: &dyn fmt::Display| Error::Storage(format!("corrupt entity record: {e}"));
+    match wanted {
+        Some(w) => partial(bytes, w).map_err(|e| corrupt(&e)),
+        None => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            EntitySeed(None).deserialize(&mut de).map_err(|e| corrupt(&e))
+        }
+    }
+}
+
+/// Why a stored record could not be read.
+#[derive(Debug)]
+enum Bad {
+    /// The bytes end or break the JSON grammar at this offset.
+    At(usize),
+    /// A wanted value failed to parse.
+    Json(serde_json::Error),
+}
+
+impl fmt::Display for Bad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bad::At(i) => write!(f, "unexpected byte or end at offset {i}"),
+            Bad::Json(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Bad {
+    fn from(e: serde_json::Error) -> Self {
+        Bad::Json(e)
+    }
+}
+
+/// A forward reader over one JSON text that finds value boundaries without building values.
+/// It trusts the grammar only as far as it must: anything it cannot step over is an error, never
+/// a panic, and every value handed out is parsed (and checked) by `serde_json`.
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next non-space byte, consumed.
+    fn next(&mut self) -> std::result::Result<u8, Bad> {
+        self.ws();
+        let c = *self.b.get(self.i).ok_or(Bad::At(self.i))?;
+        self.i += 1;
+        Ok(c)
+    }
+
+    fn expect(&mut self, c: u8) -> std::result::Result<(), Bad> {
+        if self.next()? == c { Ok(()) } else { Err(Bad::At(self.i - 1)) }
+    }
+
+    /// Step over the rest of a string whose opening quote was consumed; returns the raw
+    /// contents and whether they hold an escape.
+    fn rest_of_string(&mut self) -> std::result::Result<(&'a [u8], bool), Bad> {
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let at = memchr::memchr2(b'"', b'\\', &self.b[self.i..]).ok_or(Bad::At(self.b.len()))?;
+            self.i += at;
+            if self.b[self.i] == b'"' {
+                self.i += 1;
+                return Ok((&self.b[start..self.i - 1], escaped));
+            }
+            escaped = true;
+            self.i += 2; // the backslash and the byte it escapes (`\uXXXX` digits are plain bytes)
+            if self.i > self.b.len() {
+                return Err(Bad::At(self.b.len()));
+            }
+        }
+    }
+
+    /// Step over one value of any type; returns its bytes.
+    fn value(&mut self) -> std::result::Result<&'a [u8], Bad> {
+        self.ws();
+        let start = self.i;
+        let mut depth = 0usize;
+        loop {
+            let c = *self.b.get(self.i).ok_or(Bad::At(self.i))?;
+            self.i += 1;
+            match c {
+                b'"' => {
+                    self.rest_of_string()?;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1).ok_or(Bad::At(self.i - 1))?;
+                }
+                _ if depth == 0 => {
+                    // A scalar: runs to the next delimiter.
+                    while let Some(c) = self.b.get(self.i) {
+                        if matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t') {
+                            break;
+                        }
+                        self.i += 1;
+                    }
+                }
+                _ => {}
+            }
+            if depth == 0 {
+                return Ok(&self.b[start..self.i]);
+            }
+        }
+    }
+
+    /// Visit each member of the object starting here: `f(raw key, has escape, cursor)` must
+    /// consume the member's value.
+    fn members(
+        &mut self,
+        mut f: impl FnMut(&[u8], bool, &mut Self) -> std::result::Result<(), Bad>,
+    ) -> std::result::Result<(), Bad> {
+        self.expect(b'{')?;
+        self.ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            self.expect(b'"')?;
+            let (key, escaped) = self.rest_of_string()?;
+            self.expect(b':')?;
+            f(key, escaped, self)?;
+            match self.next()? {
+                b',' => {}
+                b'}' => return Ok(()),
+                _ => return Err(Bad::At(self.i - 1)),
+            }
+        }
+    }
+
+    /// The next value, a string.
+    fn string(&mut self) -> std::result::Result<String, Bad> {
+        let start = self.i;
+        self.expect(b'"')?;
+        match self.rest_of_string()? {
+            (raw, false) => std::str::from_utf8(raw).map(str::to_owned).map_err(|_| Bad::At(start)),
+            (_, true) => Ok(serde_json::from_slice(&self.b[start..self.i])?),
+        }
+    }
+
+    /// Parse the next value as `T`.
+    fn parse<T: serde::de::DeserializeOwned>(&mut self) -> std::result::Result<T, Bad> {
+        Ok(serde_json::from_slice(self.value()?)?)
+    }
+}
+
+/// An object key as text (escapes decoded).
+fn key_text(raw: &[u8], escaped: bool) -> std::result::Result<Cow<'_, str>, Bad> {
+    if escaped {
+        let mut quoted = Vec::with_capacity(raw.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(raw);
+        quoted.push(b'"');
+        Ok(Cow::Owned(serde_json::from_slice::<String>(&quoted)?))
+    } else {
+        std::str::from_utf8(raw).map(Cow::Borrowed).map_err(|_| Bad::At(0))
+    }
+}
+
+/// Whether the raw key names a wanted property.
+fn wants_raw(w: &HashSet<String>, raw: &[u8], escaped: bool) -> std::result::Result<bool, Bad> {
+    if !escaped && w.len() <= 8 {
+        return Ok(w.iter().any(|k| k.as_bytes() == raw));
+    }
+    Ok(wants(w, &key_text(raw, escaped)?))
+}
+
+fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad> {
+    let mut e = Entity {
+        id: String::new(),
+        entity_type: String::new(),
+        created_at: String::new(),
+        modified_at: String::new(),
+        deleted_at: None,
+        edges: Vec::new(),
+        properties: Map::new(),
+    };
+    let mut c = Cursor { b: bytes, i: 0 };
+    c.members(|raw, escaped, c| {
+        // System keys are plain ASCII as the engine writes them; an escaped key is decoded first.
+        let decoded;
+        let key: &[u8] = if escaped {
+            decoded = key_text(raw, true)?;
+            decoded.as_bytes()
+        } else {
+            raw
+        };
+        let named = |k: &[u8]| wants_raw(w, k, false).unwrap_or(false);
+        match key {
+            b"id" => e.id = c.string()?,
+            b"deleted_at" => e.deleted_at = c.parse()?,
+            b"entity_type" if named(key) => e.entity_type = c.string()?,
+            b"created_at" if named(key) => e.created_at = c.string()?,
+            b"modified_at" if named(key) => e.modified_at = c.string()?,
+            b"properties" => {
+                c.members(|key, escaped, c| {
+                    if wants_raw(w, key, escaped)? {
+                        e.properties.insert(key_text(key, escaped)?.into_owned(), c.parse()?);
+                    } else {
+                        c.value()?;
+                    }
+                    Ok(())
+                })?;
+            }
+            _ => {
+                c.value()?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(e)
 }
 
 #[cfg(test)]
@@ -152,5 +374,75 @@ mod tests {
         let many: HashSet<String> = (0..20).map(|i| format!("f{i}")).chain(["c".to_string()]).collect();
         let some = entity(escaped, Some(&many)).unwrap();
         assert_eq!(serde_json::Value::Object(some.properties), json!({"c": 3}));
+    }
+
+    /// A random JSON value with escapes, unicode, nesting and every scalar type.
+    fn random_value(r: &mut fastrand::Rng, depth: u32) -> serde_json::Value {
+        let text = |r: &mut fastrand::Rng| -> String {
+            let parts = ["a", "\"", "\\", "\n", "é", "😀", "\u{1}", " ", "}", "]", ",", ":", "long text "];
+            (0..r.usize(0..12)).map(|_| parts[r.usize(..parts.len())]).collect()
+        };
+        match r.u8(0..if depth > 2 { 5 } else { 7 }) {
+            0 => json!(null),
+            1 => json!(r.bool()),
+            2 => json!(r.i64(-1_000_000..1_000_000)),
+            3 => json!(r.f64() * 1e6 - 5e5),
+            4 => json!(text(r)),
+            5 => serde_json::Value::Array((0..r.usize(0..4)).map(|_| random_value(r, depth + 1)).collect()),
+            _ => serde_json::Value::Object((0..r.usize(0..4)).map(|_| (text(r), random_value(r, depth + 1))).collect()),
+        }
+    }
+
+    #[test]
+    fn partial_decoding_equals_full_decoding_filtered() {
+        let mut r = fastrand::Rng::with_seed(11);
+        for round in 0..2000 {
+            let names: Vec<String> =
+                (0..6).map(|i| if i == 5 { "k\"q\u{e9}".to_string() } else { format!("p{i}") }).collect();
+            let mut props = serde_json::Map::new();
+            for n in &names {
+                if r.bool() {
+                    props.insert(n.clone(), random_value(&mut r, 0));
+                }
+            }
+            let stored = json!({"id": format!("id-{round}"), "entity_type": "t\"x", "created_at": "c", "modified_at": "m",
+                                "deleted_at": if r.bool() { json!(null) } else { json!("d") },
+                                "edges": [{"dst": "y", "rel_type": "r", "properties": {"w": [1, {"x": "]"}]}}],
+                                "properties": props});
+            // Compact as stored, and pretty-printed (a record is JSON text; spacing must not matter).
+            let texts = [serde_json::to_vec(&stored).unwrap(), serde_json::to_vec_pretty(&stored).unwrap()];
+            let mut wanted: HashSet<String> = names.iter().filter(|_| r.bool()).cloned().collect();
+            if r.bool() {
+                wanted.insert("created_at".to_string());
+            }
+            let full = entity(&texts[0], None).unwrap();
+            for bytes in &texts {
+                let some = entity(bytes, Some(&wanted)).unwrap();
+                assert_eq!(some.id, full.id);
+                assert_eq!(some.deleted_at, full.deleted_at);
+                assert_eq!(some.created_at, if wanted.contains("created_at") { "c" } else { "" });
+                assert!(some.edges.is_empty() && some.entity_type.is_empty());
+                let expected: serde_json::Map<String, serde_json::Value> = full
+                    .properties
+                    .iter()
+                    .filter(|(k, _)| wanted.contains(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(some.properties, expected, "round {round}: {}", String::from_utf8_lossy(bytes));
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_or_broken_records_are_errors() {
+        let stored = serde_json::to_vec(&json!({"id": "x", "deleted_at": null,
+            "properties": {"a": "text \" with } and ]", "b": [1, {"c": 2}], "d": 3}}))
+        .unwrap();
+        let wanted: HashSet<String> = ["d".to_string()].into();
+        assert_eq!(entity(&stored, Some(&wanted)).unwrap().properties["d"], json!(3));
+        for cut in 0..stored.len() {
+            assert!(entity(&stored[..cut], Some(&wanted)).is_err(), "cut at {cut}");
+        }
+        assert!(matches!(entity(b"{\"id\":\"x\",\"properties\":{\"d\":tru}}", Some(&wanted)), Err(Error::Storage(_))));
     }
 }
