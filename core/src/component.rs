@@ -19,7 +19,7 @@ use rem::engine::types::{
 };
 
 use crate::error::{Error, PathSegment};
-use crate::store::{Kv, Storage, WriteOp};
+use crate::store::{Page, Storage, WriteOp};
 
 /// The host's storage import.
 struct HostStorage;
@@ -39,9 +39,9 @@ impl Storage for HostStorage {
     fn get_many(&self, keys: &[Vec<u8>]) -> crate::Result<Vec<Option<Vec<u8>>>> {
         wit_storage::get_many(keys).map_err(from_wit)
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> crate::Result<Vec<Kv>> {
-        let rows = wit_storage::scan(start, end, limit, reverse).map_err(from_wit)?;
-        Ok(rows.into_iter().map(|kv| (kv.key, kv.value)).collect())
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> crate::Result<Page> {
+        let page = wit_storage::scan(start, end, limit, reverse).map_err(from_wit)?;
+        Page::new(page.data, page.ends)
     }
     fn write(&self, ops: Vec<WriteOp>) -> crate::Result<()> {
         let ops: Vec<wit_storage::WriteOp> = ops

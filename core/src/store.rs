@@ -15,6 +15,77 @@ use crate::error::Result;
 /// One entry of a scan.
 pub type Kv = (Vec<u8>, Vec<u8>);
 
+/// One page of a scan, packed as the WIT `storage.page` record: every key and value back to
+/// back in `data`, so a page of n entries crosses the component boundary as two lists instead
+/// of 2n. `ends[2i]` is the offset in `data` where key i ends and `ends[2i + 1]` where its value
+/// ends; each starts where the previous one ended.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Page {
+    data: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl Page {
+    /// A page from its packed parts. Errors: `Storage` when `ends` is odd in length, decreasing,
+    /// or past the end of `data` (a host bug; checked because the host is outside the sandbox).
+    pub fn new(data: Vec<u8>, ends: Vec<u32>) -> Result<Page> {
+        let ordered = ends.windows(2).all(|w| w[0] <= w[1]);
+        if !ends.len().is_multiple_of(2) || !ordered || ends.last().is_some_and(|&e| e as usize > data.len()) {
+            return Err(crate::Error::Storage(format!(
+                "malformed scan page from the host: {} offsets over {} bytes",
+                ends.len(),
+                data.len()
+            )));
+        }
+        Ok(Page { data, ends })
+    }
+
+    /// Append one entry.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) {
+        self.data.extend_from_slice(key);
+        self.ends.push(self.data.len() as u32);
+        self.data.extend_from_slice(value);
+        self.ends.push(self.data.len() as u32);
+    }
+
+    /// The packed parts `(data, ends)`.
+    pub fn into_parts(self) -> (Vec<u8>, Vec<u32>) {
+        (self.data, self.ends)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.ends.len() / 2
+    }
+
+    /// Whether the page holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Entry `i` as `(key, value)`. Panics when `i >= len()`.
+    pub fn entry(&self, i: usize) -> (&[u8], &[u8]) {
+        let start = if i == 0 { 0 } else { self.ends[2 * i - 1] as usize };
+        let (k, v) = (self.ends[2 * i] as usize, self.ends[2 * i + 1] as usize);
+        (&self.data[start..k], &self.data[k..v])
+    }
+
+    /// The entries in page order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        (0..self.len()).map(|i| self.entry(i))
+    }
+
+    /// The last entry's key.
+    pub fn last_key(&self) -> Option<&[u8]> {
+        self.len().checked_sub(1).map(|i| self.entry(i).0)
+    }
+
+    /// The entries as owned pairs.
+    pub fn into_kvs(self) -> Vec<Kv> {
+        self.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
+    }
+}
+
 /// One mutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
@@ -33,7 +104,7 @@ pub trait Storage {
         keys.iter().map(|k| self.get(k)).collect()
     }
     /// Up to `limit` entries with `start <= key < end`, ascending (descending when `reverse`).
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>>;
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Page>;
     /// Apply `ops` in order.
     fn write(&self, ops: Vec<WriteOp>) -> Result<()>;
 }
@@ -45,7 +116,7 @@ impl<S: Storage + ?Sized> Storage for &S {
     fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
         (**self).get_many(keys)
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>> {
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Page> {
         (**self).scan(start, end, limit, reverse)
     }
     fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
@@ -81,14 +152,20 @@ impl Storage for MemoryStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.map.borrow().get(key).cloned())
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>> {
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Page> {
         let map = self.map.borrow();
         let upper = match end {
             Some(e) => Bound::Excluded(e.to_vec()),
             None => Bound::Unbounded,
         };
-        let range = map.range((Bound::Included(start.to_vec()), upper)).map(|(k, v)| (k.clone(), v.clone()));
-        Ok(if reverse { range.rev().take(limit as usize).collect() } else { range.take(limit as usize).collect() })
+        let range = map.range((Bound::Included(start.to_vec()), upper));
+        let mut page = Page::default();
+        if reverse {
+            range.rev().take(limit as usize).for_each(|(k, v)| page.push(k, v));
+        } else {
+            range.take(limit as usize).for_each(|(k, v)| page.push(k, v));
+        }
+        Ok(page)
     }
     fn write(&self, ops: Vec<WriteOp>) -> Result<()> {
         let mut map = self.map.borrow_mut();
@@ -283,16 +360,22 @@ impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
 
     /// The next page, or an empty vector when done.
     pub fn next_page(&mut self) -> Result<Vec<Kv>> {
+        Ok(self.next_packed()?.into_kvs())
+    }
+
+    /// The next page as it crossed the boundary (no allocation per entry), empty when done.
+    pub fn next_packed(&mut self) -> Result<Page> {
         if self.done {
-            return Ok(Vec::new());
+            return Ok(Page::default());
         }
         let batch = self.store.scan(&self.start, self.end.as_deref(), self.page, self.reverse)?;
-        match batch.last() {
-            Some((last, _)) if batch.len() as u32 == self.page => {
+        match batch.last_key() {
+            Some(last) if batch.len() as u32 == self.page => {
                 if self.reverse {
-                    self.end = Some(last.clone());
+                    self.end = Some(last.to_vec());
                 } else {
-                    let mut next = last.clone();
+                    let mut next = Vec::with_capacity(last.len() + 1);
+                    next.extend_from_slice(last);
                     next.push(0);
                     self.start = next;
                 }
@@ -306,6 +389,27 @@ impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_pack_entries_and_refuse_bad_offsets() {
+        let mut page = Page::default();
+        page.push(b"k1", b"");
+        page.push(b"", b"v2");
+        page.push(b"k3", b"value3");
+        let (data, ends) = page.clone().into_parts();
+        assert_eq!(ends, vec![2, 2, 2, 4, 6, 12]);
+        let back = Page::new(data.clone(), ends).unwrap();
+        assert_eq!(back, page);
+        assert_eq!(back.last_key(), Some(&b"k3"[..]));
+        assert_eq!(
+            back.into_kvs(),
+            vec![(b"k1".to_vec(), vec![]), (vec![], b"v2".to_vec()), (b"k3".to_vec(), b"value3".to_vec())]
+        );
+        for bad in [vec![2], vec![2, 1], vec![2, 13], vec![4, 2, 6, 12]] {
+            assert!(matches!(Page::new(data.clone(), bad), Err(crate::Error::Storage(_))));
+        }
+        assert!(Page::new(Vec::new(), Vec::new()).unwrap().is_empty());
+    }
 
     #[test]
     fn tx_reads_its_own_writes_and_scans_see_them() {

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rem_core::store::{Kv, Storage, WriteOp};
+use rem_core::store::{Page, Storage, WriteOp};
 use rem_host::kv::{KV, Txn};
 use rem_host::{Database, OpenOptions};
 
@@ -50,8 +50,9 @@ impl Storage for NativeRedb {
     fn get_many(&self, keys: &[Vec<u8>]) -> rem_core::Result<Vec<Option<Vec<u8>>>> {
         Ok(self.txn.borrow().as_ref().unwrap().get_many(keys).unwrap())
     }
-    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> rem_core::Result<Vec<Kv>> {
-        Ok(self.txn.borrow().as_ref().unwrap().scan(start, end, limit, reverse).unwrap())
+    fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> rem_core::Result<Page> {
+        let (data, ends) = self.txn.borrow().as_ref().unwrap().scan(start, end, limit, reverse).unwrap();
+        Page::new(data, ends)
     }
     fn write(&self, ops: Vec<WriteOp>) -> rem_core::Result<()> {
         let mut t = self.txn.borrow_mut();

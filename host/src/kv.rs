@@ -10,8 +10,13 @@ pub const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("rem_kv");
 /// Largest page a `scan` returns; the guest's `limit` is clamped to it.
 pub const MAX_SCAN: u32 = 4096;
 
-/// One key-value pair.
-pub type Kv = (Vec<u8>, Vec<u8>);
+/// One scan page: `(data, ends)`, the layout of the WIT `storage.page` record.
+pub type Packed = (Vec<u8>, Vec<u32>);
+
+/// `data.len()` as a page offset; a page past 4 GiB is refused (`limit` keeps pages far smaller).
+fn offset(data: &[u8]) -> Result<u32, String> {
+    u32::try_from(data.len()).map_err(|_| "scan page larger than 4 GiB; use a smaller limit".to_string())
+}
 
 /// The transaction an engine call runs in.
 pub enum Txn {
@@ -73,8 +78,10 @@ impl Txn {
     }
 
     /// Up to `limit` (clamped to [`MAX_SCAN`]) entries with `start <= key < end`,
-    /// ascending, or descending when `reverse`.
-    pub fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Vec<Kv>, String> {
+    /// ascending, or descending when `reverse`, packed as the WIT `storage.page`
+    /// record: `(data, ends)`, every key and value back to back in `data`, `ends`
+    /// holding where each key and then each value ends.
+    pub fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Packed, String> {
         let limit = limit.clamp(1, MAX_SCAN) as usize;
         fn collect<T: ReadableTable<&'static [u8], &'static [u8]>>(
             t: &T,
@@ -82,21 +89,24 @@ impl Txn {
             end: Option<&[u8]>,
             limit: usize,
             reverse: bool,
-        ) -> Result<Vec<Kv>, String> {
+        ) -> Result<Packed, String> {
             let range = match end {
                 Some(e) => t.range::<&[u8]>(start..e).map_err(err)?,
                 None => t.range::<&[u8]>(start..).map_err(err)?,
             };
-            let mut out = Vec::with_capacity(limit.min(256));
+            let (mut data, mut ends) = (Vec::new(), Vec::with_capacity(2 * limit.min(256)));
             let items: Box<dyn Iterator<Item = _>> = if reverse { Box::new(range.rev()) } else { Box::new(range) };
             for item in items.take(limit) {
                 let (k, v) = item.map_err(err)?;
-                out.push((k.value().to_vec(), v.value().to_vec()));
+                data.extend_from_slice(k.value());
+                ends.push(offset(&data)?);
+                data.extend_from_slice(v.value());
+                ends.push(offset(&data)?);
             }
-            Ok(out)
+            Ok((data, ends))
         }
         match self {
-            Txn::Read(None) => Ok(Vec::new()),
+            Txn::Read(None) => Ok((Vec::new(), Vec::new())),
             Txn::Read(Some(t)) => collect(t, start, end, limit, reverse),
             Txn::Write(w) => collect(&w.open_table(KV).map_err(err)?, start, end, limit, reverse),
         }

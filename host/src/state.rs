@@ -80,9 +80,9 @@ impl storage::Host for HostState {
         end: Option<Vec<u8>>,
         limit: u32,
         reverse: bool,
-    ) -> Result<Vec<storage::Kv>, types::Error> {
-        let rows = self.txn()?.scan(&start, end.as_deref(), limit, reverse).map_err(types::Error::Storage)?;
-        Ok(rows.into_iter().map(|(key, value)| storage::Kv { key, value }).collect())
+    ) -> Result<storage::Page, types::Error> {
+        let (data, ends) = self.txn()?.scan(&start, end.as_deref(), limit, reverse).map_err(types::Error::Storage)?;
+        Ok(storage::Page { data, ends })
     }
 
     fn write(&mut self, ops: Vec<storage::WriteOp>) -> Result<(), types::Error> {

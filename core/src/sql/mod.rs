@@ -388,13 +388,13 @@ impl<S: Storage> Database<S> {
             plan::Access::Scan => {
                 let mut scan = self.scan_table(&plan.table)?;
                 'scan: loop {
-                    let page = scan.next_page()?;
+                    let page = scan.next_packed()?;
                     if page.is_empty() {
                         break;
                     }
-                    for (_, bytes) in page {
+                    for (_, bytes) in page.iter() {
                         read += 1;
-                        if take(&bytes, &mut rows)? {
+                        if take(bytes, &mut rows)? {
                             break 'scan;
                         }
                     }

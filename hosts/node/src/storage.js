@@ -102,21 +102,37 @@ export class MemoryStorage {
     return keys.map((k) => this.values.get(toKey(k)));
   }
 
+  /** Up to `limit` entries in `[start, end)`, packed as the WIT `page` record: keys and values
+   *  back to back in `data`, `ends` holding where each key and then each value ends. */
   scan(start, end, limit, reverse) {
     const n = Math.min(limit, MAX_SCAN);
     const lo = this.lowerBound(toKey(start));
     const hi = end === undefined ? this.keys.length : this.lowerBound(toKey(end));
-    const out = [];
+    const picked = [];
     if (reverse) {
-      for (let i = hi - 1; i >= lo && out.length < n; i--) {
-        out.push({ key: toBytes(this.keys[i]), value: this.values.get(this.keys[i]) });
-      }
+      for (let i = hi - 1; i >= lo && picked.length < n; i--) picked.push(i);
     } else {
-      for (let i = lo; i < hi && out.length < n; i++) {
-        out.push({ key: toBytes(this.keys[i]), value: this.values.get(this.keys[i]) });
-      }
+      for (let i = lo; i < hi && picked.length < n; i++) picked.push(i);
     }
-    return out;
+    const parts = [];
+    const ends = new Uint32Array(2 * picked.length);
+    let size = 0;
+    picked.forEach((i, j) => {
+      const key = toBytes(this.keys[i]);
+      const value = this.values.get(this.keys[i]);
+      parts.push(key, value);
+      size += key.length;
+      ends[2 * j] = size;
+      size += value.length;
+      ends[2 * j + 1] = size;
+    });
+    const data = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      data.set(p, at);
+      at += p.length;
+    }
+    return { data, ends };
   }
 
   write(ops) {

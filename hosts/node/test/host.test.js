@@ -57,8 +57,15 @@ test("scans page in byte order, both ways", () => {
   const keys = [[2], [1, 255], [1], [1, 0], [3]];
   s.write(keys.map((k) => ({ tag: "put", val: { key: new Uint8Array(k), value: new Uint8Array([k.length]) } })));
   s.end(true);
-  const seen = s.scan(new Uint8Array([1]), new Uint8Array([3]), 10, false).map((kv) => [...kv.key]);
-  assert.deepEqual(seen, [[1], [1, 0], [1, 255], [2]]);
-  const back = s.scan(new Uint8Array([1]), undefined, 2, true).map((kv) => [...kv.key]);
+  // A page packs keys and values back to back; `ends` marks where each key, then each value, ends.
+  const unpack = ({ data, ends }) =>
+    Array.from({ length: ends.length / 2 }, (_, i) => ({
+      key: [...data.subarray(i === 0 ? 0 : ends[2 * i - 1], ends[2 * i])],
+      value: [...data.subarray(ends[2 * i], ends[2 * i + 1])],
+    }));
+  const seen = unpack(s.scan(new Uint8Array([1]), new Uint8Array([3]), 10, false));
+  assert.deepEqual(seen.map((kv) => kv.key), [[1], [1, 0], [1, 255], [2]]);
+  assert.deepEqual(seen.map((kv) => kv.value), [[1], [2], [2], [1]]);
+  const back = unpack(s.scan(new Uint8Array([1]), undefined, 2, true)).map((kv) => kv.key);
   assert.deepEqual(back, [[3], [2]]);
 });
