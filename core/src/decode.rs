@@ -90,15 +90,7 @@ impl<'de> Visitor<'de> for EntitySeed<'_> {
         f.write_str("a stored entity")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Entity, A::Error> {
-        let mut e = Entity {
-            id: String::new(),
-            entity_type: String::new(),
-            created_at: String::new(),
-            modified_at: String::new(),
-            deleted_at: None,
-            edges: Vec::new(),
-            properties: Map::new(),
-        };
+        let mut e = Entity::default();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             match key.as_ref() {
                 "id" => e.id = map.next_value()?,
@@ -305,15 +297,7 @@ fn wants_raw(w: &HashSet<String>, raw: &[u8], escaped: bool) -> std::result::Res
 }
 
 fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad> {
-    let mut e = Entity {
-        id: String::new(),
-        entity_type: String::new(),
-        created_at: String::new(),
-        modified_at: String::new(),
-        deleted_at: None,
-        edges: Vec::new(),
-        properties: Map::new(),
-    };
+    let mut e = Entity::default();
     let mut c = Cursor { b: bytes, i: 0 };
     c.members(|raw, escaped, c| {
         // System keys are plain ASCII as the engine writes them; an escaped key is decoded first.

@@ -20,8 +20,9 @@ pub struct InlineEdge {
     pub created_at: String,
 }
 
-/// An entity as stored and returned (`get`, `list`, `insert`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An entity as stored and returned (`get`, `list`, `insert`). `Default` is an empty, live
+/// entity whose fields decoders fill in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
     /// UUID string.
     pub id: String,
