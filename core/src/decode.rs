@@ -1,116 +1,18 @@
 //! Decoding stored entities, optionally keeping only some properties.
 //!
 //! Scans decode every row; most queries read a few fields. Skipped
-//! properties are parsed past without being materialised (no allocation for
-//! long descriptions or arrays), which is where a scan spends its time.
+//! properties are stepped over without being parsed (no allocation for long
+//! descriptions or arrays), which is where a scan spends its time.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
-
-use crate::entity::{Entity, InlineEdge};
+use crate::entity::Entity;
 use crate::error::{Error, Result};
 
 /// Which top-level properties to keep (`None`: all).
 pub type Wanted<'a> = Option<&'a HashSet<String>>;
-
-/// Whether `key` is wanted. Queries name a few fields, so a short list is scanned rather
-/// than hashed (SipHash per key per row showed in scan profiles).
-fn wants(w: &HashSet<String>, key: &str) -> bool {
-    if w.len() <= 8 { w.iter().any(|k| k == key) } else { w.contains(key) }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E>(self, v: String) -> std::result::Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-struct Props<'a>(Wanted<'a>);
-
-impl<'de> DeserializeSeed<'de> for Props<'_> {
-    type Value = Map<String, Value>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Props<'_> {
-    type Value = Map<String, Value>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object of properties")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if self.0.is_none_or(|w| wants(w, &key)) {
-                out.insert(key.into_owned(), map.next_value()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(out)
-    }
-}
-
-struct EntitySeed<'a>(Wanted<'a>);
-
-impl<'de> DeserializeSeed<'de> for EntitySeed<'_> {
-    type Value = Entity;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Entity, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EntitySeed<'_> {
-    type Value = Entity;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a stored entity")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Entity, A::Error> {
-        let mut e = Entity::default();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            match key.as_ref() {
-                "id" => e.id = map.next_value()?,
-                "entity_type" | "created_at" | "modified_at" if self.0.is_some_and(|w| !wants(w, &key)) => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "entity_type" => e.entity_type = map.next_value()?,
-                "created_at" => e.created_at = map.next_value()?,
-                "modified_at" => e.modified_at = map.next_value()?,
-                "deleted_at" => e.deleted_at = map.next_value()?,
-                "edges" if self.0.is_none() => e.edges = map.next_value::<Vec<InlineEdge>>()?,
-                "properties" => e.properties = map.next_value_seed(Props(self.0))?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(e)
-    }
-}
 
 /// Decode a stored entity, keeping only the `wanted` properties (and no inline edges) when given;
 /// `entity_type`, `created_at` and `modified_at` are then decoded only when named in `wanted`
@@ -118,15 +20,12 @@ impl<'de> Visitor<'de> for EntitySeed<'_> {
 ///
 /// With `wanted`, the record is read by [`Cursor`]: values nobody asked for are stepped over
 /// without being parsed (strings found with `memchr2` on the quote and backslash, SIMD in the
-/// component), and only wanted values go through `serde_json`. Without, `serde_json` reads it all.
+/// component), and only wanted values go through `serde_json`. Without, this is
+/// [`crate::db::decode_entity`].
 pub fn entity(bytes: &[u8], wanted: Wanted<'_>) -> Result<Entity> {
-    let corrupt = |e: &dyn fmt::Display| Error::Storage(format!("corrupt entity record: {e}"));
     match wanted {
-        Some(w) => partial(bytes, w).map_err(|e| corrupt(&e)),
-        None => {
-            let mut de = serde_json::Deserializer::from_slice(bytes);
-            EntitySeed(None).deserialize(&mut de).map_err(|e| corrupt(&e))
-        }
+        Some(w) => partial(bytes, w).map_err(|e| Error::Storage(format!("corrupt entity record: {e}"))),
+        None => crate::db::decode_entity(bytes),
     }
 }
 
@@ -288,12 +187,13 @@ fn key_text(raw: &[u8], escaped: bool) -> std::result::Result<Cow<'_, str>, Bad>
     }
 }
 
-/// Whether the raw key names a wanted property.
+/// Whether the raw key names a wanted property. Queries name a few fields, so a short list is
+/// compared bytewise rather than hashed (SipHash per key per row showed in scan profiles).
 fn wants_raw(w: &HashSet<String>, raw: &[u8], escaped: bool) -> std::result::Result<bool, Bad> {
     if !escaped && w.len() <= 8 {
         return Ok(w.iter().any(|k| k.as_bytes() == raw));
     }
-    Ok(wants(w, &key_text(raw, escaped)?))
+    Ok(w.contains(key_text(raw, escaped)?.as_ref()))
 }
 
 fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad> {

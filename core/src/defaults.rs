@@ -144,10 +144,9 @@ impl Defaults {
                 break;
             }
         }
-        for i in 0..nodes.len() {
-            let keep: Vec<bool> = nodes[i].props.iter().map(|p| p.default.is_some() || nodes[p.node].active).collect();
-            let mut k = keep.into_iter();
-            nodes[i].props.retain(|_| k.next().unwrap_or(false));
+        let active: Vec<bool> = nodes.iter().map(|n| n.active).collect();
+        for n in &mut nodes {
+            n.props.retain(|p| p.default.is_some() || active[p.node]);
         }
         Defaults { nodes }
     }
