@@ -9,13 +9,14 @@
 //! deeper than [`MAX_DEPTH`]).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Mutex;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use rustc_hash::FxHashMap;
 
 /// Deepest nesting written (as serde_json's default recursion limit).
 pub const MAX_DEPTH: u32 = 128;
@@ -138,32 +139,76 @@ pub fn dumps_each(items: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 /// Parse JSON text straight into Python objects (one pass, no intermediate tree):
 /// objects → `dict` (in document order), arrays → `list`, integers → `int`, other
 /// numbers → `float`, strings, booleans, `null` → `None`. Errors: `ValueError` (malformed).
+///
+/// Object keys are interned Python strings kept for the process (see [`KEY_CACHE`]);
+/// an `entity_type` value, and a string equal to the one parsed just before it (an
+/// entity's `modified_at` after its `created_at`), reuse the earlier object. Both
+/// are only shared immutable `str` objects, so results are indistinguishable from
+/// `json.loads`'s.
 pub fn loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    let ctx = Ctx { py, keys: RefCell::new(HashMap::new()) };
+    let keys = KEY_CACHE.try_lock().ok().and_then(|mut cache| cache.take()).unwrap_or_default();
+    let ctx = Ctx { py, keys: RefCell::new(keys), last: RefCell::default(), entity_type: RefCell::default() };
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde::de::DeserializeSeed::deserialize(Seed(&ctx), &mut de)
-        .and_then(|v| de.end().map(|_| v))
-        .map_err(|e| PyValueError::new_err(format!("the engine returned malformed JSON: {e}")))?;
-    Ok(value)
+    let value = serde::de::DeserializeSeed::deserialize(Seed(&ctx, false), &mut de).and_then(|v| de.end().map(|_| v));
+    if let Ok(mut cache) = KEY_CACHE.try_lock() {
+        *cache = Some(ctx.keys.into_inner());
+    }
+    value.map_err(|e| PyValueError::new_err(format!("the engine returned malformed JSON: {e}")))
 }
 
-/// Most distinct object keys one `loads` call remembers (results repeat the same few keys per row).
-const KEY_MEMO: usize = 1024;
+/// Most distinct object keys kept (results repeat the same few field names; past this,
+/// new keys are made per call and not kept).
+const KEY_MEMO: usize = 4096;
 
-/// One `loads` call: the interpreter and the object keys made so far, so each distinct key
-/// is one Python string (as `json.loads` memoizes keys).
+/// Object keys made so far, as interned Python strings, shared by all `loads` calls
+/// (as orjson keeps a key cache). A call takes the map out for its duration and puts it
+/// back, so the lock is never held while Python code could run; a call that finds it
+/// taken (another thread mid-`loads`) uses a map of its own.
+static KEY_CACHE: Mutex<Option<Keys>> = Mutex::new(None);
+
+type Keys = FxHashMap<Box<str>, Py<PyString>>;
+
+/// One `loads` call: the interpreter, the key memo, the last string value made, and
+/// the `entity_type` value made.
 struct Ctx<'py> {
     py: Python<'py>,
-    keys: RefCell<HashMap<String, Bound<'py, PyString>>>,
+    keys: RefCell<Keys>,
+    last: RefCell<Memo<'py>>,
+    entity_type: RefCell<Memo<'py>>,
 }
 
+/// A string value made earlier in the call and its text (kept here: reading a `str`'s
+/// UTF-8 back costs a copy under the abi3 API of Python 3.9).
+#[derive(Default)]
+struct Memo<'py> {
+    text: String,
+    value: Option<Bound<'py, PyString>>,
+}
+
+impl<'py> Ctx<'py> {
+    /// The Python string for the value `v`; `entity_type` says it is that field's value.
+    fn string(&self, v: &str, entity_type: bool) -> Bound<'py, PyString> {
+        let memo = if entity_type { &self.entity_type } else { &self.last };
+        let mut memo = memo.borrow_mut();
+        if let Some(s) = memo.value.as_ref().filter(|_| memo.text == v) {
+            return s.clone();
+        }
+        let s = PyString::new(self.py, v);
+        memo.text.clear();
+        memo.text.push_str(v);
+        memo.value = Some(s.clone());
+        s
+    }
+}
+
+/// A value; the flag says it is the value of an `entity_type` key.
 #[derive(Clone, Copy)]
-struct Seed<'c, 'py>(&'c Ctx<'py>);
+struct Seed<'c, 'py>(&'c Ctx<'py>, bool);
 
 impl<'de, 'py> serde::de::DeserializeSeed<'de> for Seed<'_, 'py> {
     type Value = Bound<'py, PyAny>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(Builder(self.0))
+        d.deserialize_any(Builder(self.0, self.1))
     }
 }
 
@@ -171,31 +216,34 @@ impl<'de, 'py> serde::de::DeserializeSeed<'de> for Seed<'_, 'py> {
 struct KeySeed<'c, 'py>(&'c Ctx<'py>);
 
 impl<'de, 'py> serde::de::DeserializeSeed<'de> for KeySeed<'_, 'py> {
-    type Value = Bound<'py, PyString>;
+    type Value = (Bound<'py, PyString>, bool);
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
 impl<'de, 'py> serde::de::Visitor<'de> for KeySeed<'_, 'py> {
-    type Value = Bound<'py, PyString>;
+    type Value = (Bound<'py, PyString>, bool);
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("an object key")
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        let py = self.0.py;
+        let is_type = v == "entity_type";
         let mut keys = self.0.keys.borrow_mut();
         if let Some(k) = keys.get(v) {
-            return Ok(k.clone());
+            return Ok((k.bind(py).clone(), is_type));
         }
-        let k = PyString::new(self.0.py, v);
+        let k = PyString::intern(py, v);
         if keys.len() < KEY_MEMO {
-            keys.insert(v.to_string(), k.clone());
+            keys.insert(v.into(), k.clone().unbind());
         }
-        Ok(k)
+        Ok((k, is_type))
     }
 }
 
-struct Builder<'c, 'py>(&'c Ctx<'py>);
+/// Builds one value; the flag says it is an `entity_type` value.
+struct Builder<'c, 'py>(&'c Ctx<'py>, bool);
 
 fn custom<E: serde::de::Error>(e: PyErr) -> E {
     E::custom(e.to_string())
@@ -226,19 +274,19 @@ impl<'de, 'py> serde::de::Visitor<'de> for Builder<'_, 'py> {
         Ok(PyFloat::new(self.0.py, v).into_any())
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.0.py, v).into_any())
+        Ok(self.0.string(v, self.1).into_any())
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let list = PyList::empty(self.0.py);
-        while let Some(item) = seq.next_element_seed(Seed(self.0))? {
+        while let Some(item) = seq.next_element_seed(Seed(self.0, false))? {
             list.append(item).map_err(custom)?;
         }
         Ok(list.into_any())
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let dict = PyDict::new(self.0.py);
-        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
-            let value = map.next_value_seed(Seed(self.0))?;
+        while let Some((key, is_type)) = map.next_key_seed(KeySeed(self.0))? {
+            let value = map.next_value_seed(Seed(self.0, is_type))?;
             dict.set_item(key, value).map_err(custom)?;
         }
         Ok(dict.into_any())

@@ -48,6 +48,29 @@ def test_entity_round_trip(people: REMDatabase) -> None:
     assert db.get(str(uuid.uuid4())) is None
 
 
+def test_results_are_exact_values(db: REMDatabase) -> None:
+    """The result converter reuses objects (interned keys kept across calls, an
+    ``entity_type`` value, a string equal to the one before it); none of that may
+    change a value."""
+    db.register_schema("a", {"type": "object", "key_field": "k"})
+    db.register_schema("b", {"type": "object", "key_field": "k"})
+    rows = [
+        {"k": "x", "entity_type": "not the table", "same": "t", "also": "t", "nested": {"entity_type": 1}},
+        {"k": "y", "entity_type": "other", "same": "t", "also": "u", "esc": "q\"\\\n\u00e9\u2603 \U0001F600"},
+        {"k": "z", "big": 2**63 - 1, "neg": -(2**63), "f": 1.5e-7, "list": ["t", "t", None, True, {"k": "t"}]},
+    ]
+    ids = [db.insert("a", r) for r in rows] + [db.insert("b", {"k": f"w{i}", "v": i}) for i in range(3)]
+    for _ in range(2):  # the second pass runs with the key cache the first one filled
+        got = db.get_batch(ids)
+        assert [g["properties"] for g in got[:3]] == rows
+        assert [g["entity_type"] for g in got] == ["a", "a", "a", "b", "b", "b"]
+        assert [g["properties"]["v"] for g in got[3:]] == [0, 1, 2]
+        # Many distinct keys in one result.
+        wide = {f"key{i}": f"value{i % 3}" for i in range(300)}
+        wide["k"] = "wide"
+        assert db.get(db.insert("b", wide))["properties"] == wide
+
+
 def test_batch_get_list_count(people: REMDatabase) -> None:
     db = people
     ids = [e["id"] for e in db.list("person")]
