@@ -617,16 +617,18 @@ impl<S: Storage> Database<S> {
         let mut out = Vec::with_capacity(ranked.len());
         for ((_, score, extra), row) in ranked.into_iter().zip(rows) {
             let Some(bytes) = row else { continue };
-            let e = decode_entity(&bytes)?;
-            if !e.is_live() {
+            // The stored record is the entity's JSON: parsed once, straight into the result.
+            let mut v: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))?;
+            let Value::Object(o) = &mut v else {
+                return Err(Error::Storage("corrupt entity record: not a JSON object".into()));
+            };
+            if o.get("deleted_at").is_some_and(|d| !d.is_null()) {
                 continue;
             }
-            let mut v = serde_json::to_value(&e).map_err(|err| Error::Internal(err.to_string()))?;
-            if let Value::Object(o) = &mut v {
-                o.insert("_score".into(), json!(score));
-                for (name, x) in extra {
-                    o.insert(name.into(), x);
-                }
+            o.insert("_score".into(), json!(score));
+            for (name, x) in extra {
+                o.insert(name.into(), x);
             }
             out.push(v);
         }

@@ -444,11 +444,11 @@ impl<S: Storage> Database<S> {
         let out: Vec<(Vec<Value>, Value)> = if plan.grouped {
             self.group(plan, &rows)?
         } else {
-            rows.iter()
+            rows.into_iter()
                 .map(|e| {
-                    let row = Row { entity: e, aggs: &[] };
+                    let row = Row { entity: &e, aggs: &[] };
                     let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
-                    (keys, project(&plan.projection, &row))
+                    (keys, project_owned(&plan.projection, e))
                 })
                 .collect()
         };
@@ -583,6 +583,21 @@ fn project(p: &Projection, row: &Row<'_>) -> Value {
         Projection::Items(items) => {
             Value::Object(items.iter().map(|(name, ex)| (name.clone(), eval(ex, row))).collect())
         }
+    }
+}
+
+/// [`project`] for a row not needed afterwards: `*` moves the properties instead of
+/// copying them, and puts `id` and `entity_type` in front (a property of either name is
+/// replaced by the system field, as in [`project`]).
+fn project_owned(p: &Projection, entity: Entity) -> Value {
+    match p {
+        Projection::Star => {
+            let mut m = entity.properties;
+            m.shift_insert(0, "id".into(), Value::String(entity.id));
+            m.shift_insert(1, "entity_type".into(), Value::String(entity.entity_type));
+            Value::Object(m)
+        }
+        items => project(items, &Row { entity: &entity, aggs: &[] }),
     }
 }
 
