@@ -618,8 +618,8 @@ impl<S: Storage> Database<S> {
         for ((_, score, extra), row) in ranked.into_iter().zip(rows) {
             let Some(bytes) = row else { continue };
             // The stored record is the entity's JSON: parsed once, straight into the result.
-            let mut v: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))?;
+            let mut v: Value =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))?;
             let Value::Object(o) = &mut v else {
                 return Err(Error::Storage("corrupt entity record: not a JSON object".into()));
             };

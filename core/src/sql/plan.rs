@@ -326,10 +326,14 @@ fn estimate<S: Storage>(store: &S, c: &Candidates, cap: usize) -> Result<usize> 
         Candidates::Probe(p) => {
             let mut n = 0;
             for (start, end) in &p.ranges {
-                let mut scan = PrefixScan::range(store, start.clone(), end.clone());
-                loop {
-                    let page = scan.next_page()?;
-                    if page.is_empty() || n >= cap {
+                if n >= cap {
+                    break;
+                }
+                // Pages no larger than what is left to count, counted without copying entries out.
+                let mut scan = PrefixScan::range(store, start.clone(), end.clone()).with_page((cap - n) as u32);
+                while n < cap {
+                    let page = scan.next_packed()?;
+                    if page.is_empty() {
                         break;
                     }
                     n += page.len();
@@ -456,6 +460,17 @@ pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Selec
         },
         _ => None,
     };
+    // A walk whose bound is the whole filter reads only rows that match, in order, and stops at
+    // the limit: no lookup can read fewer, so there is nothing to count.
+    if let Some(o) = &ordered
+        && let Access::Ordered { field, .. } = &o.access
+        && q.filter.as_ref().is_none_or(|f| match conjuncts(f).as_slice() {
+            [only] => matches!(planner.candidates(only), Some(Candidates::Probe(p)) if &p.field == field && p.ranges.len() == 1),
+            _ => false,
+        })
+    {
+        return Ok(ordered.expect("checked"));
+    }
     // With an ordered walk available, a lookup only wins when it is small: count no further.
     let cap = if ordered.is_some() { SMALL_LOOKUP + 1 } else { ESTIMATE_CAP.min((table_rows / 4) as usize + 1) };
     let lookup = match q.filter.as_ref().and_then(|f| planner.candidates(f)) {
