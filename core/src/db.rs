@@ -96,6 +96,7 @@ pub struct Database<S: Storage> {
     pub(crate) embedder: Box<dyn Embedder>,
     pub(crate) vectors: RefCell<HashMap<String, CachedGraph>>,
     pub(crate) adjacency: RefCell<crate::graph_walk::AdjacencyCache>,
+    pub(crate) parsed: crate::sql::parsed::ParseCache,
 }
 
 impl<S: Storage> Database<S> {
@@ -120,6 +121,7 @@ impl<S: Storage> Database<S> {
             embedder: Box::new(NoEmbedder),
             vectors: RefCell::new(HashMap::new()),
             adjacency: RefCell::default(),
+            parsed: Default::default(),
         })
     }
 

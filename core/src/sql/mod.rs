@@ -12,6 +12,7 @@ pub mod compile;
 pub mod eval;
 pub mod ir;
 pub mod params;
+pub(crate) mod parsed;
 pub mod plan;
 
 use std::cmp::Ordering;
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::{Parser, ParserError};
+use sqlparser::parser::ParserError;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use self::eval::{Row, eval, total_order, truthy};
@@ -113,7 +114,7 @@ impl<S: Storage> Database<S> {
 
     /// Parse, plan and run a `SELECT` (or the kv form); with `explain`, return the plan instead of the rows.
     fn select(&self, sql: &str, explain: bool) -> Result<Vec<Value>> {
-        let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| parse_error(e, sql))?;
+        let statements = self.parsed.parse(sql).map_err(|e| parse_error(e, sql))?;
         let stmt = match statements.as_slice() {
             [one] => one,
             [] => return Err(Error::query("empty query")),
