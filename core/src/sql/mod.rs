@@ -573,13 +573,8 @@ fn index_fields(c: &plan::Candidates) -> Vec<String> {
 fn project(p: &Projection, row: &Row<'_>) -> Value {
     match p {
         Projection::Star => {
-            let mut m = Map::new();
-            m.insert("id".into(), Value::String(row.entity.id.clone()));
-            m.insert("entity_type".into(), Value::String(row.entity.entity_type.clone()));
-            for (k, v) in &row.entity.properties {
-                m.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-            Value::Object(m)
+            let e = row.entity;
+            star(e.id.clone(), e.entity_type.clone(), e.properties.clone())
         }
         Projection::Items(items) => {
             Value::Object(items.iter().map(|(name, ex)| (name.clone(), eval(ex, row))).collect())
@@ -587,19 +582,20 @@ fn project(p: &Projection, row: &Row<'_>) -> Value {
     }
 }
 
-/// [`project`] for a row not needed afterwards: `*` moves the properties instead of
-/// copying them, and puts `id` and `entity_type` in front (a property of either name is
-/// replaced by the system field, as in [`project`]).
+/// [`project`] for a row not needed afterwards: `*` moves the properties instead of copying them.
 fn project_owned(p: &Projection, entity: Entity) -> Value {
     match p {
-        Projection::Star => {
-            let mut m = entity.properties;
-            m.shift_insert(0, "id".into(), Value::String(entity.id));
-            m.shift_insert(1, "entity_type".into(), Value::String(entity.entity_type));
-            Value::Object(m)
-        }
+        Projection::Star => star(entity.id, entity.entity_type, entity.properties),
         items => project(items, &Row { entity: &entity, aggs: &[] }),
     }
+}
+
+/// A `*` row: `id` and `entity_type` in front, then the properties in order (a property
+/// of either name is replaced by the system field).
+fn star(id: String, entity_type: String, mut properties: Map<String, Value>) -> Value {
+    properties.shift_insert(0, "id".into(), Value::String(id));
+    properties.shift_insert(1, "entity_type".into(), Value::String(entity_type));
+    Value::Object(properties)
 }
 
 /// An aggregate accumulator.

@@ -439,7 +439,7 @@ pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Selec
     if let Some(field) = count_by_index(&planner, q) {
         return Ok(Plan { access: Access::CountGroups { field }, estimated: table_rows });
     }
-    let ordered = match (q.order_by.as_slice(), q.limit, q.grouped || q.distinct) {
+    let mut ordered = match (q.order_by.as_slice(), q.limit, q.grouped || q.distinct) {
         ([key], Some(limit), false) => match &key.expr {
             Ex::Col(path) => planner.indexed(path).filter(|f| planner.scalar(f)).map(|field| {
                 // A single-range condition on the same field bounds the walk.
@@ -462,14 +462,13 @@ pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Selec
     };
     // A walk whose bound is the whole filter reads only rows that match, in order, and stops at
     // the limit: no lookup can read fewer, so there is nothing to count.
-    if let Some(o) = &ordered
-        && let Access::Ordered { field, .. } = &o.access
-        && q.filter.as_ref().is_none_or(|f| match conjuncts(f).as_slice() {
-            [only] => matches!(planner.candidates(only), Some(Candidates::Probe(p)) if &p.field == field && p.ranges.len() == 1),
-            _ => false,
-        })
-    {
-        return Ok(ordered.expect("checked"));
+    // (`bounds` is set only from a conjunct that is such a range, so one conjunct plus a bound is that.)
+    if let Some(walk) = ordered.take_if(|o| {
+        q.filter
+            .as_ref()
+            .is_none_or(|f| matches!(o.access, Access::Ordered { bounds: Some(_), .. }) && conjuncts(f).len() == 1)
+    }) {
+        return Ok(walk);
     }
     // With an ordered walk available, a lookup only wins when it is small: count no further.
     let cap = if ordered.is_some() { SMALL_LOOKUP + 1 } else { ESTIMATE_CAP.min((table_rows / 4) as usize + 1) };
