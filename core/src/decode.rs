@@ -197,7 +197,18 @@ fn wants_raw(w: &HashSet<String>, raw: &[u8], escaped: bool) -> std::result::Res
 }
 
 fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad> {
+    partial_spliced(bytes, w, false).map(|(e, _)| e)
+}
+
+/// [`partial`], also finding (when `star`) the span of the `properties` object and whether one
+/// of its members is named `id` or `entity_type`; `entity_type` is then always decoded.
+fn partial_spliced(
+    bytes: &[u8],
+    w: &HashSet<String>,
+    star: bool,
+) -> std::result::Result<(Entity, Option<Splice>), Bad> {
     let mut e = Entity::default();
+    let mut splice = None;
     let mut c = Cursor { b: bytes, i: 0 };
     c.members(|raw, escaped, c| {
         // System keys are plain ASCII as the engine writes them; an escaped key is decoded first.
@@ -212,11 +223,21 @@ fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad
         match key {
             b"id" => e.id = c.string()?,
             b"deleted_at" => e.deleted_at = c.parse()?,
-            b"entity_type" if named(key) => e.entity_type = c.string()?,
+            b"entity_type" if star || named(key) => e.entity_type = c.string()?,
             b"created_at" if named(key) => e.created_at = c.string()?,
             b"modified_at" if named(key) => e.modified_at = c.string()?,
             b"properties" => {
+                c.ws();
+                let start = c.i;
+                let mut shadowed = false;
                 c.members(|key, escaped, c| {
+                    if star && !shadowed {
+                        shadowed = if escaped {
+                            matches!(key_text(key, true)?.as_ref(), "id" | "entity_type")
+                        } else {
+                            key == b"id" || key == b"entity_type"
+                        };
+                    }
                     if wants_raw(w, key, escaped)? {
                         e.properties.insert(key_text(key, escaped)?.into_owned(), c.parse()?);
                     } else {
@@ -224,6 +245,7 @@ fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad
                     }
                     Ok(())
                 })?;
+                splice = Some(Splice { properties: start..c.i, shadowed });
             }
             _ => {
                 c.value()?;
@@ -231,7 +253,58 @@ fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad
         }
         Ok(())
     })?;
-    Ok(e)
+    Ok((e, splice.filter(|_| star)))
+}
+
+/// Where a record's `properties` object lies, for splicing it into a `*` row.
+struct Splice {
+    /// The object's bytes, braces included.
+    properties: std::ops::Range<usize>,
+    /// A property is named `id` or `entity_type` (the system field replaces it in a `*` row).
+    shadowed: bool,
+}
+
+/// Decode a stored entity as [`entity`] does with `Some(wanted)` (plus `entity_type`), and
+/// return its `SELECT *` row as JSON text: `{"id":…,"entity_type":…,` then the stored
+/// properties' members, copied as stored. `None` for the text when a property is named `id` or
+/// `entity_type`: the entity is then decoded whole, for the caller to build the row as a value
+/// (where the system field replaces the property).
+///
+/// The copy is the text the engine wrote with `serde_json` (compact), so the row equals what
+/// serialising the decoded value gives; it is checked to be JSON (values are not built).
+/// Errors: `Storage` for a record that is not JSON or has no `properties` object.
+pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entity, Option<Vec<u8>>)> {
+    let corrupt = |e: &dyn fmt::Display| Error::Storage(format!("corrupt entity record: {e}"));
+    let (entity, splice) = partial_spliced(bytes, wanted, true).map_err(|e| corrupt(&e))?;
+    let splice = splice.ok_or_else(|| corrupt(&"no properties object"))?;
+    if splice.shadowed {
+        return Ok((crate::db::decode_entity(bytes)?, None));
+    }
+    let object = &bytes[splice.properties];
+    serde_json::from_slice::<serde::de::IgnoredAny>(object).map_err(|e| corrupt(&e))?;
+    let members = object[1..object.len() - 1].trim_ascii();
+    let mut row = Vec::with_capacity(members.len() + entity.id.len() + entity.entity_type.len() + 32);
+    row.extend_from_slice(b"{\"id\":");
+    json_string(&mut row, &entity.id);
+    row.extend_from_slice(b",\"entity_type\":");
+    json_string(&mut row, &entity.entity_type);
+    if !members.is_empty() {
+        row.push(b',');
+        row.extend_from_slice(members);
+    }
+    row.push(b'}');
+    Ok((entity, Some(row)))
+}
+
+/// Append `s` as a JSON string.
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 #[cfg(test)]
@@ -314,6 +387,58 @@ mod tests {
                     .collect();
                 assert_eq!(some.properties, expected, "round {round}: {}", String::from_utf8_lossy(bytes));
             }
+        }
+    }
+
+    /// The `*` row built as a value, as `SELECT *` without splicing builds it.
+    fn star_value(e: &Entity) -> serde_json::Value {
+        let mut row = serde_json::Map::new();
+        row.insert("id".into(), json!(e.id));
+        row.insert("entity_type".into(), json!(e.entity_type));
+        for (k, v) in &e.properties {
+            if k != "id" && k != "entity_type" {
+                row.insert(k.clone(), v.clone());
+            }
+        }
+        serde_json::Value::Object(row)
+    }
+
+    #[test]
+    fn spliced_star_rows_equal_serialised_values() {
+        let mut r = fastrand::Rng::with_seed(5);
+        for round in 0..2000 {
+            let mut props = serde_json::Map::new();
+            for i in 0..r.usize(0..5) {
+                props.insert(if i == 3 { "k\"q\u{e9}".to_string() } else { format!("p{i}") }, random_value(&mut r, 0));
+            }
+            let stored = json!({"id": format!("id-{round}"), "entity_type": "t\"x\u{e9}", "created_at": "c",
+                                "modified_at": "m", "deleted_at": null, "edges": [], "properties": props});
+            let bytes = serde_json::to_vec(&stored).unwrap();
+            let wanted: HashSet<String> = ["p1".to_string(), "created_at".to_string()].into();
+            let (e, text) = entity_with_star(&bytes, &wanted).unwrap();
+            let full = entity(&bytes, None).unwrap();
+            // Byte for byte what serialising the value gives, and the wanted fields decoded.
+            assert_eq!(String::from_utf8(text.unwrap()).unwrap(), star_value(&full).to_string(), "round {round}");
+            assert_eq!(e.properties.get("p1"), full.properties.get("p1"));
+            assert_eq!((e.id, e.entity_type, e.created_at), (full.id, full.entity_type, full.created_at));
+        }
+    }
+
+    #[test]
+    fn spliced_star_rows_leave_shadowing_properties_to_values() {
+        for key in [r#""id""#, r#""entity_type""#, r#""\u0069d""#] {
+            let bytes = format!(
+                r#"{{"id":"x","entity_type":"t","created_at":"c","modified_at":"m","deleted_at":null,"properties":{{"a":1,{key}:2}}}}"#
+            );
+            let (e, text) = entity_with_star(bytes.as_bytes(), &HashSet::new()).unwrap();
+            assert!(text.is_none(), "{key}");
+            assert_eq!(e.properties.len(), 2, "decoded whole for {key}");
+        }
+        let empty = br#"{"id":"x","entity_type":"t","deleted_at":null,"properties":{}}"#;
+        assert_eq!(entity_with_star(empty, &HashSet::new()).unwrap().1.unwrap(), br#"{"id":"x","entity_type":"t"}"#);
+        for bad in [&br#"{"id":"x","deleted_at":null,"properties":{"a":tru}}"#[..], br#"{"id":"x","deleted_at":null}"#]
+        {
+            assert!(matches!(entity_with_star(bad, &HashSet::new()), Err(Error::Storage(_))));
         }
     }
 

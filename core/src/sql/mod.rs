@@ -11,6 +11,7 @@
 pub mod compile;
 pub mod eval;
 pub mod ir;
+pub mod out;
 pub mod params;
 pub(crate) mod parsed;
 pub mod plan;
@@ -25,6 +26,7 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 
 use self::eval::{Row, eval, total_order, truthy};
 use self::ir::{AggFn, Projection, Select};
+use self::out::Out;
 use crate::db::{Database, decode_entity};
 use crate::entity::Entity;
 use crate::error::{Error, Result};
@@ -83,8 +85,7 @@ impl<S: Storage> Database<S> {
     /// Errors: `InvalidQuery` (with line/column for syntax errors), `SchemaNotFound`,
     /// `Unsupported` (naming the construct), `Storage`.
     pub fn query(&self, sql: &str) -> Result<String> {
-        let rows = self.query_rows(sql)?;
-        serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))
+        out::to_json(&self.rows(sql)?)
     }
 
     /// [`Database::query`] with `params` (JSON text: a list for `?`/`?N`/`$N`, an object for
@@ -98,10 +99,16 @@ impl<S: Storage> Database<S> {
 
     /// [`Database::query`] returning the rows as values.
     pub fn query_rows(&self, sql: &str) -> Result<Vec<Value>> {
+        self.rows(sql)?.into_iter().map(Out::into_value).collect()
+    }
+
+    /// Run one statement of any kind.
+    fn rows(&self, sql: &str) -> Result<Vec<Out>> {
+        let values = |v: Vec<Value>| v.into_iter().map(Out::Value).collect();
         match first_word(sql).as_str() {
-            "LOOKUP" => return self.lookup_statement(sql),
-            "SEARCH" => return self.search_statement(sql),
-            "TRAVERSE" => return self.traverse_statement(sql),
+            "LOOKUP" => return self.lookup_statement(sql).map(values),
+            "SEARCH" => return self.search_statement(sql).map(values),
+            "TRAVERSE" => return self.traverse_statement(sql).map(values),
             "EXPLAIN" => {
                 let rest = sql.trim_start()[7..].trim_start();
                 let rest = rest.strip_prefix("ANALYZE").or_else(|| rest.strip_prefix("analyze")).unwrap_or(rest);
@@ -113,7 +120,7 @@ impl<S: Storage> Database<S> {
     }
 
     /// Parse, plan and run a `SELECT` (or the kv form); with `explain`, return the plan instead of the rows.
-    fn select(&self, sql: &str, explain: bool) -> Result<Vec<Value>> {
+    fn select(&self, sql: &str, explain: bool) -> Result<Vec<Out>> {
         let statements = self.parsed.parse(sql).map_err(|e| parse_error(e, sql))?;
         let stmt = match statements.as_slice() {
             [one] => one,
@@ -147,9 +154,9 @@ impl<S: Storage> Database<S> {
         let (select, table) = compile::source_table(query)?;
         if table.eq_ignore_ascii_case("kv") {
             if explain {
-                return Ok(vec![serde_json::json!({"table": "kv", "access": "natural-key index lookup"})]);
+                return Ok(vec![Out::Value(serde_json::json!({"table": "kv", "access": "natural-key index lookup"}))]);
             }
-            return self.kv_statement(select);
+            return Ok(self.kv_statement(select)?.into_iter().map(Out::Value).collect());
         }
         let schema = self.require_table(&table)?;
         let q = compile::compile_select(query, select, &schema)?;
@@ -164,7 +171,7 @@ impl<S: Storage> Database<S> {
                     Value::String(field.clone())
                 }
             };
-            return Ok(vec![serde_json::json!({
+            return Ok(vec![Out::Value(serde_json::json!({
                 "table": table,
                 "plan": access.describe(&table),
                 "index": index,
@@ -172,7 +179,7 @@ impl<S: Storage> Database<S> {
                 "estimated_rows": access.estimated,
                 "rows_read": read,
                 "rows_returned": rows.len(),
-            })]);
+            }))]);
         }
         Ok(rows)
     }
@@ -363,14 +370,26 @@ impl<S: Storage> Database<S> {
     }
 
     /// Run a compiled `SELECT` through `access`; returns the output rows and the number of rows read.
-    pub fn execute(&self, plan: &Select, rec: &SchemaRecord, access: &plan::Plan) -> Result<(Vec<Value>, u64)> {
-        let keep = |e: &Entity| {
+    fn execute(&self, plan: &Select, rec: &SchemaRecord, access: &plan::Plan) -> Result<(Vec<Out>, u64)> {
+        let keep = |r: &Read| {
+            let e = &r.entity;
             (plan.include_deleted || e.is_live())
                 && plan.filter.as_ref().is_none_or(|f| truthy(&eval(f, &Row { entity: e, aggs: &[] })))
         };
+        // `*` rows are spliced from the stored text unless DISTINCT or grouping needs values.
+        let tested = (matches!(plan.projection, Projection::Star) && !plan.grouped && !plan.distinct)
+            .then(|| plan.properties_tested());
         let wanted = plan.properties_read();
-        let decode = |bytes: &[u8]| crate::decode::entity(bytes, wanted.as_ref());
-        let mut rows: Vec<Entity> = Vec::new();
+        let decode = |bytes: &[u8]| -> Result<Read> {
+            Ok(match &tested {
+                Some(t) => {
+                    let (entity, text) = crate::decode::entity_with_star(bytes, t)?;
+                    Read { entity, text }
+                }
+                None => Read { entity: crate::decode::entity(bytes, wanted.as_ref())?, text: None },
+            })
+        };
+        let mut rows: Vec<Read> = Vec::new();
         let mut read = 0u64;
         // Without ORDER BY, grouping or DISTINCT, reading can stop early.
         let stop_after = match (&plan.limit, plan.order_by.is_empty() && !plan.grouped && !plan.distinct) {
@@ -378,10 +397,10 @@ impl<S: Storage> Database<S> {
             _ => None,
         };
         // Decode a row and keep it if it passes; true once enough rows are kept.
-        let take = |bytes: &[u8], rows: &mut Vec<Entity>| -> Result<bool> {
-            let entity = decode(bytes)?;
-            if keep(&entity) {
-                rows.push(entity);
+        let take = |bytes: &[u8], rows: &mut Vec<Read>| -> Result<bool> {
+            let row = decode(bytes)?;
+            if keep(&row) {
+                rows.push(row);
             }
             Ok(stop_after.is_some_and(|n| rows.len() as u64 >= n))
         };
@@ -439,17 +458,22 @@ impl<S: Storage> Database<S> {
                 rows = plan::ordered_rows(store, tenant, rec, field, key, *need, bounds.as_ref(), &decode, &keep)?;
                 read = rows.len() as u64;
                 // Ties keep id order, as a scan would deliver them.
-                rows.sort_by(|a, b| a.id.cmp(&b.id));
+                rows.sort_by(|a, b| a.entity.id.cmp(&b.entity.id));
             }
         }
-        let out: Vec<(Vec<Value>, Value)> = if plan.grouped {
+        let out: Vec<(Vec<Value>, Out)> = if plan.grouped {
+            let rows: Vec<Entity> = rows.into_iter().map(|r| r.entity).collect();
             self.group(plan, &rows)?
         } else {
             rows.into_iter()
-                .map(|e| {
-                    let row = Row { entity: &e, aggs: &[] };
+                .map(|Read { entity, text }| {
+                    let row = Row { entity: &entity, aggs: &[] };
                     let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
-                    (keys, project_owned(&plan.projection, e))
+                    let out = match text {
+                        Some(text) => Out::Text(text),
+                        None => Out::Value(project_owned(&plan.projection, entity)),
+                    };
+                    (keys, out)
                 })
                 .collect()
         };
@@ -458,7 +482,7 @@ impl<S: Storage> Database<S> {
     }
 
     /// Sort by the ORDER BY keys (stable), apply DISTINCT, OFFSET and LIMIT.
-    fn order_and_limit(&self, plan: &Select, mut out: Vec<(Vec<Value>, Value)>) -> Result<Vec<Value>> {
+    fn order_and_limit(&self, plan: &Select, mut out: Vec<(Vec<Value>, Out)>) -> Result<Vec<Out>> {
         if !plan.order_by.is_empty() {
             out.sort_by(|(a, _), (b, _)| {
                 for (i, k) in plan.order_by.iter().enumerate() {
@@ -490,10 +514,10 @@ impl<S: Storage> Database<S> {
                 Ordering::Equal
             });
         }
-        let mut result: Vec<Value> = out.into_iter().map(|(_, v)| v).collect();
+        let mut result: Vec<Out> = out.into_iter().map(|(_, v)| v).collect();
         if plan.distinct {
             let mut seen = std::collections::HashSet::new();
-            result.retain(|v| seen.insert(v.to_string()));
+            result.retain(|v| seen.insert(v.text().into_owned()));
         }
         Ok(result
             .into_iter()
@@ -503,7 +527,7 @@ impl<S: Storage> Database<S> {
     }
 
     /// Group `rows` and finish the groups.
-    fn group(&self, plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Value)>> {
+    fn group(&self, plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Out)>> {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
         for (i, e) in rows.iter().enumerate() {
@@ -526,7 +550,7 @@ impl<S: Storage> Database<S> {
 
 /// Apply HAVING, ORDER BY keys and the projection to groups given as
 /// (index of the group's first row in `rows`, aggregate values).
-fn finish_groups(plan: &Select, rows: &[Entity], groups: Vec<(usize, Vec<Value>)>) -> Vec<(Vec<Value>, Value)> {
+fn finish_groups(plan: &Select, rows: &[Entity], groups: Vec<(usize, Vec<Value>)>) -> Vec<(Vec<Value>, Out)> {
     {
         // An aggregate without GROUP BY over no rows still yields one row.
         let empty = Entity {
@@ -545,7 +569,7 @@ fn finish_groups(plan: &Select, rows: &[Entity], groups: Vec<(usize, Vec<Value>)
                 return Vec::new();
             }
             let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
-            return vec![(keys, project(&plan.projection, &row))];
+            return vec![(keys, Out::Value(project(&plan.projection, &row)))];
         }
         let mut out = Vec::new();
         for (first, aggs) in groups {
@@ -554,7 +578,7 @@ fn finish_groups(plan: &Select, rows: &[Entity], groups: Vec<(usize, Vec<Value>)
                 continue;
             }
             let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
-            out.push((keys, project(&plan.projection, &row)));
+            out.push((keys, Out::Value(project(&plan.projection, &row))));
         }
         out
     }
@@ -596,6 +620,12 @@ fn star(id: String, entity_type: String, mut properties: Map<String, Value>) -> 
     properties.shift_insert(0, "id".into(), Value::String(id));
     properties.shift_insert(1, "entity_type".into(), Value::String(entity_type));
     Value::Object(properties)
+}
+
+/// A row read for a query: decoded as far as the query needs, with its `*` text when spliced.
+struct Read {
+    entity: Entity,
+    text: Option<Vec<u8>>,
 }
 
 /// An aggregate accumulator.

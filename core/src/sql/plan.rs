@@ -14,7 +14,6 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::ir::{CmpOp, Ex, OrderKey, Select};
-use crate::entity::Entity;
 use crate::error::Result;
 use crate::index::{self, TAG_FALSE, TAG_NULL, TAG_NUMBER, TAG_STRING};
 use crate::keys::prefix_end;
@@ -499,9 +498,10 @@ pub fn choose<S: Storage>(store: &S, tenant: &str, rec: &SchemaRecord, q: &Selec
     })
 }
 
-/// Rows for an ordered index walk, already filtered, all ties of the last needed value included.
+/// Rows (as `decode` makes them) for an ordered index walk, already filtered, all ties of the
+/// last needed value included.
 #[allow(clippy::too_many_arguments)]
-pub fn ordered_rows<S: Storage>(
+pub fn ordered_rows<S: Storage, T>(
     store: &S,
     tenant: &str,
     rec: &SchemaRecord,
@@ -509,9 +509,9 @@ pub fn ordered_rows<S: Storage>(
     key: &OrderKey,
     need: u64,
     bounds: Option<&KeyRange>,
-    decode: &dyn Fn(&[u8]) -> Result<Entity>,
-    keep: &dyn Fn(&Entity) -> bool,
-) -> Result<Vec<Entity>> {
+    decode: &dyn Fn(&[u8]) -> Result<T>,
+    keep: &dyn Fn(&T) -> bool,
+) -> Result<Vec<T>> {
     let prefix = index::field_prefix(tenant, &rec.name, field);
     let nulls = (with(&prefix, &[TAG_NULL]), prefix_end(&with(&prefix, &[TAG_NULL])));
     let values = match bounds {
