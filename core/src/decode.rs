@@ -8,6 +8,8 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
+use serde_json::{Map, Value};
+
 use crate::entity::Entity;
 use crate::error::{Error, Result};
 
@@ -229,6 +231,18 @@ fn partial_spliced(
             b"properties" => {
                 c.ws();
                 let start = c.i;
+                if star {
+                    // The engine writes `properties` last: read it in one checked pass when so.
+                    let close = bytes.trim_ascii_end().len().saturating_sub(1);
+                    if close > start && bytes[close] == b'}' {
+                        if let Some(shadowed) = members_checked(&bytes[start..close], w, &mut e.properties) {
+                            splice = Some(Splice { properties: start..close, shadowed, checked: true });
+                            c.i = close;
+                            return Ok(());
+                        }
+                        e.properties.clear();
+                    }
+                }
                 let mut shadowed = false;
                 c.members(|key, escaped, c| {
                     if star && !shadowed {
@@ -245,7 +259,7 @@ fn partial_spliced(
                     }
                     Ok(())
                 })?;
-                splice = Some(Splice { properties: start..c.i, shadowed });
+                splice = Some(Splice { properties: start..c.i, shadowed, checked: false });
             }
             _ => {
                 c.value()?;
@@ -262,6 +276,80 @@ struct Splice {
     properties: std::ops::Range<usize>,
     /// A property is named `id` or `entity_type` (the system field replaces it in a `*` row).
     shadowed: bool,
+    /// The object was read by `serde_json` and is known to be JSON.
+    checked: bool,
+}
+
+/// Read the object `text` (nothing after it but spaces) with `serde_json`, which checks all of
+/// it: members named in `wanted` are parsed into `out`, the rest stepped over. Returns whether
+/// a member is named `id` or `entity_type`; `None` when `text` is not one JSON object.
+fn members_checked(text: &[u8], wanted: &HashSet<String>, out: &mut Map<String, Value>) -> Option<bool> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let shadowed = serde::de::DeserializeSeed::deserialize(Members { wanted, out }, &mut de).ok()?;
+    de.end().ok()?;
+    Some(shadowed)
+}
+
+/// The `serde` visitor behind [`members_checked`].
+struct Members<'a> {
+    wanted: &'a HashSet<String>,
+    out: &'a mut Map<String, Value>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Members<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Members<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a properties object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<bool, A::Error> {
+        let mut shadowed = false;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            shadowed |= key == "id" || key == "entity_type";
+            let wanted = if self.wanted.len() <= 8 {
+                self.wanted.iter().any(|k| *k == key)
+            } else {
+                self.wanted.contains(key.as_ref())
+            };
+            if wanted {
+                self.out.insert(key.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(shadowed)
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// Decode a stored entity as [`entity`] does with `Some(wanted)` (plus `entity_type`), and
@@ -281,7 +369,9 @@ pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entit
         return Ok((crate::db::decode_entity(bytes)?, None));
     }
     let object = &bytes[splice.properties];
-    serde_json::from_slice::<serde::de::IgnoredAny>(object).map_err(|e| corrupt(&e))?;
+    if !splice.checked {
+        serde_json::from_slice::<serde::de::IgnoredAny>(object).map_err(|e| corrupt(&e))?;
+    }
     let members = object[1..object.len() - 1].trim_ascii();
     let mut row = Vec::with_capacity(members.len() + entity.id.len() + entity.entity_type.len() + 32);
     row.extend_from_slice(b"{\"id\":");
@@ -434,10 +524,20 @@ mod tests {
             assert!(text.is_none(), "{key}");
             assert_eq!(e.properties.len(), 2, "decoded whole for {key}");
         }
+        // `properties` not last (the engine writes it last): read by the second path, same answer.
+        let middle = br#"{"id":"x","entity_type":"t","properties":{"a":[1,"}"],"b":2},"deleted_at":null}"#;
+        let wanted: HashSet<String> = ["b".to_string()].into();
+        let (e, text) = entity_with_star(middle, &wanted).unwrap();
+        assert_eq!(text.unwrap(), br#"{"id":"x","entity_type":"t","a":[1,"}"],"b":2}"#);
+        assert_eq!(serde_json::Value::Object(e.properties), json!({"b": 2}));
         let empty = br#"{"id":"x","entity_type":"t","deleted_at":null,"properties":{}}"#;
         assert_eq!(entity_with_star(empty, &HashSet::new()).unwrap().1.unwrap(), br#"{"id":"x","entity_type":"t"}"#);
-        for bad in [&br#"{"id":"x","deleted_at":null,"properties":{"a":tru}}"#[..], br#"{"id":"x","deleted_at":null}"#]
-        {
+        for bad in [
+            &br#"{"id":"x","deleted_at":null,"properties":{"a":tru}}"#[..],
+            br#"{"id":"x","properties":{"a":tru},"deleted_at":null}"#,
+            br#"{"id":"x","deleted_at":null,"properties":{"a":"\q"}}"#,
+            br#"{"id":"x","deleted_at":null}"#,
+        ] {
             assert!(matches!(entity_with_star(bad, &HashSet::new()), Err(Error::Storage(_))));
         }
     }
