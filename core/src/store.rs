@@ -358,6 +358,11 @@ impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
         self
     }
 
+    /// Use pages of `n` entries (clamped to 1..=4096) from the next page on.
+    pub fn set_page(&mut self, n: u32) {
+        self.page = n.clamp(1, 4096);
+    }
+
     /// The next page, or an empty vector when done.
     pub fn next_page(&mut self) -> Result<Vec<Kv>> {
         Ok(self.next_packed()?.into_kvs())

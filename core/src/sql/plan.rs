@@ -322,24 +322,7 @@ pub fn conjuncts(ex: &Ex) -> Vec<&Ex> {
 /// Count entries of `c`'s ranges, stopping at `cap`.
 fn estimate<S: Storage>(store: &S, c: &Candidates, cap: usize) -> Result<usize> {
     Ok(match c {
-        Candidates::Probe(p) => {
-            let mut n = 0;
-            for (start, end) in &p.ranges {
-                if n >= cap {
-                    break;
-                }
-                // Pages no larger than what is left to count, counted without copying entries out.
-                let mut scan = PrefixScan::range(store, start.clone(), end.clone()).with_page((cap - n) as u32);
-                while n < cap {
-                    let page = scan.next_packed()?;
-                    if page.is_empty() {
-                        break;
-                    }
-                    n += page.len();
-                }
-            }
-            n.min(cap)
-        }
+        Candidates::Probe(_) => Counter::new(store, c).count_to(cap)?,
         Candidates::All(v) => {
             let mut best = cap;
             for c in v {
@@ -355,6 +338,63 @@ fn estimate<S: Storage>(store: &S, c: &Candidates, cap: usize) -> Result<usize> 
             n.min(cap)
         }
     })
+}
+
+/// A count of a branch's index entries that can be taken further: a probe's count resumes where
+/// it stopped; other shapes are counted again.
+struct Counter<'a, S: Storage> {
+    store: &'a S,
+    c: &'a Candidates,
+    /// A probe's ranges not yet started.
+    ranges: std::slice::Iter<'a, KeyRange>,
+    /// The scan of the range being counted.
+    scan: Option<PrefixScan<'a, S>>,
+    /// Entries counted.
+    n: usize,
+    /// Every entry is counted.
+    done: bool,
+}
+
+impl<'a, S: Storage> Counter<'a, S> {
+    fn new(store: &'a S, c: &'a Candidates) -> Self {
+        let ranges = match c {
+            Candidates::Probe(p) => p.ranges.iter(),
+            _ => [].iter(),
+        };
+        Counter { store, c, ranges, scan: None, n: 0, done: false }
+    }
+
+    /// Count on up to `cap` entries; returns the count so far, at most `cap`. Pages are no larger
+    /// than what is left to count, and counted without copying entries out.
+    fn count_to(&mut self, cap: usize) -> Result<usize> {
+        if self.done {
+            return Ok(self.n.min(cap));
+        }
+        if !matches!(self.c, Candidates::Probe(_)) {
+            self.n = estimate(self.store, self.c, cap)?;
+            self.done = self.n < cap;
+            return Ok(self.n);
+        }
+        while !self.done && self.n < cap {
+            let scan = match &mut self.scan {
+                Some(scan) => scan,
+                None => match self.ranges.next() {
+                    Some((start, end)) => self.scan.insert(PrefixScan::range(self.store, start.clone(), end.clone())),
+                    None => {
+                        self.done = true;
+                        break;
+                    }
+                },
+            };
+            scan.set_page((cap - self.n) as u32);
+            let page = scan.next_packed()?;
+            if page.is_empty() {
+                self.scan = None;
+            }
+            self.n += page.len();
+        }
+        Ok(self.n.min(cap))
+    }
 }
 
 /// The ids `c` yields (sorted, unique).
@@ -401,19 +441,55 @@ pub fn ids<S: Storage>(store: &S, c: &Candidates) -> Result<Vec<[u8; 16]>> {
     })
 }
 
+/// A branch joins an intersection when it has at most this many times the entries of the
+/// smallest branch (or of 64, whichever is more).
+const KEEP_FACTOR: usize = 8;
+
+/// Estimates of the intersection branches `v` for [`prune`], each exact below `cap` when it can
+/// matter: counting runs in rounds with caps growing 8x from 512 (a probe's count resuming where
+/// it stopped), so a branch matching much of the table (`price > 1` next to `category = 'x'`) is
+/// counted only as far as the smallest branch makes it worth keeping, not up to `cap`. A branch
+/// returned at its bound is too big to keep.
+fn sizes<S: Storage>(store: &S, v: &[Candidates], cap: usize) -> Result<Vec<usize>> {
+    let mut counters: Vec<Counter<'_, S>> = v.iter().map(|c| Counter::new(store, c)).collect();
+    let mut n: Vec<Option<usize>> = vec![None; v.len()];
+    let mut round = cap.min(512);
+    loop {
+        for (counter, size) in counters.iter_mut().zip(n.iter_mut()).filter(|(_, size)| size.is_none()) {
+            let counted = counter.count_to(round)?;
+            if counted < round || round >= cap {
+                *size = Some(counted);
+            }
+        }
+        if n.iter().any(Option::is_some) {
+            break;
+        }
+        round = round.saturating_mul(KEEP_FACTOR).min(cap);
+    }
+    let smallest = n.iter().flatten().copied().min().unwrap_or(cap);
+    let bound = (smallest.max(64) * KEEP_FACTOR + 1).min(cap);
+    counters
+        .iter_mut()
+        .zip(n)
+        .map(|(counter, size)| match size {
+            Some(size) => Ok(size),
+            None => counter.count_to(bound),
+        })
+        .collect()
+}
+
 /// Only keep intersection branches that are small next to the smallest one; estimates count up to `cap`.
 fn prune<S: Storage>(store: &S, c: Candidates, cap: usize) -> Result<(Candidates, usize)> {
     match c {
         Candidates::All(v) => {
-            let mut sized: Vec<(usize, Candidates)> =
-                v.into_iter().map(|c| Ok((estimate(store, &c, cap)?, c))).collect::<Result<_>>()?;
+            let mut sized: Vec<(usize, Candidates)> = sizes(store, &v, cap)?.into_iter().zip(v).collect();
             sized.sort_by_key(|(n, _)| *n);
             let smallest = sized[0].0;
             // The smallest branch always stays; others join the intersection when they are small too.
             let mut sized = sized.into_iter();
             let (_, first) = sized.next().expect("an intersection has branches");
             let mut kept = vec![first];
-            kept.extend(sized.filter(|(n, _)| *n <= smallest.max(64) * 8 && *n < cap).map(|(_, c)| c));
+            kept.extend(sized.filter(|(n, _)| *n <= smallest.max(64) * KEEP_FACTOR && *n < cap).map(|(_, c)| c));
             if kept.len() == 1 {
                 Ok((kept.pop().expect("one"), smallest))
             } else {
