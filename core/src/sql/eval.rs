@@ -138,10 +138,48 @@ enum Tok {
 }
 
 /// A compiled `LIKE` pattern: `%` any run, `_` one char, `escape` makes the next char literal.
-#[derive(Debug, Clone, PartialEq)]
+/// Patterns without `_` and with `%` only at the ends (`abc`, `abc%`, `%abc`, `%abc%`) are
+/// matched as string equality, prefix, suffix and substring tests (the substring with
+/// `memchr::memmem`); others by a backtracking matcher.
+#[derive(Debug, Clone)]
 pub struct LikePattern {
     toks: Vec<Tok>,
     ascii: bool,
+    shape: Shape,
+}
+
+impl PartialEq for LikePattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.toks == other.toks
+    }
+}
+
+/// How a [`LikePattern`] is matched. The literal tests work on bytes: a UTF-8 literal occurs in
+/// UTF-8 text as bytes exactly where it occurs as characters.
+#[derive(Debug, Clone)]
+enum Shape {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Contains(Box<memchr::memmem::Finder<'static>>),
+    General,
+}
+
+impl Shape {
+    fn of(toks: &[Tok]) -> Shape {
+        let lead = toks.iter().take_while(|t| **t == Tok::Any).count();
+        let trail = toks[lead..].iter().rev().take_while(|t| **t == Tok::Any).count();
+        let middle = &toks[lead..toks.len() - trail];
+        let literal: Option<String> =
+            middle.iter().map(|t| if let Tok::Lit(c) = t { Some(*c) } else { None }).collect();
+        match (literal, lead > 0, trail > 0) {
+            (None, ..) => Shape::General,
+            (Some(l), false, false) => Shape::Exact(l),
+            (Some(l), false, true) => Shape::Prefix(l),
+            (Some(l), true, false) => Shape::Suffix(l),
+            (Some(l), true, true) => Shape::Contains(Box::new(memchr::memmem::Finder::new(l.as_bytes()).into_owned())),
+        }
+    }
 }
 
 impl LikePattern {
@@ -161,11 +199,19 @@ impl LikePattern {
             }
         }
         let ascii = toks.iter().all(|t| !matches!(t, Tok::Lit(c) if !c.is_ascii()));
-        LikePattern { toks, ascii }
+        let shape = Shape::of(&toks);
+        LikePattern { toks, ascii, shape }
     }
 
     /// Whether `text` matches. ASCII text is matched on bytes without copying.
     pub fn matches(&self, text: &str) -> bool {
+        match &self.shape {
+            Shape::Exact(l) => return text == l,
+            Shape::Prefix(l) => return text.starts_with(l.as_str()),
+            Shape::Suffix(l) => return text.ends_with(l.as_str()),
+            Shape::Contains(f) => return f.find(text.as_bytes()).is_some(),
+            Shape::General => {}
+        }
         if self.ascii && text.is_ascii() {
             run(&self.toks, text.as_bytes(), |c, b| c as u32 == b as u32)
         } else {
@@ -354,6 +400,25 @@ mod tests {
         assert!(like("", "%", None));
         assert!(like("abcabc", "%abc", None));
         assert!(like("mississippi", "%iss%ipp%", None));
+    }
+
+    #[test]
+    fn literal_shapes_match_as_the_general_matcher_does() {
+        let mut r = fastrand::Rng::with_seed(3);
+        let parts = ["a", "b", "é", "%", "_", "ab", "\\%"];
+        for _ in 0..20_000 {
+            let pattern: String = (0..r.usize(0..5)).map(|_| parts[r.usize(..parts.len())]).collect();
+            let text: String = (0..r.usize(0..6)).map(|_| ["a", "b", "é", "%"][r.usize(..4)]).collect();
+            let fast = LikePattern::new(&pattern, Some('\\'));
+            let general = LikePattern { shape: Shape::General, ..fast.clone() };
+            assert_eq!(fast.matches(&text), general.matches(&text), "{text:?} LIKE {pattern:?}");
+        }
+        assert!(matches!(LikePattern::new("%gold widget%", None).shape, Shape::Contains(_)));
+        assert!(matches!(LikePattern::new("ab%", None).shape, Shape::Prefix(_)));
+        assert!(matches!(LikePattern::new("%%ab", None).shape, Shape::Suffix(_)));
+        assert!(matches!(LikePattern::new("ab", None).shape, Shape::Exact(_)));
+        assert!(matches!(LikePattern::new("a%b", None).shape, Shape::General));
+        assert!(matches!(LikePattern::new("%a_", None).shape, Shape::General));
     }
 
     #[test]
