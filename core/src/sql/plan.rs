@@ -605,10 +605,12 @@ pub fn ordered_rows<S: Storage, T>(
     }
     let mut out = Vec::new();
     let mut last_value: Option<Vec<u8>> = None;
+    // Rows read that the filter rejected.
+    let mut rejected = 0usize;
     for ((start, end), reverse) in passes {
         // Pages sized to what is still needed: an early stop fetches few rows.
-        let page = (need.saturating_sub(out.len() as u64) + 8).clamp(16, 1024) as u32;
-        let mut scan = PrefixScan::range(store, start, end).with_page(page);
+        let mut page_size = (need.saturating_sub(out.len() as u64) + 8).clamp(16, 1024) as u32;
+        let mut scan = PrefixScan::range(store, start, end).with_page(page_size);
         if reverse {
             scan = scan.reversed();
         }
@@ -617,25 +619,47 @@ pub fn ordered_rows<S: Storage, T>(
             if page.is_empty() {
                 break;
             }
-            let mut row_keys = Vec::with_capacity(page.len());
-            let mut values = Vec::with_capacity(page.len());
-            for (k, _) in &page {
-                let split = k.len() - 16;
-                let id: [u8; 16] = k[split..].try_into().expect("16 bytes");
-                row_keys.push(crate::keys::entity(tenant, &rec.name, &id));
-                values.push(k[prefix.len()..split].to_vec());
-            }
-            let rows = store.get_many(&row_keys)?;
-            for (value, row) in values.into_iter().zip(rows) {
-                if out.len() as u64 >= need && last_value.as_ref() != Some(&value) {
+            let entries: Vec<(&[u8], [u8; 16])> = page
+                .iter()
+                .map(|(k, _)| {
+                    let split = k.len() - 16;
+                    (&k[prefix.len()..split], k[split..].try_into().expect("16 bytes"))
+                })
+                .collect();
+            // Rows are fetched only for the entries that can still be needed: as many as rows are
+            // missing (more once the filter has rejected rows), plus the ties of the last of them;
+            // the walk stops at the first entry past the last needed value without fetching its row.
+            let mut i = 0;
+            while i < entries.len() {
+                if out.len() as u64 >= need && last_value.as_deref() != Some(entries[i].0) {
                     return Ok(out);
                 }
-                let Some(bytes) = row else { continue };
-                let e = decode(&bytes)?;
-                if keep(&e) {
-                    out.push(e);
-                    last_value = Some(value);
+                let missing = need.saturating_sub(out.len() as u64).max(1) as usize;
+                let mut j = (i + missing.max(rejected)).min(entries.len());
+                while j < entries.len() && entries[j].0 == entries[j - 1].0 {
+                    j += 1;
                 }
+                let row_keys: Vec<Vec<u8>> =
+                    entries[i..j].iter().map(|(_, id)| crate::keys::entity(tenant, &rec.name, id)).collect();
+                for ((value, _), row) in entries[i..j].iter().zip(store.get_many(&row_keys)?) {
+                    if out.len() as u64 >= need && last_value.as_deref() != Some(*value) {
+                        return Ok(out);
+                    }
+                    let Some(bytes) = row else { continue };
+                    let e = decode(&bytes)?;
+                    if keep(&e) {
+                        out.push(e);
+                        last_value = Some(value.to_vec());
+                    } else {
+                        rejected += 1;
+                    }
+                }
+                i = j;
+            }
+            // A filter rejecting rows makes the walk longer than planned: take bigger steps.
+            if rejected > 0 && page_size < 1024 {
+                page_size = (page_size * 2).min(1024);
+                scan.set_page(page_size);
             }
         }
     }
