@@ -44,7 +44,7 @@ fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
 }
 
 pub(crate) fn decode_entity(bytes: &[u8]) -> Result<Entity> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))
+    serde_json::from_slice(bytes).map_err(Error::corrupt_record)
 }
 
 fn decode_count(bytes: Option<Vec<u8>>) -> u64 {

@@ -26,7 +26,7 @@ pub type Wanted<'a> = Option<&'a HashSet<String>>;
 /// [`crate::db::decode_entity`].
 pub fn entity(bytes: &[u8], wanted: Wanted<'_>) -> Result<Entity> {
     match wanted {
-        Some(w) => partial(bytes, w).map_err(|e| Error::Storage(format!("corrupt entity record: {e}"))),
+        Some(w) => partial(bytes, w).map_err(Error::corrupt_record),
         None => crate::db::decode_entity(bytes),
     }
 }
@@ -195,7 +195,17 @@ fn wants_raw(w: &HashSet<String>, raw: &[u8], escaped: bool) -> std::result::Res
     if !escaped && w.len() <= 8 {
         return Ok(w.iter().any(|k| k.as_bytes() == raw));
     }
-    Ok(w.contains(key_text(raw, escaped)?.as_ref()))
+    Ok(wants(w, &key_text(raw, escaped)?))
+}
+
+/// [`wants_raw`] for a decoded key.
+fn wants(w: &HashSet<String>, key: &str) -> bool {
+    if w.len() <= 8 { w.iter().any(|k| k == key) } else { w.contains(key) }
+}
+
+/// Whether a property of this name is replaced by a system field in a `*` row.
+fn shadows(key: &[u8]) -> bool {
+    key == b"id" || key == b"entity_type"
 }
 
 fn partial(bytes: &[u8], w: &HashSet<String>) -> std::result::Result<Entity, Bad> {
@@ -246,11 +256,7 @@ fn partial_spliced(
                 let mut shadowed = false;
                 c.members(|key, escaped, c| {
                     if star && !shadowed {
-                        shadowed = if escaped {
-                            matches!(key_text(key, true)?.as_ref(), "id" | "entity_type")
-                        } else {
-                            key == b"id" || key == b"entity_type"
-                        };
+                        shadowed = if escaped { shadows(key_text(key, true)?.as_bytes()) } else { shadows(key) };
                     }
                     if wants_raw(w, key, escaped)? {
                         e.properties.insert(key_text(key, escaped)?.into_owned(), c.parse()?);
@@ -259,7 +265,9 @@ fn partial_spliced(
                     }
                     Ok(())
                 })?;
-                splice = Some(Splice { properties: start..c.i, shadowed, checked: false });
+                if star {
+                    splice = Some(Splice { properties: start..c.i, shadowed, checked: false });
+                }
             }
             _ => {
                 c.value()?;
@@ -267,7 +275,7 @@ fn partial_spliced(
         }
         Ok(())
     })?;
-    Ok((e, splice.filter(|_| star)))
+    Ok((e, splice))
 }
 
 /// Where a record's `properties` object lies, for splicing it into a `*` row.
@@ -314,13 +322,8 @@ impl<'de> serde::de::Visitor<'de> for Members<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<bool, A::Error> {
         let mut shadowed = false;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            shadowed |= key == "id" || key == "entity_type";
-            let wanted = if self.wanted.len() <= 8 {
-                self.wanted.iter().any(|k| *k == key)
-            } else {
-                self.wanted.contains(key.as_ref())
-            };
-            if wanted {
+            shadowed |= shadows(key.as_bytes());
+            if wants(self.wanted, &key) {
                 self.out.insert(key.into_owned(), map.next_value()?);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
@@ -362,15 +365,14 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
 /// serialising the decoded value gives; it is checked to be JSON (values are not built).
 /// Errors: `Storage` for a record that is not JSON or has no `properties` object.
 pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entity, Option<Vec<u8>>)> {
-    let corrupt = |e: &dyn fmt::Display| Error::Storage(format!("corrupt entity record: {e}"));
-    let (entity, splice) = partial_spliced(bytes, wanted, true).map_err(|e| corrupt(&e))?;
-    let splice = splice.ok_or_else(|| corrupt(&"no properties object"))?;
+    let (entity, splice) = partial_spliced(bytes, wanted, true).map_err(Error::corrupt_record)?;
+    let splice = splice.ok_or_else(|| Error::corrupt_record("no properties object"))?;
     if splice.shadowed {
         return Ok((crate::db::decode_entity(bytes)?, None));
     }
     let object = &bytes[splice.properties];
     if !splice.checked {
-        serde_json::from_slice::<serde::de::IgnoredAny>(object).map_err(|e| corrupt(&e))?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(object).map_err(Error::corrupt_record)?;
     }
     let members = object[1..object.len() - 1].trim_ascii();
     let mut row = Vec::with_capacity(members.len() + entity.id.len() + entity.entity_type.len() + 32);

@@ -106,6 +106,11 @@ impl Error {
     pub fn query(message: impl Into<String>) -> Self {
         Error::InvalidQuery { message: message.into(), line: 0, column: 0 }
     }
+
+    /// A stored entity record that cannot be read (`Storage`), saying why.
+    pub fn corrupt_record(why: impl std::fmt::Display) -> Self {
+        Error::Storage(format!("corrupt entity record: {why}"))
+    }
 }
 
 /// Result alias for the engine.

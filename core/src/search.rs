@@ -618,10 +618,9 @@ impl<S: Storage> Database<S> {
         for ((_, score, extra), row) in ranked.into_iter().zip(rows) {
             let Some(bytes) = row else { continue };
             // The stored record is the entity's JSON: parsed once, straight into the result.
-            let mut v: Value =
-                serde_json::from_slice(&bytes).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))?;
+            let mut v: Value = serde_json::from_slice(&bytes).map_err(Error::corrupt_record)?;
             let Value::Object(o) = &mut v else {
-                return Err(Error::Storage("corrupt entity record: not a JSON object".into()));
+                return Err(Error::corrupt_record("not a JSON object"));
             };
             if o.get("deleted_at").is_some_and(|d| !d.is_null()) {
                 continue;

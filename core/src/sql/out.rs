@@ -24,9 +24,7 @@ impl Out {
     pub fn into_value(self) -> Result<Value> {
         match self {
             Out::Value(v) => Ok(v),
-            Out::Text(t) => {
-                serde_json::from_slice(&t).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))
-            }
+            Out::Text(t) => serde_json::from_slice(&t).map_err(Error::corrupt_record),
         }
     }
 
@@ -55,5 +53,5 @@ pub fn to_json(rows: &[Out]) -> Result<String> {
         }
     }
     out.push(b']');
-    String::from_utf8(out).map_err(|e| Error::Storage(format!("corrupt entity record: {e}")))
+    String::from_utf8(out).map_err(Error::corrupt_record)
 }
