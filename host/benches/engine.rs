@@ -51,16 +51,18 @@ impl Storage for NativeRedb {
         Ok(self.txn.borrow().as_ref().unwrap().get_many(keys).unwrap())
     }
     fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> rem_core::Result<Page> {
-        let (data, ends) = self.txn.borrow().as_ref().unwrap().scan(start, end, limit, reverse).unwrap();
+        let (data, ends) = self.txn.borrow_mut().as_mut().unwrap().scan(start, end, limit, reverse).unwrap();
         Page::new(data, ends)
     }
     fn write(&self, ops: Vec<WriteOp>) -> rem_core::Result<()> {
-        let mut t = self.txn.borrow_mut();
-        let it = ops.iter().map(|op| match op {
-            WriteOp::Put(k, v) => (k.as_slice(), Some(v.as_slice())),
-            WriteOp::Delete(k) => (k.as_slice(), None),
-        });
-        t.as_mut().unwrap().apply(it).unwrap();
+        let ops = ops
+            .into_iter()
+            .map(|op| match op {
+                WriteOp::Put(k, v) => (k, Some(v)),
+                WriteOp::Delete(k) => (k, None),
+            })
+            .collect();
+        self.txn.borrow_mut().as_mut().unwrap().apply(ops).unwrap();
         Ok(())
     }
 }

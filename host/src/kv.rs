@@ -2,7 +2,12 @@
 //! accessed through one transaction per engine call. Shared by the WIT
 //! `storage` import and by native use of `rem-core` (benchmarks).
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+mod pipeline;
+
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+
+use pipeline::Pipelined;
+pub use pipeline::{Op, PIPELINE_MIN_OPS};
 
 /// The single redb table holding REM's key space (layout: `docs/design.md`).
 pub const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("rem_kv");
@@ -22,8 +27,9 @@ fn offset(data: &[u8]) -> Result<u32, String> {
 pub enum Txn {
     /// A read-only snapshot (`None` when the table has never been written).
     Read(Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>),
-    /// A write transaction, committed or aborted by the caller.
-    Write(Box<WriteTransaction>),
+    /// A write transaction, committed or aborted by the caller; large write batches
+    /// are applied in the background (see [`pipeline`]).
+    Write(Box<Pipelined>),
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -43,7 +49,7 @@ impl Txn {
 
     /// Begin a write transaction on `db` (durable on commit).
     pub fn write(db: &redb::Database) -> Result<Txn, String> {
-        Ok(Txn::Write(Box::new(db.begin_write().map_err(err)?)))
+        Ok(Txn::Write(Box::new(Pipelined::new(db.begin_write().map_err(err)?))))
     }
 
     /// Whether writes are allowed.
@@ -56,10 +62,13 @@ impl Txn {
         match self {
             Txn::Read(None) => Ok(None),
             Txn::Read(Some(t)) => Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec())),
-            Txn::Write(w) => {
-                let t = w.open_table(KV).map_err(err)?;
-                Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec()))
-            }
+            Txn::Write(w) => match w.in_flight(key) {
+                Some(v) => Ok(v),
+                None => w.read(|w| {
+                    let t = w.open_table(KV).map_err(err)?;
+                    Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec()))
+                }),
+            },
         }
     }
 
@@ -71,8 +80,17 @@ impl Txn {
                 keys.iter().map(|k| Ok(t.get(k.as_slice()).map_err(err)?.map(|v| v.value().to_vec()))).collect()
             }
             Txn::Write(w) => {
-                let t = w.open_table(KV).map_err(err)?;
-                keys.iter().map(|k| Ok(t.get(k.as_slice()).map_err(err)?.map(|v| v.value().to_vec()))).collect()
+                let mut out: Vec<_> = keys.iter().map(|k| w.in_flight(k)).collect();
+                if out.iter().any(Option::is_none) {
+                    w.read(|w| {
+                        let t = w.open_table(KV).map_err(err)?;
+                        for (k, slot) in keys.iter().zip(&mut out).filter(|(_, s)| s.is_none()) {
+                            *slot = Some(t.get(k.as_slice()).map_err(err)?.map(|v| v.value().to_vec()));
+                        }
+                        Ok(())
+                    })?;
+                }
+                Ok(out.into_iter().map(Option::flatten).collect())
             }
         }
     }
@@ -81,7 +99,7 @@ impl Txn {
     /// ascending, or descending when `reverse`, packed as the WIT `storage.page`
     /// record: `(data, ends)`, every key and value back to back in `data`, `ends`
     /// holding where each key and then each value ends.
-    pub fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Packed, String> {
+    pub fn scan(&mut self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> Result<Packed, String> {
         let limit = limit.clamp(1, MAX_SCAN) as usize;
         fn collect<T: ReadableTable<&'static [u8], &'static [u8]>>(
             t: &T,
@@ -108,34 +126,28 @@ impl Txn {
         match self {
             Txn::Read(None) => Ok((Vec::new(), Vec::new())),
             Txn::Read(Some(t)) => collect(t, start, end, limit, reverse),
-            Txn::Write(w) => collect(&w.open_table(KV).map_err(err)?, start, end, limit, reverse),
+            Txn::Write(w) => {
+                w.settle()?;
+                w.read(|w| collect(&w.open_table(KV).map_err(err)?, start, end, limit, reverse))
+            }
         }
     }
 
-    /// Apply puts (`Some`) and deletes (`None`) in order. Errors on a read snapshot.
-    pub fn apply<'a>(&mut self, ops: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>) -> Result<(), String> {
+    /// Apply puts (`Some`) and deletes (`None`) in order; a large batch sorted by key
+    /// may still be being applied when this returns (reads see it either way). Errors on
+    /// a read snapshot, or what applying the previous batch returned.
+    pub fn apply(&mut self, ops: Vec<Op>) -> Result<(), String> {
         let Txn::Write(w) = self else {
             return Err("write attempted during a read-only call (an engine bug)".into());
         };
-        let mut t = w.open_table(KV).map_err(err)?;
-        for (k, v) in ops {
-            match v {
-                Some(v) => {
-                    t.insert(k, v).map_err(err)?;
-                }
-                None => {
-                    t.remove(k).map_err(err)?;
-                }
-            }
-        }
-        Ok(())
+        w.write(ops)
     }
 
     /// Commit a write transaction (a read snapshot just ends).
     pub fn commit(self) -> Result<(), String> {
         match self {
             Txn::Read(_) => Ok(()),
-            Txn::Write(w) => w.commit().map_err(err),
+            Txn::Write(w) => w.finish()?.commit().map_err(err),
         }
     }
 
@@ -143,7 +155,104 @@ impl Txn {
     pub fn abort(self) -> Result<(), String> {
         match self {
             Txn::Read(_) => Ok(()),
-            Txn::Write(w) => w.abort().map_err(err),
+            Txn::Write(mut w) => {
+                let _ = w.settle(); // a failed batch is aborted with the rest
+                w.finish().and_then(|t| t.abort().map_err(err))
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("k{i:06}").into_bytes()
+    }
+
+    fn open() -> (tempfile::TempDir, redb::Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = redb::Database::create(dir.path().join("t.redb")).unwrap();
+        (dir, db)
+    }
+
+    fn read_all(db: &redb::Database) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut t = Txn::read(db).unwrap();
+        let (data, ends) = t.scan(b"", None, MAX_SCAN, false).unwrap();
+        let mut out = Vec::new();
+        let mut at = 0;
+        for pair in ends.chunks(2) {
+            let (k, v) = (pair[0] as usize, pair[1] as usize);
+            out.push((data[at..k].to_vec(), data[k..v].to_vec()));
+            at = v;
+        }
+        out
+    }
+
+    /// A batch large enough for the pipeline: puts of `0..n` with value `tag`, sorted.
+    fn batch(n: usize, tag: &[u8]) -> Vec<Op> {
+        (0..n).map(|i| (key(i), Some(tag.to_vec()))).collect()
+    }
+
+    #[test]
+    fn reads_see_a_batch_in_flight_and_what_was_written_before_it() {
+        let (_dir, db) = open();
+        let n = PIPELINE_MIN_OPS * 4;
+        let mut t = Txn::write(&db).unwrap();
+        t.apply(vec![(b"before".to_vec(), Some(b"b".to_vec()))]).unwrap();
+        t.apply(batch(n, b"v1")).unwrap();
+        // Deletes and overwrites of the first batch, in flight while we read.
+        let mut second: Vec<Op> = (0..n).step_by(2).map(|i| (key(i), None)).collect();
+        second.extend((n..n + PIPELINE_MIN_OPS).map(|i| (key(i), Some(b"v2".to_vec()))));
+        t.apply(second).unwrap();
+        assert_eq!(t.get(b"before").unwrap().as_deref(), Some(&b"b"[..]));
+        assert_eq!(t.get(&key(0)).unwrap(), None, "deleted by the batch in flight");
+        assert_eq!(t.get(&key(1)).unwrap().as_deref(), Some(&b"v1"[..]), "written by the batch before");
+        assert_eq!(t.get(&key(n)).unwrap().as_deref(), Some(&b"v2"[..]));
+        let many = t.get_many(&[key(2), key(3), b"before".to_vec(), key(n + 1), b"absent".to_vec()]).unwrap();
+        let many: Vec<Option<&[u8]>> = many.iter().map(|v| v.as_deref()).collect();
+        assert_eq!(many, vec![None, Some(&b"v1"[..]), Some(&b"b"[..]), Some(&b"v2"[..]), None]);
+        // A scan waits for the batch and sees all of it.
+        let (_, ends) = t.scan(&key(0), Some(&key(n + PIPELINE_MIN_OPS)), MAX_SCAN, false).unwrap();
+        assert_eq!(ends.len() / 2, n / 2 + PIPELINE_MIN_OPS);
+        t.commit().unwrap();
+        let stored = read_all(&db);
+        assert_eq!(stored.len(), 1 + n / 2 + PIPELINE_MIN_OPS);
+        assert!(stored.iter().all(|(k, _)| k.as_slice() == b"before" || k[1..].iter().all(u8::is_ascii_digit)));
+        assert!(!stored.iter().any(|(k, _)| *k == key(0)));
+    }
+
+    #[test]
+    fn an_aborted_transaction_drops_a_batch_in_flight() {
+        let (_dir, db) = open();
+        let mut t = Txn::write(&db).unwrap();
+        t.apply(vec![(b"kept".to_vec(), Some(b"1".to_vec()))]).unwrap();
+        t.commit().unwrap();
+        let mut t = Txn::write(&db).unwrap();
+        t.apply(batch(PIPELINE_MIN_OPS * 8, b"x")).unwrap();
+        t.abort().unwrap();
+        assert_eq!(read_all(&db), vec![(b"kept".to_vec(), b"1".to_vec())]);
+    }
+
+    #[test]
+    fn an_unsorted_batch_is_applied_in_order_with_the_last_write_winning() {
+        let (_dir, db) = open();
+        let mut t = Txn::write(&db).unwrap();
+        let mut ops: Vec<Op> = batch(PIPELINE_MIN_OPS * 2, b"a").into_iter().rev().collect();
+        ops.push((key(5), Some(b"last".to_vec())));
+        ops.push((key(6), None));
+        t.apply(ops).unwrap();
+        assert_eq!(t.get(&key(5)).unwrap().as_deref(), Some(&b"last"[..]));
+        assert_eq!(t.get(&key(6)).unwrap(), None);
+        t.commit().unwrap();
+        assert_eq!(read_all(&db).len(), PIPELINE_MIN_OPS * 2 - 1);
+    }
+
+    #[test]
+    fn writes_are_refused_on_a_read_snapshot() {
+        let (_dir, db) = open();
+        let mut t = Txn::read(&db).unwrap();
+        assert!(t.apply(batch(1, b"x")).unwrap_err().contains("read-only"));
     }
 }

@@ -31,8 +31,8 @@ impl HostState {
         HostState { wasi, table: ResourceTable::new(), limiter, txn: None, embeddings, ok_calls: 0 }
     }
 
-    fn txn(&self) -> Result<&Txn, types::Error> {
-        self.txn.as_ref().ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))
+    fn txn(&mut self) -> Result<&mut Txn, types::Error> {
+        self.txn.as_mut().ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))
     }
 }
 
@@ -86,13 +86,14 @@ impl storage::Host for HostState {
     }
 
     fn write(&mut self, ops: Vec<storage::WriteOp>) -> Result<(), types::Error> {
-        let txn =
-            self.txn.as_mut().ok_or_else(|| types::Error::Storage("storage used outside an engine call".into()))?;
-        let iter = ops.iter().map(|op| match op {
-            storage::WriteOp::Put(kv) => (kv.key.as_slice(), Some(kv.value.as_slice())),
-            storage::WriteOp::Delete(k) => (k.as_slice(), None),
-        });
-        txn.apply(iter).map_err(types::Error::Storage)
+        let ops = ops
+            .into_iter()
+            .map(|op| match op {
+                storage::WriteOp::Put(kv) => (kv.key, Some(kv.value)),
+                storage::WriteOp::Delete(k) => (k, None),
+            })
+            .collect();
+        self.txn()?.apply(ops).map_err(types::Error::Storage)
     }
 }
 

@@ -1,0 +1,158 @@
+//! The write pipeline: large write batches are applied to the redb write
+//! transaction on a second thread while the engine goes on working.
+//!
+//! A batch insert spends about half its time in the host inserting records into
+//! redb (profile in `docs/benchmarks.md`). The engine does not need to wait for
+//! that: `write` hands a batch of [`PIPELINE_MIN_OPS`] or more operations, sorted
+//! by key, to a thread and returns. Until that thread is done:
+//! - `get` and `get-many` answer keys of the batch in flight from the batch
+//!   itself (a binary search: the engine sends its batches sorted) and the other
+//!   keys from the transaction, whose state for them is final;
+//! - `scan`, the next `write`, commit and abort wait for the batch to be applied.
+//!
+//! The applying thread holds the transaction only between two operations when
+//! a reader is waiting ([`Shared::waiting`]), so a point read waits for one
+//! `insert`, not for the batch. An error while applying is reported by the next
+//! storage call or by the commit, which then aborts: a batch never half lands.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use redb::WriteTransaction;
+
+use super::{KV, err};
+
+/// One buffered mutation: a put (`Some(value)`) or a delete (`None`).
+pub type Op = (Vec<u8>, Option<Vec<u8>>);
+
+/// Batches with fewer operations are applied in the calling thread: a thread
+/// start (tens of µs) would cost more than it saves.
+pub const PIPELINE_MIN_OPS: usize = 512;
+
+/// The transaction, shared with the applying thread.
+struct Shared {
+    txn: Mutex<WriteTransaction>,
+    /// Readers waiting for `txn`; the applying thread lets go of it while non-zero.
+    waiting: AtomicUsize,
+}
+
+/// A batch being applied on the pipeline thread.
+struct InFlight {
+    /// Sorted by key, keys unique.
+    ops: Arc<Vec<Op>>,
+    done: JoinHandle<Result<(), String>>,
+}
+
+/// A redb write transaction with at most one batch being applied in the background.
+pub struct Pipelined {
+    shared: Arc<Shared>,
+    in_flight: Option<InFlight>,
+}
+
+impl Pipelined {
+    /// Wrap `txn`.
+    pub fn new(txn: WriteTransaction) -> Pipelined {
+        Pipelined { shared: Arc::new(Shared { txn: Mutex::new(txn), waiting: AtomicUsize::new(0) }), in_flight: None }
+    }
+
+    /// Wait for the batch in flight, if any. Errors: what applying it returned.
+    pub fn settle(&mut self) -> Result<(), String> {
+        match self.in_flight.take() {
+            None => Ok(()),
+            Some(f) => f.done.join().unwrap_or_else(|_| Err("the write pipeline thread panicked".into())),
+        }
+    }
+
+    /// The value the batch in flight gives `key`: `Some(value or None for a delete)`,
+    /// or `None` when the batch does not touch `key`.
+    pub fn in_flight(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let ops = &self.in_flight.as_ref()?.ops;
+        ops.binary_search_by(|(k, _)| k.as_slice().cmp(key)).ok().map(|i| ops[i].1.clone())
+    }
+
+    /// Run `f` on the transaction (the batch in flight may still be partly applied).
+    pub fn read<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T, String>) -> Result<T, String> {
+        let guard = self.shared.lock_as_reader()?;
+        f(&guard)
+    }
+
+    /// Apply `ops` in order: in the background when there are many of them and they are
+    /// sorted with unique keys, else here. Waits for the batch before, if any.
+    pub fn write(&mut self, ops: Vec<Op>) -> Result<(), String> {
+        self.settle()?;
+        let sorted = ops.windows(2).all(|w| w[0].0 < w[1].0);
+        if ops.len() < PIPELINE_MIN_OPS || !sorted {
+            let guard = self.shared.lock_as_reader()?;
+            return apply(&guard, &ops, None).map(drop);
+        }
+        let ops = Arc::new(ops);
+        let (shared, batch) = (self.shared.clone(), ops.clone());
+        let spawned = std::thread::Builder::new().name("rem-write-pipeline".into()).spawn(move || {
+            let mut rest = batch.as_slice();
+            while !rest.is_empty() {
+                let guard = shared.txn.lock().map_err(|_| "storage transaction poisoned".to_string())?;
+                let before = rest.len();
+                rest = &rest[apply(&guard, rest, Some(&shared.waiting))?..];
+                drop(guard);
+                debug_assert!(rest.len() < before);
+                // Let the waiting reader take the transaction before taking it back.
+                while !rest.is_empty() && shared.waiting.load(Ordering::Acquire) > 0 {
+                    std::thread::yield_now();
+                }
+            }
+            Ok(())
+        });
+        match spawned {
+            Ok(done) => {
+                self.in_flight = Some(InFlight { ops, done });
+                Ok(())
+            }
+            // No thread to be had: apply here.
+            Err(_) => {
+                let guard = self.shared.lock_as_reader()?;
+                apply(&guard, &ops, None).map(drop)
+            }
+        }
+    }
+
+    /// Wait for the batch in flight and take the transaction back.
+    pub fn finish(mut self) -> Result<WriteTransaction, String> {
+        let settled = self.settle();
+        let shared = Arc::try_unwrap(self.shared).map_err(|_| "the write pipeline still holds the transaction")?;
+        let txn = shared.txn.into_inner().map_err(|_| "storage transaction poisoned".to_string())?;
+        match settled {
+            Ok(()) => Ok(txn),
+            Err(e) => {
+                let _ = txn.abort();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Take the transaction, asking the pipeline thread to let go of it.
+    fn lock_as_reader(&self) -> Result<MutexGuard<'_, WriteTransaction>, String> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let guard = self.txn.lock();
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        guard.map_err(|_| "storage transaction poisoned".to_string())
+    }
+}
+
+/// Apply `ops` in order, all of them, or with `waiting` until a reader waits.
+/// Returns how many were applied (at least one when `ops` is not empty).
+fn apply(txn: &WriteTransaction, ops: &[Op], waiting: Option<&AtomicUsize>) -> Result<usize, String> {
+    let mut t = txn.open_table(KV).map_err(err)?;
+    for (n, (k, v)) in ops.iter().enumerate() {
+        match v {
+            Some(v) => drop(t.insert(k.as_slice(), v.as_slice()).map_err(err)?),
+            None => drop(t.remove(k.as_slice()).map_err(err)?),
+        }
+        if waiting.is_some_and(|w| w.load(Ordering::Relaxed) > 0) {
+            return Ok(n + 1);
+        }
+    }
+    Ok(ops.len())
+}
