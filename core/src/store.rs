@@ -202,8 +202,12 @@ pub struct Tx<'s, S: Storage + ?Sized> {
 }
 
 impl<'s, S: Storage + ?Sized> Tx<'s, S> {
-    /// Buffered operations that trigger an early flush.
-    pub const FLUSH_AT: usize = 16_384;
+    /// Buffered operations that trigger an early flush. Small enough that a large batch
+    /// reaches the host in several writes, which the host's write pipeline inserts while
+    /// the engine goes on; only the last write of a call is waited for. (A 10,000-row
+    /// `insert_batch` from Python: 166-168 ms at 4,096 against 170-195 ms at 16,384, two or
+    /// three runs each on a noisy machine; `docs/benchmarks.md`.)
+    pub const FLUSH_AT: usize = 4_096;
 
     /// Start buffering over `store`.
     pub fn new(store: &'s S) -> Self {
