@@ -17,7 +17,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=REM_ENGINE_WASM");
 
     let wasm = match env::var_os("REM_ENGINE_WASM") {
-        Some(p) => PathBuf::from(p),
+        Some(p) => {
+            println!("cargo:rerun-if-changed={}", Path::new(&p).display());
+            PathBuf::from(p)
+        }
         None => build_guest(&workspace),
     };
     let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read engine component {}: {e}", wasm.display()));
