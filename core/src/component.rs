@@ -5,9 +5,15 @@ wit_bindgen::generate!({ path: "../wit", world: "engine" });
 
 /// Talc instead of wasi-libc's dlmalloc: the engine allocates heavily (JSON
 /// values), and Talc is markedly faster there. It grows linear memory on
-/// demand, so the host's memory cap still applies.
+/// demand, so the host's memory cap still applies. Small blocks are recycled
+/// through per-size-class free lists in front of it (`alloc_cache`).
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: crate::alloc_cache::SmallCache<talc::wasm::WasmDynamicTalc> =
+    crate::alloc_cache::SmallCache::new(talc::wasm::new_wasm_dynamic_allocator());
+
+// The small-block cache is unsynchronised: a threaded guest would need locks.
+#[cfg(target_feature = "atomics")]
+compile_error!("the engine's allocator (alloc_cache) assumes a single-threaded guest");
 
 use exports::rem::engine::database::{
     Guest, GuestDatabase, SearchOptions as WitSearchOptions, SearchQuery as WitQuery,

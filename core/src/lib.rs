@@ -6,6 +6,10 @@
 //! `component` module binds it to the WIT `storage` import and exports the
 //! WIT `database` interface (see `wit/engine.wit`).
 
+// The guest's allocator shim (a `GlobalAlloc`, `unsafe` by nature); private to the crate.
+#[allow(unsafe_code)]
+#[cfg(any(target_arch = "wasm32", test))]
+mod alloc_cache;
 pub mod db;
 pub mod decode;
 mod defaults;
