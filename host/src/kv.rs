@@ -2,7 +2,7 @@
 //! accessed through one transaction per engine call. Shared by the WIT
 //! `storage` import and by native use of `rem-core` (benchmarks).
 
-mod pipeline;
+pub mod pipeline;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 

@@ -10,9 +10,9 @@
 //!   keys from the transaction, whose state for them is final;
 //! - `scan`, the next `write`, commit and abort wait for the batch to be applied.
 //!
-//! The applying thread holds the transaction only between two operations when
-//! a reader is waiting ([`Shared::waiting`]), so a point read waits for one
-//! `insert`, not for the batch. An error while applying is reported by the next
+//! When a reader is waiting, the applying thread lets go of the transaction
+//! after its current `insert`, so a point read waits for one insert, not for
+//! the batch. An error while applying is reported by the next
 //! storage call or by the commit, which then aborts: a batch never half lands.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
