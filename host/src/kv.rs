@@ -178,16 +178,8 @@ mod tests {
     }
 
     fn read_all(db: &redb::Database) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut t = Txn::read(db).unwrap();
-        let (data, ends) = t.scan(b"", None, MAX_SCAN, false).unwrap();
-        let mut out = Vec::new();
-        let mut at = 0;
-        for pair in ends.chunks(2) {
-            let (k, v) = (pair[0] as usize, pair[1] as usize);
-            out.push((data[at..k].to_vec(), data[k..v].to_vec()));
-            at = v;
-        }
-        out
+        let (data, ends) = Txn::read(db).unwrap().scan(b"", None, MAX_SCAN, false).unwrap();
+        rem_core::store::Page::new(data, ends).unwrap().into_kvs()
     }
 
     /// A batch large enough for the pipeline: puts of `0..n` with value `tag`, sorted.

@@ -81,46 +81,27 @@ impl Pipelined {
     /// sorted with unique keys, else here. Waits for the batch before, if any.
     pub fn write(&mut self, ops: Vec<Op>) -> Result<(), String> {
         self.settle()?;
-        let sorted = ops.windows(2).all(|w| w[0].0 < w[1].0);
-        if ops.len() < PIPELINE_MIN_OPS || !sorted {
-            let guard = self.shared.lock_as_reader()?;
-            return apply(&guard, &ops, None).map(drop);
-        }
         let ops = Arc::new(ops);
-        let (shared, batch) = (self.shared.clone(), ops.clone());
-        let spawned = std::thread::Builder::new().name("rem-write-pipeline".into()).spawn(move || {
-            let mut rest = batch.as_slice();
-            while !rest.is_empty() {
-                let guard = shared.txn.lock().map_err(|_| "storage transaction poisoned".to_string())?;
-                let before = rest.len();
-                rest = &rest[apply(&guard, rest, Some(&shared.waiting))?..];
-                drop(guard);
-                debug_assert!(rest.len() < before);
-                // Let the waiting reader take the transaction before taking it back.
-                while !rest.is_empty() && shared.waiting.load(Ordering::Acquire) > 0 {
-                    std::thread::yield_now();
-                }
-            }
-            Ok(())
-        });
-        match spawned {
-            Ok(done) => {
+        if ops.len() >= PIPELINE_MIN_OPS && ops.windows(2).all(|w| w[0].0 < w[1].0) {
+            let (shared, batch) = (self.shared.clone(), ops.clone());
+            let spawned = std::thread::Builder::new()
+                .name("rem-write-pipeline".into())
+                .spawn(move || shared.apply_yielding(&batch));
+            if let Ok(done) = spawned {
                 self.in_flight = Some(InFlight { ops, done });
-                Ok(())
+                return Ok(());
             }
             // No thread to be had: apply here.
-            Err(_) => {
-                let guard = self.shared.lock_as_reader()?;
-                apply(&guard, &ops, None).map(drop)
-            }
         }
+        let guard = self.shared.lock_as_reader()?;
+        apply(&guard, &ops, None).map(drop)
     }
 
     /// Wait for the batch in flight and take the transaction back.
     pub fn finish(mut self) -> Result<WriteTransaction, String> {
         let settled = self.settle();
         let shared = Arc::try_unwrap(self.shared).map_err(|_| "the write pipeline still holds the transaction")?;
-        let txn = shared.txn.into_inner().map_err(|_| "storage transaction poisoned".to_string())?;
+        let txn = shared.txn.into_inner().map_err(poisoned)?;
         match settled {
             Ok(()) => Ok(txn),
             Err(e) => {
@@ -132,13 +113,33 @@ impl Pipelined {
 }
 
 impl Shared {
+    /// Apply `ops`, letting go of the transaction whenever a reader waits for it.
+    fn apply_yielding(&self, ops: &[Op]) -> Result<(), String> {
+        let mut rest = ops;
+        while !rest.is_empty() {
+            let guard = self.txn.lock().map_err(poisoned)?;
+            rest = &rest[apply(&guard, rest, Some(&self.waiting))?..];
+            drop(guard);
+            // Let the waiting reader take the transaction before taking it back.
+            while !rest.is_empty() && self.waiting.load(Ordering::Acquire) > 0 {
+                std::thread::yield_now();
+            }
+        }
+        Ok(())
+    }
+
     /// Take the transaction, asking the pipeline thread to let go of it.
     fn lock_as_reader(&self) -> Result<MutexGuard<'_, WriteTransaction>, String> {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let guard = self.txn.lock();
         self.waiting.fetch_sub(1, Ordering::AcqRel);
-        guard.map_err(|_| "storage transaction poisoned".to_string())
+        guard.map_err(poisoned)
     }
+}
+
+/// The error for a transaction whose lock a panicking thread held.
+fn poisoned<T>(_: T) -> String {
+    "storage transaction poisoned (a thread panicked while writing)".into()
 }
 
 /// Apply `ops` in order, all of them, or with `waiting` until a reader waits.
