@@ -40,7 +40,7 @@ pub fn parse_id(id: &str) -> Result<Uuid> {
 }
 
 fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
-    serde_json::to_vec(e).map_err(|err| Error::Internal(format!("entity serialisation: {err}")))
+    Ok(crate::json_out::entity(e))
 }
 
 pub(crate) fn decode_entity(bytes: &[u8]) -> Result<Entity> {

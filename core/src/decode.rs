@@ -377,26 +377,15 @@ pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entit
     let members = object[1..object.len() - 1].trim_ascii();
     let mut row = Vec::with_capacity(members.len() + entity.id.len() + entity.entity_type.len() + 32);
     row.extend_from_slice(b"{\"id\":");
-    json_string(&mut row, &entity.id);
+    crate::json_out::string(&mut row, &entity.id);
     row.extend_from_slice(b",\"entity_type\":");
-    json_string(&mut row, &entity.entity_type);
+    crate::json_out::string(&mut row, &entity.entity_type);
     if !members.is_empty() {
         row.push(b',');
         row.extend_from_slice(members);
     }
     row.push(b'}');
     Ok((entity, Some(row)))
-}
-
-/// Append `s` as a JSON string.
-fn json_string(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    }
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub fn to_json(rows: &[Out]) -> Result<String> {
             out.push(b',');
         }
         match row {
-            Out::Value(v) => serde_json::to_writer(&mut out, v).map_err(|e| Error::Internal(e.to_string()))?,
+            Out::Value(v) => crate::json_out::value(&mut out, v),
             Out::Text(t) => out.extend_from_slice(t),
         }
     }
