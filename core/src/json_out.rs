@@ -15,18 +15,19 @@ use crate::entity::Entity;
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether some byte of `w` is zero (exact as a yes/no answer).
+/// The high bit of each byte of `w` that is zero. Exact for the lowest such byte: a false
+/// mark can only follow (in little-endian order) a true one, from the borrow it leaves.
 #[inline]
-fn has_zero(w: u64) -> bool {
-    w.wrapping_sub(ONES) & !w & HIGHS != 0
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w & HIGHS
 }
 
-/// Whether some byte of the eight in `w` must be escaped in a JSON string: a control byte
-/// (below 0x20), `"` or `\`.
+/// Marks (high bits) for the bytes of the eight in `w` (little-endian) that must be escaped
+/// in a JSON string: control bytes (below 0x20), `"` and `\`. The lowest mark is exact.
 #[inline]
-fn needs_escape(w: u64) -> bool {
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
-    below_space || has_zero(w ^ (ONES * b'"' as u64)) || has_zero(w ^ (ONES * b'\\' as u64))
+fn escape_marks(w: u64) -> u64 {
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+    below_space | zero_bytes(w ^ (ONES * b'"' as u64)) | zero_bytes(w ^ (ONES * b'\\' as u64))
 }
 
 /// Whether byte `b` must be escaped.
@@ -56,24 +57,28 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
+    // `run` starts the bytes not yet copied; `i` is where the search for an escape goes on.
     let (mut run, mut i) = (0, 0);
-    while i < b.len() {
-        // Skip whole words without an escape, then look at the next word byte by byte.
-        while let Some(word) = b.get(i..i + 8) {
-            if needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
-                break;
+    loop {
+        let at = match b.get(i..i + 8) {
+            Some(word) => {
+                let marks = escape_marks(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+                if marks == 0 {
+                    i += 8;
+                    continue;
+                }
+                i + (marks.trailing_zeros() / 8) as usize
             }
-            i += 8;
-        }
-        let stop = (i + 8).min(b.len());
-        while i < stop {
-            if escaped(b[i]) {
-                out.extend_from_slice(&b[run..i]);
-                escape(out, b[i]);
-                run = i + 1;
-            }
-            i += 1;
-        }
+            // Fewer than eight bytes left: byte by byte.
+            None => match b[i..].iter().position(|&c| escaped(c)) {
+                Some(n) => i + n,
+                None => break,
+            },
+        };
+        out.extend_from_slice(&b[run..at]);
+        escape(out, b[at]);
+        run = at + 1;
+        i = run;
     }
     out.extend_from_slice(&b[run..]);
     out.push(b'"');
