@@ -43,7 +43,9 @@ impl Storage for HostStorage {
         wit_storage::get(key).map_err(from_wit)
     }
     fn get_many(&self, keys: &[Vec<u8>]) -> crate::Result<Vec<Option<Vec<u8>>>> {
-        wit_storage::get_many(keys).map_err(from_wit)
+        let (data, ends) = crate::packed::pack_keys(keys);
+        let values = wit_storage::get_many(&wit_storage::Keys { data, ends }).map_err(from_wit)?;
+        crate::packed::unpack_values(&values.data, &values.ends, keys.len())
     }
     fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> crate::Result<Page> {
         let page = wit_storage::scan(start, end, limit, reverse).map_err(from_wit)?;

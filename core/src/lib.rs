@@ -23,6 +23,7 @@ pub mod ids;
 pub mod index;
 mod json_out;
 pub mod keys;
+pub mod packed;
 mod refs;
 pub mod schema;
 mod search;

@@ -48,7 +48,9 @@ impl Storage for NativeRedb {
         Ok(self.txn.borrow().as_ref().unwrap().get(key).unwrap())
     }
     fn get_many(&self, keys: &[Vec<u8>]) -> rem_core::Result<Vec<Option<Vec<u8>>>> {
-        Ok(self.txn.borrow().as_ref().unwrap().get_many(keys).unwrap())
+        let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let (data, ends) = self.txn.borrow().as_ref().unwrap().get_many(&keys).unwrap();
+        rem_core::packed::unpack_values(&data, &ends, keys.len())
     }
     fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> rem_core::Result<Page> {
         let (data, ends) = self.txn.borrow_mut().as_mut().unwrap().scan(start, end, limit, reverse).unwrap();

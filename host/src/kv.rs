@@ -18,6 +18,58 @@ pub const MAX_SCAN: u32 = 4096;
 /// One scan page: `(data, ends)`, the layout of the WIT `storage.page` record.
 pub type Packed = (Vec<u8>, Vec<u32>);
 
+/// The answer of one `get-many`: `(data, ends)`, the layout of the WIT `storage.values`
+/// record (the values found back to back in `data`; per key, where its value ends, or
+/// `None` when absent).
+pub type PackedValues = (Vec<u8>, Vec<Option<u32>>);
+
+/// Split packed byte strings (the WIT `storage.keys` record: item i is
+/// `data[ends[i-1]..ends[i]]`, `ends[-1]` read as 0). Errors: an offset that decreases or
+/// lies past the end of `data` (a guest bug; checked because the guest is untrusted).
+pub fn unpack<'a>(data: &'a [u8], ends: &[u32]) -> Result<Vec<&'a [u8]>, String> {
+    let mut start = 0usize;
+    ends.iter()
+        .enumerate()
+        .map(|(i, &end)| {
+            let end = end as usize;
+            let item = data
+                .get(start..end)
+                .ok_or_else(|| format!("packed keys: offset {end} of item {i} is out of order or past the data"))?;
+            start = end;
+            Ok(item)
+        })
+        .collect()
+}
+
+/// Appends values to a [`PackedValues`].
+#[derive(Default)]
+struct ValuesBuilder {
+    data: Vec<u8>,
+    ends: Vec<Option<u32>>,
+}
+
+impl ValuesBuilder {
+    fn with_capacity(keys: usize) -> Self {
+        ValuesBuilder { data: Vec::new(), ends: Vec::with_capacity(keys) }
+    }
+
+    fn push(&mut self, value: Option<&[u8]>) -> Result<(), String> {
+        let end = match value {
+            Some(v) => {
+                self.data.extend_from_slice(v);
+                Some(u32::try_from(self.data.len()).map_err(|_| "get-many answer larger than 4 GiB; ask for fewer keys")?)
+            }
+            None => None,
+        };
+        self.ends.push(end);
+        Ok(())
+    }
+
+    fn finish(self) -> PackedValues {
+        (self.data, self.ends)
+    }
+}
+
 /// `data.len()` as a page offset; a page past 4 GiB is refused (`limit` keeps pages far smaller).
 fn offset(data: &[u8]) -> Result<u32, String> {
     u32::try_from(data.len()).map_err(|_| "scan page larger than 4 GiB; use a smaller limit".to_string())
@@ -63,7 +115,7 @@ impl Txn {
             Txn::Read(None) => Ok(None),
             Txn::Read(Some(t)) => Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec())),
             Txn::Write(w) => match w.in_flight(key) {
-                Some(v) => Ok(v),
+                Some(v) => Ok(v.map(<[u8]>::to_vec)),
                 None => w.read(|w| {
                     let t = w.open_table(KV).map_err(err)?;
                     Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec()))
@@ -72,27 +124,41 @@ impl Txn {
         }
     }
 
-    /// The values at `keys`, in order.
-    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, String> {
+    /// The values at `keys`, in order, packed as the WIT `storage.values` record.
+    pub fn get_many(&self, keys: &[&[u8]]) -> Result<PackedValues, String> {
+        let mut out = ValuesBuilder::with_capacity(keys.len());
         match self {
-            Txn::Read(None) => Ok(vec![None; keys.len()]),
+            Txn::Read(None) => {
+                for _ in keys {
+                    out.push(None)?;
+                }
+            }
             Txn::Read(Some(t)) => {
-                keys.iter().map(|k| Ok(t.get(k.as_slice()).map_err(err)?.map(|v| v.value().to_vec()))).collect()
+                for k in keys {
+                    out.push(t.get(*k).map_err(err)?.as_ref().map(|v| v.value()))?;
+                }
             }
             Txn::Write(w) => {
-                let mut out: Vec<_> = keys.iter().map(|k| w.in_flight(k)).collect();
-                if out.iter().any(Option::is_none) {
+                let found: Vec<Option<Option<&[u8]>>> = keys.iter().map(|k| w.in_flight(k)).collect();
+                if found.iter().all(Option::is_some) {
+                    for v in found.into_iter().flatten() {
+                        out.push(v)?;
+                    }
+                } else {
                     w.read(|w| {
                         let t = w.open_table(KV).map_err(err)?;
-                        for (k, slot) in keys.iter().zip(&mut out).filter(|(_, s)| s.is_none()) {
-                            *slot = Some(t.get(k.as_slice()).map_err(err)?.map(|v| v.value().to_vec()));
+                        for (k, f) in keys.iter().zip(found) {
+                            match f {
+                                Some(v) => out.push(v)?,
+                                None => out.push(t.get(*k).map_err(err)?.as_ref().map(|v| v.value()))?,
+                            }
                         }
                         Ok(())
                     })?;
                 }
-                Ok(out.into_iter().map(Option::flatten).collect())
             }
         }
+        Ok(out.finish())
     }
 
     /// Up to `limit` (clamped to [`MAX_SCAN`]) entries with `start <= key < end`,
@@ -202,9 +268,10 @@ mod tests {
         assert_eq!(t.get(&key(0)).unwrap(), None, "deleted by the batch in flight");
         assert_eq!(t.get(&key(1)).unwrap().as_deref(), Some(&b"v1"[..]), "written by the batch before");
         assert_eq!(t.get(&key(n)).unwrap().as_deref(), Some(&b"v2"[..]));
-        let many = t.get_many(&[key(2), key(3), b"before".to_vec(), key(n + 1), b"absent".to_vec()]).unwrap();
-        let many: Vec<Option<&[u8]>> = many.iter().map(|v| v.as_deref()).collect();
-        assert_eq!(many, vec![None, Some(&b"v1"[..]), Some(&b"b"[..]), Some(&b"v2"[..]), None]);
+        let (k2, k3, k4) = (key(2), key(3), key(n + 1));
+        let (data, ends) = t.get_many(&[&k2, &k3, b"before", &k4, b"absent"]).unwrap();
+        assert_eq!(data, b"v1bv2");
+        assert_eq!(ends, vec![None, Some(2), Some(3), Some(5), None]);
         // A scan waits for the batch and sees all of it.
         let (_, ends) = t.scan(&key(0), Some(&key(n + PIPELINE_MIN_OPS)), MAX_SCAN, false).unwrap();
         assert_eq!(ends.len() / 2, n / 2 + PIPELINE_MIN_OPS);
@@ -213,6 +280,14 @@ mod tests {
         assert_eq!(stored.len(), 1 + n / 2 + PIPELINE_MIN_OPS);
         assert!(stored.iter().all(|(k, _)| k.as_slice() == b"before" || k[1..].iter().all(u8::is_ascii_digit)));
         assert!(!stored.iter().any(|(k, _)| *k == key(0)));
+    }
+
+    #[test]
+    fn packed_keys_split_and_malformed_ones_are_refused() {
+        assert_eq!(unpack(b"abc", &[1, 1, 3]).unwrap(), vec![&b"a"[..], b"", b"bc"]);
+        for ends in [&[2, 1][..], &[4]] {
+            assert!(unpack(b"abc", ends).unwrap_err().contains("out of order or past the data"));
+        }
     }
 
     #[test]

@@ -70,8 +70,10 @@ impl storage::Host for HostState {
         self.txn()?.get(&key).map_err(types::Error::Storage)
     }
 
-    fn get_many(&mut self, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Vec<u8>>>, types::Error> {
-        self.txn()?.get_many(&keys).map_err(types::Error::Storage)
+    fn get_many(&mut self, keys: storage::Keys) -> Result<storage::Values, types::Error> {
+        let keys = crate::kv::unpack(&keys.data, &keys.ends).map_err(types::Error::Storage)?;
+        let (data, ends) = self.txn()?.get_many(&keys).map_err(types::Error::Storage)?;
+        Ok(storage::Values { data, ends })
     }
 
     fn scan(

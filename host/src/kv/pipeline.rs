@@ -66,9 +66,9 @@ impl Pipelined {
 
     /// The value the batch in flight gives `key`: `Some(value or None for a delete)`,
     /// or `None` when the batch does not touch `key`.
-    pub fn in_flight(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+    pub fn in_flight(&self, key: &[u8]) -> Option<Option<&[u8]>> {
         let ops = &self.in_flight.as_ref()?.ops;
-        ops.binary_search_by(|(k, _)| k.as_slice().cmp(key)).ok().map(|i| ops[i].1.clone())
+        ops.binary_search_by(|(k, _)| k.as_slice().cmp(key)).ok().map(|i| ops[i].1.as_deref())
     }
 
     /// Run `f` on the transaction (the batch in flight may still be partly applied).

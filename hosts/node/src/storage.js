@@ -98,8 +98,35 @@ export class MemoryStorage {
     return this.values.get(toKey(key));
   }
 
-  getMany(keys) {
-    return keys.map((k) => this.values.get(toKey(k)));
+  /** The values at the packed `keys` (the WIT `keys` record: `data` with an end offset per
+   *  key), packed as the WIT `values` record: the values found back to back in `data`, and per
+   *  key where its value ends, or `undefined` (WIT `none`) when absent. */
+  getMany({ data: keyData, ends: keyEnds }) {
+    const found = [];
+    let start = 0;
+    let size = 0;
+    for (const end of keyEnds) {
+      if (end < start || end > keyData.length) {
+        throw new StorageError(`packed keys: offset ${end} is out of order or past the data`);
+      }
+      const value = this.values.get(toKey(keyData.subarray(start, end)));
+      start = end;
+      found.push(value);
+      if (value !== undefined) size += value.length;
+    }
+    const out = new Uint8Array(size);
+    const ends = [];
+    let at = 0;
+    for (const value of found) {
+      if (value === undefined) {
+        ends.push(undefined);
+      } else {
+        out.set(value, at);
+        at += value.length;
+        ends.push(at);
+      }
+    }
+    return { data: out, ends };
   }
 
   /** Up to `limit` entries in `[start, end)`, packed as the WIT `page` record: keys and values
