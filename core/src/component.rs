@@ -52,14 +52,9 @@ impl Storage for HostStorage {
         Page::new(page.data, page.ends)
     }
     fn write(&self, ops: Vec<WriteOp>) -> crate::Result<()> {
-        let ops: Vec<wit_storage::WriteOp> = ops
-            .into_iter()
-            .map(|op| match op {
-                WriteOp::Put(key, value) => wit_storage::WriteOp::Put(wit_storage::Kv { key, value }),
-                WriteOp::Delete(key) => wit_storage::WriteOp::Delete(key),
-            })
-            .collect();
-        wit_storage::write(&ops).map_err(from_wit)
+        let (data, key_ends, value_ends) = crate::packed::pack_batch(&ops);
+        drop(ops);
+        wit_storage::write(&wit_storage::WriteBatch { data, key_ends, value_ends }).map_err(from_wit)
     }
 }
 

@@ -57,14 +57,9 @@ impl Storage for NativeRedb {
         Page::new(data, ends)
     }
     fn write(&self, ops: Vec<WriteOp>) -> rem_core::Result<()> {
-        let ops = ops
-            .into_iter()
-            .map(|op| match op {
-                WriteOp::Put(k, v) => (k, Some(v)),
-                WriteOp::Delete(k) => (k, None),
-            })
-            .collect();
-        self.txn.borrow_mut().as_mut().unwrap().apply(ops).unwrap();
+        let (data, key_ends, value_ends) = rem_core::packed::pack_batch(&ops);
+        let batch = rem_host::kv::Batch::new(data, key_ends, value_ends).unwrap();
+        self.txn.borrow_mut().as_mut().unwrap().apply(batch).unwrap();
         Ok(())
     }
 }

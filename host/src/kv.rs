@@ -2,12 +2,14 @@
 //! accessed through one transaction per engine call. Shared by the WIT
 //! `storage` import and by native use of `rem-core` (benchmarks).
 
+pub mod batch;
 pub mod pipeline;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
+pub use batch::Batch;
+pub use pipeline::PIPELINE_MIN_OPS;
 use pipeline::Pipelined;
-pub use pipeline::{Op, PIPELINE_MIN_OPS};
 
 /// The single redb table holding REM's key space (layout: `docs/design.md`).
 pub const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("rem_kv");
@@ -57,7 +59,10 @@ impl ValuesBuilder {
         let end = match value {
             Some(v) => {
                 self.data.extend_from_slice(v);
-                Some(u32::try_from(self.data.len()).map_err(|_| "get-many answer larger than 4 GiB; ask for fewer keys")?)
+                Some(
+                    u32::try_from(self.data.len())
+                        .map_err(|_| "get-many answer larger than 4 GiB; ask for fewer keys")?,
+                )
             }
             None => None,
         };
@@ -199,10 +204,10 @@ impl Txn {
         }
     }
 
-    /// Apply puts (`Some`) and deletes (`None`) in order; a large batch sorted by key
+    /// Apply the batch's puts and deletes in order; a large batch sorted by key
     /// may still be being applied when this returns (reads see it either way). Errors on
     /// a read snapshot, or what applying the previous batch returned.
-    pub fn apply(&mut self, ops: Vec<Op>) -> Result<(), String> {
+    pub fn apply(&mut self, ops: Batch) -> Result<(), String> {
         let Txn::Write(w) = self else {
             return Err("write attempted during a read-only call (an engine bug)".into());
         };
@@ -248,6 +253,18 @@ mod tests {
         rem_core::store::Page::new(data, ends).unwrap().into_kvs()
     }
 
+    /// One operation as the tests write them: a put (`Some(value)`) or a delete (`None`).
+    type Op = (Vec<u8>, Option<Vec<u8>>);
+
+    /// `ops` as a packed batch.
+    fn pack(ops: Vec<Op>) -> Batch {
+        let mut b = Batch::default();
+        for (k, v) in &ops {
+            b.push(k, v.as_deref());
+        }
+        b
+    }
+
     /// A batch large enough for the pipeline: puts of `0..n` with value `tag`, sorted.
     fn batch(n: usize, tag: &[u8]) -> Vec<Op> {
         (0..n).map(|i| (key(i), Some(tag.to_vec()))).collect()
@@ -258,12 +275,12 @@ mod tests {
         let (_dir, db) = open();
         let n = PIPELINE_MIN_OPS * 4;
         let mut t = Txn::write(&db).unwrap();
-        t.apply(vec![(b"before".to_vec(), Some(b"b".to_vec()))]).unwrap();
-        t.apply(batch(n, b"v1")).unwrap();
+        t.apply(pack(vec![(b"before".to_vec(), Some(b"b".to_vec()))])).unwrap();
+        t.apply(pack(batch(n, b"v1"))).unwrap();
         // Deletes and overwrites of the first batch, in flight while we read.
         let mut second: Vec<Op> = (0..n).step_by(2).map(|i| (key(i), None)).collect();
         second.extend((n..n + PIPELINE_MIN_OPS).map(|i| (key(i), Some(b"v2".to_vec()))));
-        t.apply(second).unwrap();
+        t.apply(pack(second)).unwrap();
         assert_eq!(t.get(b"before").unwrap().as_deref(), Some(&b"b"[..]));
         assert_eq!(t.get(&key(0)).unwrap(), None, "deleted by the batch in flight");
         assert_eq!(t.get(&key(1)).unwrap().as_deref(), Some(&b"v1"[..]), "written by the batch before");
@@ -294,10 +311,10 @@ mod tests {
     fn an_aborted_transaction_drops_a_batch_in_flight() {
         let (_dir, db) = open();
         let mut t = Txn::write(&db).unwrap();
-        t.apply(vec![(b"kept".to_vec(), Some(b"1".to_vec()))]).unwrap();
+        t.apply(pack(vec![(b"kept".to_vec(), Some(b"1".to_vec()))])).unwrap();
         t.commit().unwrap();
         let mut t = Txn::write(&db).unwrap();
-        t.apply(batch(PIPELINE_MIN_OPS * 8, b"x")).unwrap();
+        t.apply(pack(batch(PIPELINE_MIN_OPS * 8, b"x"))).unwrap();
         t.abort().unwrap();
         assert_eq!(read_all(&db), vec![(b"kept".to_vec(), b"1".to_vec())]);
     }
@@ -309,7 +326,7 @@ mod tests {
         let mut ops: Vec<Op> = batch(PIPELINE_MIN_OPS * 2, b"a").into_iter().rev().collect();
         ops.push((key(5), Some(b"last".to_vec())));
         ops.push((key(6), None));
-        t.apply(ops).unwrap();
+        t.apply(pack(ops)).unwrap();
         assert_eq!(t.get(&key(5)).unwrap().as_deref(), Some(&b"last"[..]));
         assert_eq!(t.get(&key(6)).unwrap(), None);
         t.commit().unwrap();
@@ -320,6 +337,6 @@ mod tests {
     fn writes_are_refused_on_a_read_snapshot() {
         let (_dir, db) = open();
         let mut t = Txn::read(&db).unwrap();
-        assert!(t.apply(batch(1, b"x")).unwrap_err().contains("read-only"));
+        assert!(t.apply(pack(batch(1, b"x"))).unwrap_err().contains("read-only"));
     }
 }

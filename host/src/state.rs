@@ -87,15 +87,10 @@ impl storage::Host for HostState {
         Ok(storage::Page { data, ends })
     }
 
-    fn write(&mut self, ops: Vec<storage::WriteOp>) -> Result<(), types::Error> {
-        let ops = ops
-            .into_iter()
-            .map(|op| match op {
-                storage::WriteOp::Put(kv) => (kv.key, Some(kv.value)),
-                storage::WriteOp::Delete(k) => (k, None),
-            })
-            .collect();
-        self.txn()?.apply(ops).map_err(types::Error::Storage)
+    fn write(&mut self, batch: storage::WriteBatch) -> Result<(), types::Error> {
+        let batch =
+            crate::kv::Batch::new(batch.data, batch.key_ends, batch.value_ends).map_err(types::Error::Storage)?;
+        self.txn()?.apply(batch).map_err(types::Error::Storage)
     }
 }
 

@@ -21,10 +21,8 @@ use std::thread::JoinHandle;
 
 use redb::WriteTransaction;
 
+use super::batch::Batch;
 use super::{KV, err};
-
-/// One buffered mutation: a put (`Some(value)`) or a delete (`None`).
-pub type Op = (Vec<u8>, Option<Vec<u8>>);
 
 /// Batches with fewer operations are applied in the calling thread: a thread
 /// start (tens of µs) would cost more than it saves.
@@ -40,7 +38,7 @@ struct Shared {
 /// A batch being applied on the pipeline thread.
 struct InFlight {
     /// Sorted by key, keys unique.
-    ops: Arc<Vec<Op>>,
+    ops: Arc<Batch>,
     done: JoinHandle<Result<(), String>>,
 }
 
@@ -67,8 +65,7 @@ impl Pipelined {
     /// The value the batch in flight gives `key`: `Some(value or None for a delete)`,
     /// or `None` when the batch does not touch `key`.
     pub fn in_flight(&self, key: &[u8]) -> Option<Option<&[u8]>> {
-        let ops = &self.in_flight.as_ref()?.ops;
-        ops.binary_search_by(|(k, _)| k.as_slice().cmp(key)).ok().map(|i| ops[i].1.as_deref())
+        self.in_flight.as_ref()?.ops.find(key)
     }
 
     /// Run `f` on the transaction (the batch in flight may still be partly applied).
@@ -79,10 +76,10 @@ impl Pipelined {
 
     /// Apply `ops` in order: in the background when there are many of them and they are
     /// sorted with unique keys, else here. Waits for the batch before, if any.
-    pub fn write(&mut self, ops: Vec<Op>) -> Result<(), String> {
+    pub fn write(&mut self, ops: Batch) -> Result<(), String> {
         self.settle()?;
         let ops = Arc::new(ops);
-        if ops.len() >= PIPELINE_MIN_OPS && ops.windows(2).all(|w| w[0].0 < w[1].0) {
+        if ops.len() >= PIPELINE_MIN_OPS && ops.sorted_unique() {
             let (shared, batch) = (self.shared.clone(), ops.clone());
             let spawned = std::thread::Builder::new()
                 .name("rem-write-pipeline".into())
@@ -94,7 +91,7 @@ impl Pipelined {
             // No thread to be had: apply here.
         }
         let guard = self.shared.lock_as_reader()?;
-        apply(&guard, &ops, None).map(drop)
+        apply(&guard, &ops, 0, None).map(drop)
     }
 
     /// Wait for the batch in flight and take the transaction back.
@@ -114,14 +111,14 @@ impl Pipelined {
 
 impl Shared {
     /// Apply `ops`, letting go of the transaction whenever a reader waits for it.
-    fn apply_yielding(&self, ops: &[Op]) -> Result<(), String> {
-        let mut rest = ops;
-        while !rest.is_empty() {
+    fn apply_yielding(&self, ops: &Batch) -> Result<(), String> {
+        let mut next = 0;
+        while next < ops.len() {
             let guard = self.txn.lock().map_err(poisoned)?;
-            rest = &rest[apply(&guard, rest, Some(&self.waiting))?..];
+            next = apply(&guard, ops, next, Some(&self.waiting))?;
             drop(guard);
             // Let the waiting reader take the transaction before taking it back.
-            while !rest.is_empty() && self.waiting.load(Ordering::Acquire) > 0 {
+            while next < ops.len() && self.waiting.load(Ordering::Acquire) > 0 {
                 std::thread::yield_now();
             }
         }
@@ -142,17 +139,18 @@ fn poisoned<T>(_: T) -> String {
     "storage transaction poisoned (a thread panicked while writing)".into()
 }
 
-/// Apply `ops` in order, all of them, or with `waiting` until a reader waits.
-/// Returns how many were applied (at least one when `ops` is not empty).
-fn apply(txn: &WriteTransaction, ops: &[Op], waiting: Option<&AtomicUsize>) -> Result<usize, String> {
+/// Apply the operations of `ops` from index `from` in order, all of them, or with `waiting`
+/// until a reader waits. Returns the index of the first operation not applied (past `from`
+/// when any was left).
+fn apply(txn: &WriteTransaction, ops: &Batch, from: usize, waiting: Option<&AtomicUsize>) -> Result<usize, String> {
     let mut t = txn.open_table(KV).map_err(err)?;
-    for (n, (k, v)) in ops.iter().enumerate() {
-        match v {
-            Some(v) => drop(t.insert(k.as_slice(), v.as_slice()).map_err(err)?),
-            None => drop(t.remove(k.as_slice()).map_err(err)?),
+    for i in from..ops.len() {
+        match ops.op(i) {
+            (k, Some(v)) => drop(t.insert(k, v).map_err(err)?),
+            (k, None) => drop(t.remove(k).map_err(err)?),
         }
         if waiting.is_some_and(|w| w.load(Ordering::Relaxed) > 0) {
-            return Ok(n + 1);
+            return Ok(i + 1);
         }
     }
     Ok(ops.len())

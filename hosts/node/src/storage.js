@@ -162,15 +162,37 @@ export class MemoryStorage {
     return { data, ends };
   }
 
-  write(ops) {
+  /** Apply a packed write batch (the WIT `write-batch` record) in order: operation i's key
+   *  ends at `keyEnds[i]` in `data`, its value at `valueEnds[i]` (a put) or it has none
+   *  (`undefined`, a delete); each key starts where the previous operation ended. */
+  write({ data, keyEnds, valueEnds }) {
     if (this.mode !== "write") {
       throw new StorageError("write attempted outside a mutating call");
     }
-    for (const op of ops) {
-      const key = toKey(op.tag === "put" ? op.val.key : op.val);
+    if (keyEnds.length !== valueEnds.length) {
+      throw new StorageError(`malformed write batch: ${keyEnds.length} key ends but ${valueEnds.length} value ends`);
+    }
+    // Check the whole batch first, so a malformed one changes nothing.
+    let at = 0;
+    for (let i = 0; i < keyEnds.length; i++) {
+      const end = valueEnds[i] ?? keyEnds[i];
+      if (keyEnds[i] < at || end < keyEnds[i] || end > data.length) {
+        throw new StorageError(`malformed write batch: operation ${i} ends at byte ${end}, after byte ${at}`);
+      }
+      at = end;
+    }
+    at = 0;
+    for (let i = 0; i < keyEnds.length; i++) {
+      const key = toKey(data.subarray(at, keyEnds[i]));
       this.undo.push([key, this.values.get(key)]);
-      // Copy: the engine's buffers are views of its memory.
-      this.setRaw(key, op.tag === "put" ? op.val.value.slice() : undefined);
+      if (valueEnds[i] === undefined) {
+        this.setRaw(key, undefined);
+        at = keyEnds[i];
+      } else {
+        // Copy: `data` is a view of the engine's memory.
+        this.setRaw(key, data.slice(keyEnds[i], valueEnds[i]));
+        at = valueEnds[i];
+      }
     }
   }
 

@@ -26,10 +26,28 @@ test("a failed call leaves storage exactly as it was", async () => {
   assert.equal(storage.mode, null, "no transaction is left open");
 });
 
+/** Operations `[{ key: number[], value?: number[] }]` (no value: a delete) as the WIT `write-batch`. */
+const pack = (ops) => {
+  const bytes = [];
+  const keyEnds = [];
+  const valueEnds = [];
+  for (const { key, value } of ops) {
+    bytes.push(...key);
+    keyEnds.push(bytes.length);
+    if (value === undefined) {
+      valueEnds.push(undefined);
+    } else {
+      bytes.push(...value);
+      valueEnds.push(bytes.length);
+    }
+  }
+  return { data: new Uint8Array(bytes), keyEnds, valueEnds };
+};
+
 test("reads cannot write, and errors carry the WIT case", async () => {
   const storage = new MemoryStorage();
   storage.begin("read");
-  assert.throws(() => storage.write([{ tag: "delete", val: new Uint8Array([1]) }]), /outside a mutating call/);
+  assert.throws(() => storage.write(pack([{ key: [1] }])), /outside a mutating call/);
   storage.end(false);
   const db = await Database.open({ storage });
   assert.throws(() => db.getSchema("nope"), (e) => e.kind === "schema_not_found");
@@ -55,7 +73,7 @@ test("scans page in byte order, both ways", () => {
   const s = new MemoryStorage();
   s.begin("write");
   const keys = [[2], [1, 255], [1], [1, 0], [3]];
-  s.write(keys.map((k) => ({ tag: "put", val: { key: new Uint8Array(k), value: new Uint8Array([k.length]) } })));
+  s.write(pack(keys.map((k) => ({ key: k, value: [k.length] }))));
   s.end(true);
   // A page packs keys and values back to back; `ends` marks where each key, then each value, ends.
   const unpack = ({ data, ends }) =>
@@ -68,4 +86,18 @@ test("scans page in byte order, both ways", () => {
   assert.deepEqual(seen.map((kv) => kv.value), [[1], [2], [2], [1]]);
   const back = unpack(s.scan(new Uint8Array([1]), undefined, 2, true)).map((kv) => kv.key);
   assert.deepEqual(back, [[3], [2]]);
+});
+
+test("write batches and get-many cross packed; a malformed batch changes nothing", () => {
+  const s = new MemoryStorage();
+  s.begin("write");
+  s.write(pack([{ key: [1], value: [10] }, { key: [2], value: [] }, { key: [3], value: [30, 31] }, { key: [2] }]));
+  const keys = { data: new Uint8Array([3, 2, 1, 9]), ends: [1, 2, 3, 4] };
+  const { data, ends } = s.getMany(keys);
+  assert.deepEqual([...data], [30, 31, 10]);
+  assert.deepEqual(ends, [2, undefined, 3, undefined]);
+  const bad = { data: new Uint8Array([4, 40]), keyEnds: [1, 0], valueEnds: [2, undefined] };
+  assert.throws(() => s.write(bad), /malformed write batch/);
+  assert.equal(s.get(new Uint8Array([4])), undefined);
+  s.end(true);
 });
