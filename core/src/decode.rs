@@ -20,10 +20,10 @@ pub type Wanted<'a> = Option<&'a HashSet<String>>;
 /// `entity_type`, `created_at` and `modified_at` are then decoded only when named in `wanted`
 /// (`id` and `deleted_at` always are).
 ///
-/// With `wanted`, the record is read by [`Cursor`]: values nobody asked for are stepped over
+/// With `wanted`, the record is read by `Cursor`: values nobody asked for are stepped over
 /// without being parsed (strings found with `memchr2` on the quote and backslash, SIMD in the
 /// component), and only wanted values go through `serde_json`. Without, this is
-/// [`crate::db::decode_entity`].
+/// `db::decode_entity`.
 pub fn entity(bytes: &[u8], wanted: Wanted<'_>) -> Result<Entity> {
     match wanted {
         Some(w) => partial(bytes, w).map_err(Error::corrupt_record),

@@ -483,7 +483,7 @@ impl<S: Storage> Database<S> {
     /// each the entity JSON plus `_score` (1 - cosine distance), best first.
     ///
     /// With `filter`, exactly `min(k, matching rows)` rows come back (above `min_score`):
-    /// at most [`EXACT_FILTER_MAX`] matches are ranked exactly, more go through the graph
+    /// at most `EXACT_FILTER_MAX` matches are ranked exactly, more go through the graph
     /// with the filter applied, falling back to exact ranking if it finds too few.
     /// Errors: `SchemaNotFound`, `InvalidArgument` (no embedding fields, wrong vector
     /// dimension, bad k, hybrid with a vector), `InvalidQuery` (filter), `Embedding`, `Storage`.
