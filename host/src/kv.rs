@@ -237,6 +237,7 @@ impl Txn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rem_core::store::WriteOp;
 
     fn key(i: usize) -> Vec<u8> {
         format!("k{i:06}").into_bytes()
@@ -258,11 +259,15 @@ mod tests {
 
     /// `ops` as a packed batch.
     fn pack(ops: Vec<Op>) -> Batch {
-        let mut b = Batch::default();
-        for (k, v) in &ops {
-            b.push(k, v.as_deref());
-        }
-        b
+        let ops: Vec<WriteOp> = ops
+            .into_iter()
+            .map(|(k, v)| match v {
+                Some(v) => WriteOp::Put(k, v),
+                None => WriteOp::Delete(k),
+            })
+            .collect();
+        let (data, key_ends, value_ends) = rem_core::packed::pack_batch(&ops);
+        Batch::new(data, key_ends, value_ends).unwrap()
     }
 
     /// A batch large enough for the pipeline: puts of `0..n` with value `tag`, sorted.

@@ -4,7 +4,7 @@
 //! allocations, not two per operation.
 
 /// Operations in order, packed; [`Batch::new`] has checked every offset.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     data: Vec<u8>,
     key_ends: Vec<u32>,
@@ -38,18 +38,6 @@ impl Batch {
             at = end;
         }
         Ok(Batch { data, key_ends, value_ends })
-    }
-
-    /// Append a put (`Some(value)`) or a delete (`None`). Panics past 4 GiB of data (native
-    /// callers only; the guest's batches are checked by [`Batch::new`]).
-    pub fn push(&mut self, key: &[u8], value: Option<&[u8]>) {
-        let end = |data: &Vec<u8>| u32::try_from(data.len()).expect("write batch under 4 GiB");
-        self.data.extend_from_slice(key);
-        self.key_ends.push(end(&self.data));
-        self.value_ends.push(value.map(|v| {
-            self.data.extend_from_slice(v);
-            end(&self.data)
-        }));
     }
 
     /// Number of operations.
@@ -102,13 +90,17 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rem_core::packed::pack_batch;
+    use rem_core::store::WriteOp;
 
     #[test]
-    fn ops_read_back_as_pushed() {
-        let mut b = Batch::default();
-        b.push(b"a", Some(b"1"));
-        b.push(b"b", None);
-        b.push(b"c", Some(b""));
+    fn ops_read_back_as_the_engine_packed_them() {
+        let (data, key_ends, value_ends) = pack_batch(&[
+            WriteOp::Put(b"a".to_vec(), b"1".to_vec()),
+            WriteOp::Delete(b"b".to_vec()),
+            WriteOp::Put(b"c".to_vec(), Vec::new()),
+        ]);
+        let b = Batch::new(data, key_ends, value_ends).unwrap();
         assert_eq!(b.iter().collect::<Vec<_>>(), vec![(&b"a"[..], Some(&b"1"[..])), (b"b", None), (b"c", Some(b""))]);
         assert!(b.sorted_unique());
         assert_eq!(b.find(b"b"), Some(None));
