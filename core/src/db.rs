@@ -148,7 +148,8 @@ impl<S: Storage> Database<S> {
         &self.store
     }
 
-    /// Check the layout version; on a write call into an empty database, record it.
+    /// Check the layout version; on a write call into an empty database or an older readable
+    /// layout ([`keys::FORMAT_READABLE`]), record the current one.
     fn check_format(&self, tx: &mut Tx<'_, S>, writing: bool) -> Result<()> {
         if *self.format_checked.borrow() {
             return Ok(());
@@ -159,12 +160,19 @@ impl<S: Storage> Database<S> {
                 let found: u32 = text.trim().parse().map_err(|_| {
                     Error::Storage(format!("unreadable format-version record {text:?}: this is not a REM database"))
                 })?;
-                if found != keys::FORMAT_VERSION {
+                if found != keys::FORMAT_VERSION && !keys::FORMAT_READABLE.contains(&found) {
                     return Err(Error::Storage(format!(
                         "database layout version {found} is not supported by this REM (layout {}); \
                          open it with the REM version that wrote it",
                         keys::FORMAT_VERSION
                     )));
+                }
+                if found != keys::FORMAT_VERSION {
+                    // Readable as is; a write marks it (checked again until that write commits).
+                    if writing {
+                        tx.put(keys::FORMAT_KEY.to_vec(), keys::FORMAT_VERSION.to_string().into_bytes())?;
+                    }
+                    return Ok(());
                 }
                 *self.format_checked.borrow_mut() = true;
             }
@@ -246,9 +254,10 @@ impl<S: Storage> Database<S> {
         Ok(String::from_utf8(bytes).unwrap_or_default())
     }
 
-    /// Delete every entry of the index on `field`.
+    /// Delete every entry of the index on `field`, and its row copies.
     fn drop_index(&self, tx: &mut Tx<'_, S>, table: &str, field: &str) -> Result<()> {
-        tx.delete_prefix(&index::field_prefix(&self.tenant, table, field))
+        tx.delete_prefix(&index::field_prefix(&self.tenant, table, field))?;
+        tx.delete_prefix(&index::copy_prefix(&self.tenant, table, field))
     }
 
     /// Write the index entries of `fields` for every stored row of `table`.
@@ -265,9 +274,15 @@ impl<S: Storage> Database<S> {
                     continue;
                 }
                 let id = *parse_id(&e.id)?.as_bytes();
+                let row = crate::json_out::star_row(&e).filter(|r| r.len() <= index::ROW_COPY_MAX);
                 for field in fields {
                     for k in index::entries(&self.tenant, table, field, &e.properties, &id) {
                         tx.put(k, Vec::new())?;
+                    }
+                    if let Some(r) = &row
+                        && let Some(k) = index::copy_key(&self.tenant, table, field, &e.properties, &id)
+                    {
+                        tx.put(k, r.clone())?;
                     }
                 }
             }
@@ -379,8 +394,27 @@ impl<S: Storage> Database<S> {
         if old.is_none() {
             tx.put(keys::id_index(&self.tenant, &id), rec.name.clone().into_bytes())?;
         }
-        // Secondary indexes hold live rows only (see `index`).
+        // Secondary indexes hold live rows only (see `index`); so do their row copies, which
+        // are rewritten whenever the row is, and removed when it no longer qualifies.
+        let row = match rec.indexed_fields.is_empty() || !new.is_live() {
+            true => None,
+            false => crate::json_out::star_row(new).filter(|r| r.len() <= index::ROW_COPY_MAX),
+        };
         for field in &rec.indexed_fields {
+            let copy_before = old
+                .filter(|o| o.is_live())
+                .and_then(|o| index::copy_key(&self.tenant, &rec.name, field, &o.properties, &id));
+            let copy_after = row
+                .as_ref()
+                .and_then(|r| Some((index::copy_key(&self.tenant, &rec.name, field, &new.properties, &id)?, r)));
+            if let Some(k) = copy_before
+                && copy_after.as_ref().is_none_or(|(a, _)| *a != k)
+            {
+                tx.delete(k)?;
+            }
+            if let Some((k, r)) = copy_after {
+                tx.put(k, r.clone())?;
+            }
             let before = old
                 .filter(|o| o.is_live())
                 .map(|o| index::entries(&self.tenant, &rec.name, field, &o.properties, &id))
@@ -590,6 +624,9 @@ impl<S: Storage> Database<S> {
         if old.is_live() {
             for field in &rec.indexed_fields {
                 for k in index::entries(&self.tenant, &table, field, &old.properties, idb) {
+                    tx.delete(k)?;
+                }
+                if let Some(k) = index::copy_key(&self.tenant, &table, field, &old.properties, idb) {
                     tx.delete(k)?;
                 }
             }

@@ -1,6 +1,7 @@
 //! Secondary indexes: one entry per (indexed field, value, entity).
 //!
 //! Entry key: `T <tenant> X <table> <field> <value> <id:16>`, empty value.
+//! Row copy: the same key under `Y`, valued with the row's `SELECT *` text (see below).
 //! Values are encoded so that byte order equals the query engine's sort order
 //! (`sql::eval::total_order`): null/missing < booleans < numbers < strings.
 //!
@@ -18,6 +19,16 @@
 //! The index only proposes candidates: every row it yields is re-checked
 //! against the full predicate, so f64 rounding of very large integers can add
 //! candidates but never lose a match.
+//!
+//! **Row copies** (`Y` keys, format 2): beside the entry of a live row whose field holds one
+//! *exact* scalar (a string, a boolean, or a number that f64 holds exactly, so key equality is
+//! SQL equality), the same key under `Y` stores the row's `SELECT *` text, when that text is
+//! at most [`ROW_COPY_MAX`] bytes and no property is named `id` or `entity_type`. A query
+//! `SELECT * ... WHERE field = <literal>` then reads its answer from one range of copies
+//! instead of fetching and decoding each row by id; it uses the copies only when they name the
+//! same ids as the entries (`sql::plan::covered_rows`), so rows without a copy (too large, an
+//! array value, written by format 1) make it take the ordinary path. A copy is written and
+//! removed with its entry and rewritten whenever the row changes.
 
 use serde_json::Value;
 
@@ -102,6 +113,49 @@ pub fn table_prefix(tenant: &str, table: &str) -> Vec<u8> {
     k
 }
 
+/// Largest `SELECT *` row text (bytes) an index keeps a copy of: at 2 KiB, a table's index
+/// copies cost at most that much per indexed field and row; larger rows are fetched by id.
+pub const ROW_COPY_MAX: usize = 2048;
+
+/// Prefix of every row copy of `field` in `table` (the `Y` twin of [`field_prefix`]).
+pub fn copy_prefix(tenant: &str, table: &str, field: &str) -> Vec<u8> {
+    let mut k = keys::index_copy_space(tenant);
+    keys::push_str(&mut k, table);
+    keys::push_str(&mut k, field);
+    k
+}
+
+/// Whether index-key equality of `v` is SQL equality (`sql::eval::compare`): strings and
+/// booleans, floats, and integers within ±2^53 (beyond, distinct integers share an f64).
+pub fn exact_scalar(v: &Value) -> bool {
+    const F64_EXACT: u64 = 1 << 53;
+    match v {
+        Value::String(_) | Value::Bool(_) => true,
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.unsigned_abs() <= F64_EXACT,
+            (None, Some(u)) => u <= F64_EXACT,
+            (None, None) => n.as_f64().is_some(),
+        },
+        _ => false,
+    }
+}
+
+/// The row-copy key for `field` of an entity with `props`: `Some` only when the field holds
+/// one exact scalar ([`exact_scalar`]).
+pub fn copy_key(
+    tenant: &str,
+    table: &str,
+    field: &str,
+    props: &serde_json::Map<String, Value>,
+    id: &[u8; 16],
+) -> Option<Vec<u8>> {
+    let v = field_value(props, field).filter(|v| exact_scalar(v))?;
+    let mut k = copy_prefix(tenant, table, field);
+    k.extend_from_slice(&encode_scalar(v)?);
+    k.extend_from_slice(id);
+    Some(k)
+}
+
 /// The entry keys for `field` of an entity with `props`.
 pub fn entries(
     tenant: &str,
@@ -156,6 +210,30 @@ mod tests {
         }
         assert_eq!(encode_scalar(&json!(30)), encode_scalar(&json!(30.0)));
         assert_eq!(encode_scalar(&json!(-0.0)), encode_scalar(&json!(0)));
+    }
+
+    #[test]
+    fn only_exact_scalars_get_row_copies() {
+        for v in
+            [json!("x"), json!(true), json!(2.5), json!(9_007_199_254_740_992u64), json!(-9_007_199_254_740_992i64)]
+        {
+            assert!(exact_scalar(&v), "{v}");
+        }
+        for v in
+            [json!(9_007_199_254_740_993u64), json!(-9_007_199_254_740_993i64), json!(null), json!(["x"]), json!({})]
+        {
+            assert!(!exact_scalar(&v), "{v}");
+        }
+        let props = json!({"a": "x", "b": ["x"], "c": {"d": 1}}).as_object().unwrap().clone();
+        let id = [7u8; 16];
+        let k = copy_key("t", "tbl", "a", &props, &id).unwrap();
+        let entry = &entries("t", "tbl", "a", &props, &id)[0];
+        // The copy's key is the entry's with the space tag X replaced by Y.
+        assert_eq!(k.len(), entry.len());
+        assert_eq!(k.iter().zip(entry).filter(|(a, b)| a != b).count(), 1);
+        assert!(copy_key("t", "tbl", "b", &props, &id).is_none());
+        assert!(copy_key("t", "tbl", "c.d", &props, &id).is_some());
+        assert!(copy_key("t", "tbl", "missing", &props, &id).is_none());
     }
 
     #[test]

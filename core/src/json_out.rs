@@ -109,6 +109,12 @@ pub fn value(out: &mut Vec<u8>, v: &Value) {
 /// Append `map` as a compact JSON object (members in map order).
 pub fn object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     out.push(b'{');
+    members(out, map);
+    out.push(b'}');
+}
+
+/// Append `map`'s members, comma-separated, without braces.
+fn members(out: &mut Vec<u8>, map: &Map<String, Value>) {
     for (i, (k, v)) in map.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -117,7 +123,6 @@ pub fn object(out: &mut Vec<u8>, map: &Map<String, Value>) {
         out.push(b':');
         value(out, v);
     }
-    out.push(b'}');
 }
 
 /// The stored text of `e`: what `serde_json::to_vec(e)` gives (fields in declaration order).
@@ -146,6 +151,26 @@ pub fn entity(e: &Entity) -> Vec<u8> {
     object(&mut out, &e.properties);
     out.push(b'}');
     out
+}
+
+/// The `SELECT *` row of `e`: `{"id":…,"entity_type":…,` then its properties' members, the same
+/// text [`crate::decode::entity_with_star`] splices from the stored record. `None` when a
+/// property is named `id` or `entity_type` (the query then builds that row as a value).
+pub fn star_row(e: &Entity) -> Option<Vec<u8>> {
+    if e.properties.contains_key("id") || e.properties.contains_key("entity_type") {
+        return None;
+    }
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"id\":");
+    string(&mut out, &e.id);
+    out.extend_from_slice(b",\"entity_type\":");
+    string(&mut out, &e.entity_type);
+    if !e.properties.is_empty() {
+        out.push(b',');
+        members(&mut out, &e.properties);
+    }
+    out.push(b'}');
+    Some(out)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The storage key layout (format version 1). See `docs/design.md` for the table.
+//! The storage key layout (format version 2). See `docs/design.md` for the table.
 //!
 //! Every key is a tuple of parts, each encoded so that byte order equals
 //! tuple order: strings end in `0x00`, with an embedded `0x00` written as
@@ -6,21 +6,27 @@
 //! prefix of a longer different part and any byte (`:` in URIs included) is safe.
 //!
 //! ```text
-//! M format                                  -> "1"                (global, one record)
+//! M format                                  -> "2"                (global, one record)
 //! T <tenant> S <table>                      -> schema record JSON
 //! T <tenant> E <table> <id:16>              -> entity JSON
 //! T <tenant> I <id:16>                      -> table name          (id index)
 //! T <tenant> K <key> <id:16>                -> table name          (natural-key index)
 //! T <tenant> C <table>                      -> u64 LE live count
 //! T <tenant> X <table> <field> <value> <id:16> -> empty           (secondary index, see `index`)
+//! T <tenant> Y <table> <field> <value> <id:16> -> `SELECT *` row   (row copy of an exact scalar entry, see `index`)
 //! T <tenant> G <src:16> <rel> <dst:16>      -> edge JSON          (graph, forward; see `graph`)
 //! T <tenant> R <dst:16> <rel> <src:16>      -> edge JSON          (graph, reverse)
 //! T <tenant> D <id:16>                      -> empty              (the entity is soft-deleted)
 //! T <tenant> H                              -> u64 LE             (graph generation, bumped by every edge or D write)
 //! ```
 
-/// Layout version written in the `M format` record.
-pub const FORMAT_VERSION: u32 = 1;
+/// Layout version written in the `M format` record. Version 2 added the `Y` row copies;
+/// a version-1 file is read as is (it has no copies, which version 2 allows) and marked
+/// version 2 by its first write, so older REMs, which do not keep the copies, refuse it.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Older layout versions this REM opens (see [`FORMAT_VERSION`]).
+pub const FORMAT_READABLE: &[u32] = &[1];
 
 /// Key of the global format-version record.
 pub const FORMAT_KEY: &[u8] = b"Mformat";
@@ -32,6 +38,7 @@ const ID_INDEX: u8 = b'I';
 const KEY_INDEX: u8 = b'K';
 const COUNT: u8 = b'C';
 const INDEX: u8 = b'X';
+const INDEX_COPY: u8 = b'Y';
 
 /// Append `s` as an order-preserving, self-delimiting tuple part.
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
@@ -77,6 +84,11 @@ pub fn tenant_space(tenant: &str, space: u8) -> Vec<u8> {
 /// `T <tenant> X`: the secondary-index space of a tenant.
 pub fn index_space(tenant: &str) -> Vec<u8> {
     tenant_space(tenant, INDEX)
+}
+
+/// `T <tenant> Y`: the row copies of a tenant's secondary indexes.
+pub fn index_copy_space(tenant: &str) -> Vec<u8> {
+    tenant_space(tenant, INDEX_COPY)
 }
 
 /// `T <tenant> S <table>`.

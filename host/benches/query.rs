@@ -113,6 +113,13 @@ fn main() {
         rem_load.as_secs_f64(),
         lite_load.as_secs_f64()
     );
+    let mib = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0.0, |m| m.len() as f64 / 1048576.0);
+    println!(
+        "file size: REM {:.1} MiB (rows, indexes and their row copies), SQLite {:.1} MiB (+ {:.1} MiB WAL)",
+        mib(tmp.path().join("rem").join(rem_host::config::DB_FILE)),
+        mib(tmp.path().join("lite.db")),
+        mib(tmp.path().join("lite.db-wal"))
+    );
 
     let lite_count = |sql: &str| -> usize {
         let mut stmt = lite.prepare_cached(sql).unwrap();

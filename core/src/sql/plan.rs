@@ -84,6 +84,8 @@ pub enum Access {
         /// Key range of the walk when the filter bounds the field (then NULLs cannot match).
         bounds: Option<KeyRange>,
     },
+    /// Read the rows from the index's row copies (`super::covering`).
+    Covered(super::covering::Covered),
 }
 
 /// The chosen plan with its estimate.
@@ -102,6 +104,9 @@ impl Plan {
             Access::Scan => format!("full scan of {table}"),
             Access::Lookup(c) => format!("index lookup on {table}: {}", c.describe()),
             Access::CountGroups { field } => format!("index-only count of {table} grouped by {field}"),
+            Access::Covered(c) => {
+                format!("covered index lookup on {table}: {} (rows read from the index's row copies)", c.describe)
+            }
             Access::Ordered { field, need, key, .. } => format!(
                 "ordered index walk on {table}.{field} ({}), stopping after {need} matching rows",
                 if key.desc { "descending" } else { "ascending" }
