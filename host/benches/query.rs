@@ -113,9 +113,13 @@ fn main() {
         rem_load.as_secs_f64(),
         lite_load.as_secs_f64()
     );
-    let mib = |p: std::path::PathBuf| std::fs::metadata(p).map_or(0.0, |m| m.len() as f64 / 1048576.0);
+    // Blocks allocated on disk (redb grows its file in sparse regions, so the length says less).
+    let mib = |p: std::path::PathBuf| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).map_or(0.0, |m| (m.blocks() * 512) as f64 / 1048576.0)
+    };
     println!(
-        "file size: REM {:.1} MiB (rows, indexes and their row copies), SQLite {:.1} MiB (+ {:.1} MiB WAL)",
+        "on disk: REM {:.1} MiB (rows, indexes and their row copies), SQLite {:.1} MiB (+ {:.1} MiB WAL)",
         mib(tmp.path().join("rem").join(rem_host::config::DB_FILE)),
         mib(tmp.path().join("lite.db")),
         mib(tmp.path().join("lite.db-wal"))
