@@ -23,6 +23,15 @@ pub fn call_timeout_from_env() -> Option<std::time::Duration> {
         .map(std::time::Duration::from_millis)
 }
 
+/// `1`, `on` or `true` turns the write pipeline on (see `kv::pipeline`); default off
+/// (measured slower on a shared two-core machine: `docs/benchmarks.md`, issue 2).
+pub const ENV_WRITE_PIPELINE: &str = "P8_WRITE_PIPELINE";
+
+/// Whether `$P8_WRITE_PIPELINE` turns the write pipeline on (`1`, `on` or `true`).
+pub fn write_pipeline_from_env() -> bool {
+    std::env::var(ENV_WRITE_PIPELINE).is_ok_and(|v| matches!(v.trim(), "1" | "on" | "true"))
+}
+
 /// Set to `perfmap` to write `/tmp/perf-<pid>.map` so `perf` can name guest functions.
 pub const ENV_PROFILER: &str = "P8_PROFILER";
 

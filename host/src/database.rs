@@ -75,6 +75,10 @@ pub struct OpenOptions {
     /// Deadline of each engine call (`None`: no deadline). Default `$P8_CALL_TIMEOUT_MS`, else none.
     /// Resolution: [`crate::EPOCH_TICK`] (5 ms).
     pub call_timeout: Option<std::time::Duration>,
+    /// Apply large write batches on a second thread while the engine goes on (`kv::pipeline`).
+    /// Default `$P8_WRITE_PIPELINE`, else off: on a shared two-core machine the second thread
+    /// cost more than it saved (`docs/benchmarks.md`, issue 2).
+    pub write_pipeline: bool,
 }
 
 impl Default for OpenOptions {
@@ -85,6 +89,7 @@ impl Default for OpenOptions {
             memory_limit: config::memory_limit_from_env().unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
             embeddings: Embeddings::default(),
             call_timeout: config::call_timeout_from_env(),
+            write_pipeline: config::write_pipeline_from_env(),
         }
     }
 }
@@ -111,6 +116,11 @@ impl OpenOptions {
     /// Stop any engine call still running after `timeout` (`Error::Timeout`, rolled back).
     pub fn call_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
         self.call_timeout = timeout;
+        self
+    }
+    /// Turn the write pipeline on or off (see [`OpenOptions::write_pipeline`]).
+    pub fn write_pipeline(mut self, on: bool) -> Self {
+        self.write_pipeline = on;
         self
     }
     /// Use `embeddings` (e.g. `Embeddings::new(Some("hash:384".into()), None)` for a model-free default).
@@ -140,6 +150,7 @@ pub struct Database {
     path: Option<PathBuf>,
     embeddings: Embeddings,
     call_timeout: Option<std::time::Duration>,
+    write_pipeline: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -202,6 +213,7 @@ impl Database {
             path: options.path,
             embeddings: options.embeddings,
             call_timeout: options.call_timeout,
+            write_pipeline: options.write_pipeline,
         };
         // Instantiate now so configuration problems surface at open.
         db.lock().and_then(|mut inner| db.ensure_live(&mut inner).map(|_| ()))?;
@@ -261,7 +273,7 @@ impl Database {
         let mut inner = self.lock()?;
         let txn = match mode {
             Mode::Read => Txn::read(&inner.redb),
-            Mode::Write => Txn::write(&inner.redb),
+            Mode::Write => Txn::write_with(&inner.redb, self.write_pipeline),
         }
         .map_err(Error::Storage)?;
         let live = self.ensure_live(&mut inner)?;

@@ -104,9 +104,15 @@ impl Txn {
         }
     }
 
-    /// Begin a write transaction on `db` (durable on commit).
+    /// Begin a write transaction on `db` (durable on commit), with the write pipeline.
     pub fn write(db: &redb::Database) -> Result<Txn, String> {
-        Ok(Txn::Write(Box::new(Pipelined::new(db.begin_write().map_err(err)?))))
+        Txn::write_with(db, true)
+    }
+
+    /// Begin a write transaction on `db` (durable on commit); `pipeline` says whether large
+    /// batches are applied on a second thread ([`pipeline`]) or in the calling one.
+    pub fn write_with(db: &redb::Database, pipeline: bool) -> Result<Txn, String> {
+        Ok(Txn::Write(Box::new(Pipelined::new(db.begin_write().map_err(err)?, pipeline))))
     }
 
     /// Whether writes are allowed.

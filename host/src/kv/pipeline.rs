@@ -46,12 +46,15 @@ struct InFlight {
 pub struct Pipelined {
     shared: Arc<Shared>,
     in_flight: Option<InFlight>,
+    /// Whether large batches go to the pipeline thread.
+    enabled: bool,
 }
 
 impl Pipelined {
-    /// Wrap `txn`.
-    pub fn new(txn: WriteTransaction) -> Pipelined {
-        Pipelined { shared: Arc::new(Shared { txn: Mutex::new(txn), waiting: AtomicUsize::new(0) }), in_flight: None }
+    /// Wrap `txn`; with `enabled` false every batch is applied in the calling thread.
+    pub fn new(txn: WriteTransaction, enabled: bool) -> Pipelined {
+        let shared = Arc::new(Shared { txn: Mutex::new(txn), waiting: AtomicUsize::new(0) });
+        Pipelined { shared, in_flight: None, enabled }
     }
 
     /// Wait for the batch in flight, if any. Errors: what applying it returned.
@@ -79,7 +82,7 @@ impl Pipelined {
     pub fn write(&mut self, ops: Batch) -> Result<(), String> {
         self.settle()?;
         let ops = Arc::new(ops);
-        if ops.len() >= PIPELINE_MIN_OPS && ops.sorted_unique() {
+        if self.enabled && ops.len() >= PIPELINE_MIN_OPS && ops.sorted_unique() {
             let (shared, batch) = (self.shared.clone(), ops.clone());
             let spawned = std::thread::Builder::new()
                 .name("rem-write-pipeline".into())
