@@ -23,13 +23,13 @@ pub fn call_timeout_from_env() -> Option<std::time::Duration> {
         .map(std::time::Duration::from_millis)
 }
 
-/// `1`, `on` or `true` turns the write pipeline on (see `kv::pipeline`); default off
-/// (measured slower on a shared two-core machine: `docs/benchmarks.md`, issue 2).
+/// `0`, `off` or `false` turns the write pipeline off (see `kv::pipeline`); default on. Off
+/// is faster when the machine's other core is busy (`docs/benchmarks.md`, issue 2).
 pub const ENV_WRITE_PIPELINE: &str = "P8_WRITE_PIPELINE";
 
-/// Whether `$P8_WRITE_PIPELINE` turns the write pipeline on (`1`, `on` or `true`).
+/// Whether `$P8_WRITE_PIPELINE` leaves the write pipeline on (unset, or anything but `0`/`off`/`false`).
 pub fn write_pipeline_from_env() -> bool {
-    std::env::var(ENV_WRITE_PIPELINE).is_ok_and(|v| matches!(v.trim(), "1" | "on" | "true"))
+    std::env::var(ENV_WRITE_PIPELINE).map_or(true, |v| !matches!(v.trim(), "0" | "off" | "false"))
 }
 
 /// Set to `perfmap` to write `/tmp/perf-<pid>.map` so `perf` can name guest functions.

@@ -76,8 +76,8 @@ pub struct OpenOptions {
     /// Resolution: [`crate::EPOCH_TICK`] (5 ms).
     pub call_timeout: Option<std::time::Duration>,
     /// Apply large write batches on a second thread while the engine goes on (`kv::pipeline`).
-    /// Default `$P8_WRITE_PIPELINE`, else off: on a shared two-core machine the second thread
-    /// cost more than it saved (`docs/benchmarks.md`, issue 2).
+    /// Default `$P8_WRITE_PIPELINE`, else on. On a machine whose other core is busy the second
+    /// thread costs more than it saves; turn it off there (`docs/benchmarks.md`, issue 2).
     pub write_pipeline: bool,
 }
 
