@@ -233,8 +233,21 @@ impl<S: Storage> Database<S> {
             for field in dropped {
                 self.drop_index(&mut tx, name, field)?;
             }
-            if !added.is_empty() {
-                self.build_index(&mut tx, name, &added)?;
+            // Row copies of fields that stay indexed but are no longer covering.
+            for field in old
+                .covering_fields
+                .iter()
+                .filter(|f| !record.covering_fields.contains(f) && record.indexed_fields.contains(f))
+            {
+                tx.delete_prefix(&index::copy_prefix(&self.tenant, name, field))?;
+            }
+            let copies: Vec<&String> = record
+                .covering_fields
+                .iter()
+                .filter(|f| !old.covering_fields.contains(f) || added.contains(f))
+                .collect();
+            if !added.is_empty() || !copies.is_empty() {
+                self.build_index(&mut tx, name, &added, &copies)?;
             }
             let same_vectors = old.embedding_fields == record.embedding_fields
                 && old.embedding_provider == record.embedding_provider
@@ -260,8 +273,9 @@ impl<S: Storage> Database<S> {
         tx.delete_prefix(&index::copy_prefix(&self.tenant, table, field))
     }
 
-    /// Write the index entries of `fields` for every stored row of `table`.
-    fn build_index(&self, tx: &mut Tx<'_, S>, table: &str, fields: &[&String]) -> Result<()> {
+    /// Write the index entries of `fields`, and the row copies of `copies`, for every live row
+    /// of `table`.
+    fn build_index(&self, tx: &mut Tx<'_, S>, table: &str, fields: &[&String], copies: &[&String]) -> Result<()> {
         let mut scan = tx.scan_prefix(&keys::entity_prefix(&self.tenant, table))?;
         loop {
             let page = scan.next_page()?;
@@ -274,15 +288,20 @@ impl<S: Storage> Database<S> {
                     continue;
                 }
                 let id = *parse_id(&e.id)?.as_bytes();
-                let row = crate::json_out::star_row(&e).filter(|r| r.len() <= index::ROW_COPY_MAX);
                 for field in fields {
                     for k in index::entries(&self.tenant, table, field, &e.properties, &id) {
                         tx.put(k, Vec::new())?;
                     }
-                    if let Some(r) = &row
-                        && let Some(k) = index::copy_key(&self.tenant, table, field, &e.properties, &id)
-                    {
-                        tx.put(k, r.clone())?;
+                }
+                if copies.is_empty() {
+                    continue;
+                }
+                let Some(row) = crate::json_out::star_row(&e).filter(|r| r.len() <= index::ROW_COPY_MAX) else {
+                    continue;
+                };
+                for field in copies {
+                    if let Some(k) = index::copy_key(&self.tenant, table, field, &e.properties, &id) {
+                        tx.put(k, row.clone())?;
                     }
                 }
             }
@@ -394,13 +413,13 @@ impl<S: Storage> Database<S> {
         if old.is_none() {
             tx.put(keys::id_index(&self.tenant, &id), rec.name.clone().into_bytes())?;
         }
-        // Secondary indexes hold live rows only (see `index`); so do their row copies, which
-        // are rewritten whenever the row is, and removed when it no longer qualifies.
-        let row = match rec.indexed_fields.is_empty() || !new.is_live() {
+        // Secondary indexes hold live rows only (see `index`); so do the row copies of covering
+        // fields, which are rewritten whenever the row is, and removed when it no longer qualifies.
+        let row = match rec.covering_fields.is_empty() || !new.is_live() {
             true => None,
             false => crate::json_out::star_row(new).filter(|r| r.len() <= index::ROW_COPY_MAX),
         };
-        for field in &rec.indexed_fields {
+        for field in &rec.covering_fields {
             let copy_before = old
                 .filter(|o| o.is_live())
                 .and_then(|o| index::copy_key(&self.tenant, &rec.name, field, &o.properties, &id));
@@ -415,6 +434,8 @@ impl<S: Storage> Database<S> {
             if let Some((k, r)) = copy_after {
                 tx.put(k, r.clone())?;
             }
+        }
+        for field in &rec.indexed_fields {
             let before = old
                 .filter(|o| o.is_live())
                 .map(|o| index::entries(&self.tenant, &rec.name, field, &o.properties, &id))
@@ -626,6 +647,8 @@ impl<S: Storage> Database<S> {
                 for k in index::entries(&self.tenant, &table, field, &old.properties, idb) {
                     tx.delete(k)?;
                 }
+            }
+            for field in &rec.covering_fields {
                 if let Some(k) = index::copy_key(&self.tenant, &table, field, &old.properties, idb) {
                     tx.delete(k)?;
                 }

@@ -20,7 +20,9 @@
 //! against the full predicate, so f64 rounding of very large integers can add
 //! candidates but never lose a match.
 //!
-//! **Row copies** (`Y` keys, format 2): beside the entry of a live row whose field holds one
+//! **Row copies** (`Y` keys, format 2) of the schema's `covering_fields` (a subset of its
+//! `indexed_fields`, opted into because each costs a record per row on every write): beside
+//! the entry of a live row whose field holds one
 //! *exact* scalar (a string, a boolean, or a number that f64 holds exactly, so key equality is
 //! SQL equality), the same key under `Y` stores the row's `SELECT *` text, when that text is
 //! at most [`ROW_COPY_MAX`] bytes and no property is named `id` or `entity_type`. A query

@@ -8,9 +8,10 @@ use crate::defaults::Defaults;
 use crate::error::{Error, Issue, PathSegment, Result};
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
-pub const SETTINGS: [&str; 12] = [
+pub const SETTINGS: [&str; 13] = [
     "key_field",
     "indexed_fields",
+    "covering_fields",
     "references",
     "embedding_fields",
     "embedding_provider",
@@ -37,6 +38,11 @@ pub struct SchemaRecord {
     pub key_field: Option<String>,
     /// Fields (dotted paths) with a secondary index.
     pub indexed_fields: Vec<String>,
+    /// Indexed fields whose index also keeps a copy of each row's `SELECT *` text, so that
+    /// `SELECT * ... WHERE field = literal` reads its rows from the index (see `index`). Each
+    /// costs one more record per row on every write.
+    #[serde(default)]
+    pub covering_fields: Vec<String>,
     /// Fields whose text is embedded for semantic search.
     pub embedding_fields: Vec<String>,
     /// Reference fields: each names a row of another table (by id or natural key) and
@@ -180,6 +186,13 @@ impl SchemaRecord {
         let props = map.get("properties").and_then(Value::as_object);
         let key_field = string_setting(map, "key_field")?;
         let indexed_fields = list_setting(map, "indexed_fields")?;
+        let covering_fields = list_setting(map, "covering_fields")?;
+        if let Some(f) = covering_fields.iter().find(|f| !indexed_fields.contains(f)) {
+            return Err(Error::InvalidSchema(format!(
+                "covering field '{f}' is not in indexed_fields ({}): add it there too, a row copy belongs to an index",
+                indexed_fields.join(", ")
+            )));
+        }
         let embedding_fields = list_setting(map, "embedding_fields")?;
         let references = references_setting(map)?;
         if let Some(props) = props {
@@ -219,6 +232,7 @@ impl SchemaRecord {
             version,
             key_field,
             indexed_fields,
+            covering_fields,
             embedding_fields,
             references,
             embedding_provider: string_setting(map, "embedding_provider")?,

@@ -5,7 +5,7 @@ use rem_core::keys::{FORMAT_KEY, FORMAT_VERSION};
 use rem_core::store::{Storage, WriteOp};
 use rem_core::{Database, MemoryStore};
 
-const SCHEMA: &str = r#"{"type":"object","key_field":"k","indexed_fields":["b"],"properties":{"k":{"type":"string"},"b":{"type":"string"}}}"#;
+const SCHEMA: &str = r#"{"type":"object","key_field":"k","indexed_fields":["b"],"covering_fields":["b"],"properties":{"k":{"type":"string"},"b":{"type":"string"}}}"#;
 
 fn version(store: &MemoryStore) -> Option<String> {
     store.get(FORMAT_KEY).unwrap().map(|v| String::from_utf8(v).unwrap())

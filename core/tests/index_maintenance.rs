@@ -22,6 +22,7 @@ fn schema(indexed: bool) -> String {
     });
     if indexed {
         s["indexed_fields"] = json!(["a", "b", "c", "flag", "tags", "nested.level"]);
+        s["covering_fields"] = json!(["a", "b", "c", "flag", "tags", "nested.level"]);
     }
     s.to_string()
 }
@@ -189,6 +190,42 @@ fn adding_an_index_builds_it_and_dropping_it_removes_it() {
     check(&db, &plain, 0);
     db.register_schema("t", &schema(false)).unwrap();
     assert_eq!(db.store().len(), before, "dropping the indexes removes every entry");
+}
+
+#[test]
+fn covering_fields_can_be_added_and_removed_on_an_indexed_table() {
+    let db = Database::new(MemoryStore::new(), "t1").unwrap();
+    let plain = Database::new(MemoryStore::new(), "t1").unwrap();
+    let mut indexed_only: Value = serde_json::from_str(&schema(true)).unwrap();
+    indexed_only.as_object_mut().unwrap().remove("covering_fields");
+    db.register_schema("t", &indexed_only.to_string()).unwrap();
+    plain.register_schema("t", &schema(false)).unwrap();
+    let mut r = fastrand::Rng::with_seed(7);
+    // Every row small and without shadowing properties, so every `b` value is covered.
+    let rows: Vec<String> = (0..200)
+        .map(|k| {
+            let mut row = random_row(&mut r, k);
+            row.as_object_mut().unwrap().retain(|f, _| f != "note" && f != "entity_type");
+            row.to_string()
+        })
+        .collect();
+    db.insert_batch("t", &rows).unwrap();
+    plain.insert_batch("t", &rows).unwrap();
+    let q = "EXPLAIN SELECT * FROM t WHERE b = 'red'";
+    assert!(!db.query(q).unwrap().contains("covered"), "no copies without covering_fields");
+    let before = db.store().len();
+    db.register_schema("t", &schema(true)).unwrap();
+    assert!(db.store().len() > before + 100, "row copies were written for existing rows");
+    assert!(db.query(q).unwrap().contains("covered index lookup"));
+    check(&db, &plain, 0);
+    db.register_schema("t", &indexed_only.to_string()).unwrap();
+    assert_eq!(db.store().len(), before, "removing the covering fields removes every copy");
+    check(&db, &plain, 1);
+    // A covering field must be indexed.
+    let mut bad = indexed_only.clone();
+    bad["covering_fields"] = json!(["k"]);
+    let e = db.register_schema("t", &bad.to_string()).unwrap_err().to_string();
+    assert!(e.contains("covering field 'k' is not in indexed_fields"), "{e}");
 }
 
 /// A store that counts the entries its scans return.

@@ -250,7 +250,7 @@ pub enum SchemaCommand {
     /// Register (or replace) a table schema from a JSON or YAML file.
     ///
     /// The table name is --name, else the schema's `short_name`, else its
-    /// `title` in snake_case. REM settings (key_field, indexed_fields,
+    /// `title` in snake_case. REM settings (key_field, indexed_fields, covering_fields,
     /// embedding_fields, version, ...) are read from `json_schema_extra` or
     /// the top level, as Pydantic's model_json_schema() emits them.
     ///

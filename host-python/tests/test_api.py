@@ -24,6 +24,12 @@ def test_schemas(db: REMDatabase) -> None:
                        indexed_fields=["t"], embedding_fields=["t"])
     note = db.get_schema("note")
     assert (note["key_field"], note["indexed_fields"], note["embedding_fields"]) == ("t", ["t"], ["t"])
+    # Covering fields: the equality is answered from the index's row copies, with the same rows.
+    db.register_schema("note", {"type": "object", "properties": {"t": {"type": "string"}}}, key_field="t",
+                       indexed_fields=["t"], embedding_fields=["t"], covering_fields=["t"])
+    assert db.get_schema("note")["covering_fields"] == ["t"]
+    plan = db.sql("EXPLAIN SELECT * FROM note WHERE t = 'x'")[0]["plan"]
+    assert plan.startswith("covered index lookup"), plan
     # A JSON string works as well as a dict.
     db.register_schema("s", '{"type": "object", "properties": {"x": {"type": "integer"}}}')
     assert db.list_schemas() == ["note", "person", "s"]

@@ -1,4 +1,4 @@
-//! Covered equality: `SELECT * FROM t WHERE <indexed field> = <literal>` answered from the
+//! Covered equality: `SELECT * FROM t WHERE <covering field> = <literal>` answered from the
 //! index's row copies (`Y` keys, see `crate::index`) in one range read, without fetching or
 //! decoding any row by id.
 //!
@@ -31,7 +31,7 @@ pub struct Covered {
 
 /// The covered equality `q` is, if it is one: `SELECT *` of live rows, no grouping, DISTINCT or
 /// ORDER BY (LIMIT and OFFSET are fine), and a filter that is exactly `field = literal` (either
-/// way round) on an indexed property with an exact scalar literal ([`index::exact_scalar`]).
+/// way round) on a covering field (`covering_fields`) with an exact scalar literal ([`index::exact_scalar`]).
 pub fn covered(tenant: &str, rec: &SchemaRecord, q: &Select) -> Option<Covered> {
     let plain = matches!(q.projection, Projection::Star)
         && !q.include_deleted
@@ -55,7 +55,7 @@ pub fn covered(tenant: &str, rec: &SchemaRecord, q: &Select) -> Option<Covered> 
         [first, ..] if !SYSTEM_FIELDS.contains(&first.as_str()) => path.join("."),
         _ => return None,
     };
-    if !rec.indexed_fields.contains(&field) || !index::exact_scalar(v) {
+    if !rec.covering_fields.contains(&field) || !index::exact_scalar(v) {
         return None;
     }
     let value = index::encode_scalar(v)?;

@@ -57,6 +57,7 @@ pub fn run(g: &Global, cmd: SchemaCommand) -> Result<()> {
                         "key_field": doc["key_field"],
                         "embedding_fields": doc.get("embedding_fields").cloned().unwrap_or(json!([])),
                         "indexed_fields": doc.get("indexed_fields").cloned().unwrap_or(json!([])),
+                        "covering_fields": doc.get("covering_fields").cloned().unwrap_or(json!([])),
                     })
                 })
                 .collect();

@@ -98,6 +98,7 @@ class AsyncREMDatabase:
         embedding_fields: Optional[Sequence[str]] = None,
         key_field: Optional[str] = None,
         embedding_model: Optional[str] = None,
+        covering_fields: Optional[Sequence[str]] = None,
     ) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.register_schema`."""
         return await asyncio.to_thread(
@@ -108,6 +109,7 @@ class AsyncREMDatabase:
             embedding_fields=embedding_fields,
             key_field=key_field,
             embedding_model=embedding_model,
+            covering_fields=covering_fields,
         )
 
     async def register_core_schemas(self) -> List[str]:

@@ -141,6 +141,7 @@ class REMDatabase:
         embedding_fields: Optional[Sequence[str]] = None,
         key_field: Optional[str] = None,
         embedding_model: Optional[str] = None,
+        covering_fields: Optional[Sequence[str]] = None,
     ) -> Dict[str, Any]:
         """Register (or replace) table ``name``'s schema.
 
@@ -153,6 +154,9 @@ class REMDatabase:
             embedding_fields: fields embedded on write for :meth:`search`.
             key_field: natural-key field: the same key upserts the same entity.
             embedding_model: model of this table (overrides the database default).
+            covering_fields: indexed fields whose index keeps a copy of each row, so
+                ``SELECT * ... WHERE field = value`` reads its rows from the index
+                (overrides the schema's; each costs one more record per row written).
 
         Returns:
             The stored schema record (``name``, ``version``, settings, ``schema``).
@@ -167,6 +171,8 @@ class REMDatabase:
             doc["indexed_fields"] = list(indexed_fields)
         if embedding_fields is not None:
             doc["embedding_fields"] = list(embedding_fields)
+        if covering_fields is not None:
+            doc["covering_fields"] = list(covering_fields)
         if key_field is not None:
             doc["key_field"] = key_field
         if embedding_model is not None:
