@@ -296,7 +296,7 @@ impl<S: Storage> Database<S> {
                 if copies.is_empty() {
                     continue;
                 }
-                let Some(row) = crate::json_out::star_row(&e).filter(|r| r.len() <= index::ROW_COPY_MAX) else {
+                let Some(row) = index::copy_value(&e) else {
                     continue;
                 };
                 for field in copies {
@@ -417,7 +417,7 @@ impl<S: Storage> Database<S> {
         // fields, which are rewritten whenever the row is, and removed when it no longer qualifies.
         let row = match rec.covering_fields.is_empty() || !new.is_live() {
             true => None,
-            false => crate::json_out::star_row(new).filter(|r| r.len() <= index::ROW_COPY_MAX),
+            false => index::copy_value(new),
         };
         for field in &rec.covering_fields {
             let copy_before = old

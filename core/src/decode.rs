@@ -375,16 +375,9 @@ pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entit
         serde_json::from_slice::<serde::de::IgnoredAny>(object).map_err(Error::corrupt_record)?;
     }
     let members = object[1..object.len() - 1].trim_ascii();
-    let mut row = Vec::with_capacity(members.len() + entity.id.len() + entity.entity_type.len() + 32);
-    row.extend_from_slice(b"{\"id\":");
-    crate::json_out::string(&mut row, &entity.id);
-    row.extend_from_slice(b",\"entity_type\":");
-    crate::json_out::string(&mut row, &entity.entity_type);
-    if !members.is_empty() {
-        row.push(b',');
-        row.extend_from_slice(members);
-    }
-    row.push(b'}');
+    let row = crate::json_out::star_row_with(&entity.id, &entity.entity_type, members.len(), |out| {
+        out.extend_from_slice(members)
+    });
     Ok((entity, Some(row)))
 }
 

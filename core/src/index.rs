@@ -28,7 +28,7 @@
 //! at most [`ROW_COPY_MAX`] bytes and no property is named `id` or `entity_type`. A query
 //! `SELECT * ... WHERE field = <literal>` then reads its answer from one range of copies
 //! instead of fetching and decoding each row by id; it uses the copies only when they name the
-//! same ids as the entries (`sql::plan::covered_rows`), so rows without a copy (too large, an
+//! same ids as the entries (`sql::covering::rows`), so rows without a copy (too large, an
 //! array value, written by format 1) make it take the ordinary path. A copy is written and
 //! removed with its entry and rewritten whenever the row changes.
 
@@ -102,10 +102,14 @@ pub fn field_value<'a>(props: &'a serde_json::Map<String, Value>, path: &str) ->
 
 /// Prefix of every entry of `field` in `table`.
 pub fn field_prefix(tenant: &str, table: &str, field: &str) -> Vec<u8> {
-    let mut k = keys::index_space(tenant);
-    keys::push_str(&mut k, table);
-    keys::push_str(&mut k, field);
-    k
+    with_table_field(keys::index_space(tenant), table, field)
+}
+
+/// `space` followed by the `table` and `field` parts.
+fn with_table_field(mut space: Vec<u8>, table: &str, field: &str) -> Vec<u8> {
+    keys::push_str(&mut space, table);
+    keys::push_str(&mut space, field);
+    space
 }
 
 /// Prefix of every index entry of `table`.
@@ -121,10 +125,13 @@ pub const ROW_COPY_MAX: usize = 2048;
 
 /// Prefix of every row copy of `field` in `table` (the `Y` twin of [`field_prefix`]).
 pub fn copy_prefix(tenant: &str, table: &str, field: &str) -> Vec<u8> {
-    let mut k = keys::index_copy_space(tenant);
-    keys::push_str(&mut k, table);
-    keys::push_str(&mut k, field);
-    k
+    with_table_field(keys::index_copy_space(tenant), table, field)
+}
+
+/// The value of `e`'s row copies: its `SELECT *` text, or `None` when the row gets no copy
+/// (over [`ROW_COPY_MAX`] bytes, or a property named `id` or `entity_type`).
+pub fn copy_value(e: &crate::entity::Entity) -> Option<Vec<u8>> {
+    crate::json_out::star_row(e).filter(|r| r.len() <= ROW_COPY_MAX)
 }
 
 /// Whether index-key equality of `v` is SQL equality (`sql::eval::compare`): strings and

@@ -153,24 +153,32 @@ pub fn entity(e: &Entity) -> Vec<u8> {
     out
 }
 
-/// The `SELECT *` row of `e`: `{"id":…,"entity_type":…,` then its properties' members, the same
-/// text [`crate::decode::entity_with_star`] splices from the stored record. `None` when a
-/// property is named `id` or `entity_type` (the query then builds that row as a value).
+/// A `SELECT *` row: `{"id":…,"entity_type":…` then, when `members` writes any, `,` and the
+/// properties' members (compact JSON, without braces), then `}`. `size` is a capacity hint.
+pub fn star_row_with(id: &str, entity_type: &str, size: usize, members: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size + id.len() + entity_type.len() + 32);
+    out.extend_from_slice(b"{\"id\":");
+    string(&mut out, id);
+    out.extend_from_slice(b",\"entity_type\":");
+    string(&mut out, entity_type);
+    let before = out.len();
+    out.push(b',');
+    members(&mut out);
+    if out.len() == before + 1 {
+        out.pop();
+    }
+    out.push(b'}');
+    out
+}
+
+/// The `SELECT *` row of `e`, the same text [`crate::decode::entity_with_star`] splices from the
+/// stored record. `None` when a property is named `id` or `entity_type` (the query then builds
+/// that row as a value).
 pub fn star_row(e: &Entity) -> Option<Vec<u8>> {
     if e.properties.contains_key("id") || e.properties.contains_key("entity_type") {
         return None;
     }
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(b"{\"id\":");
-    string(&mut out, &e.id);
-    out.extend_from_slice(b",\"entity_type\":");
-    string(&mut out, &e.entity_type);
-    if !e.properties.is_empty() {
-        out.push(b',');
-        members(&mut out, &e.properties);
-    }
-    out.push(b'}');
-    Some(out)
+    Some(star_row_with(&e.id, &e.entity_type, 224, |out| members(out, &e.properties)))
 }
 
 #[cfg(test)]

@@ -161,7 +161,8 @@ impl<S: Storage> Database<S> {
         }
         let schema = self.require_table(&table)?;
         let q = compile::compile_select(query, select, &schema)?;
-        let table_rows = self.live_count(&table)?;
+        // The live count is read only by the planner and EXPLAIN, not by a covered lookup.
+        let mut table_rows = None;
         let covered = covering::covered(self.tenant(), &schema.record, &q);
         let copies = match &covered {
             Some(c) => covering::rows(self.store(), c)?,
@@ -176,7 +177,8 @@ impl<S: Storage> Database<S> {
                 (plan::Plan { access: plan::Access::Covered(c), estimated: read }, (rows, read))
             }
             _ => {
-                let access = plan::choose(self.store(), self.tenant(), &schema.record, &q, table_rows)?;
+                let n = *table_rows.insert(self.live_count(&table)?);
+                let access = plan::choose(self.store(), self.tenant(), &schema.record, &q, n)?;
                 let done = self.execute(&q, &schema.record, &access)?;
                 (access, done)
             }
@@ -194,7 +196,10 @@ impl<S: Storage> Database<S> {
                 "table": table,
                 "plan": access.describe(&table),
                 "index": index,
-                "table_rows": table_rows,
+                "table_rows": match table_rows {
+                    Some(n) => n,
+                    None => self.live_count(&table)?,
+                },
                 "estimated_rows": access.estimated,
                 "rows_read": read,
                 "rows_returned": rows.len(),

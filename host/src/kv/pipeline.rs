@@ -14,6 +14,9 @@
 //! after its current `insert`, so a point read waits for one insert, not for
 //! the batch. An error while applying is reported by the next
 //! storage call or by the commit, which then aborts: a batch never half lands.
+//!
+//! It pays only when a second core is free; `OpenOptions::write_pipeline(false)`
+//! (or `P8_WRITE_PIPELINE=0`) applies every batch in the calling thread instead.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
