@@ -2,6 +2,7 @@
 //! accessed through one transaction per engine call. Shared by the WIT
 //! `storage` import and by native use of `rem-core` (benchmarks).
 
+pub mod base;
 pub mod batch;
 pub mod pipeline;
 
@@ -80,6 +81,16 @@ fn offset(data: &[u8]) -> Result<u32, String> {
     u32::try_from(data.len()).map_err(|_| "scan page larger than 4 GiB; use a smaller limit".to_string())
 }
 
+/// Where a write transaction's point read finds a key's current value.
+enum Found<'a> {
+    /// In the batch being applied: the value, or `None` for a delete.
+    InFlight(Option<&'a [u8]>),
+    /// In the state the transaction started from (the key has not been written since).
+    Base,
+    /// Only in the write transaction itself.
+    Txn,
+}
+
 /// The transaction an engine call runs in.
 pub enum Txn {
     /// A read-only snapshot (`None` when the table has never been written).
@@ -112,7 +123,10 @@ impl Txn {
     /// Begin a write transaction on `db` (durable on commit); `pipeline` says whether large
     /// batches are applied on a second thread ([`pipeline`]) or in the calling one.
     pub fn write_with(db: &redb::Database, pipeline: bool) -> Result<Txn, String> {
-        Ok(Txn::Write(Box::new(Pipelined::new(db.begin_write().map_err(err)?, pipeline))))
+        let txn = db.begin_write().map_err(err)?;
+        // Nothing can commit between the two: redb has one writer at a time.
+        let base = base::Base::open(db)?;
+        Ok(Txn::Write(Box::new(Pipelined::new(txn, base, pipeline))))
     }
 
     /// Whether writes are allowed.
@@ -127,6 +141,7 @@ impl Txn {
             Txn::Read(Some(t)) => Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec())),
             Txn::Write(w) => match w.in_flight(key) {
                 Some(v) => Ok(v.map(<[u8]>::to_vec)),
+                None if w.base().answers(key) => Ok(w.base().get(key)?.map(|v| v.value().to_vec())),
                 None => w.read(|w| {
                     let t = w.open_table(KV).map_err(err)?;
                     Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec()))
@@ -150,22 +165,31 @@ impl Txn {
                 }
             }
             Txn::Write(w) => {
-                let found: Vec<Option<Option<&[u8]>>> = keys.iter().map(|k| w.in_flight(k)).collect();
-                if found.iter().all(Option::is_some) {
-                    for v in found.into_iter().flatten() {
-                        out.push(v)?;
+                // Where each key's value is: in the batch in flight, in the starting state
+                // (a key not written since), or only in the write transaction.
+                let found: Vec<Found> = keys
+                    .iter()
+                    .map(|k| match w.in_flight(k) {
+                        Some(v) => Found::InFlight(v),
+                        None if w.base().answers(k) => Found::Base,
+                        None => Found::Txn,
+                    })
+                    .collect();
+                let answer = |out: &mut ValuesBuilder, k: &[u8], f: &Found, t: Option<&redb::Table<'_, _, _>>| match f {
+                    Found::InFlight(v) => out.push(*v),
+                    Found::Base => out.push(w.base().get(k)?.as_ref().map(|v| v.value())),
+                    Found::Txn => {
+                        let t = t.expect("the write transaction's table is open for keys only it holds");
+                        out.push(t.get(k).map_err(err)?.as_ref().map(|v| v.value()))
                     }
-                } else {
-                    w.read(|w| {
-                        let t = w.open_table(KV).map_err(err)?;
-                        for (k, f) in keys.iter().zip(found) {
-                            match f {
-                                Some(v) => out.push(v)?,
-                                None => out.push(t.get(*k).map_err(err)?.as_ref().map(|v| v.value()))?,
-                            }
-                        }
-                        Ok(())
+                };
+                if found.iter().any(|f| matches!(f, Found::Txn)) {
+                    w.read(|txn| {
+                        let t = txn.open_table(KV).map_err(err)?;
+                        keys.iter().zip(&found).try_for_each(|(k, f)| answer(&mut out, k, f, Some(&t)))
                     })?;
+                } else {
+                    keys.iter().zip(&found).try_for_each(|(k, f)| answer(&mut out, k, f, None))?;
                 }
             }
         }
@@ -308,6 +332,52 @@ mod tests {
         assert_eq!(stored.len(), 1 + n / 2 + PIPELINE_MIN_OPS);
         assert!(stored.iter().all(|(k, _)| k.as_slice() == b"before" || k[1..].iter().all(u8::is_ascii_digit)));
         assert!(!stored.iter().any(|(k, _)| *k == key(0)));
+    }
+
+    #[test]
+    fn point_reads_see_the_starting_state_only_for_keys_not_written_since() {
+        for pipeline in [true, false] {
+            let (_dir, db) = open();
+            let mut t = Txn::write(&db).unwrap();
+            let committed =
+                ["kept", "overwritten", "deleted", "rewritten"].map(|k| (k.as_bytes().to_vec(), Some(b"old".to_vec())));
+            t.apply(pack(committed.to_vec())).unwrap();
+            t.commit().unwrap();
+            let mut t = Txn::write_with(&db, pipeline).unwrap();
+            t.apply(pack(vec![
+                (b"deleted".to_vec(), None),
+                (b"new".to_vec(), Some(b"n".to_vec())),
+                (b"overwritten".to_vec(), Some(b"o2".to_vec())),
+                (b"rewritten".to_vec(), None),
+            ]))
+            .unwrap();
+            t.apply(pack(vec![(b"rewritten".to_vec(), Some(b"r3".to_vec()))])).unwrap();
+            // A large batch, possibly in flight during the reads below.
+            t.apply(pack(batch(PIPELINE_MIN_OPS * 2, b"x"))).unwrap();
+            let want: [(&[u8], Option<&[u8]>); 6] = [
+                (b"kept", Some(b"old")),
+                (b"overwritten", Some(b"o2")),
+                (b"deleted", None),
+                (b"rewritten", Some(b"r3")),
+                (b"new", Some(b"n")),
+                (b"absent", None),
+            ];
+            for (k, v) in want {
+                assert_eq!(
+                    t.get(k).unwrap().as_deref(),
+                    v,
+                    "get {:?}, pipeline {pipeline}",
+                    String::from_utf8_lossy(k)
+                );
+            }
+            let keys: Vec<&[u8]> = want.iter().map(|(k, _)| *k).collect();
+            let (data, ends) = t.get_many(&keys).unwrap();
+            assert_eq!(data, b"oldo2r3n");
+            assert_eq!(ends, vec![Some(3), Some(5), None, Some(7), Some(8), None]);
+            let (data, _) = t.get_many(&[b"kept"]).unwrap();
+            assert_eq!(data, b"old", "a get-many the starting state answers alone");
+            t.commit().unwrap();
+        }
     }
 
     #[test]

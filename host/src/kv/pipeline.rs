@@ -24,6 +24,7 @@ use std::thread::JoinHandle;
 
 use redb::WriteTransaction;
 
+use super::base::Base;
 use super::batch::Batch;
 use super::{KV, err};
 
@@ -51,13 +52,21 @@ pub struct Pipelined {
     in_flight: Option<InFlight>,
     /// Whether large batches go to the pipeline thread.
     enabled: bool,
+    /// The state the transaction started from, for point reads of keys not written since.
+    base: Base,
 }
 
 impl Pipelined {
-    /// Wrap `txn`; with `enabled` false every batch is applied in the calling thread.
-    pub fn new(txn: WriteTransaction, enabled: bool) -> Pipelined {
+    /// Wrap `txn`, whose starting state `base` holds; with `enabled` false every batch is
+    /// applied in the calling thread.
+    pub fn new(txn: WriteTransaction, base: Base, enabled: bool) -> Pipelined {
         let shared = Arc::new(Shared { txn: Mutex::new(txn), waiting: AtomicUsize::new(0) });
-        Pipelined { shared, in_flight: None, enabled }
+        Pipelined { shared, in_flight: None, enabled, base }
+    }
+
+    /// The transaction's starting state (see [`Base`]).
+    pub fn base(&self) -> &Base {
+        &self.base
     }
 
     /// Wait for the batch in flight, if any. Errors: what applying it returned.
@@ -84,6 +93,7 @@ impl Pipelined {
     /// sorted with unique keys, else here. Waits for the batch before, if any.
     pub fn write(&mut self, ops: Batch) -> Result<(), String> {
         self.settle()?;
+        self.base.note(&ops);
         let ops = Arc::new(ops);
         if self.enabled && ops.len() >= PIPELINE_MIN_OPS && ops.sorted_unique() {
             let (shared, batch) = (self.shared.clone(), ops.clone());
