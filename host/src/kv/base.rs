@@ -14,9 +14,10 @@
 //! time: nothing can commit between `begin_write` and the `begin_read` that follows it.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use redb::{AccessGuard, ReadOnlyTable, ReadableDatabase};
+use rustc_hash::FxHasher;
 
 use super::{Batch, KV, err};
 
@@ -30,14 +31,32 @@ pub struct Base {
     table: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
     /// Hashes of the keys put or deleted so far; `None` once past [`MAX_TRACKED_KEYS`],
     /// after which the snapshot answers nothing.
-    written: Option<HashSet<u64>>,
+    written: Option<HashSet<u64, BuildHasherDefault<Identity>>>,
 }
 
-/// The 64-bit SipHash-1-3 of `key` with fixed keys (std's `DefaultHasher::new`).
+/// FxHash (rustc-hash) of `key`. Its quality only matters for speed: a collision sends a
+/// read to the write transaction, which always has the current value.
 fn key_hash(key: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    key.hash(&mut h);
+    let mut h = FxHasher::default();
+    h.write(key);
     h.finish()
+}
+
+/// The set's hasher: its items are hashes already.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else folds in with FxHash.
+        self.0 = BuildHasherDefault::<FxHasher>::default().hash_one(bytes);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl Base {
@@ -49,7 +68,7 @@ impl Base {
             Err(redb::TableError::TableDoesNotExist(_)) => None,
             Err(e) => return Err(err(e)),
         };
-        Ok(Base { table, written: Some(HashSet::new()) })
+        Ok(Base { table, written: Some(HashSet::default()) })
     }
 
     /// A base that answers nothing: every read goes to the write transaction.
