@@ -254,11 +254,13 @@ impl Database {
 
     fn ensure_live<'a>(&self, inner: &'a mut Inner) -> Result<&'a mut Live> {
         if inner.live.is_none() {
-            let rt = Runtime::shared()?;
+            let rt = Runtime::shared_for(self.call_timeout.is_some())?;
             let mut store = Store::new(&rt.engine, HostState::new(self.memory_limit, self.embeddings.clone()));
             store.limiter(|s| &mut s.limiter);
             // Each call sets its own deadline; instantiation runs without one.
-            store.set_epoch_deadline(u64::MAX / 2);
+            if rt.deadlines {
+                store.set_epoch_deadline(u64::MAX / 2);
+            }
             let inst = |e: wasmtime::Error| Error::Internal(format!("instantiating the engine: {e:#}"));
             let bindings = rt.pre.instantiate(&mut store).map_err(inst)?;
             let handle =
@@ -280,11 +282,10 @@ impl Database {
         live.store.data_mut().txn = Some(txn);
         live.store.data_mut().limiter.hit = false;
         live.store.data_mut().ok_calls = 0;
-        let ticks = match self.call_timeout {
-            Some(t) => (t.as_micros() / crate::runtime::EPOCH_TICK.as_micros()).max(1) as u64 + 1,
-            None => u64::MAX / 2,
-        };
-        live.store.set_epoch_deadline(ticks);
+        // Only a database with a call timeout runs on the runtime with deadlines.
+        if let Some(t) = self.call_timeout {
+            live.store.set_epoch_deadline((t.as_micros() / crate::runtime::EPOCH_TICK.as_micros()).max(1) as u64 + 1);
+        }
         let result = body(live);
         let txn = live.store.data_mut().txn.take();
         // The engine keeps caches between calls (vector graphs, adjacency lists) keyed by

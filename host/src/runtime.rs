@@ -1,5 +1,9 @@
-//! The shared wasmtime runtime: one `Engine`, the component compiled once per
-//! machine (cached on disk), and a pre-instantiated linker.
+//! The shared wasmtime runtimes: an `Engine`, the component compiled once per
+//! machine (cached on disk), and a pre-instantiated linker. There are two, built on
+//! first use: one without per-call deadlines, and one with them (wasmtime's epoch
+//! interruption), used only by databases opened with a call timeout. Epoch checks run at
+//! every loop head and function entry of the compiled guest and cost 13-20% in
+//! compute-bound calls (`docs/benchmarks.md`), so nobody pays for deadlines they did not ask for.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -21,6 +25,8 @@ pub const ENGINE_HASH: &str = env!("REM_ENGINE_HASH");
 pub struct Runtime {
     /// The wasmtime engine (shared config for compile and run).
     pub engine: Engine,
+    /// Whether calls can have deadlines (the engine has epoch interruption and a ticker).
+    pub deadlines: bool,
     /// Linker with WASI and REM imports, pre-instantiated against the component.
     pub pre: EnginePre<HostState>,
     /// Where the compiled artifact came from (for diagnostics).
@@ -36,13 +42,13 @@ pub enum Artifact {
     Compiled(Option<PathBuf>),
 }
 
-fn config() -> Config {
+fn config(deadlines: bool) -> Config {
     let mut c = Config::new();
     c.cranelift_opt_level(OptLevel::Speed);
     c.wasm_component_model(true);
     // Per-call deadlines: the guest checks the engine's epoch at loop heads and
     // function entries; a ticker thread advances it every `EPOCH_TICK`.
-    c.epoch_interruption(true);
+    c.epoch_interruption(deadlines);
     if std::env::var(crate::config::ENV_PROFILER).is_ok_and(|v| v == "perfmap") {
         c.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
@@ -109,23 +115,37 @@ fn start_ticker(engine: &Engine) {
 }
 
 impl Runtime {
-    /// Build a runtime, using the compiled-component cache in `cache_dir`.
-    pub fn new(cache_dir: &Path) -> Result<Runtime> {
-        let engine = Engine::new(&config()).map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
+    /// Build a runtime, using the compiled-component cache in `cache_dir`; with `deadlines`,
+    /// calls can be given a deadline (`Store::set_epoch_deadline`, in [`EPOCH_TICK`]s).
+    /// The two kinds compile to different artifacts, cached side by side. Errors:
+    /// `Internal` when wasmtime cannot build the engine, compile, load or link the component.
+    pub fn new(cache_dir: &Path, deadlines: bool) -> Result<Runtime> {
+        let engine = Engine::new(&config(deadlines)).map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
         let (component, artifact) = load_component(&engine, cache_dir)?;
-        start_ticker(&engine);
+        if deadlines {
+            start_ticker(&engine);
+        }
         let mut linker: Linker<HostState> = Linker::new(&engine);
         let link_err = |e: wasmtime::Error| Error::Internal(format!("linking the engine: {e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
         crate::bindings::Engine::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(link_err)?;
         let pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = EnginePre::new(pre).map_err(link_err)?;
-        Ok(Runtime { engine, pre, artifact })
+        Ok(Runtime { engine, deadlines, pre, artifact })
     }
 
-    /// The process-wide runtime (built on first use from [`crate::config::cache_dir`]).
+    /// The process-wide runtime without deadlines (built on first use from
+    /// [`crate::config::cache_dir`]). Errors: as [`Runtime::new`].
     pub fn shared() -> Result<&'static Runtime> {
-        static RUNTIME: OnceLock<std::result::Result<Runtime, Error>> = OnceLock::new();
-        RUNTIME.get_or_init(|| Runtime::new(&crate::config::cache_dir())).as_ref().map_err(Clone::clone)
+        Runtime::shared_for(false)
+    }
+
+    /// The process-wide runtime with or without `deadlines`, each built on first use.
+    /// Errors: as [`Runtime::new`].
+    pub fn shared_for(deadlines: bool) -> Result<&'static Runtime> {
+        static PLAIN: OnceLock<std::result::Result<Runtime, Error>> = OnceLock::new();
+        static TIMED: OnceLock<std::result::Result<Runtime, Error>> = OnceLock::new();
+        let cell = if deadlines { &TIMED } else { &PLAIN };
+        cell.get_or_init(|| Runtime::new(&crate::config::cache_dir(), deadlines)).as_ref().map_err(Clone::clone)
     }
 }
