@@ -27,7 +27,7 @@ pub const MAX_TENANT_LEN: usize = 128;
 
 /// Parse a JSON text argument, naming `what` and the position on failure.
 pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| {
+    crate::json_in::parse(text).map_err(|e| {
         Error::InvalidArgument(format!("{what} is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
     })
 }
@@ -533,7 +533,7 @@ impl<S: Storage> Database<S> {
             let mut prepared = Vec::with_capacity(block.len());
             for (j, row) in block.iter().enumerate() {
                 let i = (b * Self::BATCH_BLOCK + j) as u32;
-                let checked = serde_json::from_str(row)
+                let checked = crate::json_in::parse(row)
                     .map_err(|e| {
                         Error::Validation(vec![Issue {
                             loc: vec![PathSegment::Index(i)],

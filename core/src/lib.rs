@@ -21,6 +21,7 @@ mod graph_ops;
 mod graph_walk;
 pub mod ids;
 pub mod index;
+mod json_in;
 mod json_out;
 pub mod keys;
 pub mod packed;
