@@ -109,44 +109,28 @@ impl<'de> Visitor<'de> for Seed<'_> {
 mod tests {
     use super::*;
 
-    /// A small xorshift generator, so the cases are the same on every run.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     /// Random JSON text: nested objects (with duplicate keys) and arrays, every kind of
     /// number, strings with escapes and non-ASCII text, and whitespace between tokens.
-    fn text(r: &mut Rng, depth: u32, out: &mut String) {
-        let ws = |r: &mut Rng, out: &mut String| {
-            if r.below(4) == 0 {
-                out.push_str([" ", "\n", "\t ", "\r\n  "][r.below(4) as usize]);
+    fn text(r: &mut fastrand::Rng, depth: u32, out: &mut String) {
+        let ws = |r: &mut fastrand::Rng, out: &mut String| {
+            if r.u64(0..4) == 0 {
+                out.push_str([" ", "\n", "\t ", "\r\n  "][r.usize(0..4)]);
             }
         };
         ws(r, out);
-        match r.below(if depth > 4 { 6 } else { 8 }) {
+        match r.u64(0..if depth > 4 { 6 } else { 8 }) {
             0 => out.push_str("null"),
-            1 => out.push_str(["true", "false"][r.below(2) as usize]),
-            2 => out.push_str(&format!("{}", r.next() as i64 >> r.below(60))),
+            1 => out.push_str(["true", "false"][r.usize(0..2)]),
+            2 => out.push_str(&format!("{}", r.i64(..) >> r.u32(0..60))),
             3 => out.push_str(
-                ["0.5", "-1.25e3", "1E-7", "18446744073709551615", "-9223372036854775808", "3.0"][r.below(6) as usize],
+                ["0.5", "-1.25e3", "1E-7", "18446744073709551615", "-9223372036854775808", "3.0"][r.usize(0..6)],
             ),
             4 | 5 => out.push_str(
-                ["\"\"", "\"a\"", "\"é\\n\\\"q\\\"\"", "\"\\u00e9\\u0001\\/\"", "\"k1\"", "\"x y\""]
-                    [r.below(6) as usize],
+                ["\"\"", "\"a\"", "\"é\\n\\\"q\\\"\"", "\"\\u00e9\\u0001\\/\"", "\"k1\"", "\"x y\""][r.usize(0..6)],
             ),
             6 => {
                 out.push('[');
-                for i in 0..r.below(9) {
+                for i in 0..r.u64(0..9) {
                     if i > 0 {
                         out.push(',');
                     }
@@ -157,13 +141,13 @@ mod tests {
             }
             _ => {
                 out.push('{');
-                for i in 0..r.below(20) {
+                for i in 0..r.u64(0..20) {
                     if i > 0 {
                         out.push(',');
                     }
                     ws(r, out);
                     // Few distinct keys, so duplicates are common.
-                    out.push_str(&format!("\"k{}\"", r.below(12)));
+                    out.push_str(&format!("\"k{}\"", r.u64(0..12)));
                     ws(r, out);
                     out.push(':');
                     text(r, depth + 1, out);
@@ -177,7 +161,7 @@ mod tests {
 
     #[test]
     fn values_equal_serde_jsons_with_key_order_and_duplicates() {
-        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let mut r = fastrand::Rng::with_seed(0x2545_f491_4f6c_dd1d);
         let mut objects = 0;
         for _ in 0..4000 {
             let mut t = String::new();
