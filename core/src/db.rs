@@ -27,9 +27,12 @@ pub const MAX_TENANT_LEN: usize = 128;
 
 /// Parse a JSON text argument, naming `what` and the position on failure.
 pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
-    crate::json_in::parse(text).map_err(|e| {
-        Error::InvalidArgument(format!("{what} is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
-    })
+    crate::json_in::parse(text).map_err(|e| json_error(what, &e))
+}
+
+/// The `InvalidArgument` error for `what`, whose text failed to parse with `e`.
+fn json_error(what: &str, e: &serde_json::Error) -> Error {
+    Error::InvalidArgument(format!("{what} is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
 }
 
 /// Parse an entity id.
@@ -41,6 +44,13 @@ pub fn parse_id(id: &str) -> Result<Uuid> {
 
 fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
     Ok(crate::json_out::entity(e))
+}
+
+/// Parse an entity's JSON text, keeping the text when it is exactly the compact JSON of
+/// the value (so storing the entity can copy it instead of writing it again).
+fn parse_row(text: &str) -> serde_json::Result<(Value, Option<&str>)> {
+    let (value, compact) = crate::json_in::parse_noting_compact(text)?;
+    Ok((value, compact.then_some(text)))
 }
 
 pub(crate) fn decode_entity(bytes: &[u8]) -> Result<Entity> {
@@ -75,10 +85,12 @@ pub(crate) fn keyed<S: Storage + ?Sized>(
 }
 
 /// A validated row with its identity, ready to upsert.
-struct Prepared {
+struct Prepared<'t> {
     id: Uuid,
     key: Vec<u8>,
     props: Map<String, Value>,
+    /// The compact JSON text of `props`, when the caller's text was exactly that.
+    props_text: Option<&'t str>,
     edges: Vec<crate::entity::InlineEdge>,
 }
 
@@ -338,7 +350,14 @@ impl<S: Storage> Database<S> {
     // ----- writes --------------------------------------------------------
 
     /// Validate one row and work out its identity. `row` is the batch index for issue locations.
-    fn prepare(&self, schema: &CompiledSchema, data: Value, now: &str, row: Option<u32>) -> Result<Prepared> {
+    /// `text` is the compact JSON text of `data`, if the caller has it (see [`parse_row`]).
+    fn prepare<'t>(
+        &self,
+        schema: &CompiledSchema,
+        (data, text): (Value, Option<&'t str>),
+        now: &str,
+        row: Option<u32>,
+    ) -> Result<Prepared<'t>> {
         let rec = &schema.record;
         let with_row = |mut issues: Vec<Issue>| {
             if let Some(r) = row {
@@ -363,10 +382,15 @@ impl<S: Storage> Database<S> {
             }]));
         };
         let mut issues = Vec::new();
-        let edges = props.remove("edges").map(|e| parse_edges(e, now, &mut issues)).unwrap_or_default();
+        let edges = props.remove("edges");
+        // The text stays the properties' text only if no member was taken out or filled in.
+        let mut props_text = text.filter(|_| edges.is_none());
+        let edges = edges.map(|e| parse_edges(e, now, &mut issues)).unwrap_or_default();
         let mut value = Value::Object(props);
-        if let Err(mut more) = schema.validate(&mut value) {
-            issues.append(&mut more);
+        match schema.validate(&mut value) {
+            Ok(true) => props_text = None,
+            Ok(false) => {}
+            Err(mut more) => issues.append(&mut more),
         }
         if !issues.is_empty() {
             return Err(with_row(issues));
@@ -374,7 +398,7 @@ impl<S: Storage> Database<S> {
         let Value::Object(props) = value else { unreachable!("validated value stays an object") };
         let ident = identity(&rec.name, &props, rec.key_field.as_deref());
         let key = keys::entity(&self.tenant, &rec.name, ident.id.as_bytes());
-        Ok(Prepared { id: ident.id, key, props, edges })
+        Ok(Prepared { id: ident.id, key, props, props_text, edges })
     }
 
     /// Upsert a prepared row (see `docs/design.md` for the rules).
@@ -392,12 +416,20 @@ impl<S: Storage> Database<S> {
             },
             properties: p.props,
         };
-        self.store_entity(tx, rec, old.as_ref(), &entity)?;
+        self.store_entity(tx, rec, old.as_ref(), &entity, p.props_text)?;
         Ok(entity)
     }
 
     /// Write `new` (replacing `old`), keeping the id index, key index and live count right.
-    fn store_entity(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, old: Option<&Entity>, new: &Entity) -> Result<()> {
+    /// `props_text`, if given, is the compact JSON text of `new.properties`.
+    fn store_entity(
+        &self,
+        tx: &mut Tx<'_, S>,
+        rec: &SchemaRecord,
+        old: Option<&Entity>,
+        new: &Entity,
+        props_text: Option<&str>,
+    ) -> Result<()> {
         let id = *parse_id(&new.id)?.as_bytes();
         let kf = rec.key_field.as_deref();
         let old_key = old.and_then(|o| natural_key(&o.properties, kf));
@@ -486,7 +518,7 @@ impl<S: Storage> Database<S> {
         if was_live != new.is_live() {
             self.add_count(tx, &rec.name, if new.is_live() { 1 } else { -1 })?;
         }
-        tx.put(keys::entity(&self.tenant, &rec.name, &id), encode_entity(new)?)
+        tx.put(keys::entity(&self.tenant, &rec.name, &id), crate::json_out::entity_with(new, props_text))
     }
 
     /// The vector work for a stored live entity.
@@ -505,9 +537,9 @@ impl<S: Storage> Database<S> {
     pub fn insert(&self, table: &str, data: &str) -> Result<String> {
         let mut tx = self.begin(true)?;
         let schema = self.schema(&tx, table)?;
-        let value = parse_json("entity data", data)?;
+        let parsed = parse_row(data).map_err(|e| json_error("entity data", &e))?;
         let now = crate::time::now();
-        let prepared = self.prepare(&schema, value, &now, None)?;
+        let prepared = self.prepare(&schema, parsed, &now, None)?;
         let entity = self.apply(&mut tx, &schema.record, prepared, &now)?;
         let op = self.vec_op(&schema.record, &entity)?;
         self.index_vectors(&mut tx, &schema.record, vec![op])?;
@@ -533,7 +565,7 @@ impl<S: Storage> Database<S> {
             let mut prepared = Vec::with_capacity(block.len());
             for (j, row) in block.iter().enumerate() {
                 let i = (b * Self::BATCH_BLOCK + j) as u32;
-                let checked = crate::json_in::parse(row)
+                let checked = parse_row(row)
                     .map_err(|e| {
                         Error::Validation(vec![Issue {
                             loc: vec![PathSegment::Index(i)],
@@ -622,7 +654,7 @@ impl<S: Storage> Database<S> {
         let Value::Object(props) = value else { unreachable!("validated value stays an object") };
         let new =
             Entity { modified_at: now, edges: merge_edges(&old.edges, new_edges), properties: props, ..old.clone() };
-        self.store_entity(&mut tx, &schema.record, Some(&old), &new)?;
+        self.store_entity(&mut tx, &schema.record, Some(&old), &new, None)?;
         let op = self.vec_op(&schema.record, &new)?;
         self.index_vectors(&mut tx, &schema.record, vec![op])?;
         tx.commit()?;

@@ -151,18 +151,19 @@ impl Defaults {
         Defaults { nodes }
     }
 
-    /// Fill in the defaults of absent properties in `value`.
-    pub(crate) fn apply(&self, value: &mut Value) {
-        self.walk(0, value, 0);
+    /// Fill in the defaults of absent properties in `value`; returns whether any was filled.
+    pub(crate) fn apply(&self, value: &mut Value) -> bool {
+        self.walk(0, value, 0)
     }
 
-    fn walk(&self, n: usize, value: &mut Value, depth: u32) {
+    fn walk(&self, n: usize, value: &mut Value, depth: u32) -> bool {
         let node = &self.nodes[n];
         if depth > MAX_DEPTH || !node.active {
-            return;
+            return false;
         }
+        let mut filled = false;
         for &b in &node.all_of {
-            self.walk(b, value, depth + 1);
+            filled |= self.walk(b, value, depth + 1);
         }
         for branches in &node.one_of {
             let fitting = branches.iter().find(|b| match value {
@@ -171,17 +172,18 @@ impl Defaults {
                 _ => false,
             });
             if let Some(b) = fitting {
-                self.walk(b.node, value, depth + 1);
+                filled |= self.walk(b.node, value, depth + 1);
             }
         }
         match value {
             Value::Object(obj) => {
                 for p in &node.props {
                     match obj.get_mut(&p.name) {
-                        Some(v) => self.walk(p.node, v, depth + 1),
+                        Some(v) => filled |= self.walk(p.node, v, depth + 1),
                         None => {
                             if let Some(d) = &p.default {
                                 obj.insert(p.name.clone(), d.clone());
+                                filled = true;
                             }
                         }
                     }
@@ -190,12 +192,13 @@ impl Defaults {
             Value::Array(items) => {
                 if let Some(it) = node.items {
                     for item in items {
-                        self.walk(it, item, depth + 1);
+                        filled |= self.walk(it, item, depth + 1);
                     }
                 }
             }
             _ => {}
         }
+        filled
     }
 }
 

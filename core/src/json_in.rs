@@ -1,5 +1,5 @@
 //! Parsing JSON text into a `serde_json::Value` with every object and array allocated at
-//! its final size.
+//! its final size, noting on the way whether the text is already compact.
 //!
 //! serde_json's own `Value` deserializer grows each map and vector as entries arrive: an
 //! object's `IndexMap` (the `preserve_order` feature) reallocates its entries and rehashes
@@ -12,24 +12,69 @@
 //! The result equals `serde_json::from_str::<Value>`'s, key order and duplicate keys
 //! included (the last value wins, at the first key's position, as `Map::insert` does), and
 //! so do the errors: the same parser reads the text.
+//!
+//! **Compact text.** [`parse_noting_compact`] also says whether the text is byte for byte
+//! what [`crate::json_out::value`] (and so `serde_json::to_vec`) writes for the value, so a
+//! caller can store the text it was given instead of writing it again. The parse adds up
+//! the length of that compact form token by token and compares it with the text's length.
+//! Equal lengths mean equal texts because every token's compact spelling is its shortest:
+//! whitespace only adds bytes; a string's compact form writes each character raw unless it
+//! must be escaped, and then with the shortest escape, so any other spelling (`\/`,
+//! `\u00e9`, a surrogate pair) is longer; an integer is read back in its only spelling (`-0`
+//! is read as a float); a duplicate key's earlier member is dropped. Two cases break that
+//! rule and are refused outright (the text is then reported as not compact): a float,
+//! whose compact spelling (ryu's) may be longer than the text's (`1e2` is written
+//! `100.0`), and a control character written `\u00XX`, which the text may spell with
+//! upper-case hex digits at the same length.
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// Parse `text` as one JSON value. Errors: serde_json's, with line and column.
 pub fn parse(text: &str) -> serde_json::Result<Value> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut stacks = Stacks::default();
-    let value = Seed(&mut stacks).deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
+    parse_noting_compact(text).map(|(value, _)| value)
 }
 
-/// Members of the objects and arrays still open, innermost last.
+/// Parse `text` as one JSON value, and say whether `text` is exactly the compact JSON of
+/// that value (see the module docs). Errors: serde_json's, with line and column.
+pub fn parse_noting_compact(text: &str) -> serde_json::Result<(Value, bool)> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut stacks = Stacks { compact: Some(0), ..Stacks::default() };
+    let value = Seed(&mut stacks).deserialize(&mut de)?;
+    de.end()?;
+    Ok((value, stacks.compact == Some(text.len())))
+}
+
+/// Members of the objects and arrays still open, innermost last, and the length of the
+/// compact text of the tokens read so far (`None` once a token has no checkable one).
 #[derive(Default)]
 struct Stacks {
     entries: Vec<(String, Value)>,
     items: Vec<Value>,
+    compact: Option<usize>,
+}
+
+impl Stacks {
+    fn add(&mut self, n: usize) {
+        self.compact = self.compact.map(|c| c + n);
+    }
+
+    /// Count a string read from `s` as written: borrowed strings had no escape in the text,
+    /// so they hold no character that needs one either.
+    fn add_str(&mut self, s: &str, borrowed: bool) {
+        if borrowed {
+            return self.add(s.len() + 2);
+        }
+        match crate::json_out::escaped_len(s) {
+            Some(n) => self.add(n),
+            None => self.compact = None,
+        }
+    }
+}
+
+/// Decimal digits of `n`.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// Builds one value, using the shared stacks for its members.
@@ -51,35 +96,48 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_unit<E>(self) -> Result<Value, E> {
+        self.0.add(4);
         Ok(Value::Null)
     }
 
     fn visit_none<E>(self) -> Result<Value, E> {
+        self.0.add(4);
         Ok(Value::Null)
     }
 
     fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        self.0.add(if v { 4 } else { 5 });
         Ok(Value::Bool(v))
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        self.0.add(usize::from(v < 0) + digits(v.unsigned_abs()));
         Ok(Value::Number(v.into()))
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        self.0.add(digits(v));
         Ok(Value::Number(v.into()))
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        self.0.compact = None;
         // As serde_json: a non-finite float (which JSON text cannot spell) becomes null.
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
 
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Value, E> {
+        self.0.add_str(v, true);
+        Ok(Value::String(v.to_owned()))
+    }
+
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        self.0.add_str(v, false);
         Ok(Value::String(v.to_owned()))
     }
 
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        self.0.add_str(&v, false);
         Ok(Value::String(v))
     }
 
@@ -88,20 +146,64 @@ impl<'de> Visitor<'de> for Seed<'_> {
         while let Some(item) = seq.next_element_seed(Seed(&mut *self.0))? {
             self.0.items.push(item);
         }
+        let n = self.0.items.len() - start;
+        // Brackets and the commas between items.
+        self.0.add(2 + n.saturating_sub(1));
         Ok(Value::Array(self.0.items.drain(start..).collect()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let start = self.0.entries.len();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(Key(&mut *self.0))? {
             let value = map.next_value_seed(Seed(&mut *self.0))?;
             self.0.entries.push((key, value));
         }
-        let mut object = Map::with_capacity(self.0.entries.len() - start);
+        let n = self.0.entries.len() - start;
+        // Braces, the commas between members and each member's colon.
+        self.0.add(2 + n.saturating_sub(1) + n);
+        let mut object = Map::with_capacity(n);
         for (k, v) in self.0.entries.drain(start..) {
             object.insert(k, v);
         }
+        if object.len() < n {
+            // A duplicate key: the counted length includes the dropped member.
+            self.0.compact = None;
+        }
         Ok(Value::Object(object))
+    }
+}
+
+/// Reads an object's key, counting its compact length.
+struct Key<'s>(&'s mut Stacks);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = String;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<String, E> {
+        self.0.add_str(v, true);
+        Ok(v.to_owned())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<String, E> {
+        self.0.add_str(v, false);
+        Ok(v.to_owned())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<String, E> {
+        self.0.add_str(&v, false);
+        Ok(v)
     }
 }
 
@@ -174,6 +276,61 @@ mod tests {
             objects += t.matches('{').count();
         }
         assert!(objects > 1000, "the generator made objects");
+    }
+
+    /// Whether `v` holds a float or a string with a control character written `\u00XX`:
+    /// the cases `parse_noting_compact` refuses even when the text is compact.
+    fn refused(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => n.is_f64(),
+            Value::String(s) => crate::json_out::escaped_len(s).is_none(),
+            Value::Array(items) => items.iter().any(refused),
+            Value::Object(m) => m.iter().any(|(k, v)| crate::json_out::escaped_len(k).is_none() || refused(v)),
+            _ => false,
+        }
+    }
+
+    /// Says compact exactly when the text is `serde_json::to_string` of the value, apart from
+    /// the refused cases, over random texts and over the compact texts of their values.
+    #[test]
+    fn compact_exactly_when_the_text_is_serde_jsons() {
+        let check = |t: &str| {
+            let (v, compact) = parse_noting_compact(t).unwrap();
+            let written = serde_json::to_string(&v).unwrap();
+            assert_eq!(compact, written == t && !refused(&v), "{t}");
+            (compact, written)
+        };
+        let mut r = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
+        let (mut yes, mut no) = (0, 0);
+        for _ in 0..4000 {
+            let mut t = String::new();
+            text(&mut r, 0, &mut t);
+            let (compact, written) = check(&t);
+            let (again, _) = check(&written);
+            for c in [compact, again] {
+                if c { yes += 1 } else { no += 1 }
+            }
+        }
+        assert!(yes > 1000 && no > 1000, "both answers drawn: {yes} {no}");
+        // Spellings whose length could pass for compact, and compact texts that are refused.
+        for (t, expected) in [
+            ("{\"a\":[1,-2,true,null,\"x\"]}", true),
+            ("\"\\\"\\\\\\n\\b\\f\\r\\t\"", true),
+            ("\"é😀\"", true),
+            ("-0", false),
+            ("1e2", false),
+            ("100.0", false),
+            ("\"\\u001f\"", false),
+            ("\"\\u001F\"", false),
+            ("\"\\/\"", false),
+            ("\"\\u00e9\"", false),
+            ("{\"a\":1,\"a\":1}", false),
+            ("{\"a\":1 }", false),
+            ("[]", true),
+            ("{}", true),
+        ] {
+            assert_eq!(parse_noting_compact(t).unwrap().1, expected, "{t}");
+        }
     }
 
     #[test]

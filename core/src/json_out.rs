@@ -52,6 +52,31 @@ fn escape(out: &mut Vec<u8>, b: u8) {
     }
 }
 
+/// The length of `s` written by [`string`] (quotes included), or `None` when `s` holds a
+/// control character written `\u00XX`. That spelling has the same length with upper-case
+/// hex digits, so [`crate::json_in::parse_noting_compact`] cannot tell it from the text's.
+pub(crate) fn escaped_len(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut n = b.len() + 2;
+    let mut words = b.chunks_exact(8);
+    let mut marked = |chunk: &[u8]| -> Option<()> {
+        for &c in chunk.iter().filter(|&&c| escaped(c)) {
+            match c {
+                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => n += 1,
+                _ => return None,
+            }
+        }
+        Some(())
+    };
+    for word in words.by_ref() {
+        if escape_marks(u64::from_le_bytes(word.try_into().expect("eight bytes"))) != 0 {
+            marked(word)?;
+        }
+    }
+    marked(words.remainder())?;
+    Some(n)
+}
+
 /// Append `s` as a JSON string (quoted, escaped as serde_json does).
 pub fn string(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
@@ -127,7 +152,14 @@ fn members(out: &mut Vec<u8>, map: &Map<String, Value>) {
 
 /// The stored text of `e`: what `serde_json::to_vec(e)` gives (fields in declaration order).
 pub fn entity(e: &Entity) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    entity_with(e, None)
+}
+
+/// [`entity`], given `properties`: the compact JSON text of `e.properties`, which is copied
+/// instead of written again. The caller vouches for it (see
+/// [`crate::json_in::parse_noting_compact`]); `None` writes the properties.
+pub fn entity_with(e: &Entity, properties: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(224 + properties.map_or(0, str::len));
     out.extend_from_slice(b"{\"id\":");
     string(&mut out, &e.id);
     out.extend_from_slice(b",\"entity_type\":");
@@ -148,7 +180,10 @@ pub fn entity(e: &Entity) -> Vec<u8> {
         serde_json::to_writer(&mut out, &e.edges).expect("writing to a Vec cannot fail");
     }
     out.extend_from_slice(b",\"properties\":");
-    object(&mut out, &e.properties);
+    match properties {
+        Some(text) => out.extend_from_slice(text.as_bytes()),
+        None => object(&mut out, &e.properties),
+    }
     out.push(b'}');
     out
 }
@@ -250,6 +285,31 @@ mod tests {
                 assert_eq!(out, serde_json::to_vec(&s).unwrap(), "{s:?}");
             }
         }
+    }
+
+    /// `escaped_len` is the written length, or `None` exactly when a `\u00XX` escape is written.
+    #[test]
+    fn escaped_len_is_the_written_length() {
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut some, mut none) = (0, 0);
+        for _ in 0..5000 {
+            let s = text(&mut r);
+            let mut out = Vec::new();
+            string(&mut out, &s);
+            let uses_u = s.chars().any(|c| c < ' ' && !"\u{8}\u{c}\n\r\t".contains(c));
+            match escaped_len(&s) {
+                Some(n) => {
+                    assert!(!uses_u, "{s:?}");
+                    assert_eq!(n, out.len(), "{s:?}");
+                    some += 1;
+                }
+                None => {
+                    assert!(uses_u, "{s:?}");
+                    none += 1;
+                }
+            }
+        }
+        assert!(some > 500 && none > 500, "both cases drawn: {some} {none}");
     }
 
     #[test]

@@ -283,17 +283,18 @@ impl CompiledSchema {
         Ok(CompiledSchema { record, validator, defaults })
     }
 
-    /// Apply schema defaults to `value`, then validate it; returns every issue at once.
-    pub fn validate(&self, value: &mut Value) -> std::result::Result<(), Vec<Issue>> {
-        self.defaults.apply(value);
+    /// Apply schema defaults to `value`, then validate it. Returns whether a default was
+    /// filled in (so `value` is no longer what was given), or every issue at once.
+    pub fn validate(&self, value: &mut Value) -> std::result::Result<bool, Vec<Issue>> {
+        let filled = self.defaults.apply(value);
         if self.validator.is_valid(value) {
-            return Ok(());
+            return Ok(filled);
         }
         let mut issues: Vec<Issue> = Vec::new();
         for e in self.validator.iter_errors(value) {
             to_issues(&e, &mut issues);
         }
-        if issues.is_empty() { Ok(()) } else { Err(issues) }
+        if issues.is_empty() { Ok(filled) } else { Err(issues) }
     }
 }
 
