@@ -222,54 +222,39 @@ mod tests {
     use crate::entity::InlineEdge;
     use serde_json::json;
 
-    /// xorshift64: deterministic inputs without a dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     /// A string mixing plain ASCII runs (long enough for the word-at-a-time path) with every
     /// control byte, quotes, backslashes, DEL and multi-byte characters.
-    fn text(r: &mut Rng) -> String {
+    fn text(r: &mut fastrand::Rng) -> String {
         const SPECIAL: &[char] = &['"', '\\', '\u{7f}', 'é', '€', '😀', '\u{2028}', '/'];
         let mut s = String::new();
-        for _ in 0..r.below(6) {
-            match r.below(3) {
-                0 => s.extend(std::iter::repeat_n('a', r.below(20))),
-                1 => s.push(char::from(r.below(0x20) as u8)),
-                _ => s.push(SPECIAL[r.below(SPECIAL.len())]),
+        for _ in 0..r.usize(..6) {
+            match r.usize(..3) {
+                0 => s.extend(std::iter::repeat_n('a', r.usize(..20))),
+                1 => s.push(char::from(r.usize(..0x20) as u8)),
+                _ => s.push(SPECIAL[r.usize(..SPECIAL.len())]),
             }
         }
         s
     }
 
-    fn random_value(r: &mut Rng, depth: u32) -> Value {
-        match r.below(if depth > 3 { 4 } else { 6 }) {
+    fn random_value(r: &mut fastrand::Rng, depth: u32) -> Value {
+        match r.usize(..if depth > 3 { 4 } else { 6 }) {
             0 => Value::Null,
-            1 => Value::Bool(r.below(2) == 0),
-            2 => match r.below(3) {
-                0 => json!(r.next() as i64),
-                1 => json!(r.next()),
-                _ => json!((r.next() % 1_000_000) as f64 / 7.0 - 50_000.0),
+            1 => Value::Bool(r.usize(..2) == 0),
+            2 => match r.usize(..3) {
+                0 => json!(r.i64(..)),
+                1 => json!(r.u64(..)),
+                _ => json!(r.u64(..1_000_000) as f64 / 7.0 - 50_000.0),
             },
             3 => Value::String(text(r)),
-            4 => Value::Array((0..r.below(4)).map(|_| random_value(r, depth + 1)).collect()),
-            _ => Value::Object((0..r.below(4)).map(|_| (text(r), random_value(r, depth + 1))).collect()),
+            4 => Value::Array((0..r.usize(..4)).map(|_| random_value(r, depth + 1)).collect()),
+            _ => Value::Object((0..r.usize(..4)).map(|_| (text(r), random_value(r, depth + 1))).collect()),
         }
     }
 
     #[test]
     fn strings_match_serde_json_byte_for_byte() {
-        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut r = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
         for _ in 0..5000 {
             let s = text(&mut r);
             let mut out = Vec::new();
@@ -290,7 +275,7 @@ mod tests {
     /// `escaped_len` is the written length, or `None` exactly when a `\u00XX` escape is written.
     #[test]
     fn escaped_len_is_the_written_length() {
-        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let mut r = fastrand::Rng::with_seed(0x2545_f491_4f6c_dd1d);
         let (mut some, mut none) = (0, 0);
         for _ in 0..5000 {
             let s = text(&mut r);
@@ -314,7 +299,7 @@ mod tests {
 
     #[test]
     fn values_match_serde_json_byte_for_byte() {
-        let mut r = Rng(7);
+        let mut r = fastrand::Rng::with_seed(7);
         for _ in 0..2000 {
             let v = random_value(&mut r, 0);
             let mut out = Vec::new();
