@@ -126,19 +126,17 @@ impl<'de> Visitor<'de> for Seed<'_> {
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Value, E> {
-        self.0.add_str(v, true);
-        Ok(Value::String(v.to_owned()))
+    // Strings count as keys do.
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Value, E> {
+        Key(self.0).visit_borrowed_str(v).map(Value::String)
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        self.0.add_str(v, false);
-        Ok(Value::String(v.to_owned()))
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        Key(self.0).visit_str(v).map(Value::String)
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        self.0.add_str(&v, false);
-        Ok(Value::String(v))
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        Key(self.0).visit_string(v).map(Value::String)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
@@ -173,7 +171,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 }
 
-/// Reads an object's key, counting its compact length.
+/// Reads an object's key (or, for [`Seed`], a string value), counting its compact length.
 struct Key<'s>(&'s mut Stacks);
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {

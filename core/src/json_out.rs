@@ -36,19 +36,28 @@ fn escaped(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// The letter of `b`'s two-character escape (`\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`),
+/// if it has one; the other bytes for which [`escaped`] holds are written `\u00XX`.
+#[inline]
+fn short_escape(b: u8) -> Option<u8> {
+    match b {
+        b'"' | b'\\' => Some(b),
+        0x08 => Some(b'b'),
+        0x0c => Some(b'f'),
+        b'\n' => Some(b'n'),
+        b'\r' => Some(b'r'),
+        b'\t' => Some(b't'),
+        _ => None,
+    }
+}
+
 /// Append the escape of byte `b` (one for which [`escaped`] holds), as serde_json writes it:
-/// `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, else `\u00XX` with lowercase hex digits.
+/// its [`short_escape`], else `\u00XX` with lowercase hex digits.
 fn escape(out: &mut Vec<u8>, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    match b {
-        b'"' => out.extend_from_slice(b"\\\""),
-        b'\\' => out.extend_from_slice(b"\\\\"),
-        0x08 => out.extend_from_slice(b"\\b"),
-        0x0c => out.extend_from_slice(b"\\f"),
-        b'\n' => out.extend_from_slice(b"\\n"),
-        b'\r' => out.extend_from_slice(b"\\r"),
-        b'\t' => out.extend_from_slice(b"\\t"),
-        _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
+    match short_escape(b) {
+        Some(c) => out.extend_from_slice(&[b'\\', c]),
+        None => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
     }
 }
 
@@ -61,10 +70,8 @@ pub(crate) fn escaped_len(s: &str) -> Option<usize> {
     let mut words = b.chunks_exact(8);
     let mut marked = |chunk: &[u8]| -> Option<()> {
         for &c in chunk.iter().filter(|&&c| escaped(c)) {
-            match c {
-                b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => n += 1,
-                _ => return None,
-            }
+            short_escape(c)?;
+            n += 1;
         }
         Some(())
     };
