@@ -17,6 +17,7 @@ use crate::error::{Error, Issue, PathSegment, Result};
 use crate::graph;
 use crate::ids::{identity, natural_key};
 use crate::index;
+use crate::json_in::ReadError;
 use crate::keys;
 use crate::schema::{CompiledSchema, SchemaRecord, check_table_name};
 use crate::search::{CachedGraph, VecOp};
@@ -30,15 +31,39 @@ pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
     crate::json_in::parse(text).map_err(|e| json_error(what, &e))
 }
 
-/// The `InvalidArgument` error for `what`, whose text failed to parse with `e`.
-fn json_error(what: &str, e: &serde_json::Error) -> Error {
-    Error::InvalidArgument(format!("{what} is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
+/// The `InvalidArgument` error for `what`, whose text was refused with `e`.
+pub(crate) fn json_error(what: &str, e: &ReadError) -> Error {
+    match e {
+        ReadError::Syntax(e) => {
+            Error::InvalidArgument(format!("{what} is not valid JSON: {e} (line {}, column {})", e.line(), e.column()))
+        }
+        big @ ReadError::BigInteger { .. } => Error::InvalidArgument(format!("{what}: {big}")),
+    }
+}
+
+/// The validation issue for a row (`row`: its index in a batch) whose text was refused with `e`.
+fn row_issue(row: Option<u32>, e: ReadError) -> Issue {
+    let mut loc: Vec<PathSegment> = row.map(PathSegment::Index).into_iter().collect();
+    match e {
+        ReadError::Syntax(e) => Issue {
+            loc,
+            kind: "json_invalid".into(),
+            msg: format!("invalid JSON: {e} (line {}, column {})", e.line(), e.column()),
+        },
+        ReadError::BigInteger { loc: at, literal } => {
+            loc.extend(at);
+            Issue { loc, kind: "int_parsing_size".into(), msg: ReadError::big_integer_message(&literal) }
+        }
+    }
 }
 
 /// Parse an entity id.
 pub fn parse_id(id: &str) -> Result<Uuid> {
     Uuid::parse_str(id).map_err(|_| {
-        Error::InvalidArgument(format!("{id:?} is not an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded)"))
+        Error::InvalidArgument(format!(
+            "{} is not an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded)",
+            crate::error::preview(&format!("{id:?}"))
+        ))
     })
 }
 
@@ -48,7 +73,7 @@ fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
 
 /// Parse an entity's JSON text, keeping the text when it is exactly the compact JSON of
 /// the value (so storing the entity can copy it instead of writing it again).
-fn parse_row(text: &str) -> serde_json::Result<(Value, Option<&str>)> {
+fn parse_row(text: &str) -> Result<(Value, Option<&str>), ReadError> {
     let (value, compact) = crate::json_in::parse_noting_compact(text)?;
     Ok((value, compact.then_some(text)))
 }
@@ -227,8 +252,9 @@ impl<S: Storage> Database<S> {
     /// Register or replace the schema of `name`; returns the stored record (JSON).
     /// Errors: `InvalidArgument`, `InvalidSchema`, `SchemaConflict`, `Storage`.
     pub fn register_schema(&self, name: &str, document: &str) -> Result<String> {
-        let doc = parse_json("schema", document)
-            .map_err(|e| Error::InvalidSchema(e.to_string().trim_start_matches("schema ").to_string()))?;
+        let doc = parse_json("schema", document).map_err(|e| {
+            Error::InvalidSchema(e.to_string().trim_start_matches("schema ").trim_start_matches("schema: ").to_string())
+        })?;
         let mut record = SchemaRecord::from_document(name, doc)?;
         self.resolve_embedding(&mut record)?;
         let mut tx = self.begin(true)?;
@@ -502,7 +528,9 @@ impl<S: Storage> Database<S> {
                     msg,
                 }])
             };
-            let dst = Uuid::parse_str(&e.dst).map_err(|_| missing(format!("{:?} is not an entity id", e.dst)))?;
+            let dst = Uuid::parse_str(&e.dst).map_err(|_| {
+                missing(format!("{} is not an entity id", crate::error::preview(&format!("{:?}", e.dst))))
+            })?;
             if dst.as_bytes() != &id && tx.get(&keys::id_index(&self.tenant, dst.as_bytes()))?.is_none() {
                 return Err(missing(format!("no entity with id {} in tenant '{}'", e.dst, self.tenant)));
             }
@@ -537,7 +565,10 @@ impl<S: Storage> Database<S> {
     pub fn insert(&self, table: &str, data: &str) -> Result<String> {
         let mut tx = self.begin(true)?;
         let schema = self.schema(&tx, table)?;
-        let parsed = parse_row(data).map_err(|e| json_error("entity data", &e))?;
+        let parsed = parse_row(data).map_err(|e| match e {
+            ReadError::Syntax(_) => json_error("entity data", &e),
+            big => Error::Validation(vec![row_issue(None, big)]),
+        })?;
         let now = crate::time::now();
         let prepared = self.prepare(&schema, parsed, &now, None)?;
         let entity = self.apply(&mut tx, &schema.record, prepared, &now)?;
@@ -566,13 +597,7 @@ impl<S: Storage> Database<S> {
             for (j, row) in block.iter().enumerate() {
                 let i = (b * Self::BATCH_BLOCK + j) as u32;
                 let checked = parse_row(row)
-                    .map_err(|e| {
-                        Error::Validation(vec![Issue {
-                            loc: vec![PathSegment::Index(i)],
-                            kind: "json_invalid".into(),
-                            msg: format!("invalid JSON: {e} (line {}, column {})", e.line(), e.column()),
-                        }])
-                    })
+                    .map_err(|e| Error::Validation(vec![row_issue(Some(i), e)]))
                     .and_then(|value| self.prepare(&schema, value, &now, Some(i)));
                 match checked {
                     Ok(p) if issues.is_empty() => prepared.push(p),

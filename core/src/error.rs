@@ -113,5 +113,72 @@ impl Error {
     }
 }
 
+/// Most characters of a caller's value that a message quotes (see [`preview`]).
+pub const MAX_QUOTED_CHARS: usize = 64;
+
+/// `text` (a value as written in a message) cut to its first [`MAX_QUOTED_CHARS`] characters,
+/// followed by `… (N bytes)` naming its full length, so that a message about a large bad value
+/// stays short. Text within the limit comes back unchanged.
+pub fn preview(text: &str) -> std::borrow::Cow<'_, str> {
+    preview_with(text, MAX_QUOTED_CHARS)
+}
+
+/// [`preview`] with a limit of `max` characters.
+pub fn preview_with(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}… ({} bytes)", &text[..cut], text.len())),
+    }
+}
+
+/// A JSON value as quoted in a message: its compact JSON text, cut as [`preview`] cuts text, and
+/// whether it was cut. Serializes the value once without keeping more than the quoted start of it.
+pub fn preview_json(value: &serde_json::Value) -> (String, bool) {
+    /// The first `KEEP` bytes written, and how many were written in all.
+    struct Head {
+        kept: Vec<u8>,
+        total: usize,
+    }
+    // Enough bytes for MAX_QUOTED_CHARS characters of up to 4 bytes each, and one more.
+    const KEEP: usize = 4 * (MAX_QUOTED_CHARS + 1);
+    impl std::io::Write for Head {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let room = KEEP.saturating_sub(self.kept.len());
+            self.kept.extend_from_slice(&b[..b.len().min(room)]);
+            self.total += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut head = Head { kept: Vec::new(), total: 0 };
+    // Writing a `Value` to a writer that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut head, value);
+    let text = String::from_utf8_lossy(&head.kept);
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => (format!("{}… ({} bytes)", &text[..cut], head.total), true),
+        None => (text.into_owned(), false),
+    }
+}
+
 /// Result alias for the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_cut_long_values_on_a_character_boundary() {
+        assert_eq!(preview("short"), "short");
+        let exact = "é".repeat(MAX_QUOTED_CHARS);
+        assert_eq!(preview(&exact), exact.as_str());
+        let long = format!("{}€", "é".repeat(MAX_QUOTED_CHARS));
+        assert_eq!(preview(&long), format!("{exact}… ({} bytes)", long.len()));
+        let (quoted, cut) = preview_json(&serde_json::json!({"k": "€".repeat(100_000)}));
+        assert!(cut && quoted.starts_with("{\"k\":\"€€") && quoted.ends_with("… (300008 bytes)"), "{quoted}");
+        assert_eq!(quoted.chars().count(), MAX_QUOTED_CHARS + "… (300008 bytes)".chars().count());
+        assert_eq!(preview_json(&serde_json::json!([1, "a"])), ("[1,\"a\"]".to_string(), false));
+    }
+}

@@ -26,23 +26,143 @@
 //! whose compact spelling (ryu's) may be longer than the text's (`1e2` is written
 //! `100.0`), and a control character written `\u00XX`, which the text may spell with
 //! upper-case hex digits at the same length.
+//!
+//! **Integers beyond 64 bits.** serde_json (without its `arbitrary_precision` feature) reads an
+//! integer that fits neither `i64` nor `u64` as the nearest float, silently dropping digits. Such
+//! a literal is refused instead ([`ReadError::BigInteger`], naming where it is). The parser reports
+//! it only as a float, so a float of that size marks the text, and the text is then scanned for
+//! an integer literal (no `.`, no exponent) out of range; `1e30` and `1.0e19` stay floats.
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-/// Parse `text` as one JSON value. Errors: serde_json's, with line and column.
-pub fn parse(text: &str) -> serde_json::Result<Value> {
+use crate::error::PathSegment;
+
+/// Why a JSON text was refused.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not JSON: serde_json's error, with line and column.
+    Syntax(serde_json::Error),
+    /// An integer literal (no fraction, no exponent) that fits neither `i64` nor `u64`, at `loc`
+    /// (empty for the root value).
+    BigInteger {
+        /// Where the integer is.
+        loc: Vec<PathSegment>,
+        /// The literal as written.
+        literal: String,
+    },
+}
+
+impl ReadError {
+    /// What is wrong and what to do, for a message about the value at `loc` (the location is not
+    /// repeated).
+    pub fn big_integer_message(literal: &str) -> String {
+        format!(
+            "integer {} does not fit in 64 bits (the limit) and would lose digits as a float: store it as a \
+             string (or write it with a fraction or an exponent if a float is meant)",
+            crate::error::preview(literal)
+        )
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Syntax(e) => e.fmt(f),
+            ReadError::BigInteger { loc, literal } => {
+                let at: Vec<String> = loc.iter().map(|s| s.to_string()).collect();
+                let at = if at.is_empty() { "<root>".to_string() } else { at.join(".") };
+                write!(f, "at {at}: {}", ReadError::big_integer_message(literal))
+            }
+        }
+    }
+}
+
+impl From<serde_json::Error> for ReadError {
+    fn from(e: serde_json::Error) -> Self {
+        ReadError::Syntax(e)
+    }
+}
+
+/// Parse `text` as one JSON value. Errors: serde_json's, with line and column, or an integer
+/// beyond 64 bits (see the module docs).
+pub fn parse(text: &str) -> Result<Value, ReadError> {
     parse_noting_compact(text).map(|(value, _)| value)
 }
 
 /// Parse `text` as one JSON value, and say whether `text` is exactly the compact JSON of
-/// that value (see the module docs). Errors: serde_json's, with line and column.
-pub fn parse_noting_compact(text: &str) -> serde_json::Result<(Value, bool)> {
+/// that value (see the module docs). Errors: as [`parse`].
+pub fn parse_noting_compact(text: &str) -> Result<(Value, bool), ReadError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut stacks = Stacks { compact: Some(0), ..Stacks::default() };
     let value = Seed(&mut stacks).deserialize(&mut de)?;
     de.end()?;
+    if stacks.huge_float
+        && let Some((loc, literal)) = big_integer(text)
+    {
+        return Err(ReadError::BigInteger { loc, literal });
+    }
     Ok((value, stacks.compact == Some(text.len())))
+}
+
+/// The first integer literal in the JSON text `text` (already known to parse) that fits neither
+/// `i64` nor `u64`, with its location. One pass over the bytes, keeping the open containers.
+fn big_integer(text: &str) -> Option<(Vec<PathSegment>, String)> {
+    /// An open container: an object with its current key (and whether a key comes next), or an
+    /// array with its current index.
+    enum Open {
+        Object(Option<String>, bool),
+        Array(u32),
+    }
+    let b = text.as_bytes();
+    let mut open: Vec<Open> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' => open.push(Open::Object(None, true)),
+            b'[' => open.push(Open::Array(0)),
+            b'}' | b']' => {
+                open.pop();
+            }
+            b',' => match open.last_mut() {
+                Some(Open::Array(n)) => *n += 1,
+                Some(Open::Object(_, key_next)) => *key_next = true,
+                None => {}
+            },
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Open::Object(key, key_next @ true)) = open.last_mut() {
+                    *key = serde_json::from_str(&text[start..=i.min(b.len() - 1)]).ok();
+                    *key_next = false;
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i + 1 < b.len() && matches!(b[i + 1], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let literal = &text[start..=i];
+                let integer = !literal.contains(['.', 'e', 'E']);
+                if integer && literal.parse::<i64>().is_err() && literal.parse::<u64>().is_err() {
+                    let loc = open
+                        .iter()
+                        .map(|o| match o {
+                            Open::Object(key, _) => PathSegment::Field(key.clone().unwrap_or_default()),
+                            Open::Array(n) => PathSegment::Index(*n),
+                        })
+                        .collect();
+                    return Some((loc, literal.to_string()));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Members of the objects and arrays still open, innermost last, and the length of the
@@ -52,6 +172,8 @@ struct Stacks {
     entries: Vec<(String, Value)>,
     items: Vec<Value>,
     compact: Option<usize>,
+    /// A float of at least 2^63 in magnitude was read: perhaps an integer beyond 64 bits.
+    huge_float: bool,
 }
 
 impl Stacks {
@@ -122,6 +244,8 @@ impl<'de> Visitor<'de> for Seed<'_> {
 
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         self.0.compact = None;
+        // Where serde_json puts an integer that fits neither i64 nor u64 (or a large float).
+        self.0.huge_float |= v.abs() >= 9_223_372_036_854_775_808.0;
         // As serde_json: a non-finite float (which JSON text cannot spell) becomes null.
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
@@ -329,6 +453,37 @@ mod tests {
         ] {
             assert_eq!(parse_noting_compact(t).unwrap().1, expected, "{t}");
         }
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_refused_with_their_location() {
+        let refused = |t: &str| match parse(t) {
+            Err(ReadError::BigInteger { loc, literal }) => {
+                (loc.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("."), literal)
+            }
+            other => panic!("{t}: {other:?}"),
+        };
+        let big = "123456789012345678901234567890";
+        assert_eq!(refused(&format!("{{\"n\": {big}}}")), ("n".into(), big.into()));
+        assert_eq!(refused(big), ("".into(), big.into()));
+        assert_eq!(refused("[1, 2, -9223372036854775809]"), ("2".into(), "-9223372036854775809".into()));
+        assert_eq!(
+            refused("{\"a\": [0, {\"k\\\"\": 18446744073709551616}], \"z\": 1}"),
+            ("a.1.k\"".into(), "18446744073709551616".into())
+        );
+        assert_eq!(
+            refused("{\"s\": \"1e99 , [\", \"x\": {\"y\": 1.5e300, \"z\": 99999999999999999999}}"),
+            ("x.z".into(), "99999999999999999999".into())
+        );
+        let message = parse(&format!("{{\"n\": {big}}}")).unwrap_err().to_string();
+        assert!(message.contains("at n: integer 1234") && message.contains("store it as a string"), "{message}");
+        // Within 64 bits, and floats however large, are read as before.
+        for t in
+            ["18446744073709551615", "-9223372036854775808", "1e30", "1.0e19", "-1.5E300", "12345678901234567890.0"]
+        {
+            assert_eq!(parse(t).unwrap(), serde_json::from_str::<Value>(t).unwrap(), "{t}");
+        }
+        assert_eq!(parse("18446744073709551615").unwrap().as_u64(), Some(u64::MAX));
     }
 
     #[test]

@@ -16,6 +16,10 @@ mod defaults;
 pub mod embed;
 pub mod entity;
 pub mod error;
+// Shared by the cargo-fuzz targets and the stable fuzz test (native only); not the engine's API.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 mod graph_ops;
 mod graph_walk;

@@ -88,9 +88,10 @@ pub(crate) fn sync<S: Storage + ?Sized>(
                         loc,
                         kind: "reference_missing".into(),
                         msg: format!(
-                            "no row of '{}' has the id or key {name:?}; insert it first (the field is kept as a \
-                             '{}' edge)",
-                            r.table, r.rel_type
+                            "no row of '{}' has the id or key {}; insert it first (the field is kept as a '{}' edge)",
+                            r.table,
+                            crate::error::preview(&format!("{name:?}")),
+                            r.rel_type
                         ),
                     });
                 }

@@ -274,11 +274,26 @@ pub struct CompiledSchema {
 
 impl CompiledSchema {
     /// Compile `record.schema` (JSON Schema 2020-12 unless `$schema` says otherwise; formats asserted).
+    ///
+    /// `pattern` and `patternProperties` run on the `regex` crate, which matches in time linear in
+    /// the text whatever the pattern (`^(a+)+$` cannot backtrack exponentially), so a schema cannot
+    /// stall writes. It has no lookaround and no backreferences: a pattern using them is refused
+    /// here (`InvalidSchema`, naming the pattern) rather than when a row is written.
     pub fn compile(record: SchemaRecord) -> Result<Self> {
         let validator = jsonschema::options()
             .should_validate_formats(true)
+            .with_pattern_options(jsonschema::PatternOptions::regex())
             .build(&record.schema)
-            .map_err(|e| Error::InvalidSchema(format!("{e} (at {})", e.schema_path())))?;
+            .map_err(|e| {
+                let hint = match e.kind() {
+                    jsonschema::error::ValidationErrorKind::Format { format } if format == "regex" => {
+                        ": REM matches patterns with the `regex` crate (linear time), which has no lookaround \
+                         ((?=...), (?<=...)) and no backreferences (\\1); rewrite the pattern without them"
+                    }
+                    _ => "",
+                };
+                Error::InvalidSchema(format!("{} (at {}){hint}", message(&e), e.schema_path()))
+            })?;
         let defaults = Defaults::compile(&record.schema);
         Ok(CompiledSchema { record, validator, defaults })
     }
@@ -374,7 +389,28 @@ fn to_issue(e: &jsonschema::ValidationError<'_>) -> Issue {
         K::FalseSchema => "forbidden".into(),
         _ => "value_error".into(),
     };
-    Issue { loc, kind, msg: e.to_string() }
+    Issue { loc, kind, msg: message(e) }
+}
+
+/// Longest message of a validation issue, in characters, however long the values it quotes.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+
+/// The message of `e`, with the value it is about quoted in at most [`MAX_QUOTED_CHARS`]
+/// characters (a 1 MB string that breaks `maxLength` is not sent back whole), and the whole
+/// message cut at [`MAX_MESSAGE_CHARS`].
+///
+/// [`MAX_QUOTED_CHARS`]: crate::error::MAX_QUOTED_CHARS
+fn message(e: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::ValidationErrorKind as K;
+    let text = match e.kind() {
+        // The error of the property name, which is its instance.
+        K::PropertyNames { error } => message(error),
+        _ => {
+            let (quoted, cut) = crate::error::preview_json(e.instance());
+            if cut { e.masked_with(quoted).to_string() } else { e.to_string() }
+        }
+    };
+    crate::error::preview_with(&text, MAX_MESSAGE_CHARS).into_owned()
 }
 
 #[cfg(test)]

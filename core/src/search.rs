@@ -4,8 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
-use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 use crate::db::{Database, decode_entity, parse_id};
@@ -460,9 +458,7 @@ impl<S: Storage> Database<S> {
 
     /// Ids of the live rows of `table` matching the SQL predicate `filter`.
     fn filter_ids(&self, table: &str, filter: &str) -> Result<HashSet<[u8; 16]>> {
-        let dialect = GenericDialect {};
-        let mut parser =
-            Parser::new(&dialect).try_with_sql(filter).map_err(|e| Error::query(format!("in where: {e}")))?;
+        let mut parser = crate::sql::parsed::parser(filter)?;
         parser.parse_expr().map_err(|e| Error::query(format!("in where: {e}")))?;
         if parser.peek_token().token != Token::EOF {
             return Err(Error::query(format!(
@@ -470,7 +466,8 @@ impl<S: Storage> Database<S> {
                 parser.peek_token().token
             )));
         }
-        let rows = self.query_rows(&format!("SELECT id FROM {table} WHERE {filter}"))?;
+        // Quoted, so a table named like a keyword (`order`) reads as a name.
+        let rows = self.query_rows(&format!("SELECT id FROM \"{table}\" WHERE {filter}"))?;
         rows.iter()
             .map(|r| {
                 let id = r.get("id").and_then(Value::as_str).unwrap_or_default();

@@ -6,12 +6,24 @@ use sqlparser::ast::{
     LimitClause, ObjectNamePart, OrderByKind, OrderBySort, SelectItem, SetExpr, TableFactor, UnaryOperator,
 };
 
+use super::eval::ValueSet;
 use super::ir::{Agg, AggFn, CmpOp, Ex, OrderKey, Projection, Select};
 use crate::error::{Error, Result};
 use crate::schema::CompiledSchema;
 
 /// System fields readable as ordinary columns.
 pub const SYSTEM_FIELDS: [&str; 5] = ["id", "entity_type", "created_at", "modified_at", "deleted_at"];
+
+/// Deepest nesting of an expression the compiler accepts, checked before it recurses (and so
+/// before evaluation does). A chain of one operator, `a AND b AND c ...` or `a OR b OR ...`,
+/// is one level however long (its length is bounded by `parsed::MAX_OPERATORS`); every other
+/// operator, function call, parenthesis or `NOT` adds one.
+pub const MAX_EXPR_DEPTH: usize = 128;
+
+/// Longest `AND`/`OR` chain compiled left-deep, as written (and as EXPLAIN shows it); longer
+/// chains are split in halves built the same way, so evaluating one recurses about
+/// `LEFT_DEEP_TERMS + log2(terms)` deep instead of once per term.
+const LEFT_DEEP_TERMS: usize = 16;
 
 fn unsupported(what: impl std::fmt::Display) -> Error {
     Error::Unsupported(format!("{what} is not supported by REM SQL"))
@@ -33,9 +45,21 @@ fn ident_path(parts: &[ast::Ident]) -> Vec<String> {
     parts.iter().map(|i| i.value.clone()).collect()
 }
 
+/// A number literal: an integer (no `.`, no exponent) exactly as an `i64` or `u64`, anything else
+/// as a float. An integer beyond 64 bits is refused rather than rounded to a float.
 fn number(text: &str) -> Result<Value> {
     if let Ok(i) = text.parse::<i64>() {
         return Ok(Value::from(i));
+    }
+    if let Ok(u) = text.parse::<u64>() {
+        return Ok(Value::from(u));
+    }
+    if !text.contains(['.', 'e', 'E']) {
+        return Err(Error::query(format!(
+            "integer literal {} does not fit in 64 bits (the limit): compare with a string, or write it as a float \
+             (with a fraction or an exponent) if rounding is acceptable",
+            crate::error::preview(text)
+        )));
     }
     text.parse::<f64>()
         .ok()
@@ -69,7 +93,82 @@ fn cmp_op(op: &BinaryOperator) -> Option<CmpOp> {
     })
 }
 
+/// Refuse `root` when it nests deeper than [`MAX_EXPR_DEPTH`], walking it with an explicit
+/// stack (never recursion), through every child the compiler would recurse into.
+fn check_depth(root: &ast::Expr) -> Result<()> {
+    use ast::Expr as E;
+    let mut todo: Vec<(&ast::Expr, usize)> = vec![(root, 1)];
+    let mut children: Vec<&ast::Expr> = Vec::new();
+    while let Some((e, depth)) = todo.pop() {
+        if depth > MAX_EXPR_DEPTH {
+            return Err(Error::query(format!(
+                "expression nests deeper than {MAX_EXPR_DEPTH} levels (the limit): simplify it or split the query"
+            )));
+        }
+        match e {
+            E::BinaryOp { left, op: op @ (BinaryOperator::And | BinaryOperator::Or), right } => {
+                // The terms of a chain of one operator are compiled as one level.
+                for side in [left.as_ref(), right.as_ref()] {
+                    match side {
+                        E::BinaryOp { op: o, .. } if o == op => todo.push((side, depth)),
+                        term => children.push(term),
+                    }
+                }
+            }
+            E::BinaryOp { left, right, .. } | E::AnyOp { left, right, .. } => children.extend([&**left, &**right]),
+            E::UnaryOp { expr, .. } | E::Nested(expr) | E::IsNull(expr) | E::IsNotNull(expr) => children.push(expr),
+            E::InList { expr, list, .. } => {
+                children.push(expr);
+                children.extend(list);
+            }
+            E::Between { expr, low, high, .. } => children.extend([&**expr, &**low, &**high]),
+            E::Like { expr, pattern, .. } | E::ILike { expr, pattern, .. } => children.extend([&**expr, &**pattern]),
+            E::Function(f) => {
+                if let FunctionArguments::List(l) = &f.args {
+                    children.extend(l.args.iter().filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x),
+                        _ => None,
+                    }));
+                }
+            }
+            // Anything else is compiled without looking inside (or refused).
+            _ => {}
+        }
+        todo.extend(children.drain(..).map(|c| (c, depth + 1)));
+    }
+    Ok(())
+}
+
+/// `terms` joined by `AND` (`and`) or `OR`: left-deep up to [`LEFT_DEEP_TERMS`] terms, longer
+/// chains as two halves. Both are associative in SQL's three-valued logic, so the shape does not
+/// change the result. (No terms, which the compiler never asks for, is the operator's identity.)
+fn chain(and: bool, mut terms: Vec<Ex>) -> Ex {
+    let join = |a: Ex, b: Ex| if and { Ex::And(Box::new(a), Box::new(b)) } else { Ex::Or(Box::new(a), Box::new(b)) };
+    if terms.len() > LEFT_DEEP_TERMS {
+        let right = terms.split_off(terms.len() / 2);
+        return join(chain(and, terms), chain(and, right));
+    }
+    let mut terms = terms.into_iter();
+    let first = terms.next().unwrap_or(Ex::Lit(Value::Bool(and)));
+    terms.fold(first, join)
+}
+
+/// The one argument of `name()` (`None` for `*`). Errors: `InvalidQuery` for any other count.
+fn one_arg<'e>(name: &str, args: &'e [FunctionArg]) -> Result<Option<&'e ast::Expr>> {
+    match args {
+        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] => Ok(None),
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => Ok(Some(e)),
+        _ => Err(Error::query(format!("{name}() takes exactly one argument"))),
+    }
+}
+
 impl Compiler<'_> {
+    /// Compile a top-level expression (a select item, the filter, a key), checking its depth first.
+    fn top(&mut self, e: &ast::Expr, scope: Scope) -> Result<Ex> {
+        check_depth(e)?;
+        self.expr(e, scope)
+    }
+
     fn column(&self, path: Vec<String>) -> Result<Ex> {
         let first = path[0].as_str();
         if SYSTEM_FIELDS.contains(&first) {
@@ -100,24 +199,36 @@ impl Compiler<'_> {
             E::CompoundIdentifier(parts) => self.column(ident_path(parts))?,
             E::Value(v) => Ex::Lit(literal(&v.value)?),
             E::Nested(inner) => self.expr(inner, scope)?,
-            E::BinaryOp { left, op, right } => match op {
-                BinaryOperator::And => Ex::And(b(self.expr(left, scope)?), b(self.expr(right, scope)?)),
-                BinaryOperator::Or => Ex::Or(b(self.expr(left, scope)?), b(self.expr(right, scope)?)),
-                other => match cmp_op(other) {
-                    Some(c) => Ex::Cmp(b(self.expr(left, scope)?), c, b(self.expr(right, scope)?)),
-                    None => return Err(unsupported(format!("the operator {other}"))),
-                },
+            E::BinaryOp { op: op @ (BinaryOperator::And | BinaryOperator::Or), .. } => {
+                // The chain's terms, left to right, gathered without recursion.
+                let mut terms = Vec::new();
+                let mut todo = vec![e];
+                while let Some(x) = todo.pop() {
+                    match x {
+                        E::BinaryOp { left, op: o, right } if o == op => {
+                            todo.push(right);
+                            todo.push(left);
+                        }
+                        term => terms.push(self.expr(term, scope)?),
+                    }
+                }
+                chain(*op == BinaryOperator::And, terms)
+            }
+            E::BinaryOp { left, op, right } => match cmp_op(op) {
+                Some(c) => Ex::Cmp(b(self.expr(left, scope)?), c, b(self.expr(right, scope)?)),
+                None => return Err(unsupported(format!("the operator {op}"))),
             },
             E::UnaryOp { op: UnaryOperator::Not, expr } => Ex::Not(b(self.expr(expr, scope)?)),
             E::UnaryOp { op: UnaryOperator::Minus, expr } => Ex::Neg(b(self.expr(expr, scope)?)),
             E::UnaryOp { op: UnaryOperator::Plus, expr } => self.expr(expr, scope)?,
             E::IsNull(x) => Ex::IsNull(b(self.expr(x, scope)?), false),
             E::IsNotNull(x) => Ex::IsNull(b(self.expr(x, scope)?), true),
-            E::InList { expr, list, negated } => Ex::InList(
-                b(self.expr(expr, scope)?),
-                list.iter().map(|x| self.expr(x, scope)).collect::<Result<_>>()?,
-                *negated,
-            ),
+            E::InList { expr, list, negated } => {
+                let target = b(self.expr(expr, scope)?);
+                let items: Vec<Ex> = list.iter().map(|x| self.expr(x, scope)).collect::<Result<_>>()?;
+                let set = ValueSet::of(&items).map(Box::new);
+                Ex::InList(target, items, *negated, set)
+            }
             E::Between { expr, negated, low, high } => {
                 Ex::Between(b(self.expr(expr, scope)?), b(self.expr(low, scope)?), b(self.expr(high, scope)?), *negated)
             }
@@ -194,32 +305,25 @@ impl Compiler<'_> {
         if distinct && name != "COUNT" {
             return Err(unsupported(format!("{name}(DISTINCT ...)")));
         }
-        let one_arg = |args: &[FunctionArg]| -> Result<Option<ast::Expr>> {
-            match args {
-                [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] => Ok(None),
-                [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => Ok(Some(e.clone())),
-                _ => Err(Error::query(format!("{name}() takes exactly one argument"))),
-            }
-        };
         if let Some(func) = agg {
             if scope == Scope::Row {
                 return Err(Error::query(format!(
                     "aggregate {name}() is not allowed here (use it in the select list, HAVING or ORDER BY)"
                 )));
             }
-            let arg = one_arg(args)?;
+            let arg = one_arg(&name, args)?;
             let (func, arg) = match (func, arg) {
                 (AggFn::Count, None) => (AggFn::CountStar, Ex::Lit(Value::Null)),
                 (_, None) => {
                     return Err(Error::query(format!("{name}(*) is not valid; name a column")));
                 }
-                (func, Some(e)) => (func, self.expr(&e, Scope::Row)?),
+                (func, Some(e)) => (func, self.expr(e, Scope::Row)?),
             };
             self.aggs.push(Agg { func, arg });
             return Ok(Ex::Agg(self.aggs.len() - 1));
         }
-        let arg = one_arg(args)?.ok_or_else(|| Error::query(format!("{name}(*) is not valid")))?;
-        let arg = Box::new(self.expr(&arg, scope)?);
+        let arg = one_arg(&name, args)?.ok_or_else(|| Error::query(format!("{name}(*) is not valid")))?;
+        let arg = Box::new(self.expr(arg, scope)?);
         match name.as_str() {
             "LOWER" => Ok(Ex::Lower(arg)),
             "UPPER" => Ok(Ex::Upper(arg)),
@@ -270,7 +374,11 @@ pub fn source_table(query: &ast::Query) -> Result<(&ast::Select, String)> {
         return Err(unsupported("JOIN"));
     }
     let table = match &from.relation {
-        TableFactor::Table { name, args: None, .. } => name.to_string(),
+        // A one-part name as written, without its quotes: `"order"` names the table `order`.
+        TableFactor::Table { name, args: None, .. } => match name.0.as_slice() {
+            [ObjectNamePart::Identifier(i)] => i.value.clone(),
+            _ => name.to_string(),
+        },
         TableFactor::Derived { .. } => return Err(unsupported("a subquery in FROM")),
         other => return Err(unsupported(format!("the table expression {other}"))),
     };
@@ -294,10 +402,10 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
         Some(other) => return Err(unsupported(format!("{other}"))),
     };
     let mut c = Compiler { schema, aggs: Vec::new() };
-    let filter = select.selection.as_ref().map(|w| c.expr(w, Scope::Row)).transpose()?;
+    let filter = select.selection.as_ref().map(|w| c.top(w, Scope::Row)).transpose()?;
     let group_by = match &select.group_by {
         GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => {
-            exprs.iter().map(|e| c.expr(e, Scope::Row)).collect::<Result<Vec<_>>>()?
+            exprs.iter().map(|e| c.top(e, Scope::Row)).collect::<Result<Vec<_>>>()?
         }
         other => return Err(unsupported(format!("`{other}`"))),
     };
@@ -306,14 +414,17 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
     for item in &select.projection {
         match item {
             SelectItem::Wildcard(_) => star = true,
-            SelectItem::UnnamedExpr(e) => items.push((default_name(e), c.expr(e, Scope::Group)?, e.clone())),
+            SelectItem::UnnamedExpr(e) => {
+                let ex = c.top(e, Scope::Group)?;
+                items.push((default_name(e), ex, e))
+            }
             SelectItem::ExprWithAlias { expr, alias } => {
-                items.push((alias.value.clone(), c.expr(expr, Scope::Group)?, expr.clone()))
+                items.push((alias.value.clone(), c.top(expr, Scope::Group)?, expr))
             }
             other => return Err(unsupported(format!("the select item {other}"))),
         }
     }
-    let having = select.having.as_ref().map(|h| c.expr(h, Scope::Group)).transpose()?;
+    let having = select.having.as_ref().map(|h| c.top(h, Scope::Group)).transpose()?;
     let grouped = !group_by.is_empty() || !c.aggs.is_empty();
     if star && (grouped || !items.is_empty()) {
         return Err(unsupported("`*` mixed with other select items or aggregates"));
@@ -351,7 +462,7 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
             };
             let expr = match alias {
                 Some(ex) => ex,
-                None => c.expr(&k.expr, if grouped { Scope::Group } else { Scope::Row })?,
+                None => c.top(&k.expr, if grouped { Scope::Group } else { Scope::Row })?,
             };
             order_by.push(OrderKey { expr, desc, nulls_first: k.options.nulls_first.unwrap_or(desc) });
         }
@@ -400,7 +511,7 @@ fn contains_bare_column(ex: &Ex) -> bool {
         Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
             contains_bare_column(a)
         }
-        Ex::InList(a, l, _) => contains_bare_column(a) || l.iter().any(contains_bare_column),
+        Ex::InList(a, l, ..) => contains_bare_column(a) || l.iter().any(contains_bare_column),
         Ex::Between(a, b, c, _) => contains_bare_column(a) || contains_bare_column(b) || contains_bare_column(c),
         Ex::Like(a, b, ..) => contains_bare_column(a) || contains_bare_column(b),
     }

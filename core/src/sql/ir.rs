@@ -63,8 +63,9 @@ pub enum Ex {
     Or(Box<Ex>, Box<Ex>),
     /// Logical NOT.
     Not(Box<Ex>),
-    /// `x [NOT] IN (list)`.
-    InList(Box<Ex>, Vec<Ex>, bool),
+    /// `x [NOT] IN (list)`: (expr, list, negated, the list's values hashed when it is long and
+    /// all literals; see [`super::eval::ValueSet`]).
+    InList(Box<Ex>, Vec<Ex>, bool, Option<Box<super::eval::ValueSet>>),
     /// `x [NOT] BETWEEN lo AND hi`.
     Between(Box<Ex>, Box<Ex>, Box<Ex>, bool),
     /// `x [NOT] LIKE/ILIKE pattern`: (expr, pattern, escape, negated, case-insensitive).
@@ -102,7 +103,7 @@ impl Ex {
             Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
                 a.properties_read(out)
             }
-            Ex::InList(a, l, _) => {
+            Ex::InList(a, l, ..) => {
                 a.properties_read(out);
                 l.iter().for_each(|e| e.properties_read(out));
             }
@@ -123,7 +124,7 @@ impl Ex {
             Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
                 a.mentions(name)
             }
-            Ex::InList(a, l, _) => a.mentions(name) || l.iter().any(|e| e.mentions(name)),
+            Ex::InList(a, l, ..) => a.mentions(name) || l.iter().any(|e| e.mentions(name)),
             Ex::Between(a, b, c, _) => a.mentions(name) || b.mentions(name) || c.mentions(name),
             Ex::Like(a, b, ..) => a.mentions(name) || b.mentions(name),
         }

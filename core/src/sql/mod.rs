@@ -39,7 +39,10 @@ use crate::store::Storage;
 fn parse_error(e: ParserError, sql: &str) -> Error {
     let text = match &e {
         ParserError::TokenizerError(s) | ParserError::ParserError(s) => s.clone(),
-        ParserError::RecursionLimitExceeded => "query nests too deeply".to_string(),
+        ParserError::RecursionLimitExceeded => format!(
+            "query nests deeper than the parser's limit ({} levels): simplify it or split it",
+            parsed::MAX_PARSE_DEPTH
+        ),
     };
     let num_after = |label: &str| -> u32 {
         text.find(label)
@@ -93,8 +96,10 @@ impl<S: Storage> Database<S> {
     /// `:name`/`$name`) bound as literals first (see [`params::bind`]).
     /// Errors: as `query`, plus `InvalidArgument` (params that are not JSON, missing, unused or unbindable).
     pub fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
-        let params: Value = serde_json::from_str(params)
-            .map_err(|e| Error::InvalidArgument(format!("params are not valid JSON: {e}")))?;
+        let params: Value = crate::json_in::parse(params).map_err(|e| match e {
+            crate::json_in::ReadError::Syntax(e) => Error::InvalidArgument(format!("params are not valid JSON: {e}")),
+            big => Error::InvalidArgument(format!("params: {big}")),
+        })?;
         self.query(&params::bind(sql, &params)?)
     }
 
@@ -122,7 +127,7 @@ impl<S: Storage> Database<S> {
 
     /// Parse, plan and run a `SELECT` (or the kv form); with `explain`, return the plan instead of the rows.
     fn select(&self, sql: &str, explain: bool) -> Result<Vec<Out>> {
-        let statements = self.parsed.parse(sql).map_err(|e| parse_error(e, sql))?;
+        let statements = self.parsed.parse(sql)?;
         let stmt = match statements.as_slice() {
             [one] => one,
             [] => return Err(Error::query("empty query")),
@@ -153,13 +158,18 @@ impl<S: Storage> Database<S> {
             }
         };
         let (select, table) = compile::source_table(query)?;
-        if table.eq_ignore_ascii_case("kv") {
-            if explain {
-                return Ok(vec![Out::Value(serde_json::json!({"table": "kv", "access": "natural-key index lookup"}))]);
+        // `kv` is the natural-key index, unless the tenant registered a table of that name.
+        let schema = match self.require_table(&table) {
+            Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => {
+                if explain {
+                    return Ok(vec![Out::Value(
+                        serde_json::json!({"table": "kv", "access": "natural-key index lookup"}),
+                    )]);
+                }
+                return Ok(self.kv_statement(select)?.into_iter().map(Out::Value).collect());
             }
-            return Ok(self.kv_statement(select)?.into_iter().map(Out::Value).collect());
-        }
-        let schema = self.require_table(&table)?;
+            found => found?,
+        };
         let q = compile::compile_select(query, select, &schema)?;
         // The live count is read only by the planner and EXPLAIN, not by a covered lookup.
         let mut table_rows = None;
@@ -366,7 +376,8 @@ impl<S: Storage> Database<S> {
         Ok(out)
     }
 
-    /// `SELECT * FROM kv WHERE key IN ('k1', ...)` or `WHERE key = 'k'`.
+    /// `SELECT * FROM kv WHERE key IN ('k1', ...)` or `WHERE key = 'k'` (when the tenant has no
+    /// table named `kv`, which would be read instead).
     fn kv_statement(&self, select: &sqlparser::ast::Select) -> Result<Vec<Value>> {
         use sqlparser::ast::{BinaryOperator, Expr, SelectItem};
         if !matches!(select.projection.as_slice(), [SelectItem::Wildcard(_)]) {

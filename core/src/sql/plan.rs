@@ -212,7 +212,7 @@ impl Planner<'_> {
                 let range = self.cmp_range(&field, op, v)?;
                 probe(field.clone(), format!("{field} {op:?} {v}"), vec![range])
             }
-            Ex::InList(e, list, false) => {
+            Ex::InList(e, list, false, _) => {
                 let Ex::Col(path) = e.as_ref() else { return None };
                 let field = self.indexed(path)?;
                 let mut ranges = Vec::new();
