@@ -181,6 +181,9 @@ pub enum Command {
     /// `part_of` edges to the document), embedded for `rem search`. Folders are walked
     /// recursively. An unchanged file (same BLAKE3 hash) is skipped; a changed one has its
     /// chunks replaced in one transaction. Files that cannot be read are reported and skipped.
+    /// Only regular files are read: symlinks inside folders are not followed (unless
+    /// --follow-symlinks), devices, FIFOs and sockets are listed under `ignored`, and files over
+    /// --max-file-size fail without being read.
     Ingest {
         /// Files or folders.
         #[arg(required = true)]
@@ -200,6 +203,12 @@ pub enum Command {
         /// Re-ingest files even when their hash is unchanged.
         #[arg(long)]
         force: bool,
+        /// Largest file read, in bytes; larger files are reported as errors.
+        #[arg(long, default_value_t = rem_host::ingest::DEFAULT_MAX_FILE_SIZE, value_name = "BYTES")]
+        max_file_size: u64,
+        /// Follow symlinks found inside the folders given (loops are detected).
+        #[arg(long)]
+        follow_symlinks: bool,
     },
     /// Run one REM SQL statement (SELECT, LOOKUP, SEARCH, TRAVERSE, EXPLAIN).
     Query {

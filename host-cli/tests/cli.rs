@@ -404,3 +404,73 @@ fn ingest_writes_documents_and_chunks_and_replaces_them_on_change() {
         "kept ordinals keep their ids"
     );
 }
+
+#[test]
+fn ingest_reads_only_regular_files_within_the_folders_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let docs = d.join("docs");
+    std::fs::create_dir_all(docs.join("sub")).unwrap();
+    std::fs::write(docs.join("notes.txt"), "Plain notes about the garden and tomatoes.").unwrap();
+    std::fs::write(docs.join("big.txt"), "x".repeat(5000)).unwrap();
+    // Outside the folder, reached only through a symlink.
+    let outside = d.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "the secret outside marker").unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), docs.join("link.txt")).unwrap();
+    // A loop: docs/sub/up -> docs.
+    std::os::unix::fs::symlink(&docs, docs.join("sub/up")).unwrap();
+    // A FIFO (reading it would block forever) and a socket.
+    let fifo = docs.join("pipe.txt");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let _socket = std::os::unix::net::UnixListener::bind(docs.join("sock.txt")).unwrap();
+    let docs_arg = docs.to_str().unwrap();
+
+    let sum = rem_hash(d, &["ingest", docs_arg, "/dev/zero", "--max-file-size", "1000"]);
+    let ignored: Vec<(String, String)> = sum["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap().to_string(), e["reason"].as_str().unwrap().to_string()))
+        .collect();
+    let reason = |suffix: &str| {
+        ignored
+            .iter()
+            .find(|(p, _)| p.ends_with(suffix))
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{suffix} not listed: {sum}"))
+    };
+    assert!(reason("link.txt").contains("symlink not followed"));
+    assert!(reason("sub/up").contains("symlink not followed"));
+    assert!(reason("pipe.txt").contains("FIFO"));
+    assert!(reason("sock.txt").contains("socket"));
+    assert!(reason("/dev/zero").contains("character device"));
+    assert_eq!(sum["ingested"], 1, "{sum}");
+    assert_eq!(sum["errors"].as_array().unwrap().len(), 1, "{sum}");
+    assert!(sum["errors"][0]["error"].as_str().unwrap().contains("--max-file-size"), "{sum}");
+    let found = rem_hash(d, &["query", "SELECT COUNT(*) AS n FROM resources WHERE content LIKE '%secret outside%'"]);
+    assert_eq!(found[0]["n"], 0, "nothing outside the folder was read");
+
+    // With --follow-symlinks: the outside file is read, and the loop is walked once.
+    let sum = rem_hash(d, &["ingest", docs_arg, "--follow-symlinks", "--max-file-size", "1000"]);
+    assert_eq!(sum["ingested"], 1, "{sum}");
+    assert!(sum["ignored"].as_array().unwrap().iter().any(|e| e["reason"].as_str().unwrap().contains("loop")), "{sum}");
+    let found = rem_hash(d, &["query", "SELECT COUNT(*) AS n FROM resources WHERE content LIKE '%secret outside%'"]);
+    assert_eq!(found[0]["n"], 1);
+}
+
+#[test]
+fn a_bad_setting_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rem"))
+        .arg("--path")
+        .arg(dir.path().join("db"))
+        .args(["schema", "list"])
+        .env("P8_CALL_TIMEOUT_MS", "-5")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("P8_CALL_TIMEOUT_MS") && err.contains("-5"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -6,12 +6,14 @@
 //! `frozen` and `Sync`, so one handle may be shared across threads (calls are
 //! serialised inside [`rem_host::Database`]).
 
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use rem_host::{Direction, Embeddings, OpenOptions, SearchOptions, SearchQuery, Strategy};
+use rem_host::{Direction, Embeddings, InterruptCheck, OpenOptions, SearchOptions, SearchQuery, Strategy};
 
 use crate::{embed, error, json};
 
@@ -30,6 +32,41 @@ pub struct Database {
 }
 
 type HostResult<T> = rem_host::Result<T>;
+
+/// The interpreter's main thread, the only one where Python runs signal handlers.
+static MAIN_THREAD: OnceLock<std::thread::ThreadId> = OnceLock::new();
+
+thread_local! {
+    /// The exception a signal handler raised during an engine call on this thread (Ctrl-C's
+    /// `KeyboardInterrupt`), re-raised when the interrupted call returns.
+    static PENDING_SIGNAL: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// Note the main thread (called at import, which runs there).
+pub fn note_main_thread(py: Python<'_>) -> PyResult<()> {
+    let threading = py.import("threading")?;
+    if threading.call_method0("current_thread")?.is(&threading.call_method0("main_thread")?) {
+        MAIN_THREAD.get_or_init(|| std::thread::current().id());
+    }
+    Ok(())
+}
+
+/// The interrupt check of every handle: on the main thread, run Python's pending signal handlers
+/// (`PyErr_CheckSignals`); when one raises (Ctrl-C), keep its exception and stop the call.
+fn signal_check() -> InterruptCheck {
+    InterruptCheck(Arc::new(|| {
+        if MAIN_THREAD.get() != Some(&std::thread::current().id()) {
+            return false;
+        }
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(e) => {
+                PENDING_SIGNAL.with(|p| *p.borrow_mut() = Some(e));
+                true
+            }
+        })
+    }))
+}
 
 fn closed() -> rem_host::Error {
     rem_host::Error::InvalidArgument("the database is closed; open a new REMDatabase".into())
@@ -76,10 +113,23 @@ impl Database {
             .map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?
             .clone();
         let result = py.detach(|| match db {
-            Some(db) => f(&db),
+            // The host catches its own panics; this catches any in the closures here, so that no
+            // panic reaches Python as `PanicException` (which `except Exception` does not catch).
+            Some(db) => std::panic::catch_unwind(AssertUnwindSafe(|| f(&db))).unwrap_or_else(|panic| {
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned());
+                Err(rem_host::Error::Internal(format!("{} (a bug in REM)", text.unwrap_or_else(|| "panic".into()))))
+            }),
             None => Err(closed()),
         });
         result.map_err(|e| {
+            if let rem_host::Error::Interrupted(why) = &e {
+                return PENDING_SIGNAL
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| pyo3::exceptions::PyKeyboardInterrupt::new_err(why.clone()));
+            }
             let cause = if matches!(e, rem_host::Error::Embedding(_)) { embed::take_error() } else { None };
             error::to_py(py, e, cause)
         })
@@ -123,7 +173,8 @@ impl Database {
             None => OpenOptions::in_memory(),
         }
         .tenant(tenant.clone())
-        .embeddings(embeddings);
+        .embeddings(embeddings)
+        .interrupt(signal_check());
         if let Some(bytes) = memory_limit {
             options = options.memory_limit(bytes);
         }
@@ -390,6 +441,8 @@ impl Database {
             Ok(serde_json::json!({
                 "files": summary.files, "ingested": summary.ingested, "chunks": summary.chunks,
                 "skipped_unchanged": summary.skipped, "removed_stale_chunks": summary.removed, "errors": errors,
+                "ignored": summary.ignored.iter().map(|(p, why)| serde_json::json!({"path": p, "reason": why}))
+                    .collect::<Vec<_>>(),
             })
             .to_string())
         })

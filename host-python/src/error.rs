@@ -30,6 +30,7 @@ fn class_name(e: &Error) -> &'static str {
         Error::Embedding(_) => "EmbeddingError",
         Error::ResourceExhausted(_) => "ResourceExhaustedError",
         Error::Timeout(_) => "CallTimeoutError",
+        Error::Forked { .. } => "DatabaseForkedError",
         Error::Trap(_) | Error::Internal(_) => "EngineError",
         _ => "RemError",
     }

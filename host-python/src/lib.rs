@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<database::Database>()?;
+    database::note_main_thread(m.py())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ENGINE_HASH", rem_host::ENGINE_HASH)?;
     m.add("DEFAULT_EMBEDDING_MODEL", rem_host::embed::DEFAULT_MODEL)?;

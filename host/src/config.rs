@@ -11,25 +11,52 @@ pub const ENV_CACHE_DIR: &str = "P8_CACHE_DIR";
 /// Guest memory cap in MiB (default [`DEFAULT_MEMORY_LIMIT_MIB`]).
 pub const ENV_MEMORY_LIMIT: &str = "P8_MEMORY_LIMIT_MIB";
 
-/// Per-call deadline in milliseconds (default: none). A call still running then is stopped.
+/// Per-call deadline in milliseconds (default [`DEFAULT_CALL_TIMEOUT_MS`]; `0` or `off`: none).
+/// A call still running then is stopped and rolled back; it covers the host's embedding calls too.
 pub const ENV_CALL_TIMEOUT: &str = "P8_CALL_TIMEOUT_MS";
 
-/// The per-call deadline from `$P8_CALL_TIMEOUT_MS`, if set to a positive number.
-pub fn call_timeout_from_env() -> Option<std::time::Duration> {
-    std::env::var(ENV_CALL_TIMEOUT)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|ms| *ms > 0)
-        .map(std::time::Duration::from_millis)
+/// Default per-call deadline: 60 s, generous for one call (a 1,000-row batch embedded with
+/// MiniLM on 2 cores takes about 7 s) and short of a hang.
+pub const DEFAULT_CALL_TIMEOUT_MS: u64 = 60_000;
+
+fn env_setting(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// The per-call deadline from `$P8_CALL_TIMEOUT_MS`: unset gives the default, `0`/`off`/`none`
+/// no deadline. Errors: anything but a whole number of milliseconds or those words.
+pub fn call_timeout_from_env() -> Result<Option<std::time::Duration>, String> {
+    parse_call_timeout(env_setting(ENV_CALL_TIMEOUT))
+}
+
+fn parse_call_timeout(v: Option<String>) -> Result<Option<std::time::Duration>, String> {
+    let Some(v) = v else {
+        return Ok(Some(std::time::Duration::from_millis(DEFAULT_CALL_TIMEOUT_MS)));
+    };
+    match v.as_str() {
+        "0" | "off" | "none" => Ok(None),
+        _ => v.parse::<u64>().map(|ms| Some(std::time::Duration::from_millis(ms))).map_err(|_| {
+            format!("{ENV_CALL_TIMEOUT}={v:?} is not a deadline: give whole milliseconds (e.g. 60000), or 0 for none")
+        }),
+    }
 }
 
 /// `0`, `off` or `false` turns the write pipeline off (see `kv::pipeline`); default on. Off
-/// is faster when the machine's other core is busy (`docs/benchmarks.md`, issue 2).
+/// is faster when the machine's other core is busy (`docs/benchmarks.md`).
 pub const ENV_WRITE_PIPELINE: &str = "P8_WRITE_PIPELINE";
 
-/// Whether `$P8_WRITE_PIPELINE` leaves the write pipeline on (unset, or anything but `0`/`off`/`false`).
-pub fn write_pipeline_from_env() -> bool {
-    std::env::var(ENV_WRITE_PIPELINE).map_or(true, |v| !matches!(v.trim(), "0" | "off" | "false"))
+/// Whether `$P8_WRITE_PIPELINE` leaves the write pipeline on (unset: on).
+/// Errors: anything but `1`/`on`/`true`/`0`/`off`/`false`.
+pub fn write_pipeline_from_env() -> Result<bool, String> {
+    parse_write_pipeline(env_setting(ENV_WRITE_PIPELINE))
+}
+
+fn parse_write_pipeline(v: Option<String>) -> Result<bool, String> {
+    match v.as_deref() {
+        None | Some("1" | "on" | "true") => Ok(true),
+        Some("0" | "off" | "false") => Ok(false),
+        Some(v) => Err(format!("{ENV_WRITE_PIPELINE}={v:?} is not a switch: use on or off")),
+    }
 }
 
 /// Set to `perfmap` to write `/tmp/perf-<pid>.map` so `perf` can name guest functions.
@@ -60,7 +87,51 @@ pub fn cache_dir() -> PathBuf {
     env_path(ENV_CACHE_DIR).unwrap_or_else(|| home().join("cache"))
 }
 
-/// The guest memory cap in bytes from `$P8_MEMORY_LIMIT_MIB`, if set and valid.
-pub fn memory_limit_from_env() -> Option<u64> {
-    std::env::var(ENV_MEMORY_LIMIT).ok().and_then(|v| v.trim().parse::<u64>().ok()).map(|mib| mib * 1024 * 1024)
+/// The guest memory cap in bytes from `$P8_MEMORY_LIMIT_MIB` (`None` when unset).
+/// Errors: anything but a whole number of MiB from 16 to 4096 (wasm32's whole address space).
+pub fn memory_limit_from_env() -> Result<Option<u64>, String> {
+    parse_memory_limit(env_setting(ENV_MEMORY_LIMIT))
+}
+
+fn parse_memory_limit(v: Option<String>) -> Result<Option<u64>, String> {
+    let Some(v) = v else { return Ok(None) };
+    match v.parse::<u64>() {
+        Ok(mib) if (16..=4096).contains(&mib) => Ok(Some(mib * 1024 * 1024)),
+        _ => Err(format!("{ENV_MEMORY_LIMIT}={v:?} is not a memory cap: give whole MiB from 16 to 4096")),
+    }
+}
+
+/// Every problem with REM's settings in the environment, one sentence each (empty when all are
+/// usable). `Database::open` refuses to open while any remains.
+pub fn check_env() -> Vec<String> {
+    [call_timeout_from_env().err(), write_pipeline_from_env().err(), memory_limit_from_env().err()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_errors_naming_the_variable_and_good_ones_parse() {
+        let v = |s: &str| Some(s.to_string());
+        for bad in ["-5", "soon", "1.5", "99999999999999999999999"] {
+            assert!(parse_call_timeout(v(bad)).unwrap_err().contains(ENV_CALL_TIMEOUT), "{bad}");
+        }
+        for bad in ["lots", "0", "99999", "-1"] {
+            assert!(parse_memory_limit(v(bad)).unwrap_err().contains(ENV_MEMORY_LIMIT), "{bad}");
+        }
+        assert!(parse_write_pipeline(v("maybe")).unwrap_err().contains(ENV_WRITE_PIPELINE));
+        let default = std::time::Duration::from_millis(DEFAULT_CALL_TIMEOUT_MS);
+        assert_eq!(parse_call_timeout(None), Ok(Some(default)));
+        assert_eq!(parse_call_timeout(v("2500")), Ok(Some(std::time::Duration::from_millis(2500))));
+        assert_eq!(parse_call_timeout(v("off")), Ok(None));
+        assert_eq!(parse_call_timeout(v("0")), Ok(None));
+        assert_eq!(parse_memory_limit(None), Ok(None));
+        assert_eq!(parse_memory_limit(v("512")), Ok(Some(512 << 20)));
+        assert_eq!(parse_write_pipeline(None), Ok(true));
+        assert_eq!(parse_write_pipeline(v("off")), Ok(false));
+    }
 }

@@ -8,8 +8,10 @@
 //! read snapshot. After a trap the store is discarded and a fresh instance is
 //! made on the next call.
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
@@ -22,8 +24,8 @@ use crate::embed::Embeddings;
 use crate::error::{Error, PathSegment, Result};
 use crate::graph::{Direction, Strategy};
 use crate::kv::Txn;
-use crate::runtime::Runtime;
-use crate::state::HostState;
+use crate::runtime::{EPOCH_TICK, Runtime};
+use crate::state::{HostState, Stop};
 
 /// Largest tenant name, in bytes.
 pub const MAX_TENANT_LEN: usize = 128;
@@ -61,6 +63,21 @@ impl Default for SearchOptions {
     }
 }
 
+/// A check run about every [`INTERRUPT_POLL`] while an engine call runs; when it answers `true`
+/// the call is stopped and rolled back with [`Error::Interrupted`] (the Python wheel checks for
+/// Ctrl-C here).
+#[derive(Clone)]
+pub struct InterruptCheck(pub Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for InterruptCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InterruptCheck(..)")
+    }
+}
+
+/// How often a running call asks its [`InterruptCheck`]: 100 ms.
+pub const INTERRUPT_POLL: Duration = Duration::from_millis(100);
+
 /// Options for [`Database::open`].
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -72,9 +89,13 @@ pub struct OpenOptions {
     pub memory_limit: u64,
     /// Embedding providers (default model, weights folder, custom function).
     pub embeddings: Embeddings,
-    /// Deadline of each engine call (`None`: no deadline). Default `$P8_CALL_TIMEOUT_MS`, else none.
-    /// Resolution: [`crate::EPOCH_TICK`] (5 ms).
+    /// Deadline of each engine call, host-side embedding included (`None`: no deadline). Default
+    /// `$P8_CALL_TIMEOUT_MS`, else [`config::DEFAULT_CALL_TIMEOUT_MS`] (60 s). Resolution:
+    /// [`crate::EPOCH_TICK`] (5 ms). Deadlines cost up to ~20% in compute-bound calls (wasmtime's
+    /// epoch checks; `docs/benchmarks.md`), so `None` runs the engine without them.
     pub call_timeout: Option<std::time::Duration>,
+    /// Stops a running call when it answers `true` (see [`InterruptCheck`]). Default none.
+    pub interrupt: Option<InterruptCheck>,
     /// Apply large write batches on a second thread while the engine goes on (`kv::pipeline`).
     /// Default `$P8_WRITE_PIPELINE`, else on. On a machine whose other core is busy the second
     /// thread costs more than it saves; turn it off there (`docs/benchmarks.md`, issue 2).
@@ -86,10 +107,16 @@ impl Default for OpenOptions {
         OpenOptions {
             path: Some(config::default_db_path()),
             tenant: "default".into(),
-            memory_limit: config::memory_limit_from_env().unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
+            // A bad setting falls back to its default here; `Database::open` refuses it (config::check_env).
+            memory_limit: config::memory_limit_from_env()
+                .ok()
+                .flatten()
+                .unwrap_or(config::DEFAULT_MEMORY_LIMIT_MIB * 1024 * 1024),
             embeddings: Embeddings::default(),
-            call_timeout: config::call_timeout_from_env(),
-            write_pipeline: config::write_pipeline_from_env(),
+            call_timeout: config::call_timeout_from_env()
+                .unwrap_or(Some(Duration::from_millis(config::DEFAULT_CALL_TIMEOUT_MS))),
+            interrupt: None,
+            write_pipeline: config::write_pipeline_from_env().unwrap_or(true),
         }
     }
 }
@@ -118,6 +145,11 @@ impl OpenOptions {
         self.call_timeout = timeout;
         self
     }
+    /// Stop running calls when `check` answers `true` ([`Error::Interrupted`], rolled back).
+    pub fn interrupt(mut self, check: InterruptCheck) -> Self {
+        self.interrupt = Some(check);
+        self
+    }
     /// Turn the write pipeline on or off (see [`OpenOptions::write_pipeline`]).
     pub fn write_pipeline(mut self, on: bool) -> Self {
         self.write_pipeline = on;
@@ -137,14 +169,23 @@ struct Live {
 }
 
 struct Inner {
-    redb: redb::Database,
+    /// Always `Some` until the handle is dropped (see `Drop for Database`).
+    redb: Option<redb::Database>,
     live: Option<Live>,
 }
 
 /// A tenant's handle on a REM database. `Send + Sync`: calls are serialised
 /// by an internal mutex.
+///
+/// Fork safety: a handle belongs to the process that opened it. In a child made by `fork()`
+/// every call fails with [`Error::Forked`], and dropping the handle there releases nothing and
+/// writes nothing (the parent's open file, lock and any transaction in flight are left alone),
+/// so the parent's database is never written through a copied handle.
 pub struct Database {
     inner: Mutex<Inner>,
+    /// The process that opened the handle.
+    pid: u32,
+    interrupt: Option<InterruptCheck>,
     tenant: String,
     memory_limit: u64,
     path: Option<PathBuf>,
@@ -163,13 +204,57 @@ fn io(context: String, e: impl std::fmt::Display) -> Error {
     Error::Io { context, message: e.to_string() }
 }
 
+/// What to say after "the database file ... is damaged".
+const DAMAGED_NEXT_STEP: &str = "restore it from a backup, or move it aside to start an empty database there";
+
+/// The error for a damaged database file at `file`.
+fn damaged(file: &Path, what: impl std::fmt::Display) -> Error {
+    Error::Storage(format!("the database file {} is damaged: {what}; {DAMAGED_NEXT_STEP}", file.display()))
+}
+
+/// The text of a caught panic.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// Open (creating, owner-only) the redb file in `dir`. A file left by an unclean shutdown is
+/// repaired by redb first, with its progress on stderr. Errors: `Locked`, `Io`, `Storage`
+/// (a damaged file, named, with what to do).
 fn open_redb(dir: &Path) -> Result<redb::Database> {
-    std::fs::create_dir_all(dir).map_err(|e| io(format!("cannot create database directory {}", dir.display()), e))?;
-    let file = dir.join(config::DB_FILE);
-    match redb::Database::create(&file) {
-        Ok(db) => Ok(db),
-        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(Error::Locked(dir.to_path_buf())),
-        Err(e) => Err(Error::Storage(format!("cannot open {}: {e}", file.display()))),
+    crate::private::create_dir(dir)
+        .map_err(|e| io(format!("cannot create database directory {}", dir.display()), e))?;
+    let path = dir.join(config::DB_FILE);
+    let file =
+        crate::private::open_or_create_file(&path).map_err(|e| io(format!("cannot open {}", path.display()), e))?;
+    let mut builder = redb::Database::builder();
+    builder.set_repair_callback(|session| {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        // Whole percents already reported, so the line is written only when it changes.
+        static SHOWN: AtomicU32 = AtomicU32::new(u32::MAX);
+        let pct = (session.progress() * 100.0) as u32;
+        if SHOWN.swap(pct, Ordering::Relaxed) != pct {
+            eprint!("\rrepairing the database after an unclean shutdown... {pct:3}%");
+            if pct >= 100 {
+                eprintln!();
+            }
+        }
+    });
+    // redb reports most damage as errors; a panic inside it is damage it did not expect.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| builder.create_file(file))) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => Err(Error::Locked(dir.to_path_buf())),
+        // redb reports a file that is not a database (bad magic number, short header) as `InvalidData`.
+        Ok(Err(redb::DatabaseError::Storage(redb::StorageError::Io(e))))
+            if !matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) =>
+        {
+            Err(io(format!("cannot open {}", path.display()), e))
+        }
+        Ok(Err(e)) => Err(damaged(&path, e)),
+        Err(panic) => Err(damaged(&path, panic_text(&*panic))),
     }
 }
 
@@ -188,12 +273,41 @@ fn shift_rows(e: Error, offset: u32) -> Error {
     }
 }
 
+/// Epoch ticks until the callback should next look: at the deadline, and every
+/// [`INTERRUPT_POLL`] when there is an interrupt check.
+fn next_check(deadline: Option<Instant>, polling: bool) -> u64 {
+    let tick = EPOCH_TICK.as_micros().max(1);
+    let until = deadline.map_or(u64::MAX / 4, |d| {
+        (d.saturating_duration_since(Instant::now()).as_micros().div_ceil(tick) as u64).max(1)
+    });
+    if polling { until.min((INTERRUPT_POLL.as_micros() / tick).max(1) as u64) } else { until }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if std::process::id() != self.pid {
+            // A copy made by fork(): closing redb here would write the parent's file (and abort a
+            // transaction the parent may have in flight), so leak the copy instead.
+            let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+            std::mem::forget(inner.live.take());
+            std::mem::forget(inner.redb.take());
+        }
+    }
+}
+
 impl Database {
     /// Open (creating if needed) the database described by `options`.
     ///
     /// Errors: `InvalidArgument` (bad tenant), `Locked` (another process has
     /// it open), `Io`, `Storage`, `Internal` (the engine failed to load).
     pub fn open(options: OpenOptions) -> Result<Database> {
+        let problems = config::check_env();
+        if !problems.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "bad settings in the environment: {}; fix or unset them",
+                problems.join("; ")
+            )));
+        }
         if options.tenant.is_empty() || options.tenant.len() > MAX_TENANT_LEN {
             return Err(Error::InvalidArgument(format!(
                 "tenant must be 1 to {MAX_TENANT_LEN} bytes, got {:?}",
@@ -207,7 +321,9 @@ impl Database {
                 .map_err(|e| Error::Storage(e.to_string()))?,
         };
         let db = Database {
-            inner: Mutex::new(Inner { redb, live: None }),
+            inner: Mutex::new(Inner { redb: Some(redb), live: None }),
+            pid: std::process::id(),
+            interrupt: options.interrupt,
             tenant: options.tenant,
             memory_limit: options.memory_limit,
             path: options.path,
@@ -231,11 +347,11 @@ impl Database {
     }
 
     /// The engine's version and storage format (`rem-core <semver> (format <n>)`): one export
-    /// call that touches no storage. Errors: `Trap`, `Internal`.
+    /// call that touches no storage. Errors: `Trap`, `Internal`, `Forked`.
     pub fn engine_version(&self) -> Result<String> {
-        let mut inner = self.lock()?;
-        let live = self.ensure_live(&mut inner)?;
-        live.bindings.rem_engine_database().call_version(&mut live.store).map_err(|e| Error::Trap(format!("{e:#}")))
+        self.transaction(Mode::Read, |live| {
+            live.bindings.rem_engine_database().call_version(&mut live.store).map_err(|e| Error::Trap(format!("{e:#}")))
+        })
     }
 
     /// The tenant this handle reads and writes.
@@ -248,18 +364,45 @@ impl Database {
         self.path.as_deref()
     }
 
+    /// The handle's state, for a call. Errors: `Forked` in a child process. A mutex poisoned by a
+    /// panic (which `transaction` catches, so only a bug elsewhere) is taken over with a fresh engine.
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
-        self.inner.lock().map_err(|_| Error::Internal("database mutex poisoned by a panic in another thread".into()))
+        // Checked before locking: a fork taken while another thread held the lock copies it held.
+        let now = std::process::id();
+        if now != self.pid {
+            return Err(Error::Forked { opened_in: self.pid, now });
+        }
+        Ok(self.inner.lock().unwrap_or_else(|poisoned| {
+            let mut inner = poisoned.into_inner();
+            inner.live = None;
+            inner
+        }))
     }
 
     fn ensure_live<'a>(&self, inner: &'a mut Inner) -> Result<&'a mut Live> {
         if inner.live.is_none() {
-            let rt = Runtime::shared_for(self.call_timeout.is_some())?;
-            let mut store = Store::new(&rt.engine, HostState::new(self.memory_limit, self.embeddings.clone()));
+            let rt = Runtime::shared_for(self.call_timeout.is_some() || self.interrupt.is_some())?;
+            let mut state = HostState::new(self.memory_limit, self.embeddings.clone());
+            state.interrupt = self.interrupt.clone();
+            let mut store = Store::new(&rt.engine, state);
             store.limiter(|s| &mut s.limiter);
             // Each call sets its own deadline; instantiation runs without one.
             if rt.deadlines {
                 store.set_epoch_deadline(u64::MAX / 2);
+                store.epoch_deadline_callback(|mut ctx| {
+                    let state = ctx.data_mut();
+                    if state.deadline.is_some_and(|d| Instant::now() >= d) {
+                        state.stop = Some(Stop::Deadline);
+                    } else if state.interrupt.as_ref().is_some_and(|check| (check.0)()) {
+                        state.stop = Some(Stop::Interrupted);
+                    } else {
+                        return Ok(wasmtime::UpdateDeadline::Continue(next_check(
+                            state.deadline,
+                            state.interrupt.is_some(),
+                        )));
+                    }
+                    Ok(wasmtime::UpdateDeadline::Interrupt)
+                });
             }
             let inst = |e: wasmtime::Error| Error::Internal(format!("instantiating the engine: {e:#}"));
             let bindings = rt.pre.instantiate(&mut store).map_err(inst)?;
@@ -270,21 +413,44 @@ impl Database {
         Ok(inner.live.as_mut().expect("just made"))
     }
 
-    /// Run `body` (one or more engine calls) in one transaction of `mode`.
+    /// Run `body` (one or more engine calls) in one transaction of `mode`. A panic anywhere in it
+    /// (redb meeting a damaged file, or a bug) rolls the transaction back and becomes an error:
+    /// no panic leaves this function, and the handle stays usable with a fresh engine.
     fn transaction<T>(&self, mode: Mode, body: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {
         let mut inner = self.lock()?;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.transaction_in(&mut inner, mode, body))) {
+            Ok(result) => result,
+            Err(panic) => {
+                let text = panic_text(&*panic);
+                // Dropping the engine drops its transaction, which rolls back; that may meet the same damage.
+                let live = inner.live.take();
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(live)));
+                Err(match &self.path {
+                    Some(dir) => damaged(&dir.join(config::DB_FILE), format!("{text} (the call was rolled back)")),
+                    None => Error::Internal(format!("{text} (the call was rolled back)")),
+                })
+            }
+        }
+    }
+
+    fn transaction_in<T>(&self, inner: &mut Inner, mode: Mode, body: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {
+        let redb = inner.redb.as_ref().ok_or_else(|| Error::Internal("the database is closed".into()))?;
         let txn = match mode {
-            Mode::Read => Txn::read(&inner.redb),
-            Mode::Write => Txn::write_with(&inner.redb, self.write_pipeline),
+            Mode::Read => Txn::read(redb),
+            Mode::Write => Txn::write_with(redb, self.write_pipeline),
         }
         .map_err(Error::Storage)?;
-        let live = self.ensure_live(&mut inner)?;
-        live.store.data_mut().txn = Some(txn);
-        live.store.data_mut().limiter.hit = false;
-        live.store.data_mut().ok_calls = 0;
-        // Only a database with a call timeout runs on the runtime with deadlines.
-        if let Some(t) = self.call_timeout {
-            live.store.set_epoch_deadline((t.as_micros() / crate::runtime::EPOCH_TICK.as_micros()).max(1) as u64 + 1);
+        let live = self.ensure_live(inner)?;
+        let state = live.store.data_mut();
+        state.txn = Some(txn);
+        state.limiter.hit = false;
+        state.ok_calls = 0;
+        state.stop = None;
+        state.deadline = self.call_timeout.map(|t| Instant::now() + t);
+        // Only a database with a call timeout or an interrupt check runs on the runtime with deadlines.
+        if self.call_timeout.is_some() || self.interrupt.is_some() {
+            let ticks = next_check(state.deadline, state.interrupt.is_some());
+            live.store.set_epoch_deadline(ticks);
         }
         let result = body(live);
         let txn = live.store.data_mut().txn.take();
@@ -293,8 +459,14 @@ impl Database {
         // it returned (a later call of the same transaction failed, or the commit did), or a
         // call trapped or failed in storage, its caches may be ahead of the store: start afresh.
         let undone = mode == Mode::Write && result.is_err() && live.store.data().ok_calls > 0;
-        let suspect =
-            matches!(result, Err(Error::Trap(_) | Error::ResourceExhausted(_) | Error::Timeout(_) | Error::Storage(_)));
+        let suspect = matches!(
+            result,
+            Err(Error::Trap(_)
+                | Error::ResourceExhausted(_)
+                | Error::Timeout(_)
+                | Error::Interrupted(_)
+                | Error::Storage(_))
+        );
         if undone || suspect {
             inner.live = None;
         }
@@ -322,18 +494,26 @@ impl Database {
             ResourceAny,
         ) -> wasmtime::Result<std::result::Result<T, wit::Error>>,
     ) -> Result<T> {
-        match f(&mut live.store, &live.bindings, live.handle) {
+        let outcome = f(&mut live.store, &live.bindings, live.handle);
+        // A stop asked for by the epoch callback or by a host import (embedding past the deadline).
+        match live.store.data().stop {
+            Some(Stop::Deadline) if outcome.as_ref().map_or(true, |r| r.is_err()) => {
+                return Err(Error::Timeout(
+                    "the call ran past its deadline and was stopped; nothing it wrote was kept".into(),
+                ));
+            }
+            Some(Stop::Interrupted) if outcome.is_err() => {
+                return Err(Error::Interrupted("the call was interrupted; nothing it wrote was kept".into()));
+            }
+            _ => {}
+        }
+        match outcome {
             Ok(Ok(v)) => {
                 live.store.data_mut().ok_calls += 1;
                 Ok(v)
             }
             Ok(Err(e)) => Err(e.into()),
             Err(trap) => {
-                if matches!(trap.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
-                    return Err(Error::Timeout(
-                        "the call ran past its deadline and was stopped; nothing it wrote was kept".into(),
-                    ));
-                }
                 if live.store.data().limiter.hit {
                     Err(Error::ResourceExhausted(format!(
                         "the engine needed more than its memory cap of {} MiB",

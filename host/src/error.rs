@@ -103,6 +103,20 @@ pub enum Error {
     /// The call ran past its deadline; it was stopped and rolled back, and the database stays usable.
     #[error("timeout: {0}")]
     Timeout(String),
+    /// The call was stopped by the handle's interrupt check (Ctrl-C in Python); rolled back.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+    /// The handle was opened in another process, and this one is a child made by `fork()`.
+    #[error(
+        "this database handle was opened in process {opened_in} and cannot be used in process {now}, made from it by \
+         fork(); open the database in the child instead (after the parent closes it, or use the 'spawn' start method)"
+    )]
+    Forked {
+        /// The process that opened the handle.
+        opened_in: u32,
+        /// This process.
+        now: u32,
+    },
     /// The engine trapped (a bug); the call was rolled back and the engine restarted.
     #[error("engine trap (rolled back, engine restarted): {0}")]
     Trap(String),
@@ -162,6 +176,9 @@ impl Error {
             Error::Timeout(_) => {
                 "raise the deadline (P8_CALL_TIMEOUT_MS, OpenOptions::call_timeout) or make the call smaller"
             }
+            Error::Forked { .. } => {
+                "open databases after fork(), not before (gunicorn: --preload off; multiprocessing: 'spawn')"
+            }
             Error::Trap(_) => "this is a bug in REM; please report it with the command that caused it",
             _ => return None,
         })
@@ -184,6 +201,8 @@ impl Error {
             Error::Locked(_) => "locked",
             Error::Io { .. } => "io",
             Error::Timeout(_) => "timeout",
+            Error::Interrupted(_) => "interrupted",
+            Error::Forked { .. } => "forked",
             Error::Trap(_) => "trap",
             Error::Internal(_) => "internal",
         }

@@ -17,11 +17,16 @@ mod error;
 mod graph;
 pub mod ingest;
 pub mod kv;
+pub mod private;
+pub mod redact;
 mod runtime;
 mod state;
 pub mod templates;
 
-pub use database::{DEFAULT_BATCH_CHUNK, Database, MAX_TENANT_LEN, OpenOptions, SearchOptions, SearchQuery};
+pub use database::{
+    DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_TENANT_LEN, OpenOptions, SearchOptions,
+    SearchQuery,
+};
 pub use embed::Embeddings;
 pub use error::{Error, Issue, PathSegment, Result};
 pub use graph::{Direction, Strategy};

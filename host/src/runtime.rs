@@ -13,6 +13,7 @@ use wasmtime::{Config, Engine, OptLevel};
 
 use crate::bindings::EnginePre;
 use crate::error::{Error, Result};
+use crate::private;
 use crate::state::HostState;
 
 /// The engine component, built by `build.rs`.
@@ -65,20 +66,95 @@ fn cache_file(engine: &Engine, dir: &Path) -> PathBuf {
     dir.join(format!("rem-engine-{}-{:016x}.cwasm", &ENGINE_HASH[..16], h.finish()))
 }
 
-/// Load the compiled component from the cache, or compile and cache it.
+/// First bytes of a cache file; then the 32-byte MAC ([`artifact_mac`]) and the artifact.
+const CACHE_MAGIC: &[u8; 8] = b"REMCWAS1";
+/// The per-user key of the artifacts' MACs, 32 random bytes in the cache folder (`0600`).
+pub const CACHE_KEY_FILE: &str = "cache.key";
+
+/// BLAKE3 in keyed mode (the BLAKE3 paper's MAC construction) of the compiled artifact.
+fn artifact_mac(key: &[u8; 32], artifact: &[u8]) -> blake3::Hash {
+    blake3::keyed_hash(key, artifact)
+}
+
+/// The artifact inside a cache file's `bytes` if its MAC under `key` matches (compared in
+/// constant time by `blake3::Hash`'s `PartialEq`), else `None`.
+fn verified<'a>(key: &[u8; 32], bytes: &'a [u8]) -> Option<&'a [u8]> {
+    let rest = bytes.strip_prefix(CACHE_MAGIC)?;
+    if rest.len() < 32 {
+        return None;
+    }
+    let (mac, artifact) = rest.split_at(32);
+    let mac: [u8; 32] = mac.try_into().ok()?;
+    (artifact_mac(key, artifact) == blake3::Hash::from_bytes(mac)).then_some(artifact)
+}
+
+/// The cache key of `dir`, made on first use. Errors: why the key cannot be had.
+fn cache_key(dir: &Path) -> std::result::Result<[u8; 32], String> {
+    let file = dir.join(CACHE_KEY_FILE);
+    for _ in 0..2 {
+        match private::read_file(&file) {
+            Ok(bytes) => {
+                return bytes.try_into().map_err(|_| format!("{} is not a 32-byte key", file.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| format!("no randomness for the cache key: {e}"))?;
+                match private::write_new_file(&file, &key) {
+                    Ok(()) => return Ok(key),
+                    // Another process made it first: read theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(format!("cannot write {}: {e}", file.display())),
+                }
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+        }
+    }
+    Err(format!("{} keeps changing", file.display()))
+}
+
+/// The cache folder's key if the folder can be trusted (see [`private::check_private_dir`]).
+fn usable_cache(dir: &Path) -> std::result::Result<[u8; 32], String> {
+    private::create_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    private::check_private_dir(dir)?;
+    cache_key(dir)
+}
+
+/// Load the compiled component from the cache, or compile it (and cache it when the cache
+/// folder can be trusted; otherwise say why on stderr, once, and keep it in memory only).
 fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> {
+    let key = match usable_cache(dir) {
+        Ok(key) => Some(key),
+        Err(why) => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                eprintln!(
+                    "warning: not using the compiled-engine cache: {why}. The engine is compiled in memory on \
+                     every start; set {} to a private folder to cache it.",
+                    crate::config::ENV_CACHE_DIR
+                )
+            });
+            None
+        }
+    };
     let file = cache_file(engine, dir);
-    if file.exists() {
-        // SAFETY: the file was written by `precompile_component` of this same
-        // engine configuration (its name carries the component hash), renamed
-        // into place atomically, and wasmtime checks its header for version and
-        // configuration compatibility before use.
+    if let Some(key) = &key
+        && let Ok(bytes) = private::read_file(&file)
+        && let Some(artifact) = verified(key, &bytes)
+    {
+        // SAFETY: `deserialize` runs the artifact as native code, so it must be what
+        // `precompile_component` produced. It is: the bytes were read from a regular file (no
+        // symlink followed) in a folder that only this user can write, and their keyed MAC matches,
+        // under a key only this user can read, which only this code writes, right after compiling
+        // (docs/design.md, "Failure model"). wasmtime also checks the header for its version and
+        // configuration. An artifact failing any check is compiled anew and replaced.
         #[allow(unsafe_code)]
-        let loaded = unsafe { Component::deserialize_file(engine, &file) };
+        let loaded = unsafe { Component::deserialize(engine, artifact) };
         if let Ok(c) = loaded {
             return Ok((c, Artifact::Cached(file)));
         }
-        // Incompatible or damaged: fall through and recompile over it.
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("compiling the REM engine for this machine, once (a few seconds)...");
     }
     let bytes = engine
         .precompile_component(ENGINE_WASM)
@@ -87,10 +163,20 @@ fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> 
     // SAFETY: `bytes` was produced just now by `precompile_component` on this engine.
     let component = unsafe { Component::deserialize(engine, &bytes) }
         .map_err(|e| Error::Internal(format!("loading the compiled engine: {e:#}")))?;
-    let written = std::fs::create_dir_all(dir).ok().and_then(|_| {
-        let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), ENGINE_HASH));
-        std::fs::write(&tmp, &bytes).ok()?;
-        std::fs::rename(&tmp, &file).ok()?;
+    let written = key.and_then(|key| {
+        let mut out = Vec::with_capacity(CACHE_MAGIC.len() + 32 + bytes.len());
+        out.extend_from_slice(CACHE_MAGIC);
+        out.extend_from_slice(artifact_mac(&key, &bytes).as_bytes());
+        out.extend_from_slice(&bytes);
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).ok()?;
+        let tmp = dir.join(format!(".tmp-{}-{:016x}", std::process::id(), u64::from_le_bytes(nonce)));
+        private::write_new_file(&tmp, &out).ok()?;
+        // rename replaces whatever is at `file` (a symlink included) without following it.
+        if std::fs::rename(&tmp, &file).is_err() {
+            std::fs::remove_file(&tmp).ok();
+            return None;
+        }
         Some(file.clone())
     });
     Ok((component, Artifact::Compiled(written)))
@@ -132,6 +218,13 @@ impl Runtime {
         let pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = EnginePre::new(pre).map_err(link_err)?;
         Ok(Runtime { engine, deadlines, pre, artifact })
+    }
+
+    /// Where the compiled artifact of the runtime with or without `deadlines` is cached in
+    /// `cache_dir` (whether or not it exists). Errors: `Internal` when wasmtime cannot build the engine.
+    pub fn artifact_path(cache_dir: &Path, deadlines: bool) -> Result<PathBuf> {
+        let engine = Engine::new(&config(deadlines)).map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
+        Ok(cache_file(&engine, cache_dir))
     }
 
     /// The process-wide runtime without deadlines (built on first use from

@@ -20,6 +20,21 @@ pub struct HostState {
     pub embeddings: Embeddings,
     /// Engine calls that returned `Ok` in the transaction in progress.
     pub ok_calls: u32,
+    /// When the call in progress must stop (host-side embedding included).
+    pub deadline: Option<std::time::Instant>,
+    /// The handle's interrupt check, asked by the epoch callback.
+    pub interrupt: Option<crate::database::InterruptCheck>,
+    /// Why the call in progress was stopped, if it was.
+    pub stop: Option<Stop>,
+}
+
+/// Why a call was stopped before it finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// It ran past its deadline.
+    Deadline,
+    /// The interrupt check answered `true`.
+    Interrupted,
 }
 
 impl HostState {
@@ -28,7 +43,17 @@ impl HostState {
     pub fn new(memory_limit: u64, embeddings: Embeddings) -> HostState {
         let wasi = WasiCtx::builder().inherit_stderr().build();
         let limiter = Limiter { max: usize::try_from(memory_limit).unwrap_or(usize::MAX), hit: false };
-        HostState { wasi, table: ResourceTable::new(), limiter, txn: None, embeddings, ok_calls: 0 }
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter,
+            txn: None,
+            embeddings,
+            ok_calls: 0,
+            deadline: None,
+            interrupt: None,
+            stop: None,
+        }
     }
 
     fn txn(&mut self) -> Result<&mut Txn, types::Error> {
@@ -95,8 +120,20 @@ impl storage::Host for HostState {
 }
 
 impl embeddings::Host for HostState {
+    /// Embeds within the call's deadline: a provider still working then is given up on (the
+    /// OpenAI client's timeout is cut to what is left), and the call fails with `Timeout`.
     fn embed(&mut self, model: String, texts: Vec<String>) -> Result<Vec<Vec<f32>>, types::Error> {
-        self.embeddings.embed(&model, &texts).map_err(types::Error::Embedding)
+        let past = |d: &Option<std::time::Instant>| d.is_some_and(|d| std::time::Instant::now() >= d);
+        let result = if past(&self.deadline) {
+            Err("no time left".into())
+        } else {
+            self.embeddings.embed_before(&model, &texts, self.deadline)
+        };
+        if past(&self.deadline) {
+            self.stop = Some(Stop::Deadline);
+            return Err(types::Error::Embedding("the embedding call ran past the call's deadline".into()));
+        }
+        result.map_err(types::Error::Embedding)
     }
 
     fn default_model(&mut self) -> String {

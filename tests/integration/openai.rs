@@ -74,7 +74,14 @@ fn server() -> (String, Seen) {
 }
 
 fn config(base_url: String) -> OpenAiConfig {
-    OpenAiConfig { base_url, api_key: Some("sk-test".into()), timeout: Duration::from_secs(5), retries: 2, batch: 4 }
+    OpenAiConfig {
+        base_url,
+        api_key: Some("sk-test".into()),
+        timeout: Duration::from_secs(5),
+        retries: 2,
+        batch: 4,
+        deadline: None,
+    }
 }
 
 #[test]
@@ -114,4 +121,89 @@ fn openai_errors_are_clear() {
     let down = Embeddings::default().with_openai(OpenAiConfig { retries: 1, ..config("http://127.0.0.1:9/v1".into()) });
     let err = down.embed("openai:m", &["x".into()]).unwrap_err();
     assert!(err.contains("cannot reach") && err.contains("2 attempts"), "{err}");
+}
+
+/// A server that answers every request 401 with a body quoting the Authorization header it got,
+/// as some providers quote the key they refused.
+fn echoing_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut auth = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                if let Some(v) = line.strip_prefix("authorization: ").or_else(|| line.strip_prefix("Authorization: ")) {
+                    auth = v.trim().to_string();
+                }
+                line.clear();
+            }
+            let text = json!({"error": {"message": format!("Incorrect API key provided: {auth}")}}).to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+#[test]
+fn embedding_errors_never_show_keys_tokens_or_url_credentials() {
+    let key = "sk-live-0123456789abcdefSECRET";
+    let with_key = |base_url: String| OpenAiConfig { api_key: Some(key.into()), ..config(base_url) };
+    // The server quotes the bearer token back.
+    let url = echoing_server();
+    let err = Embeddings::default().with_openai(with_key(url)).embed("openai:m", &["x".into()]).unwrap_err();
+    assert!(err.contains("401"), "{err}");
+    // Nothing listens on port 9; the URL carries credentials.
+    let creds = "http://alice:hunter2pass@127.0.0.1:9/v1".to_string();
+    let down = OpenAiConfig { retries: 0, ..with_key(creds) };
+    let err2 = Embeddings::default().with_openai(down.clone()).embed("openai:m", &["x".into()]).unwrap_err();
+    let debug = format!("{down:?}");
+    for shown in [&err, &err2, &debug] {
+        for secret in ["0123456789abcdef", "SECRET", "hunter2pass"] {
+            assert!(!shown.contains(secret), "{secret} shown in: {shown}");
+        }
+    }
+    // Through a database call too.
+    let db = Database::open(
+        OpenOptions::in_memory().embeddings(Embeddings::default().with_openai(with_key(echoing_server()))),
+    )
+    .unwrap();
+    let schema = json!({"type": "object", "properties": {"t": {"type": "string"}}, "embedding_fields": ["t"],
+                        "embedding_provider": "openai:m"});
+    let err = db.register_schema("n", &schema.to_string()).unwrap_err().to_string();
+    assert!(err.contains("401") && !err.contains("0123456789abcdef"), "{err}");
+}
+
+#[test]
+fn a_hung_embedding_endpoint_is_bounded_by_the_call_deadline() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(120));
+        drop(held);
+    });
+    let slow = OpenAiConfig { timeout: Duration::from_secs(100), ..config(format!("http://{addr}/v1")) };
+    let db = Database::open(
+        OpenOptions::in_memory()
+            .embeddings(Embeddings::default().with_openai(slow))
+            .call_timeout(Some(Duration::from_millis(600))),
+    )
+    .unwrap();
+    let schema = json!({"type": "object", "properties": {"t": {"type": "string"}}, "embedding_fields": ["t"],
+                        "embedding_provider": "openai:m"});
+    let started = std::time::Instant::now();
+    let err = db.register_schema("n", &schema.to_string()).unwrap_err();
+    assert_eq!(err.kind(), "timeout", "{err}");
+    // Far below the endpoint's own 100 s timeout: the deadline cut the request short.
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    // The handle still works, and nothing was registered.
+    assert!(db.list_schemas().unwrap().is_empty());
 }

@@ -96,3 +96,99 @@ fn the_write_pipeline_on_or_off_stores_the_same_rows() {
     assert_eq!(answers[0], answers[1]);
     assert!(answers[0].contains(r#"{"name":"p0","age":4000}"#), "the later row of a key wins");
 }
+
+/// A database file damaged on disk in several ways, then opened and used: every outcome is an
+/// error naming the file (or a correct answer), never a panic, and the handle stays usable.
+#[test]
+fn a_damaged_file_is_a_storage_error_never_a_panic() {
+    let hows = ["truncated", "header_zeroed", "middle_scrambled", "garbage"];
+    for how in hows {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::open_path(dir.path()).unwrap();
+            db.register_schema("person", &person_schema().to_string()).unwrap();
+            let rows: Vec<String> =
+                (0..3000).map(|i| json!({"name": format!("p{i}"), "age": i % 90}).to_string()).collect();
+            db.insert_batch("person", &rows).unwrap();
+        }
+        let file = dir.path().join("rem.redb");
+        let mut data = std::fs::read(&file).unwrap();
+        match how {
+            "truncated" => data.truncate(data.len() / 3),
+            "header_zeroed" => data[..4096].fill(0),
+            "middle_scrambled" => {
+                let mid = data.len() / 2;
+                let end = (mid + 65536).min(data.len());
+                for (i, b) in data[mid..end].iter_mut().enumerate() {
+                    *b = (i * 131 + 7) as u8;
+                }
+            }
+            _ => data = b"this is not a database".repeat(1000),
+        }
+        std::fs::write(&file, &data).unwrap();
+        let outcome = std::panic::catch_unwind(|| match Database::open_path(dir.path()) {
+            Err(e) => {
+                assert_eq!(e.kind(), "storage", "{how}: {e}");
+                assert!(e.to_string().contains("rem.redb"), "{how}: {e}");
+            }
+            Ok(db) => {
+                for _ in 0..2 {
+                    let _ = db.count("person");
+                    let _ = db.query("SELECT name FROM person WHERE age > 10 ORDER BY age LIMIT 5");
+                    let _ = db.list("person", Some(5000), 0);
+                    let _ = db.insert("person", &json!({"name": "new", "age": 1}).to_string());
+                }
+            }
+        });
+        assert!(outcome.is_ok(), "{how}: a panic escaped rem-host");
+    }
+}
+
+#[test]
+fn database_folders_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b");
+    drop(Database::open_path(&path).unwrap());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("a")), 0o700);
+    assert_eq!(mode(&path), 0o700);
+    assert_eq!(mode(&path.join("rem.redb")), 0o600);
+}
+
+/// The compiled-engine cache loads only what this user's REM wrote: a planted symlink is
+/// replaced, not written through; a tampered artifact is compiled anew; a folder others can
+/// write is not used.
+#[test]
+fn the_engine_cache_loads_only_verified_artifacts() {
+    use rem_host::{Artifact, Runtime};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let file = Runtime::artifact_path(&cache, false).unwrap();
+    // A symlink planted where the artifact goes, pointing at a file that must survive.
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, &file).unwrap();
+    let first = Runtime::new(&cache, false).unwrap();
+    assert!(matches!(&first.artifact, Artifact::Compiled(Some(p)) if p == &file), "{:?}", first.artifact);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    assert!(!std::fs::symlink_metadata(&file).unwrap().file_type().is_symlink());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&cache.join("cache.key")), 0o600);
+    // Verified: loaded.
+    assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Cached(_)));
+    // One byte changed in the code: not loaded, compiled again and replaced.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+    assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Compiled(Some(_))));
+    assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Cached(_)));
+    // A folder anyone can write: not used at all (compiled in memory).
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Compiled(None)));
+}

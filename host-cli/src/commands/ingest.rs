@@ -14,15 +14,15 @@ use crate::output;
 /// Ingest `paths` with `options` (the core schemas are registered first when the tables are missing).
 pub fn run(g: &Global, paths: &[PathBuf], options: IngestOptions) -> Result<()> {
     let db = super::open(g)?;
-    let files = rem_host::ingest::expand(paths)?;
-    let bar = ProgressBar::new(files.len() as u64);
+    let listing = rem_host::ingest::expand(paths, options.follow_symlinks)?;
+    let bar = ProgressBar::new(listing.files.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} ingesting [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta}) {msg}")
             .expect("static template")
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    let summary = rem_host::ingest::ingest_files(&db, &files, &options, &mut |file, outcome| {
+    let summary = rem_host::ingest::ingest_files(&db, &listing, &options, &mut |file, outcome| {
         bar.inc(1);
         bar.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         if let FileOutcome::Failed(why) = outcome {
@@ -42,6 +42,7 @@ pub fn run(g: &Global, paths: &[PathBuf], options: IngestOptions) -> Result<()> 
             "skipped_unchanged": summary.skipped,
             "removed_stale_chunks": summary.removed,
             "errors": summary.errors.iter().map(|(p, e)| json!({"path": p, "error": e})).collect::<Vec<_>>(),
+            "ignored": summary.ignored.iter().map(|(p, why)| json!({"path": p, "reason": why})).collect::<Vec<_>>(),
             "seconds": (secs * 1000.0).round() / 1000.0,
         }),
     )

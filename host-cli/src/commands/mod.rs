@@ -28,13 +28,15 @@ pub fn run(cli: Cli) -> Result<()> {
     let g = &cli.global;
     match cli.command {
         Command::Init { no_core } => init::run(g, no_core),
-        Command::Ingest { paths, table, chunk_size, overlap, unit, force } => {
+        Command::Ingest { paths, table, chunk_size, overlap, unit, force, max_file_size, follow_symlinks } => {
             let options = rem_host::ingest::IngestOptions {
                 table,
                 chunk_size,
                 overlap,
                 unit: ingest::unit(&unit)?,
                 force,
+                max_file_size,
+                follow_symlinks,
                 ..Default::default()
             };
             ingest::run(g, &paths, options)

@@ -24,6 +24,7 @@ from .database import MEMORY, REMDatabase
 from .engine import MemoryEngine
 from .errors import (
     CallTimeoutError,
+    DatabaseForkedError,
     DatabaseLockedError,
     EmbeddingError,
     EngineError,
@@ -77,6 +78,7 @@ __all__ = [
     "InvalidArgumentError",
     "EmbeddingError",
     "StorageError",
+    "DatabaseForkedError",
     "DatabaseLockedError",
     "ResourceExhaustedError",
     "CallTimeoutError",

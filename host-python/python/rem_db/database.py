@@ -41,14 +41,22 @@ class REMDatabase:
         memory_limit: cap on the engine's memory in bytes (default 2 GiB or
             ``$P8_MEMORY_LIMIT_MIB``); a call that needs more raises
             :class:`~rem_db.errors.ResourceExhaustedError` and is rolled back.
-        call_timeout: deadline of each call in seconds (default none, or
-            ``$P8_CALL_TIMEOUT_MS``); a call past it raises
-            :class:`~rem_db.errors.CallTimeoutError` and is rolled back.
+        call_timeout: deadline of each call in seconds, embedding included
+            (default ``$P8_CALL_TIMEOUT_MS``, else 60 s; ``0`` for none); a
+            call past it raises :class:`~rem_db.errors.CallTimeoutError` and
+            is rolled back.
 
     Raises:
         DatabaseLockedError: another process (or handle) has the database open.
-        StorageError: the directory or file cannot be created or read.
-        InvalidArgumentError: a bad ``tenant_id``.
+        StorageError: the directory or file cannot be created or read, or the
+            database file is damaged (the message says what to do).
+        InvalidArgumentError: a bad ``tenant_id``, or a bad ``P8_*`` setting
+            in the environment (each named).
+
+    Ctrl-C (``KeyboardInterrupt``) in the main thread stops a running call
+    within about 0.1 s and rolls it back. A handle belongs to the process that
+    opened it: after ``fork()`` every call in the child raises
+    :class:`~rem_db.errors.DatabaseForkedError` and nothing is written through it.
 
     Every method runs in one transaction: a mutation is written completely or
     not at all. Calls release the GIL; one handle may be shared by threads
@@ -80,7 +88,7 @@ class REMDatabase:
             fn = _convert.embedder(embedding_model)
         else:
             raise TypeError("embedding_model must be a model name or a callable list[str] -> list[vector]")
-        timeout_ms = None if call_timeout is None else max(1, int(call_timeout * 1000))
+        timeout_ms = None if call_timeout is None else 0 if call_timeout == 0 else max(1, int(call_timeout * 1000))
         self._db = _Native(
             resolved,
             tenant=tenant_id,

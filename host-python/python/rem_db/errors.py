@@ -28,6 +28,7 @@ __all__ = [
     "DatabaseLockedError",
     "ResourceExhaustedError",
     "CallTimeoutError",
+    "DatabaseForkedError",
     "EngineError",
 ]
 
@@ -175,6 +176,17 @@ class CallTimeoutError(RemError, TimeoutError):
     """The call ran past its deadline (``call_timeout``); it was stopped and rolled back."""
 
     kind = "timeout"
+
+
+class DatabaseForkedError(RemError, RuntimeError):
+    """The handle was opened in a parent process and this is a child made by ``fork()``.
+
+    A handle never writes across a fork (that would corrupt the parent's database): every call
+    in the child raises this, and closing it there releases nothing. Open the database in the
+    child instead, after the parent has closed it, or start workers with the ``spawn`` method.
+    """
+
+    kind = "forked"
 
 
 class EngineError(RemError):

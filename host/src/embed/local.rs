@@ -139,10 +139,25 @@ impl MiniLm {
 
 impl Provider for MiniLm {
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        self.embed_before(texts, None)
+    }
+}
+
+impl MiniLm {
+    /// [`Provider::embed`] that stops between batches once `deadline` has passed.
+    /// Errors: as `embed`, and "deadline passed".
+    pub fn embed_before(
+        &self,
+        texts: &[String],
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<Vec<f32>>, String> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
         let mut out = vec![Vec::new(); texts.len()];
         for chunk in order.chunks(BATCH) {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Err("deadline passed".into());
+            }
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
             for (&i, v) in chunk.iter().zip(self.batch(&batch)?) {
                 out[i] = v;

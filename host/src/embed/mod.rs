@@ -88,6 +88,18 @@ impl Embeddings {
 
     /// Embed `texts` with `model`. Errors: unknown model, provider unavailable (with how to fix), provider failure.
     pub fn embed(&self, model: &str, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        self.embed_before(model, texts, None)
+    }
+
+    /// [`Embeddings::embed`] that gives up at `deadline`: the OpenAI client's request timeout is cut to
+    /// what is left and it retries no later; MiniLM stops between its batches. Errors: as `embed`,
+    /// and "deadline passed".
+    pub fn embed_before(
+        &self,
+        model: &str,
+        texts: &[String],
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<Vec<f32>>, String> {
         if let Some((name, f)) = &self.custom
             && name == model
         {
@@ -103,9 +115,12 @@ impl Embeddings {
         }
         match model {
             "local:all-MiniLM-L6-v2" | "all-MiniLM-L6-v2" | "sentence-transformers/all-MiniLM-L6-v2" => {
-                self.minilm()?.embed(texts)
+                self.minilm()?.embed_before(texts, deadline)
             }
-            m if m.starts_with("openai:") => OpenAi::new(&m["openai:".len()..], self.openai.clone())?.embed(texts),
+            m if m.starts_with("openai:") => {
+                let config = OpenAiConfig { deadline, ..self.openai.clone() };
+                OpenAi::new(&m["openai:".len()..], config)?.embed(texts)
+            }
             m => Err(format!(
                 "unknown embedding model '{m}': use local:all-MiniLM-L6-v2 (the default), openai:<model> or \
                  hash:<dims> (lexical, no model)"

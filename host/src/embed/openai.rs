@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::Provider;
 
-/// Where and how to call the endpoint.
-#[derive(Debug, Clone, PartialEq)]
+/// Where and how to call the endpoint. Its `Debug` shows neither the key nor URL credentials.
+#[derive(Clone, PartialEq)]
 pub struct OpenAiConfig {
     /// Base URL, e.g. `https://api.openai.com/v1` (`P8_OPENAI_BASE_URL`).
     pub base_url: String,
@@ -22,6 +22,22 @@ pub struct OpenAiConfig {
     pub retries: u32,
     /// Texts per request. Default 256.
     pub batch: usize,
+    /// Give up at this instant: each request's timeout is cut to what is left, and no retry
+    /// starts after it (set per call from the call's deadline). Default none.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl std::fmt::Debug for OpenAiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiConfig")
+            .field("base_url", &crate::redact::redact(&self.base_url, &[]))
+            .field("api_key", &self.api_key.as_ref().map(|_| crate::redact::MASK))
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("batch", &self.batch)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
 }
 
 impl Default for OpenAiConfig {
@@ -33,6 +49,7 @@ impl Default for OpenAiConfig {
             timeout: Duration::from_secs(30),
             retries: 3,
             batch: 256,
+            deadline: None,
         }
     }
 }
@@ -64,8 +81,12 @@ impl OpenAi {
                  for another OpenAI-compatible server"
             ));
         }
+        let timeout = match config.deadline {
+            Some(d) => config.timeout.min(d.saturating_duration_since(std::time::Instant::now())),
+            None => config.timeout,
+        };
         let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder().timeout_global(Some(config.timeout)).http_status_as_error(false).build(),
+            ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build(),
         );
         Ok(OpenAi { config, model: model.to_string(), agent })
     }
@@ -75,10 +96,16 @@ impl OpenAi {
         let body = serde_json::json!({"model": self.model, "input": texts}).to_string();
         let key = self.config.api_key.as_deref().unwrap_or_default();
         let mut last = String::new();
+        let mut attempts = 0;
         for attempt in 0..=self.config.retries {
             if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(500 << (attempt - 1).min(6)));
+                let wait = Duration::from_millis(500 << (attempt - 1).min(6));
+                if self.config.deadline.is_some_and(|d| std::time::Instant::now() + wait >= d) {
+                    break;
+                }
+                std::thread::sleep(wait);
             }
+            attempts += 1;
             let sent = self
                 .agent
                 .post(&url)
@@ -108,15 +135,19 @@ impl OpenAi {
             reply.data.sort_by_key(|i| i.index);
             return Ok(reply.data.into_iter().map(|i| i.embedding).collect());
         }
-        Err(format!("{last} (gave up after {} attempts)", self.config.retries + 1))
+        Err(format!("{last} (gave up after {attempts} attempts)"))
     }
 }
 
 impl Provider for OpenAi {
+    /// Errors are redacted ([`crate::redact`]): no URL credentials, bearer token or API key in them.
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(self.config.batch.max(1)) {
-            out.extend(self.request(chunk)?);
+            let got = self
+                .request(chunk)
+                .map_err(|e| crate::redact::redact(&e, &[self.config.api_key.as_deref().unwrap_or_default()]))?;
+            out.extend(got);
         }
         Ok(out)
     }

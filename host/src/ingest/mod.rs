@@ -9,6 +9,11 @@
 //! its chunks upserted and the chunks it no longer has removed, so no stale chunk
 //! survives. All chunks of a file are embedded in one call. A file that cannot be
 //! read is reported and skipped; the others go in.
+//!
+//! Only regular files are read: folders are walked without following symlinks (unless
+//! `follow_symlinks`, and then with loop detection), devices, FIFOs and sockets are listed as
+//! ignored, and no file larger than `max_file_size` is read (so `/dev/zero` or a huge log cannot
+//! exhaust memory). Nothing is skipped without being listed in the [`Summary`].
 
 pub mod chunk;
 pub mod extract;
@@ -35,7 +40,14 @@ pub struct IngestOptions {
     pub unit: Unit,
     /// Re-ingest files whose hash did not change.
     pub force: bool,
+    /// Largest file read, in bytes (default [`DEFAULT_MAX_FILE_SIZE`]); larger ones fail.
+    pub max_file_size: u64,
+    /// Follow symlinks met inside the folders given (default no: they are listed as ignored).
+    pub follow_symlinks: bool,
 }
+
+/// Default cap of one file's size: 100 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
 
 impl Default for IngestOptions {
     fn default() -> Self {
@@ -46,6 +58,8 @@ impl Default for IngestOptions {
             overlap: 100,
             unit: Unit::Chars,
             force: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            follow_symlinks: false,
         }
     }
 }
@@ -83,42 +97,131 @@ pub struct Summary {
     pub removed: usize,
     /// Files that failed, with the reason.
     pub errors: Vec<(String, String)>,
+    /// Entries not read, with the reason: symlinks not followed, symlink loops, devices, FIFOs,
+    /// sockets, unsupported file types in a folder.
+    pub ignored: Vec<(String, String)>,
 }
 
-/// The files under `paths`: files as given (any extension), directories walked
-/// recursively for supported extensions (hidden entries skipped), in sorted order.
-/// Errors: `Io` for a path that does not exist.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::Io { context: format!("cannot list {}", dir.display()), message: e.to_string() })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if extract::content_type(&p).is_some() {
-                out.push(p);
+/// What [`expand`] found: the files to read, and the entries it will not read, with the reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    /// Regular files to ingest, in walk order.
+    pub files: Vec<PathBuf>,
+    /// Entries left out, with the reason.
+    pub ignored: Vec<(PathBuf, String)>,
+}
+
+/// What kind of non-regular entry `t` is, for the summary.
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The files under `paths`: regular files as given (any extension; a symlink named here is
+/// followed), folders walked recursively for supported extensions (hidden entries skipped), in
+/// sorted order. Inside folders symlinks are followed only with `follow_symlinks`, and a folder
+/// reached twice (a symlink loop) is walked once. Errors: `Io` for a path that does not exist or
+/// a folder that cannot be listed.
+pub fn expand(paths: &[PathBuf], follow_symlinks: bool) -> Result<Listing> {
+    use std::os::unix::fs::MetadataExt;
+    struct Walk {
+        follow: bool,
+        seen: std::collections::HashSet<(u64, u64)>,
+        out: Listing,
+    }
+    impl Walk {
+        fn dir(&mut self, dir: &Path, meta: &std::fs::Metadata) -> Result<()> {
+            if !self.seen.insert((meta.dev(), meta.ino())) {
+                self.out.ignored.push((dir.to_path_buf(), "folder already walked (a symlink loop)".into()));
+                return Ok(());
+            }
+            let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+                .map_err(|e| Error::Io { context: format!("cannot list {}", dir.display()), message: e.to_string() })?
+                .filter_map(|e| e.ok())
+                .filter(|e| !e.file_name().to_str().is_some_and(|n| n.starts_with('.')))
+                .collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let p = e.path();
+                let Ok(t) = e.file_type() else { continue };
+                let meta = if t.is_symlink() {
+                    if !self.follow {
+                        self.out.ignored.push((p, "symlink not followed (use --follow-symlinks)".into()));
+                        continue;
+                    }
+                    match std::fs::metadata(&p) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            self.out.ignored.push((p, format!("broken symlink: {e}")));
+                            continue;
+                        }
+                    }
+                } else {
+                    match e.metadata() {
+                        Ok(m) => m,
+                        Err(_) => continue,
+                    }
+                };
+                self.entry(p, &meta, false)?;
+            }
+            Ok(())
+        }
+
+        fn entry(&mut self, p: PathBuf, meta: &std::fs::Metadata, named: bool) -> Result<()> {
+            if meta.is_dir() {
+                self.dir(&p, meta)
+            } else if !meta.is_file() {
+                self.out.ignored.push((p, format!("{}, not a regular file", kind_of(&meta.file_type()))));
+                Ok(())
+            } else if named || extract::content_type(&p).is_some() {
+                self.out.files.push(p);
+                Ok(())
+            } else {
+                self.out.ignored.push((p, "unsupported file type".into()));
+                Ok(())
             }
         }
-        Ok(())
     }
-    let mut out = Vec::new();
+    let mut walk = Walk { follow: follow_symlinks, seen: Default::default(), out: Listing::default() };
     for p in paths {
-        if p.is_dir() {
-            walk(p, &mut out)?;
-        } else if p.exists() {
-            out.push(p.clone());
-        } else {
-            return Err(Error::Io {
-                context: format!("cannot ingest {}", p.display()),
-                message: "no such file".into(),
-            });
-        }
+        let meta = std::fs::metadata(p).map_err(|e| Error::Io {
+            context: format!("cannot ingest {}", p.display()),
+            message: if e.kind() == std::io::ErrorKind::NotFound { "no such file".into() } else { e.to_string() },
+        })?;
+        walk.entry(p.clone(), &meta, true)?;
     }
-    Ok(out)
+    Ok(walk.out)
+}
+
+/// Read the regular file `path`, at most `max` bytes. Errors: a sentence for the summary.
+fn read_capped(path: &Path, max: u64) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{}, not a regular file", kind_of(&meta.file_type())));
+    }
+    let too_big = || format!("larger than the {max}-byte cap (raise it with --max-file-size)");
+    if meta.len() > max {
+        return Err(too_big());
+    }
+    // The size can grow while reading (or be reported as 0, as /proc's files are): read one byte past the cap.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// `file://` URI of `path` (absolute).
@@ -133,9 +236,9 @@ pub fn ingest_file(db: &Database, path: &Path, chunker: &Chunker, options: &Inge
     let Some(content_type) = extract::content_type(path) else {
         return Ok(FileOutcome::Failed("unsupported file type: REM reads .txt, .md, .html and .pdf".into()));
     };
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_capped(path, options.max_file_size) {
         Ok(b) => b,
-        Err(e) => return Ok(FileOutcome::Failed(format!("cannot read: {e}"))),
+        Err(why) => return Ok(FileOutcome::Failed(why)),
     };
     let text = match extract::text(&bytes, content_type) {
         Ok(t) => t,
@@ -179,17 +282,18 @@ pub fn ingest(
     options: &IngestOptions,
     progress: &mut dyn FnMut(&Path, &FileOutcome),
 ) -> Result<Summary> {
-    ingest_files(db, &expand(paths)?, options, progress)
+    ingest_files(db, &expand(paths, options.follow_symlinks)?, options, progress)
 }
 
-/// Ingest `files` (as [`expand`] lists them), calling `progress(file, outcome)`
+/// Ingest the files of `listing` (as [`expand`] lists them; its ignored entries go into the
+/// summary), calling `progress(file, outcome)`
 /// after each. With the default tables, the core schemas are registered first if
 /// `resources` or `documents` is missing. Errors: `Io` (a missing path),
 /// `InvalidArgument` (bad chunk settings), `SchemaNotFound` (custom tables not
 /// registered), database errors.
 pub fn ingest_files(
     db: &Database,
-    files: &[PathBuf],
+    listing: &Listing,
     options: &IngestOptions,
     progress: &mut dyn FnMut(&Path, &FileOutcome),
 ) -> Result<Summary> {
@@ -200,8 +304,9 @@ pub fn ingest_files(
             db.register_core_schemas()?;
         }
     }
-    let mut summary = Summary { files: files.len(), ..Summary::default() };
-    for file in files {
+    let ignored = listing.ignored.iter().map(|(p, why)| (p.display().to_string(), why.clone())).collect();
+    let mut summary = Summary { files: listing.files.len(), ignored, ..Summary::default() };
+    for file in &listing.files {
         let outcome = ingest_file(db, file, &chunker, options)?;
         match &outcome {
             FileOutcome::Ingested { chunks, removed, .. } => {
