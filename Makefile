@@ -11,7 +11,7 @@ PYENV ?= target/pyenv
 MATURIN ?= maturin==1.16.0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-rust test-python test-node wheel bench-python bench-calls fmt lint bench clean-demo component
+.PHONY: setup demo test test-rust test-python test-node wheel bench-python bench-calls fmt lint bench clean-demo component fuzz
 
 ## setup: the wasm32-wasip2 target and the embedding model weights (no network at test time)
 setup:
@@ -45,6 +45,16 @@ test-python: wheel
 	python3 -m venv $(PYENV)
 	$(PYENV)/bin/python -m pip install --quiet --disable-pip-version-check "$$(ls target/wheels/rem_db-*.whl)[test]"
 	cd host-python && ../$(PYENV)/bin/python -m pytest tests -q
+
+## fuzz: coverage-guided fuzzing of the SQL and JSON-row entry points (fuzz/README.md), FUZZ_SECONDS
+## each, under the guest's 1 MiB stack; installs a nightly toolchain and cargo-fuzz on first use
+FUZZ_SECONDS ?= 60
+fuzz:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && for t in sql json_row; do \
+	  (ulimit -s 1024 && cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096) || exit 1; \
+	done
 
 ## fmt: format the code
 fmt:

@@ -51,6 +51,21 @@ pub fn note_main_thread(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
+/// Keep `err`, raised by Python code run inside an engine call on this thread (a signal
+/// handler's `KeyboardInterrupt`), to be raised when the call returns.
+pub(crate) fn keep_signal(err: PyErr) {
+    PENDING_SIGNAL.with(|p| *p.borrow_mut() = Some(err));
+}
+
+/// The text of a caught panic.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
 /// The interrupt check of every handle: on the main thread, run Python's pending signal handlers
 /// (`PyErr_CheckSignals`); when one raises (Ctrl-C), keep its exception and stop the call.
 fn signal_check() -> InterruptCheck {
@@ -61,7 +76,7 @@ fn signal_check() -> InterruptCheck {
         Python::attach(|py| match py.check_signals() {
             Ok(()) => false,
             Err(e) => {
-                PENDING_SIGNAL.with(|p| *p.borrow_mut() = Some(e));
+                keep_signal(e);
                 true
             }
         })
@@ -112,23 +127,23 @@ impl Database {
             .read()
             .map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?
             .clone();
-        let result = py.detach(|| match db {
-            // The host catches its own panics; this catches any in the closures here, so that no
-            // panic reaches Python as `PanicException` (which `except Exception` does not catch).
-            Some(db) => std::panic::catch_unwind(AssertUnwindSafe(|| f(&db))).unwrap_or_else(|panic| {
-                let text = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned());
-                Err(rem_host::Error::Internal(format!("{} (a bug in REM)", text.unwrap_or_else(|| "panic".into()))))
-            }),
-            None => Err(closed()),
+        // The host catches its own panics; this catches any in the closures here (and in dropping
+        // the last reference, which closes the file), so that no panic reaches Python as
+        // `PanicException` (which `except Exception` does not catch).
+        let result = py.detach(move || {
+            std::panic::catch_unwind(AssertUnwindSafe(move || match db {
+                Some(db) => f(&db),
+                None => Err(closed()),
+            }))
+            .unwrap_or_else(|panic| Err(rem_host::Error::Internal(format!("{} (a bug in REM)", panic_text(&*panic)))))
         });
+        // A signal handler that raised during the call (Ctrl-C) wins over whatever the call returned.
+        if let Some(signal) = PENDING_SIGNAL.with(|p| p.borrow_mut().take()) {
+            return Err(signal);
+        }
         result.map_err(|e| {
             if let rem_host::Error::Interrupted(why) = &e {
-                return PENDING_SIGNAL
-                    .with(|p| p.borrow_mut().take())
-                    .unwrap_or_else(|| pyo3::exceptions::PyKeyboardInterrupt::new_err(why.clone()));
+                return pyo3::exceptions::PyKeyboardInterrupt::new_err(why.clone());
             }
             let cause = if matches!(e, rem_host::Error::Embedding(_)) { embed::take_error() } else { None };
             error::to_py(py, e, cause)
@@ -181,7 +196,13 @@ impl Database {
         if let Some(ms) = call_timeout_ms {
             options = options.call_timeout((ms > 0).then(|| Duration::from_millis(ms)));
         }
-        let db = py.detach(|| rem_host::Database::open(options)).map_err(|e| error::to_py(py, e, None))?;
+        let db = py
+            .detach(|| {
+                std::panic::catch_unwind(AssertUnwindSafe(|| rem_host::Database::open(options))).unwrap_or_else(
+                    |panic| Err(rem_host::Error::Internal(format!("{} (a bug in REM)", panic_text(&*panic)))),
+                )
+            })
+            .map_err(|e| error::to_py(py, e, None))?;
         Ok(Database { db: RwLock::new(Some(Arc::new(db))), tenant, path })
     }
 

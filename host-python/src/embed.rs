@@ -28,7 +28,13 @@ pub fn custom(func: Py<PyAny>) -> CustomEmbedder {
             let result = func.call1(py, (texts.to_vec(),)).and_then(|out| out.extract::<Vec<Vec<f32>>>(py));
             result.map_err(|err| {
                 let message = format!("the embedding function raised {err}");
-                LAST_ERROR.with(|e| *e.borrow_mut() = Some(err));
+                // KeyboardInterrupt, SystemExit: not the function's failure but the program's; raised
+                // as they are when the database call returns.
+                if !err.is_instance_of::<pyo3::exceptions::PyException>(py) {
+                    crate::database::keep_signal(err);
+                } else {
+                    LAST_ERROR.with(|e| *e.borrow_mut() = Some(err));
+                }
                 message
             })
         })

@@ -166,6 +166,10 @@ struct Live {
     store: Store<HostState>,
     bindings: Bindings,
     handle: ResourceAny,
+    /// Whether engine calls run with epoch checks (a deadline or an interrupt check).
+    timed: bool,
+    /// The deadline each engine call gets, from its own start.
+    call_timeout: Option<Duration>,
 }
 
 struct Inner {
@@ -231,20 +235,21 @@ fn open_redb(dir: &Path) -> Result<redb::Database> {
     let file =
         crate::private::open_or_create_file(&path).map_err(|e| io(format!("cannot open {}", path.display()), e))?;
     let mut builder = redb::Database::builder();
-    builder.set_repair_callback(|session| {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        // Whole percents already reported, so the line is written only when it changes.
-        static SHOWN: AtomicU32 = AtomicU32::new(u32::MAX);
+    // Whole percents of a repair already reported (u32::MAX: none), so a line is written only when it changes.
+    let shown = Arc::new(std::sync::atomic::AtomicU32::new(u32::MAX));
+    let seen = shown.clone();
+    builder.set_repair_callback(move |session| {
         let pct = (session.progress() * 100.0) as u32;
-        if SHOWN.swap(pct, Ordering::Relaxed) != pct {
+        if seen.swap(pct, std::sync::atomic::Ordering::Relaxed) != pct {
             eprint!("\rrepairing the database after an unclean shutdown... {pct:3}%");
-            if pct >= 100 {
-                eprintln!();
-            }
         }
     });
     // redb reports most damage as errors; a panic inside it is damage it did not expect.
-    match std::panic::catch_unwind(AssertUnwindSafe(|| builder.create_file(file))) {
+    let opened = std::panic::catch_unwind(AssertUnwindSafe(|| builder.create_file(file)));
+    if shown.load(std::sync::atomic::Ordering::Relaxed) != u32::MAX {
+        eprintln!("\rrepairing the database after an unclean shutdown... done");
+    }
+    match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => Err(Error::Locked(dir.to_path_buf())),
         // redb reports a file that is not a database (bad magic number, short header) as `InvalidData`.
@@ -253,7 +258,15 @@ fn open_redb(dir: &Path) -> Result<redb::Database> {
         {
             Err(io(format!("cannot open {}", path.display()), e))
         }
-        Ok(Err(e)) => Err(damaged(&path, e)),
+        Ok(Err(e @ redb::DatabaseError::Storage(redb::StorageError::Corrupted(_) | redb::StorageError::Io(_)))) => {
+            Err(damaged(&path, e))
+        }
+        Ok(Err(redb::DatabaseError::UpgradeRequired(v))) => Err(Error::Storage(format!(
+            "{} was written in redb file format {v}, which this REM cannot read; open it with the REM that wrote it \
+             and export the data",
+            path.display()
+        ))),
+        Ok(Err(e)) => Err(Error::Storage(format!("cannot open {}: {e}", path.display()))),
         Err(panic) => Err(damaged(&path, panic_text(&*panic))),
     }
 }
@@ -285,13 +298,17 @@ fn next_check(deadline: Option<Instant>, polling: bool) -> u64 {
 
 impl Drop for Database {
     fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         if std::process::id() != self.pid {
             // A copy made by fork(): closing redb here would write the parent's file (and abort a
             // transaction the parent may have in flight), so leak the copy instead.
-            let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
             std::mem::forget(inner.live.take());
             std::mem::forget(inner.redb.take());
+            return;
         }
+        // Closing writes to the file; on a damaged one redb may panic, which must not escape a drop.
+        let (live, redb) = (inner.live.take(), inner.redb.take());
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop((live, redb))));
     }
 }
 
@@ -332,7 +349,7 @@ impl Database {
             write_pipeline: options.write_pipeline,
         };
         // Instantiate now so configuration problems surface at open.
-        db.lock().and_then(|mut inner| db.ensure_live(&mut inner).map(|_| ()))?;
+        db.transaction(Mode::Read, |_| Ok(()))?;
         Ok(db)
     }
 
@@ -382,6 +399,8 @@ impl Database {
     fn ensure_live<'a>(&self, inner: &'a mut Inner) -> Result<&'a mut Live> {
         if inner.live.is_none() {
             let rt = Runtime::shared_for(self.call_timeout.is_some() || self.interrupt.is_some())?;
+            // A runtime built before a fork() has no ticker thread in the child.
+            rt.ensure_ticker();
             let mut state = HostState::new(self.memory_limit, self.embeddings.clone());
             state.interrupt = self.interrupt.clone();
             let mut store = Store::new(&rt.engine, state);
@@ -408,7 +427,7 @@ impl Database {
             let bindings = rt.pre.instantiate(&mut store).map_err(inst)?;
             let handle =
                 bindings.rem_engine_database().database().call_constructor(&mut store, &self.tenant).map_err(inst)?;
-            inner.live = Some(Live { store, bindings, handle });
+            inner.live = Some(Live { store, bindings, handle, timed: false, call_timeout: None });
         }
         Ok(inner.live.as_mut().expect("just made"))
     }
@@ -426,8 +445,13 @@ impl Database {
                 let live = inner.live.take();
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(live)));
                 Err(match &self.path {
-                    Some(dir) => damaged(&dir.join(config::DB_FILE), format!("{text} (the call was rolled back)")),
-                    None => Error::Internal(format!("{text} (the call was rolled back)")),
+                    // A panic is most often redb meeting a damaged page; it may also be a bug.
+                    Some(dir) => Error::Storage(format!(
+                        "the call failed unexpectedly and was rolled back ({text}); if this repeats, the database \
+                         file {} may be damaged: {DAMAGED_NEXT_STEP}",
+                        dir.join(config::DB_FILE).display()
+                    )),
+                    None => Error::Internal(format!("{text} (the call was rolled back; a bug in REM)")),
                 })
             }
         }
@@ -445,13 +469,8 @@ impl Database {
         state.txn = Some(txn);
         state.limiter.hit = false;
         state.ok_calls = 0;
-        state.stop = None;
-        state.deadline = self.call_timeout.map(|t| Instant::now() + t);
-        // Only a database with a call timeout or an interrupt check runs on the runtime with deadlines.
-        if self.call_timeout.is_some() || self.interrupt.is_some() {
-            let ticks = next_check(state.deadline, state.interrupt.is_some());
-            live.store.set_epoch_deadline(ticks);
-        }
+        live.timed = self.call_timeout.is_some() || self.interrupt.is_some();
+        live.call_timeout = self.call_timeout;
         let result = body(live);
         let txn = live.store.data_mut().txn.take();
         // The engine keeps caches between calls (vector graphs, adjacency lists) keyed by
@@ -494,6 +513,14 @@ impl Database {
             ResourceAny,
         ) -> wasmtime::Result<std::result::Result<T, wit::Error>>,
     ) -> Result<T> {
+        // Each engine call has its own deadline, from its start (a batch sent in chunks gets one per chunk).
+        let state = live.store.data_mut();
+        state.stop = None;
+        state.deadline = live.call_timeout.map(|t| Instant::now() + t);
+        if live.timed {
+            let ticks = next_check(state.deadline, state.interrupt.is_some());
+            live.store.set_epoch_deadline(ticks);
+        }
         let outcome = f(&mut live.store, &live.bindings, live.handle);
         // A stop asked for by the epoch callback or by a host import (embedding past the deadline).
         match live.store.data().stop {
@@ -502,7 +529,7 @@ impl Database {
                     "the call ran past its deadline and was stopped; nothing it wrote was kept".into(),
                 ));
             }
-            Some(Stop::Interrupted) if outcome.is_err() => {
+            Some(Stop::Interrupted) if outcome.as_ref().map_or(true, |r| r.is_err()) => {
                 return Err(Error::Interrupted("the call was interrupted; nothing it wrote was kept".into()));
             }
             _ => {}
@@ -605,8 +632,12 @@ impl Database {
                 c["document_id"] = document_id.clone().into();
             }
             let rows: Vec<String> = chunks.iter().map(|c| c.to_string()).collect();
-            let ids =
-                Self::invoke(live, |s, b, h| b.rem_engine_database().database().call_insert_batch(s, h, table, &rows))?;
+            let mut ids = Vec::with_capacity(rows.len());
+            for part in rows.chunks(DEFAULT_BATCH_CHUNK) {
+                ids.extend(Self::invoke(live, |s, b, h| {
+                    b.rem_engine_database().database().call_insert_batch(s, h, table, part)
+                })?);
+            }
             let mut removed = 0;
             for (id, ordinal) in old {
                 if ordinal >= ids.len() as u64 {
@@ -641,8 +672,11 @@ impl Database {
 
     /// Upsert every row (JSON object texts) or none, in one engine call; returns ids in order.
     /// Validation issues carry the row index as their first `loc` segment.
+    ///
+    /// Sent to the engine [`DEFAULT_BATCH_CHUNK`] rows per engine call (one transaction), so the
+    /// per-call deadline bounds each chunk, not the whole batch.
     pub fn insert_batch(&self, table: &str, rows: &[String]) -> Result<Vec<String>> {
-        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_insert_batch(s, h, table, rows))
+        self.insert_batch_with_progress(table, rows, DEFAULT_BATCH_CHUNK, &mut |_| {})
     }
 
     /// Like [`Database::insert_batch`], sent to the engine `chunk` rows at a
@@ -824,7 +858,14 @@ impl Database {
 
     /// Rebuild `table`'s vector index from stored vectors (or re-embed every row with `reembed`).
     /// Returns the index stats. Errors: as `index_stats`, plus `Embedding`.
+    ///
+    /// It runs without the per-call deadline (it is one engine call over the whole table, which
+    /// may rightly take longer than any deadline set for ordinary calls); the interrupt check
+    /// still applies.
     pub fn rebuild_index(&self, table: &str, reembed: bool) -> Result<String> {
-        self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_rebuild_index(s, h, table, reembed))
+        self.transaction(Mode::Write, |live| {
+            live.call_timeout = None;
+            Self::invoke(live, |s, b, h| b.rem_engine_database().database().call_rebuild_index(s, h, table, reembed))
+        })
     }
 }

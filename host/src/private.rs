@@ -84,6 +84,20 @@ pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Like [`check_private_dir`], but a folder of this user's that group or others can write
+/// (made by an older REM under a umask of `002`) is made `0700` first instead of refused.
+pub fn make_private_dir(dir: &Path) -> Result<(), String> {
+    if let Ok(meta) = dir.symlink_metadata()
+        && meta.is_dir()
+        && meta.uid() == rustix::process::geteuid().as_raw()
+        && meta.mode() & 0o022 != 0
+    {
+        std::fs::set_permissions(dir, Permissions::from_mode(DIR_MODE))
+            .map_err(|e| format!("cannot make {} private: {e}", dir.display()))?;
+    }
+    check_private_dir(dir)
+}
+
 /// Check that `dir` is a real folder (not a symlink) owned by this process's effective user and
 /// not writable by group or others. Errors: why not, as a sentence naming the folder and the fix.
 pub fn check_private_dir(dir: &Path) -> Result<(), String> {
@@ -162,5 +176,9 @@ mod tests {
         assert!(check_private_dir(&dir).unwrap_err().contains("chmod 700"));
         std::fs::set_permissions(&dir, Permissions::from_mode(0o755)).unwrap();
         check_private_dir(&dir).unwrap();
+        // A folder of one's own that others can write is made private by `make_private_dir`.
+        std::fs::set_permissions(&dir, Permissions::from_mode(0o775)).unwrap();
+        make_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
     }
 }

@@ -31,8 +31,11 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
             (n >= min).then_some(n)
         }
     };
-    out = mask_after(&out, "Bearer ", false, token(1));
-    out = mask_after(&out, "bearer ", false, token(1));
+    for marker in
+        ["Bearer ", "bearer ", "BEARER ", "Basic ", "basic ", "api_key=", "api-key=", "apikey=", "key=", "token="]
+    {
+        out = mask_after(&out, marker, false, token(1));
+    }
     // Keys look like `sk-` and 16 or more characters, starting a word (not `task-web-server`).
     mask_after(&out, "sk-", true, token(MIN_KEY_LEN))
 }
@@ -74,6 +77,8 @@ mod tests {
             ("proxy https://token@example.com?x=1", "token@"),
             ("header Authorization: Bearer abc.DEF-123_x was refused", "abc.DEF"),
             ("Incorrect API key provided: sk-proj-AbCdEf123456", "AbCdEf"),
+            ("GET https://h/v1/embed?api_key=abc123XYZ&x=1 failed", "abc123XYZ"),
+            ("Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
             ("the key my-own-secret-value is wrong", "my-own-secret-value"),
         ];
         for (text, secret) in cases {

@@ -32,6 +32,8 @@ pub struct Runtime {
     pub pre: EnginePre<HostState>,
     /// Where the compiled artifact came from (for diagnostics).
     pub artifact: Artifact,
+    /// The process whose ticker thread advances the epoch (0: none yet).
+    ticker_pid: std::sync::atomic::AtomicU32,
 }
 
 /// How the compiled component was obtained.
@@ -88,18 +90,32 @@ fn verified<'a>(key: &[u8; 32], bytes: &'a [u8]) -> Option<&'a [u8]> {
     (artifact_mac(key, artifact) == blake3::Hash::from_bytes(mac)).then_some(artifact)
 }
 
-/// The cache key of `dir`, made on first use. Errors: why the key cannot be had.
+/// A fresh name in `dir` for a file being written.
+fn temp_name(dir: &Path) -> std::result::Result<PathBuf, String> {
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(dir.join(format!(".tmp-{}-{:016x}", std::process::id(), u64::from_le_bytes(nonce))))
+}
+
+/// The cache key of `dir`, made on first use: written whole under a temporary name, then linked
+/// into place (`link` fails rather than replace, so two processes agree on one key). A key of
+/// the wrong length (a crash of an older REM mid-write) is replaced. Errors: why no key can be had.
 fn cache_key(dir: &Path) -> std::result::Result<[u8; 32], String> {
     let file = dir.join(CACHE_KEY_FILE);
-    for _ in 0..2 {
+    for _ in 0..3 {
         match private::read_file(&file) {
-            Ok(bytes) => {
-                return bytes.try_into().map_err(|_| format!("{} is not a 32-byte key", file.display()));
-            }
+            Ok(bytes) => match <[u8; 32]>::try_from(bytes) {
+                Ok(key) => return Ok(key),
+                Err(_) => std::fs::remove_file(&file).map_err(|e| format!("cannot replace {}: {e}", file.display()))?,
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| format!("no randomness for the cache key: {e}"))?;
-                match private::write_new_file(&file, &key) {
+                let tmp = temp_name(dir)?;
+                private::write_new_file(&tmp, &key).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+                let linked = std::fs::hard_link(&tmp, &file);
+                std::fs::remove_file(&tmp).ok();
+                match linked {
                     Ok(()) => return Ok(key),
                     // Another process made it first: read theirs.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -115,7 +131,7 @@ fn cache_key(dir: &Path) -> std::result::Result<[u8; 32], String> {
 /// The cache folder's key if the folder can be trusted (see [`private::check_private_dir`]).
 fn usable_cache(dir: &Path) -> std::result::Result<[u8; 32], String> {
     private::create_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    private::check_private_dir(dir)?;
+    private::make_private_dir(dir)?;
     cache_key(dir)
 }
 
@@ -168,9 +184,7 @@ fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> 
         out.extend_from_slice(CACHE_MAGIC);
         out.extend_from_slice(artifact_mac(&key, &bytes).as_bytes());
         out.extend_from_slice(&bytes);
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).ok()?;
-        let tmp = dir.join(format!(".tmp-{}-{:016x}", std::process::id(), u64::from_le_bytes(nonce)));
+        let tmp = temp_name(dir).ok()?;
         private::write_new_file(&tmp, &out).ok()?;
         // rename replaces whatever is at `file` (a symlink included) without following it.
         if std::fs::rename(&tmp, &file).is_err() {
@@ -208,16 +222,26 @@ impl Runtime {
     pub fn new(cache_dir: &Path, deadlines: bool) -> Result<Runtime> {
         let engine = Engine::new(&config(deadlines)).map_err(|e| Error::Internal(format!("wasmtime engine: {e:#}")))?;
         let (component, artifact) = load_component(&engine, cache_dir)?;
-        if deadlines {
-            start_ticker(&engine);
-        }
         let mut linker: Linker<HostState> = Linker::new(&engine);
         let link_err = |e: wasmtime::Error| Error::Internal(format!("linking the engine: {e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
         crate::bindings::Engine::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(link_err)?;
         let pre = linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = EnginePre::new(pre).map_err(link_err)?;
-        Ok(Runtime { engine, deadlines, pre, artifact })
+        let rt = Runtime { engine, deadlines, pre, artifact, ticker_pid: Default::default() };
+        rt.ensure_ticker();
+        Ok(rt)
+    }
+
+    /// Make sure this process has the ticker thread that advances the epoch (a runtime with
+    /// deadlines only). Threads do not survive `fork()`: a child using a runtime its parent built
+    /// starts its own here, or its deadlines and interrupt checks would never fire.
+    pub fn ensure_ticker(&self) {
+        use std::sync::atomic::Ordering;
+        let pid = std::process::id();
+        if self.deadlines && self.ticker_pid.swap(pid, Ordering::AcqRel) != pid {
+            start_ticker(&self.engine);
+        }
     }
 
     /// Where the compiled artifact of the runtime with or without `deadlines` is cached in

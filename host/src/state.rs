@@ -122,13 +122,25 @@ impl storage::Host for HostState {
 impl embeddings::Host for HostState {
     /// Embeds within the call's deadline: a provider still working then is given up on (the
     /// OpenAI client's timeout is cut to what is left), and the call fails with `Timeout`.
+    /// MiniLM also stops between its batches when the handle's interrupt check answers `true`.
     fn embed(&mut self, model: String, texts: Vec<String>) -> Result<Vec<Vec<f32>>, types::Error> {
         let past = |d: &Option<std::time::Instant>| d.is_some_and(|d| std::time::Instant::now() >= d);
+        let check = self.interrupt.clone();
+        let hit = std::cell::Cell::new(false);
+        let interrupted = || {
+            let yes = check.as_ref().is_some_and(|c| (c.0)());
+            hit.set(hit.get() || yes);
+            yes
+        };
         let result = if past(&self.deadline) {
             Err("no time left".into())
         } else {
-            self.embeddings.embed_before(&model, &texts, self.deadline)
+            self.embeddings.embed_before(&model, &texts, self.deadline, &interrupted)
         };
+        if hit.get() {
+            self.stop = Some(Stop::Interrupted);
+            return Err(types::Error::Embedding("the embedding call was interrupted".into()));
+        }
         if past(&self.deadline) {
             self.stop = Some(Stop::Deadline);
             return Err(types::Error::Embedding("the embedding call ran past the call's deadline".into()));

@@ -188,7 +188,13 @@ fn the_engine_cache_loads_only_verified_artifacts() {
     std::fs::write(&file, &bytes).unwrap();
     assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Compiled(Some(_))));
     assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Cached(_)));
-    // A folder anyone can write: not used at all (compiled in memory).
+    // A folder of one's own that others can write (an older REM's, under umask 002) is made
+    // private, and its artifact is still verified.
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
-    assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Compiled(None)));
+    assert!(matches!(Runtime::new(&cache, false).unwrap().artifact, Artifact::Cached(_)));
+    assert_eq!(mode(&cache), 0o700);
+    // A folder that is a symlink is not used at all (compiled in memory).
+    let link = dir.path().join("cache-link");
+    std::os::unix::fs::symlink(&cache, &link).unwrap();
+    assert!(matches!(Runtime::new(&link, false).unwrap().artifact, Artifact::Compiled(None)));
 }

@@ -139,17 +139,18 @@ impl MiniLm {
 
 impl Provider for MiniLm {
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
-        self.embed_before(texts, None)
+        self.embed_before(texts, None, &|| false)
     }
 }
 
 impl MiniLm {
-    /// [`Provider::embed`] that stops between batches once `deadline` has passed.
-    /// Errors: as `embed`, and "deadline passed".
+    /// [`Provider::embed`] that stops between batches once `deadline` has passed or `interrupted()`
+    /// answers `true`. Errors: as `embed`, and "deadline passed" / "interrupted".
     pub fn embed_before(
         &self,
         texts: &[String],
         deadline: Option<std::time::Instant>,
+        interrupted: &dyn Fn() -> bool,
     ) -> Result<Vec<Vec<f32>>, String> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
@@ -157,6 +158,9 @@ impl MiniLm {
         for chunk in order.chunks(BATCH) {
             if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 return Err("deadline passed".into());
+            }
+            if interrupted() {
+                return Err("interrupted".into());
             }
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
             for (&i, v) in chunk.iter().zip(self.batch(&batch)?) {

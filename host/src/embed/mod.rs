@@ -88,17 +88,19 @@ impl Embeddings {
 
     /// Embed `texts` with `model`. Errors: unknown model, provider unavailable (with how to fix), provider failure.
     pub fn embed(&self, model: &str, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
-        self.embed_before(model, texts, None)
+        self.embed_before(model, texts, None, &|| false)
     }
 
     /// [`Embeddings::embed`] that gives up at `deadline`: the OpenAI client's request timeout is cut to
-    /// what is left and it retries no later; MiniLM stops between its batches. Errors: as `embed`,
-    /// and "deadline passed".
+    /// what is left before each request and it retries no later; MiniLM stops between its batches,
+    /// also when `interrupted()` answers `true`. Errors: as `embed`, and "deadline passed" /
+    /// "interrupted".
     pub fn embed_before(
         &self,
         model: &str,
         texts: &[String],
         deadline: Option<std::time::Instant>,
+        interrupted: &dyn Fn() -> bool,
     ) -> Result<Vec<Vec<f32>>, String> {
         if let Some((name, f)) = &self.custom
             && name == model
@@ -115,7 +117,7 @@ impl Embeddings {
         }
         match model {
             "local:all-MiniLM-L6-v2" | "all-MiniLM-L6-v2" | "sentence-transformers/all-MiniLM-L6-v2" => {
-                self.minilm()?.embed_before(texts, deadline)
+                self.minilm()?.embed_before(texts, deadline, interrupted)
             }
             m if m.starts_with("openai:") => {
                 let config = OpenAiConfig { deadline, ..self.openai.clone() };

@@ -106,9 +106,20 @@ impl OpenAi {
                 std::thread::sleep(wait);
             }
             attempts += 1;
+            // The deadline cuts each request's timeout to what is left of it.
+            let left = match self.config.deadline {
+                Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(self.config.timeout),
+                    _ => break,
+                },
+                None => self.config.timeout,
+            };
             let sent = self
                 .agent
                 .post(&url)
+                .config()
+                .timeout_global(Some(left))
+                .build()
                 .header("Authorization", format!("Bearer {key}"))
                 .header("Content-Type", "application/json")
                 .send(body.as_str());
@@ -120,7 +131,8 @@ impl OpenAi {
                 }
             };
             let status = resp.status().as_u16();
-            let text = resp.body_mut().read_to_string().unwrap_or_default();
+            // Redacted before it is cut, so a key at the cut cannot leave a prefix behind.
+            let text = crate::redact::redact(&resp.body_mut().read_to_string().unwrap_or_default(), &[key]);
             if status == 429 || status >= 500 {
                 last = format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>());
                 continue;
@@ -144,6 +156,9 @@ impl Provider for OpenAi {
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(self.config.batch.max(1)) {
+            if self.config.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Err("deadline passed".into());
+            }
             let got = self
                 .request(chunk)
                 .map_err(|e| crate::redact::redact(&e, &[self.config.api_key.as_deref().unwrap_or_default()]))?;

@@ -145,15 +145,26 @@ pub fn expand(paths: &[PathBuf], follow_symlinks: bool) -> Result<Listing> {
                 self.out.ignored.push((dir.to_path_buf(), "folder already walked (a symlink loop)".into()));
                 return Ok(());
             }
-            let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+            let mut entries = Vec::new();
+            for e in std::fs::read_dir(dir)
                 .map_err(|e| Error::Io { context: format!("cannot list {}", dir.display()), message: e.to_string() })?
-                .filter_map(|e| e.ok())
-                .filter(|e| !e.file_name().to_str().is_some_and(|n| n.starts_with('.')))
-                .collect();
+            {
+                match e {
+                    Ok(e) if e.file_name().to_str().is_some_and(|n| n.starts_with('.')) => {}
+                    Ok(e) => entries.push(e),
+                    Err(err) => self.out.ignored.push((dir.to_path_buf(), format!("an entry cannot be read: {err}"))),
+                }
+            }
             entries.sort_by_key(|e| e.file_name());
             for e in entries {
                 let p = e.path();
-                let Ok(t) = e.file_type() else { continue };
+                let t = match e.file_type() {
+                    Ok(t) => t,
+                    Err(err) => {
+                        self.out.ignored.push((p, format!("cannot inspect: {err}")));
+                        continue;
+                    }
+                };
                 let meta = if t.is_symlink() {
                     if !self.follow {
                         self.out.ignored.push((p, "symlink not followed (use --follow-symlinks)".into()));
@@ -169,7 +180,10 @@ pub fn expand(paths: &[PathBuf], follow_symlinks: bool) -> Result<Listing> {
                 } else {
                     match e.metadata() {
                         Ok(m) => m,
-                        Err(_) => continue,
+                        Err(err) => {
+                            self.out.ignored.push((p, format!("cannot inspect: {err}")));
+                            continue;
+                        }
                     }
                 };
                 self.entry(p, &meta, false)?;
@@ -198,15 +212,29 @@ pub fn expand(paths: &[PathBuf], follow_symlinks: bool) -> Result<Listing> {
             context: format!("cannot ingest {}", p.display()),
             message: if e.kind() == std::io::ErrorKind::NotFound { "no such file".into() } else { e.to_string() },
         })?;
-        walk.entry(p.clone(), &meta, true)?;
+        // A symlink named on the command line is followed: the file read is its target.
+        let p = if meta.is_file() { std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()) } else { p.clone() };
+        walk.entry(p, &meta, true)?;
     }
     Ok(walk.out)
 }
 
-/// Read the regular file `path`, at most `max` bytes. Errors: a sentence for the summary.
-fn read_capped(path: &Path, max: u64) -> std::result::Result<Vec<u8>, String> {
+/// Read the regular file `path`, at most `max` bytes. The file is opened without blocking (a
+/// FIFO swapped in since the listing cannot hang the run) and, unless `follow`, without
+/// following a symlink swapped in since; its type is checked on the open file. Errors: a
+/// sentence for the summary.
+fn read_capped(path: &Path, max: u64, follow: bool) -> std::result::Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = rustix::fs::OFlags::NONBLOCK;
+    if !follow {
+        flags |= rustix::fs::OFlags::NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
     let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
     if !meta.is_file() {
         return Err(format!("{}, not a regular file", kind_of(&meta.file_type())));
@@ -236,7 +264,7 @@ pub fn ingest_file(db: &Database, path: &Path, chunker: &Chunker, options: &Inge
     let Some(content_type) = extract::content_type(path) else {
         return Ok(FileOutcome::Failed("unsupported file type: REM reads .txt, .md, .html and .pdf".into()));
     };
-    let bytes = match read_capped(path, options.max_file_size) {
+    let bytes = match read_capped(path, options.max_file_size, options.follow_symlinks) {
         Ok(b) => b,
         Err(why) => return Ok(FileOutcome::Failed(why)),
     };
