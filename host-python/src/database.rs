@@ -57,15 +57,6 @@ pub(crate) fn keep_signal(err: PyErr) {
     PENDING_SIGNAL.with(|p| *p.borrow_mut() = Some(err));
 }
 
-/// The text of a caught panic.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".into())
-}
-
 /// The interrupt check of every handle: on the main thread, run Python's pending signal handlers
 /// (`PyErr_CheckSignals`); when one raises (Ctrl-C), keep its exception and stop the call.
 fn signal_check() -> InterruptCheck {
@@ -135,7 +126,9 @@ impl Database {
                 Some(db) => f(&db),
                 None => Err(closed()),
             }))
-            .unwrap_or_else(|panic| Err(rem_host::Error::Internal(format!("{} (a bug in REM)", panic_text(&*panic)))))
+            .unwrap_or_else(|panic| {
+                Err(rem_host::Error::Internal(format!("{} (a bug in REM)", rem_host::panic_message(&*panic))))
+            })
         });
         // A signal handler that raised during the call (Ctrl-C) wins over whatever the call returned.
         if let Some(signal) = PENDING_SIGNAL.with(|p| p.borrow_mut().take()) {
@@ -199,7 +192,9 @@ impl Database {
         let db = py
             .detach(|| {
                 std::panic::catch_unwind(AssertUnwindSafe(|| rem_host::Database::open(options))).unwrap_or_else(
-                    |panic| Err(rem_host::Error::Internal(format!("{} (a bug in REM)", panic_text(&*panic)))),
+                    |panic| {
+                        Err(rem_host::Error::Internal(format!("{} (a bug in REM)", rem_host::panic_message(&*panic))))
+                    },
                 )
             })
             .map_err(|e| error::to_py(py, e, None))?;

@@ -216,15 +216,6 @@ fn damaged(file: &Path, what: impl std::fmt::Display) -> Error {
     Error::Storage(format!("the database file {} is damaged: {what}; {DAMAGED_NEXT_STEP}", file.display()))
 }
 
-/// The text of a caught panic.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".into())
-}
-
 /// Open (creating, owner-only) the redb file in `dir`. A file left by an unclean shutdown is
 /// repaired by redb first, with its progress on stderr. Errors: `Locked`, `Io`, `Storage`
 /// (a damaged file, named, with what to do).
@@ -267,7 +258,7 @@ fn open_redb(dir: &Path) -> Result<redb::Database> {
             path.display()
         ))),
         Ok(Err(e)) => Err(Error::Storage(format!("cannot open {}: {e}", path.display()))),
-        Err(panic) => Err(damaged(&path, panic_text(&*panic))),
+        Err(panic) => Err(damaged(&path, crate::error::panic_message(&*panic))),
     }
 }
 
@@ -440,7 +431,7 @@ impl Database {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.transaction_in(&mut inner, mode, body))) {
             Ok(result) => result,
             Err(panic) => {
-                let text = panic_text(&*panic);
+                let text = crate::error::panic_message(&*panic);
                 // Dropping the engine drops its transaction, which rolls back; that may meet the same damage.
                 let live = inner.live.take();
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(live)));
