@@ -71,14 +71,21 @@ pub fn write_new_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Open the regular file `path` for reading without following a symlink. Errors: `ELOOP` for a
+/// symlink, an `InvalidData` error for anything but a regular file, other OS errors.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let f = OpenOptions::new().read(true).custom_flags(nofollow()).open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "not a regular file"));
+    }
+    Ok(f)
+}
+
 /// Read the regular file `path` without following a symlink. Errors: `ELOOP` for a symlink, an
 /// `InvalidData` error for anything but a regular file, other OS errors.
 pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut f = OpenOptions::new().read(true).custom_flags(nofollow()).open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "not a regular file"));
-    }
+    let mut f = open_regular(path)?;
     let mut out = Vec::new();
     f.read_to_end(&mut out)?;
     Ok(out)

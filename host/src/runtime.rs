@@ -68,26 +68,41 @@ fn cache_file(engine: &Engine, dir: &Path) -> PathBuf {
     dir.join(format!("rem-engine-{}-{:016x}.cwasm", &ENGINE_HASH[..16], h.finish()))
 }
 
-/// First bytes of a cache file; then the 32-byte MAC ([`artifact_mac`]) and the artifact.
-const CACHE_MAGIC: &[u8; 8] = b"REMCWAS1";
 /// The per-user key of the artifacts' MACs, 32 random bytes in the cache folder (`0600`).
 pub const CACHE_KEY_FILE: &str = "cache.key";
+
+/// The file beside an artifact holding its 32-byte MAC ([`artifact_mac`]).
+fn mac_file(artifact: &Path) -> PathBuf {
+    let mut name = artifact.as_os_str().to_owned();
+    name.push(".mac");
+    PathBuf::from(name)
+}
 
 /// BLAKE3 in keyed mode (the BLAKE3 paper's MAC construction) of the compiled artifact.
 fn artifact_mac(key: &[u8; 32], artifact: &[u8]) -> blake3::Hash {
     blake3::keyed_hash(key, artifact)
 }
 
-/// The artifact inside a cache file's `bytes` if its MAC under `key` matches (compared in
-/// constant time by `blake3::Hash`'s `PartialEq`), else `None`.
-fn verified<'a>(key: &[u8; 32], bytes: &'a [u8]) -> Option<&'a [u8]> {
-    let rest = bytes.strip_prefix(CACHE_MAGIC)?;
-    if rest.len() < 32 {
-        return None;
+/// The artifact at `file`, opened (no symlink followed) and checked against the MAC beside it,
+/// streamed through a 64 KiB buffer so that checking costs no 20 MB allocation; `None` when
+/// anything is missing or does not match. `blake3::Hash`'s `PartialEq` is constant-time.
+fn verified_artifact(key: &[u8; 32], file: &Path) -> Option<std::fs::File> {
+    use std::io::Read;
+    let mac: [u8; 32] = private::read_file(&mac_file(file)).ok()?.try_into().ok()?;
+    let mut f = private::open_regular(file).ok()?;
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
     }
-    let (mac, artifact) = rest.split_at(32);
-    let mac: [u8; 32] = mac.try_into().ok()?;
-    (artifact_mac(key, artifact) == blake3::Hash::from_bytes(mac)).then_some(artifact)
+    (hasher.finalize() == blake3::Hash::from_bytes(mac)).then_some(f)
 }
 
 /// A fresh name in `dir` for a file being written.
@@ -154,17 +169,21 @@ fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> 
     };
     let file = cache_file(engine, dir);
     if let Some(key) = &key
-        && let Ok(bytes) = private::read_file(&file)
-        && let Some(artifact) = verified(key, &bytes)
+        && let Some(opened) = verified_artifact(key, &file)
     {
-        // SAFETY: `deserialize` runs the artifact as native code, so it must be what
-        // `precompile_component` produced. It is: the bytes were read from a regular file (no
-        // symlink followed) in a folder that only this user can write, and their keyed MAC matches,
-        // under a key only this user can read, which only this code writes, right after compiling
+        // Loaded through the descriptor just verified, so the bytes mapped are those checked even
+        // if the name were replaced meanwhile.
+        let by_fd = PathBuf::from(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&opened)));
+        let path = if by_fd.exists() { by_fd } else { file.clone() };
+        // SAFETY: `deserialize_file` runs the artifact as native code, so it must be what
+        // `precompile_component` produced. It is: it was opened as a regular file (no symlink
+        // followed) in a folder that only this user can write, and its keyed MAC matches, under a
+        // key only this user can read, which only this code writes, right after compiling
         // (docs/design.md, "Failure model"). wasmtime also checks the header for its version and
         // configuration. An artifact failing any check is compiled anew and replaced.
         #[allow(unsafe_code)]
-        let loaded = unsafe { Component::deserialize(engine, artifact) };
+        let loaded = unsafe { Component::deserialize_file(engine, &path) };
+        drop(opened);
         if let Ok(c) = loaded {
             return Ok((c, Artifact::Cached(file)));
         }
@@ -180,17 +199,20 @@ fn load_component(engine: &Engine, dir: &Path) -> Result<(Component, Artifact)> 
     let component = unsafe { Component::deserialize(engine, &bytes) }
         .map_err(|e| Error::Internal(format!("loading the compiled engine: {e:#}")))?;
     let written = key.and_then(|key| {
-        let mut out = Vec::with_capacity(CACHE_MAGIC.len() + 32 + bytes.len());
-        out.extend_from_slice(CACHE_MAGIC);
-        out.extend_from_slice(artifact_mac(&key, &bytes).as_bytes());
-        out.extend_from_slice(&bytes);
-        let tmp = temp_name(dir).ok()?;
-        private::write_new_file(&tmp, &out).ok()?;
-        // rename replaces whatever is at `file` (a symlink included) without following it.
-        if std::fs::rename(&tmp, &file).is_err() {
-            std::fs::remove_file(&tmp).ok();
-            return None;
-        }
+        // The artifact first, then its MAC: a reader between the two sees a MAC that does not
+        // match and compiles anew, never a match for bytes it was not computed over.
+        let put = |path: &Path, bytes: &[u8]| -> Option<()> {
+            let tmp = temp_name(dir).ok()?;
+            private::write_new_file(&tmp, bytes).ok()?;
+            // rename replaces whatever is at `path` (a symlink included) without following it.
+            if std::fs::rename(&tmp, path).is_err() {
+                std::fs::remove_file(&tmp).ok();
+                return None;
+            }
+            Some(())
+        };
+        put(&file, &bytes)?;
+        put(&mac_file(&file), artifact_mac(&key, &bytes).as_bytes())?;
         Some(file.clone())
     });
     Ok((component, Artifact::Compiled(written)))
