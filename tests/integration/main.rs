@@ -4,6 +4,7 @@
 mod conformance;
 mod corpus;
 mod entities;
+mod fuzz;
 mod minilm;
 mod openai;
 mod query;
