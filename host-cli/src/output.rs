@@ -32,16 +32,28 @@ fn columns(rows: &[Value]) -> Vec<String> {
 }
 
 /// Print one JSON value.
+/// Errors: writing stdout failed (a closed pipe is `BrokenPipe`, which `main` ends on quietly).
 pub fn value(format: Format, v: &Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     match (format, v) {
-        (Format::Json, _) => println!("{}", serde_json::to_string_pretty(v)?),
+        (Format::Json, _) => writeln!(out, "{}", serde_json::to_string_pretty(v)?)?,
         (Format::Jsonl, Value::Array(items)) => rows(format, items)?,
-        (Format::Jsonl, _) => println!("{}", serde_json::to_string(v)?),
+        (Format::Jsonl, _) => writeln!(out, "{}", serde_json::to_string(v)?)?,
         (Format::Table | Format::Csv, Value::Array(items)) => rows(format, items)?,
         (Format::Table | Format::Csv, Value::Object(_)) => rows(format, std::slice::from_ref(v))?,
-        (Format::Table | Format::Csv, other) => println!("{}", cell(other)),
+        (Format::Table | Format::Csv, other) => writeln!(out, "{}", cell(other))?,
     }
     Ok(())
+}
+
+/// Whether `e` is stdout closed under us (`rem query ... | head -2`): not a failure of the command.
+pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(
+                |c| matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe),
+            )
+    })
 }
 
 /// Print a list of rows.

@@ -474,3 +474,38 @@ fn a_bad_setting_is_an_error_naming_it() {
     assert!(err.contains("P8_CALL_TIMEOUT_MS") && err.contains("-5"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let schema = d.join("n.json");
+    std::fs::write(&schema, r#"{"type": "object", "properties": {"n": {"type": "integer"}}, "title": "n"}"#).unwrap();
+    ok(d, &["schema", "add", schema.to_str().unwrap()]);
+    let rows: String = (0..20_000).map(|i| format!("{{\"n\": {i}}}\n")).collect();
+    let file = d.join("rows.jsonl");
+    std::fs::write(&file, rows).unwrap();
+    ok(d, &["insert", "n", "--batch", file.to_str().unwrap()]);
+    for format in ["jsonl", "json", "csv", "table"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rem"))
+            .arg("--path")
+            .arg(d.join("db"))
+            .args(["query", "SELECT n FROM n", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read two lines, then close the pipe, as `| head -2` does.
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        for _ in 0..2 {
+            reader.read_line(&mut line).unwrap();
+        }
+        drop(reader);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{format}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+    }
+}
