@@ -2,7 +2,10 @@
 //! the limit, never by overflowing the guest's 1 MiB stack; long `LIKE` patterns and `IN` lists
 //! stay cheap. Everything runs on a thread with the guest's stack size.
 
-use rem_core::{Database, Embedder, Error, MemoryStore, SearchOptions, SearchQuery};
+mod common;
+
+use common::Letters;
+use rem_core::{Database, Error, MemoryStore, SearchOptions, SearchQuery};
 use serde_json::{Value, json};
 
 /// Run `f` on a thread with the wasm guest's 1 MiB stack (8 MiB in unoptimised builds, whose
@@ -10,27 +13,6 @@ use serde_json::{Value, json};
 fn on_guest_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let size = if cfg!(debug_assertions) { 8 << 20 } else { 1 << 20 };
     std::thread::Builder::new().stack_size(size).spawn(f).unwrap().join().unwrap()
-}
-
-/// One letter count per dimension: enough to make a table searchable.
-struct Letters;
-
-impl Embedder for Letters {
-    fn embed(&self, _model: &str, texts: &[String]) -> rem_core::Result<Vec<Vec<f32>>> {
-        Ok(texts
-            .iter()
-            .map(|t| {
-                let mut v = vec![0.0f32; 26];
-                for c in t.bytes().filter(u8::is_ascii_lowercase) {
-                    v[(c - b'a') as usize] += 1.0;
-                }
-                v
-            })
-            .collect())
-    }
-    fn default_model(&self) -> String {
-        "test:letters".into()
-    }
 }
 
 /// Table `t` with 50 rows `{a: i, s: "row i", text}`, `a` not indexed.

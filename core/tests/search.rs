@@ -1,29 +1,11 @@
 //! Vector index maintenance natively (no component): compaction after many
 //! deletes, and index/scan agreement after random writes.
 
-use rem_core::{Database, Embedder, MemoryStore, SearchOptions, SearchQuery};
+mod common;
+
+use common::Letters;
+use rem_core::{Database, MemoryStore, SearchOptions, SearchQuery};
 use serde_json::{Value, json};
-
-/// A lexical test embedder: one dimension per letter a..z, counts normalised.
-struct Letters;
-
-impl Embedder for Letters {
-    fn embed(&self, _model: &str, texts: &[String]) -> rem_core::Result<Vec<Vec<f32>>> {
-        Ok(texts
-            .iter()
-            .map(|t| {
-                let mut v = vec![0.0f32; 26];
-                for c in t.bytes().filter(u8::is_ascii_lowercase) {
-                    v[(c - b'a') as usize] += 1.0;
-                }
-                v
-            })
-            .collect())
-    }
-    fn default_model(&self) -> String {
-        "test:letters".into()
-    }
-}
 
 fn db(store: &MemoryStore) -> Database<&MemoryStore> {
     let db = Database::new(store, "t").unwrap().with_embedder(Box::new(Letters));
