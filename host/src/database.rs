@@ -198,6 +198,22 @@ pub struct Database {
     write_pipeline: bool,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_keep_order_and_bound_rows_and_bytes() {
+        let rows: Vec<String> = [10, 10, 300_000, 10, 200_000, 100_000, 5].iter().map(|&n| "x".repeat(n)).collect();
+        let parts: Vec<Vec<usize>> = batches(&rows, 2).map(|p| p.iter().map(String::len).collect()).collect();
+        assert_eq!(parts, vec![vec![10, 10], vec![300_000], vec![10, 200_000], vec![100_000, 5]]);
+        let small: Vec<String> = (0..2500).map(|i| i.to_string()).collect();
+        let sizes: Vec<usize> = batches(&small, 1000).map(<[String]>::len).collect();
+        assert_eq!(sizes, vec![1000, 1000, 500]);
+        assert_eq!(batches(&[], 1000).count(), 0);
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Read,
@@ -260,6 +276,32 @@ fn open_redb(dir: &Path) -> Result<redb::Database> {
         Ok(Err(e)) => Err(Error::Storage(format!("cannot open {}: {e}", path.display()))),
         Err(panic) => Err(damaged(&path, crate::error::panic_message(&*panic))),
     }
+}
+
+/// Most bytes of row text sent to the engine in one call: 256 KiB, about 256 rows of long text,
+/// which MiniLM embeds in ~25 s on 2 cores (each text is cut at 256 tokens, about 1,000
+/// characters), inside the default 60 s per-call deadline.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// `rows` split into runs of at most `max_rows` rows and [`MAX_BATCH_BYTES`] bytes (a longer
+/// row goes alone), in order.
+fn batches(rows: &[String], max_rows: usize) -> impl Iterator<Item = &[String]> {
+    let max_rows = max_rows.max(1);
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut n = 0;
+        while n < rest.len() && n < max_rows && (n == 0 || bytes + rest[n].len() <= MAX_BATCH_BYTES) {
+            bytes += rest[n].len();
+            n += 1;
+        }
+        let (part, tail) = rest.split_at(n);
+        rest = tail;
+        Some(part)
+    })
 }
 
 /// Make the row index at the start of validation `loc`s global across chunks.
@@ -624,7 +666,7 @@ impl Database {
             }
             let rows: Vec<String> = chunks.iter().map(|c| c.to_string()).collect();
             let mut ids = Vec::with_capacity(rows.len());
-            for part in rows.chunks(DEFAULT_BATCH_CHUNK) {
+            for part in batches(&rows, DEFAULT_BATCH_CHUNK) {
                 ids.extend(Self::invoke(live, |s, b, h| {
                     b.rem_engine_database().database().call_insert_batch(s, h, table, part)
                 })?);
@@ -661,18 +703,18 @@ impl Database {
         self.call(Mode::Write, |s, b, h| b.rem_engine_database().database().call_insert(s, h, table, data))
     }
 
-    /// Upsert every row (JSON object texts) or none, in one engine call; returns ids in order.
+    /// Upsert every row (JSON object texts) or none, in one transaction; returns ids in order.
     /// Validation issues carry the row index as their first `loc` segment.
     ///
-    /// Sent to the engine [`DEFAULT_BATCH_CHUNK`] rows per engine call (one transaction), so the
-    /// per-call deadline bounds each chunk, not the whole batch.
+    /// Sent to the engine at most [`DEFAULT_BATCH_CHUNK`] rows and [`MAX_BATCH_BYTES`] bytes per
+    /// engine call, so the per-call deadline bounds each chunk (and its embedding), not the whole batch.
     pub fn insert_batch(&self, table: &str, rows: &[String]) -> Result<Vec<String>> {
         self.insert_batch_with_progress(table, rows, DEFAULT_BATCH_CHUNK, &mut |_| {})
     }
 
-    /// Like [`Database::insert_batch`], sent to the engine `chunk` rows at a
-    /// time inside one transaction (all or nothing), calling `progress(rows_done)`
-    /// after each chunk.
+    /// Like [`Database::insert_batch`], sent to the engine at most `chunk` rows (and
+    /// [`MAX_BATCH_BYTES`] bytes) at a time inside one transaction (all or nothing), calling
+    /// `progress(rows_done)` after each chunk.
     pub fn insert_batch_with_progress(
         &self,
         table: &str,
@@ -680,11 +722,10 @@ impl Database {
         chunk: usize,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<String>> {
-        let chunk = chunk.max(1);
         self.transaction(Mode::Write, |live| {
             let mut ids = Vec::with_capacity(rows.len());
-            for (n, part) in rows.chunks(chunk).enumerate() {
-                let offset = (n * chunk) as u32;
+            for part in batches(rows, chunk) {
+                let offset = ids.len() as u32;
                 let got = Self::invoke(live, |s, b, h| {
                     b.rem_engine_database().database().call_insert_batch(s, h, table, part)
                 })

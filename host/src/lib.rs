@@ -24,8 +24,8 @@ mod state;
 pub mod templates;
 
 pub use database::{
-    DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_TENANT_LEN, OpenOptions, SearchOptions,
-    SearchQuery,
+    DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_BATCH_BYTES, MAX_TENANT_LEN, OpenOptions,
+    SearchOptions, SearchQuery,
 };
 pub use embed::Embeddings;
 pub use error::{Error, Issue, PathSegment, Result, panic_message};
