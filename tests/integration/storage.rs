@@ -35,9 +35,12 @@ fn memory_cap_fails_the_call_and_the_database_stays_usable() {
     )
     .unwrap();
     db.insert("blob", &json!({"name": "small", "data": "x"}).to_string()).unwrap();
-    // 48 rows of 1 MiB in one call: the guest needs well over 64 MiB.
-    let big = "y".repeat(1024 * 1024);
-    let rows: Vec<String> = (0..48).map(|i| json!({"name": format!("b{i}"), "data": big}).to_string()).collect();
+    // A row of 80 MiB: the guest needs well over 64 MiB for it. Batches go to the engine in chunks
+    // of at most 256 KiB of text, so the small row before it is written by an earlier engine call
+    // of the same transaction, and must be rolled back with it.
+    let big = "y".repeat(80 * 1024 * 1024);
+    let rows: Vec<String> =
+        vec![json!({"name": "fits", "data": "x"}).to_string(), json!({"name": "big", "data": big}).to_string()];
     let err = db.insert_batch("blob", &rows).unwrap_err();
     assert!(matches!(err, Error::ResourceExhausted(_)), "{err:?}");
     assert_eq!(db.count("blob").unwrap(), 1, "the failed call wrote nothing");
