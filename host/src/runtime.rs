@@ -143,7 +143,7 @@ fn cache_key(dir: &Path) -> std::result::Result<[u8; 32], String> {
     Err(format!("{} keeps changing", file.display()))
 }
 
-/// The cache folder's key if the folder can be trusted (see [`private::check_private_dir`]).
+/// The cache folder's key if the folder can be trusted (see [`private::make_private_dir`]: one of this user's that others can write is made `0700` first).
 fn usable_cache(dir: &Path) -> std::result::Result<[u8; 32], String> {
     private::create_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     private::make_private_dir(dir)?;
