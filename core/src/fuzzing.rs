@@ -20,8 +20,8 @@ use serde_json::Value;
 
 use crate::Database;
 use crate::error::{Error, Result};
-use crate::json_in::ReadError;
-use crate::store::{MemoryStore, Page, Storage, WriteOp};
+use crate::json::parse::ReadError;
+use crate::storage::store::{MemoryStore, Page, Storage, WriteOp};
 
 /// A key written, with its value before (`None`: absent).
 type Overwritten = (Vec<u8>, Option<Vec<u8>>);
@@ -220,7 +220,7 @@ impl Harness {
 /// float; and when it says the text is compact, the text is serde_json's writing of the value.
 pub fn check_reader(text: &str) {
     let theirs = serde_json::from_str::<Value>(text);
-    match (crate::json_in::parse_noting_compact(text), theirs) {
+    match (crate::json::parse::parse_noting_compact(text), theirs) {
         (Ok((ours, compact)), Ok(theirs)) => {
             assert_eq!(ours, theirs, "{text:?}");
             assert_eq!(ours.to_string(), theirs.to_string(), "{text:?}");

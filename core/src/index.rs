@@ -34,7 +34,7 @@
 
 use serde_json::Value;
 
-use crate::keys;
+use crate::storage::keys;
 
 /// Tag byte of null or missing values.
 pub const TAG_NULL: u8 = 0x00;
@@ -130,8 +130,8 @@ pub fn copy_prefix(tenant: &str, table: &str, field: &str) -> Vec<u8> {
 
 /// The value of `e`'s row copies: its `SELECT *` text, or `None` when the row gets no copy
 /// (over [`ROW_COPY_MAX`] bytes, or a property named `id` or `entity_type`).
-pub fn copy_value(e: &crate::entity::Entity) -> Option<Vec<u8>> {
-    crate::json_out::star_row(e).filter(|r| r.len() <= ROW_COPY_MAX)
+pub fn copy_value(e: &crate::model::entity::Entity) -> Option<Vec<u8>> {
+    crate::json::write::star_row(e).filter(|r| r.len() <= ROW_COPY_MAX)
 }
 
 /// Whether index-key equality of `v` is SQL equality (`sql::eval::compare`): strings and

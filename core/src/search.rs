@@ -6,14 +6,14 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 use sqlparser::tokenizer::Token;
 
-use crate::db::{Database, decode_entity, parse_id};
-use crate::embed::{embedding_text, text_hash};
+use crate::database::{Database, decode_entity, parse_id};
 use crate::error::{Error, Result};
-use crate::keys;
-use crate::schema::SchemaRecord;
-use crate::store::{Storage, Tx};
-use crate::text;
+use crate::keyword;
+use crate::model::schema::SchemaRecord;
+use crate::storage::keys;
+use crate::storage::store::{Storage, Tx};
 use crate::vector::distance::normalize;
+use crate::vector::embed::{embedding_text, text_hash};
 use crate::vector::hnsw::{Graph, Hit, level_for};
 use crate::vector::layout::{self, IdRecord, Meta, TxLoader};
 
@@ -313,7 +313,7 @@ impl<S: Storage> Database<S> {
             }
         }
         for (id, text) in keyword {
-            text::set_document(tx, &tenant, table, &id, text.as_deref())?;
+            keyword::set_document(tx, &tenant, table, &id, text.as_deref())?;
         }
         let meta = self.flush_graph(tx, table, meta)?;
         if meta.tombstones > meta.live.max(1000) {
@@ -338,7 +338,7 @@ impl<S: Storage> Database<S> {
         self.vectors.borrow_mut().remove(table);
         let mut prefixes = vec![layout::prefix(self.tenant(), table)];
         if keywords {
-            prefixes.push(text::table_prefix(self.tenant(), table));
+            prefixes.push(keyword::table_prefix(self.tenant(), table));
         }
         for prefix in prefixes {
             tx.delete_prefix(&prefix)?;
@@ -425,7 +425,7 @@ impl<S: Storage> Database<S> {
             }
         }
         for (id, text) in &rows {
-            text::set_document(tx, self.tenant(), &rec.name, id, Some(text))?;
+            keyword::set_document(tx, self.tenant(), &rec.name, id, Some(text))?;
         }
         let mut items = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(REEMBED_CHUNK) {
@@ -587,11 +587,11 @@ impl<S: Storage> Database<S> {
                 .map(|(h, id)| (id, 1.0 - h.dist as f64, Vec::new()))
                 .collect(),
             Some(text) => {
-                let keyword = text::rank(&mut tx, &tenant, table, &text, allowed.as_ref(), k)?;
+                let keyword = keyword::rank(&mut tx, &tenant, table, &text, allowed.as_ref(), k)?;
                 let vector_scores: HashMap<[u8; 16], f64> =
                     hits.iter().map(|(h, id)| (*id, 1.0 - h.dist as f64)).collect();
                 let bm25: HashMap<[u8; 16], f64> = keyword.iter().copied().collect();
-                let fused = text::fuse(&[
+                let fused = keyword::fuse(&[
                     hits.iter().map(|(_, id)| *id).collect(),
                     keyword.iter().map(|(id, _)| *id).collect(),
                 ]);

@@ -1,8 +1,8 @@
 //! The layout-version record: a new file gets the current version, an older readable version
 //! is read as is and marked current by its first write, and any other version is refused.
 
-use rem_core::keys::{FORMAT_KEY, FORMAT_VERSION};
-use rem_core::store::{Storage, WriteOp};
+use rem_core::storage::keys::{FORMAT_KEY, FORMAT_VERSION};
+use rem_core::storage::store::{Storage, WriteOp};
 use rem_core::{Database, MemoryStore};
 
 const SCHEMA: &str = r#"{"type":"object","key_field":"k","indexed_fields":["b"],"covering_fields":["b"],"properties":{"k":{"type":"string"},"b":{"type":"string"}}}"#;
@@ -27,11 +27,11 @@ fn a_version_1_file_is_read_as_is_and_marked_by_its_first_write() {
     old.insert("t", r#"{"k":"x","b":"red"}"#).unwrap();
     let store = old.store();
     let copies: Vec<Vec<u8>> = store
-        .scan(&rem_core::keys::index_copy_space("t"), None, u32::MAX, false)
+        .scan(&rem_core::storage::keys::index_copy_space("t"), None, u32::MAX, false)
         .unwrap()
         .iter()
         .map(|(k, _)| k.to_vec())
-        .filter(|k| k.starts_with(&rem_core::keys::index_copy_space("t")))
+        .filter(|k| k.starts_with(&rem_core::storage::keys::index_copy_space("t")))
         .collect();
     assert_eq!(copies.len(), 1);
     let mut ops: Vec<WriteOp> = copies.into_iter().map(WriteOp::Delete).collect();

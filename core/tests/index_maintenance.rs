@@ -134,14 +134,14 @@ fn indexed_queries_equal_full_scans_after_random_writes() {
                     plain.insert_batch("t", &rows).unwrap();
                 }
                 6 | 7 => {
-                    let id = rem_core::ids::hashed_id(&format!("t:k{key}")).to_string();
+                    let id = rem_core::model::ids::hashed_id(&format!("t:k{key}")).to_string();
                     let mut patch = random_row(&mut r, key);
                     patch.as_object_mut().unwrap().remove("k");
                     let patch = patch.to_string();
                     assert_eq!(indexed.update(&id, &patch).is_ok(), plain.update(&id, &patch).is_ok());
                 }
                 _ => {
-                    let id = rem_core::ids::hashed_id(&format!("t:k{key}")).to_string();
+                    let id = rem_core::model::ids::hashed_id(&format!("t:k{key}")).to_string();
                     let hard = r.u64(..2) == 0;
                     assert_eq!(indexed.delete(&id, hard).is_ok(), plain.delete(&id, hard).is_ok());
                 }
@@ -234,7 +234,7 @@ struct Counting {
     scanned: std::cell::Cell<usize>,
 }
 
-impl rem_core::store::Storage for Counting {
+impl rem_core::storage::store::Storage for Counting {
     fn get(&self, key: &[u8]) -> rem_core::Result<Option<Vec<u8>>> {
         self.inner.get(key)
     }
@@ -244,12 +244,12 @@ impl rem_core::store::Storage for Counting {
         end: Option<&[u8]>,
         limit: u32,
         reverse: bool,
-    ) -> rem_core::Result<rem_core::store::Page> {
+    ) -> rem_core::Result<rem_core::storage::store::Page> {
         let page = self.inner.scan(start, end, limit, reverse)?;
         self.scanned.set(self.scanned.get() + page.len());
         Ok(page)
     }
-    fn write(&self, ops: Vec<rem_core::store::WriteOp>) -> rem_core::Result<()> {
+    fn write(&self, ops: Vec<rem_core::storage::store::WriteOp>) -> rem_core::Result<()> {
         self.inner.write(ops)
     }
 }
@@ -290,7 +290,7 @@ fn row_copies_follow_every_write_of_their_row() {
         f(&db);
         f(&plain);
     };
-    let id = |k: &str| rem_core::ids::hashed_id(&format!("t:{k}")).to_string();
+    let id = |k: &str| rem_core::model::ids::hashed_id(&format!("t:{k}")).to_string();
     let same = |step: &str, covered: bool| {
         for q in ["SELECT * FROM t WHERE b = 'red'", "SELECT * FROM t WHERE a = 1", "SELECT * FROM t WHERE b = 'blue'"]
         {

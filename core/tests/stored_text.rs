@@ -3,8 +3,8 @@
 //! out again, and a row the write changes (defaults filled in, inline edges taken out)
 //! never keeps the caller's text.
 
-use rem_core::entity::Entity;
-use rem_core::store::Storage;
+use rem_core::model::entity::Entity;
+use rem_core::storage::store::Storage;
 use rem_core::{Database, MemoryStore};
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ const SCHEMA: &str = r#"{"type":"object","key_field":"k","properties":{
 fn stored(db: &Database<MemoryStore>, inserted: &str) -> Vec<u8> {
     let e: Entity = serde_json::from_str(inserted).unwrap();
     let id = uuid::Uuid::parse_str(&e.id).unwrap();
-    db.store().get(&rem_core::keys::entity("t", "t", id.as_bytes())).unwrap().expect("the row is stored")
+    db.store().get(&rem_core::storage::keys::entity("t", "t", id.as_bytes())).unwrap().expect("the row is stored")
 }
 
 /// Rows, each with the properties that must be stored for it; `dst` is an entity id the

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rem_core::store::{Page, Storage, WriteOp};
+use rem_core::storage::store::{Page, Storage, WriteOp};
 use rem_host::kv::{KV, Txn};
 use rem_host::{Database, OpenOptions};
 
@@ -51,14 +51,14 @@ impl Storage for NativeRedb {
     fn get_many(&self, keys: &[Vec<u8>]) -> rem_core::Result<Vec<Option<Vec<u8>>>> {
         let keys: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
         let (data, ends) = self.txn.borrow().as_ref().unwrap().get_many(&keys).unwrap();
-        rem_core::packed::unpack_values(&data, &ends, keys.len())
+        rem_core::storage::packed::unpack_values(&data, &ends, keys.len())
     }
     fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> rem_core::Result<Page> {
         let (data, ends) = self.txn.borrow_mut().as_mut().unwrap().scan(start, end, limit, reverse).unwrap();
         Page::new(data, ends)
     }
     fn write(&self, ops: Vec<WriteOp>) -> rem_core::Result<()> {
-        let (data, key_ends, value_ends) = rem_core::packed::pack_batch(&ops);
+        let (data, key_ends, value_ends) = rem_core::storage::packed::pack_batch(&ops);
         let batch = rem_host::kv::Batch::new(data, key_ends, value_ends).unwrap();
         self.txn.borrow_mut().as_mut().unwrap().apply(batch).unwrap();
         Ok(())

@@ -267,7 +267,7 @@ impl Txn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rem_core::store::WriteOp;
+    use rem_core::storage::store::WriteOp;
 
     fn key(i: usize) -> Vec<u8> {
         format!("k{i:06}").into_bytes()
@@ -281,7 +281,7 @@ mod tests {
 
     fn read_all(db: &redb::Database) -> Vec<(Vec<u8>, Vec<u8>)> {
         let (data, ends) = Txn::read(db).unwrap().scan(b"", None, MAX_SCAN, false).unwrap();
-        rem_core::store::Page::new(data, ends).unwrap().into_kvs()
+        rem_core::storage::store::Page::new(data, ends).unwrap().into_kvs()
     }
 
     /// One operation as the tests write them: a put (`Some(value)`) or a delete (`None`).
@@ -296,7 +296,7 @@ mod tests {
                 None => WriteOp::Delete(k),
             })
             .collect();
-        let (data, key_ends, value_ends) = rem_core::packed::pack_batch(&ops);
+        let (data, key_ends, value_ends) = rem_core::storage::packed::pack_batch(&ops);
         Batch::new(data, key_ends, value_ends).unwrap()
     }
 

@@ -9,7 +9,7 @@ use sqlparser::ast::{
 use super::eval::ValueSet;
 use super::ir::{Agg, AggFn, CmpOp, Ex, OrderKey, Projection, Select};
 use crate::error::{Error, Result};
-use crate::schema::CompiledSchema;
+use crate::model::schema::CompiledSchema;
 
 /// System fields readable as ordinary columns.
 pub const SYSTEM_FIELDS: [&str; 5] = ["id", "entity_type", "created_at", "modified_at", "deleted_at"];

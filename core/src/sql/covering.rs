@@ -12,9 +12,9 @@ use super::compile::SYSTEM_FIELDS;
 use super::ir::{CmpOp, Ex, Projection, Select};
 use crate::error::Result;
 use crate::index;
-use crate::keys::prefix_end;
-use crate::schema::SchemaRecord;
-use crate::store::{PrefixScan, Storage};
+use crate::model::schema::SchemaRecord;
+use crate::storage::keys::prefix_end;
+use crate::storage::store::{PrefixScan, Storage};
 
 /// The ranges one covered equality reads.
 #[derive(Debug, Clone)]

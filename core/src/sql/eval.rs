@@ -9,7 +9,7 @@ use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use super::ir::{CmpOp, Ex};
-use crate::entity::Entity;
+use crate::model::entity::Entity;
 
 /// What expressions read: one entity, plus aggregate values in grouped queries.
 pub struct Row<'a> {

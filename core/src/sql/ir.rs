@@ -164,7 +164,7 @@ impl Select {
     }
 
     /// The top-level properties the filter and the sort keys read: what a `*` row spliced from
-    /// its stored text (see [`crate::decode::entity_with_star`]) must still decode.
+    /// its stored text (see [`crate::json::record::entity_with_star`]) must still decode.
     pub fn properties_tested(&self) -> std::collections::HashSet<String> {
         let mut out = std::collections::HashSet::new();
         for e in self.filter.iter().chain(self.order_by.iter().map(|k| &k.expr)) {

@@ -28,11 +28,11 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 use self::eval::{Row, eval, total_order, truthy};
 use self::ir::{AggFn, Projection, Select};
 use self::out::Out;
-use crate::db::{Database, decode_entity};
-use crate::entity::Entity;
+use crate::database::{Database, decode_entity};
 use crate::error::{Error, Result};
-use crate::schema::SchemaRecord;
-use crate::store::Storage;
+use crate::model::entity::Entity;
+use crate::model::schema::SchemaRecord;
+use crate::storage::store::Storage;
 
 /// Turn a sqlparser error into `InvalidQuery`, pulling out its line and column
 /// (for an error at end of input, the position just past the last character of `sql`).
@@ -96,8 +96,10 @@ impl<S: Storage> Database<S> {
     /// `:name`/`$name`) bound as literals first (see [`params::bind`]).
     /// Errors: as `query`, plus `InvalidArgument` (params that are not JSON, missing, unused or unbindable).
     pub fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
-        let params: Value = crate::json_in::parse(params).map_err(|e| match e {
-            crate::json_in::ReadError::Syntax(e) => Error::InvalidArgument(format!("params are not valid JSON: {e}")),
+        let params: Value = crate::json::parse::parse(params).map_err(|e| match e {
+            crate::json::parse::ReadError::Syntax(e) => {
+                Error::InvalidArgument(format!("params are not valid JSON: {e}"))
+            }
             big => Error::InvalidArgument(format!("params: {big}")),
         })?;
         self.query(&params::bind(sql, &params)?)
@@ -418,10 +420,10 @@ impl<S: Storage> Database<S> {
         let decode = |bytes: &[u8]| -> Result<Read> {
             Ok(match &tested {
                 Some(t) => {
-                    let (entity, text) = crate::decode::entity_with_star(bytes, t)?;
+                    let (entity, text) = crate::json::record::entity_with_star(bytes, t)?;
                     Read { entity, text }
                 }
-                None => Read { entity: crate::decode::entity(bytes, wanted.as_ref())?, text: None },
+                None => Read { entity: crate::json::record::entity(bytes, wanted.as_ref())?, text: None },
             })
         };
         let mut rows: Vec<Read> = Vec::new();
@@ -457,9 +459,9 @@ impl<S: Storage> Database<S> {
             }
             plan::Access::Lookup(c) => {
                 let ids = plan::ids(self.store(), c)?;
-                'ids: for chunk in ids.chunks(crate::store::SCAN_PAGE as usize) {
+                'ids: for chunk in ids.chunks(crate::storage::store::SCAN_PAGE as usize) {
                     let keys: Vec<Vec<u8>> =
-                        chunk.iter().map(|id| crate::keys::entity(self.tenant(), &plan.table, id)).collect();
+                        chunk.iter().map(|id| crate::storage::keys::entity(self.tenant(), &plan.table, id)).collect();
                     for bytes in self.store().get_many(&keys)?.into_iter().flatten() {
                         read += 1;
                         if take(&bytes, &mut rows)? {
@@ -473,7 +475,7 @@ impl<S: Storage> Database<S> {
                 // Scan order: groups by the id of their first row.
                 groups.sort_by_key(|(id, _)| *id);
                 let keys: Vec<Vec<u8>> =
-                    groups.iter().map(|(id, _)| crate::keys::entity(self.tenant(), &plan.table, id)).collect();
+                    groups.iter().map(|(id, _)| crate::storage::keys::entity(self.tenant(), &plan.table, id)).collect();
                 let mut firsts = Vec::with_capacity(groups.len());
                 for bytes in self.store().get_many(&keys)? {
                     let bytes = bytes.ok_or_else(|| Error::Storage("index entry without its row".into()))?;

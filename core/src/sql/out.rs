@@ -3,7 +3,7 @@
 //! A `SELECT *` row is the stored record's properties with `id` and `entity_type` in front.
 //! Building it as a `serde_json::Value` and serialising it again was most of an indexed
 //! query's cost per row; [`Out::Text`] carries the row's JSON text instead (see
-//! [`crate::decode::entity_with_star`]) through ORDER BY, OFFSET and LIMIT to the answer.
+//! [`crate::json::record::entity_with_star`]) through ORDER BY, OFFSET and LIMIT to the answer.
 
 use std::borrow::Cow;
 
@@ -48,7 +48,7 @@ pub fn to_json(rows: &[Out]) -> Result<String> {
             out.push(b',');
         }
         match row {
-            Out::Value(v) => crate::json_out::value(&mut out, v),
+            Out::Value(v) => crate::json::write::value(&mut out, v),
             Out::Text(t) => out.extend_from_slice(t),
         }
     }

@@ -16,9 +16,9 @@ use serde_json::Value;
 use super::ir::{CmpOp, Ex, OrderKey, Select};
 use crate::error::Result;
 use crate::index::{self, TAG_FALSE, TAG_NULL, TAG_NUMBER, TAG_STRING};
-use crate::keys::prefix_end;
-use crate::schema::SchemaRecord;
-use crate::store::{PrefixScan, Storage};
+use crate::model::schema::SchemaRecord;
+use crate::storage::keys::prefix_end;
+use crate::storage::store::{PrefixScan, Storage};
 
 /// Index entries counted at most when estimating a probe.
 const ESTIMATE_CAP: usize = 20_000;
@@ -645,7 +645,7 @@ pub fn ordered_rows<S: Storage, T>(
                     j += 1;
                 }
                 let row_keys: Vec<Vec<u8>> =
-                    entries[i..j].iter().map(|(_, id)| crate::keys::entity(tenant, &rec.name, id)).collect();
+                    entries[i..j].iter().map(|(_, id)| crate::storage::keys::entity(tenant, &rec.name, id)).collect();
                 for ((value, _), row) in entries[i..j].iter().zip(store.get_many(&row_keys)?) {
                     if out.len() as u64 >= need && last_value.as_deref() != Some(*value) {
                         return Ok(out);

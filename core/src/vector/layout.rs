@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::hnsw::{Loader, Node, Params};
 use crate::error::{Error, Result};
-use crate::keys;
-use crate::store::{Storage, Tx};
+use crate::storage::keys;
+use crate::storage::store::{Storage, Tx};
 
 /// Space tag of the vector index inside a tenant.
 const SPACE: u8 = b'V';

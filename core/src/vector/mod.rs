@@ -10,5 +10,6 @@
 //! loads nothing up front (nodes are read on first use).
 
 pub mod distance;
+pub mod embed;
 pub mod hnsw;
 pub mod layout;

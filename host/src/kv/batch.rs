@@ -90,8 +90,8 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rem_core::packed::pack_batch;
-    use rem_core::store::WriteOp;
+    use rem_core::storage::packed::pack_batch;
+    use rem_core::storage::store::WriteOp;
 
     #[test]
     fn ops_read_back_as_the_engine_packed_them() {

@@ -358,7 +358,7 @@ pub struct PrefixScan<'s, S: Storage + ?Sized> {
 impl<'s, S: Storage + ?Sized> PrefixScan<'s, S> {
     /// Scan every key starting with `prefix` in `store`, ascending.
     pub fn new(store: &'s S, prefix: &[u8]) -> Self {
-        Self::range(store, prefix.to_vec(), crate::keys::prefix_end(prefix))
+        Self::range(store, prefix.to_vec(), crate::storage::keys::prefix_end(prefix))
     }
 
     /// Scan `start <= key < end` in `store`, ascending.

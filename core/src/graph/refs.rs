@@ -14,14 +14,14 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::entity::Entity;
 use crate::error::{Error, Issue, PathSegment, Result};
 use crate::graph;
-use crate::ids::{hashed_id, key_text};
 use crate::index::field_value;
-use crate::keys;
-use crate::schema::{Reference, SchemaRecord};
-use crate::store::{Storage, Tx};
+use crate::model::entity::Entity;
+use crate::model::ids::{hashed_id, key_text};
+use crate::model::schema::{Reference, SchemaRecord};
+use crate::storage::keys;
+use crate::storage::store::{Storage, Tx};
 
 /// The target names in `field` of `props`: a scalar, or each item of a list, as key text.
 fn names(e: &Entity, field: &str) -> Vec<(Option<u32>, String)> {
@@ -52,7 +52,7 @@ fn resolve<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str, r: &Reference,
         return Ok(Some(keyed));
     }
     // Other keys (a `uri`): the key index.
-    Ok(crate::db::keyed(tx, tenant, name)?
+    Ok(crate::database::keyed(tx, tenant, name)?
         .into_iter()
         .find(|(table, _)| table == r.table.as_bytes())
         .map(|(_, id)| Uuid::from_bytes(id)))
@@ -69,7 +69,7 @@ pub(crate) fn sync<S: Storage + ?Sized>(
     old: Option<&Entity>,
     new: &Entity,
 ) -> Result<()> {
-    let src = crate::db::parse_id(&new.id)?;
+    let src = crate::database::parse_id(&new.id)?;
     for r in &rec.references {
         let before = old.map(|o| names(o, &r.field)).unwrap_or_default();
         let after = names(new, &r.field);

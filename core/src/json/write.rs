@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::entity::Entity;
+use crate::model::entity::Entity;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -63,7 +63,7 @@ fn escape(out: &mut Vec<u8>, b: u8) {
 
 /// The length of `s` written by [`string`] (quotes included), or `None` when `s` holds a
 /// control character written `\u00XX`. That spelling has the same length with upper-case
-/// hex digits, so [`crate::json_in::parse_noting_compact`] cannot tell it from the text's.
+/// hex digits, so [`crate::json::parse::parse_noting_compact`] cannot tell it from the text's.
 pub(crate) fn escaped_len(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut n = b.len() + 2;
@@ -164,7 +164,7 @@ pub fn entity(e: &Entity) -> Vec<u8> {
 
 /// [`entity`], given `properties`: the compact JSON text of `e.properties`, which is copied
 /// instead of written again. The caller vouches for it (see
-/// [`crate::json_in::parse_noting_compact`]); `None` writes the properties.
+/// [`crate::json::parse::parse_noting_compact`]); `None` writes the properties.
 pub fn entity_with(e: &Entity, properties: Option<&str>) -> Vec<u8> {
     let mut out = Vec::with_capacity(224 + properties.map_or(0, str::len));
     out.extend_from_slice(b"{\"id\":");
@@ -213,7 +213,7 @@ pub fn star_row_with(id: &str, entity_type: &str, size: usize, members: impl FnO
     out
 }
 
-/// The `SELECT *` row of `e`, the same text [`crate::decode::entity_with_star`] splices from the
+/// The `SELECT *` row of `e`, the same text [`crate::json::record::entity_with_star`] splices from the
 /// stored record. `None` when a property is named `id` or `entity_type` (the query then builds
 /// that row as a value).
 pub fn star_row(e: &Entity) -> Option<Vec<u8>> {
@@ -226,7 +226,7 @@ pub fn star_row(e: &Entity) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity::InlineEdge;
+    use crate::model::entity::InlineEdge;
     use serde_json::json;
 
     /// A string mixing plain ASCII runs (long enough for the word-at-a-time path) with every

@@ -20,13 +20,16 @@
 //! Hard-deleting an entity removes its edges in both directions; soft-deleted
 //! nodes keep their edges but traversal skips them.
 
+pub(crate) mod refs;
+pub(crate) mod walk;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::keys;
-use crate::store::{PrefixScan, Storage, Tx};
+use crate::storage::keys;
+use crate::storage::store::{PrefixScan, Storage, Tx};
 
 /// Deepest traversal allowed.
 pub const MAX_DEPTH: u32 = 10;
@@ -125,7 +128,7 @@ pub fn deleted_marker(tenant: &str, id: &[u8; 16]) -> Vec<u8> {
 }
 
 pub(crate) fn id_bytes(id: &str) -> Result<[u8; 16]> {
-    Ok(*crate::db::parse_id(id)?.as_bytes())
+    Ok(*crate::database::parse_id(id)?.as_bytes())
 }
 
 pub(crate) fn decode_edge(bytes: &[u8]) -> Result<Edge> {

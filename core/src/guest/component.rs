@@ -8,8 +8,8 @@ wit_bindgen::generate!({ path: "../wit", world: "engine" });
 /// demand, so the host's memory cap still applies. Small blocks are recycled
 /// through per-size-class free lists in front of it (`alloc_cache`).
 #[global_allocator]
-static ALLOCATOR: crate::alloc_cache::SmallCache<talc::wasm::WasmDynamicTalc> =
-    crate::alloc_cache::SmallCache::new(talc::wasm::new_wasm_dynamic_allocator());
+static ALLOCATOR: crate::guest::alloc_cache::SmallCache<talc::wasm::WasmDynamicTalc> =
+    crate::guest::alloc_cache::SmallCache::new(talc::wasm::new_wasm_dynamic_allocator());
 
 // The small-block cache is unsynchronised: a threaded guest would need locks.
 #[cfg(target_feature = "atomics")]
@@ -25,7 +25,7 @@ use rem::engine::types::{
 };
 
 use crate::error::{Error, PathSegment};
-use crate::store::{Page, Storage, WriteOp};
+use crate::storage::store::{Page, Storage, WriteOp};
 
 /// The host's storage import.
 struct HostStorage;
@@ -43,16 +43,16 @@ impl Storage for HostStorage {
         wit_storage::get(key).map_err(from_wit)
     }
     fn get_many(&self, keys: &[Vec<u8>]) -> crate::Result<Vec<Option<Vec<u8>>>> {
-        let (data, ends) = crate::packed::pack_keys(keys);
+        let (data, ends) = crate::storage::packed::pack_keys(keys);
         let values = wit_storage::get_many(&wit_storage::Keys { data, ends }).map_err(from_wit)?;
-        crate::packed::unpack_values(&values.data, &values.ends, keys.len())
+        crate::storage::packed::unpack_values(&values.data, &values.ends, keys.len())
     }
     fn scan(&self, start: &[u8], end: Option<&[u8]>, limit: u32, reverse: bool) -> crate::Result<Page> {
         let page = wit_storage::scan(start, end, limit, reverse).map_err(from_wit)?;
         Page::new(page.data, page.ends)
     }
     fn write(&self, ops: Vec<WriteOp>) -> crate::Result<()> {
-        let (data, key_ends, value_ends) = crate::packed::pack_batch(&ops);
+        let (data, key_ends, value_ends) = crate::storage::packed::pack_batch(&ops);
         drop(ops);
         wit_storage::write(&wit_storage::WriteBatch { data, key_ends, value_ends }).map_err(from_wit)
     }
@@ -146,7 +146,7 @@ impl Guest for Component {
     type Database = Db;
 
     fn version() -> String {
-        format!("rem-core {} (format {})", env!("CARGO_PKG_VERSION"), crate::keys::FORMAT_VERSION)
+        format!("rem-core {} (format {})", env!("CARGO_PKG_VERSION"), crate::storage::keys::FORMAT_VERSION)
     }
 }
 

@@ -14,7 +14,7 @@
 //! so do the errors: the same parser reads the text.
 //!
 //! **Compact text.** [`parse_noting_compact`] also says whether the text is byte for byte
-//! what [`crate::json_out::value`] (and so `serde_json::to_vec`) writes for the value, so a
+//! what [`crate::json::write::value`] (and so `serde_json::to_vec`) writes for the value, so a
 //! caller can store the text it was given instead of writing it again. The parse adds up
 //! the length of that compact form token by token and compares it with the text's length.
 //! Equal lengths mean equal texts because every token's compact spelling is its shortest:
@@ -187,7 +187,7 @@ impl Stacks {
         if borrowed {
             return self.add(s.len() + 2);
         }
-        match crate::json_out::escaped_len(s) {
+        match crate::json::write::escaped_len(s) {
             Some(n) => self.add(n),
             None => self.compact = None,
         }
@@ -405,9 +405,9 @@ mod tests {
     fn refused(v: &Value) -> bool {
         match v {
             Value::Number(n) => n.is_f64(),
-            Value::String(s) => crate::json_out::escaped_len(s).is_none(),
+            Value::String(s) => crate::json::write::escaped_len(s).is_none(),
             Value::Array(items) => items.iter().any(refused),
-            Value::Object(m) => m.iter().any(|(k, v)| crate::json_out::escaped_len(k).is_none() || refused(v)),
+            Value::Object(m) => m.iter().any(|(k, v)| crate::json::write::escaped_len(k).is_none() || refused(v)),
             _ => false,
         }
     }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::defaults::Defaults;
 use crate::error::{Error, Issue, PathSegment, Result};
+use crate::model::defaults::Defaults;
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
 pub const SETTINGS: [&str; 13] = [

@@ -19,8 +19,8 @@ use std::rc::Rc;
 
 use crate::error::{Error, Result};
 use crate::graph::{self, Direction, Edge, MAX_DEPTH, TraverseOptions};
-use crate::keys;
-use crate::store::{PrefixScan, Storage};
+use crate::storage::keys;
+use crate::storage::store::{PrefixScan, Storage};
 
 /// Bytes of adjacency the cache holds before it starts over (edge JSON plus ~64 bytes per edge).
 pub const CACHE_BUDGET: usize = 64 << 20;

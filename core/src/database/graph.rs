@@ -3,11 +3,11 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::db::{Database, parse_id, parse_json};
+use crate::database::{Database, parse_id, parse_json};
 use crate::error::{Error, Result};
+use crate::graph::walk::{self, Reader};
 use crate::graph::{self, Direction, TraverseOptions};
-use crate::graph_walk::{self, Reader};
-use crate::store::{Storage, Tx};
+use crate::storage::store::{Storage, Tx};
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))
@@ -17,7 +17,7 @@ impl<S: Storage> Database<S> {
     /// The id of an entity given by id or by natural key; errors if none, or if a key is ambiguous.
     pub(crate) fn resolve_node(&self, tx: &Tx<'_, S>, id_or_key: &str) -> Result<Uuid> {
         if let Ok(id) = Uuid::parse_str(id_or_key) {
-            return match tx.get(&crate::keys::id_index(self.tenant(), id.as_bytes()))? {
+            return match tx.get(&crate::storage::keys::id_index(self.tenant(), id.as_bytes()))? {
                 Some(_) => Ok(id),
                 None => Err(Error::NotFound(format!("no entity with id {id_or_key} in tenant '{}'", self.tenant()))),
             };
@@ -47,8 +47,11 @@ impl<S: Storage> Database<S> {
         };
         let mut tx = self.begin(true)?;
         let (s, d) = (self.resolve_node(&tx, src)?, self.resolve_node(&tx, dst)?);
-        let edge =
-            graph::put_edge(&mut tx, self.tenant(), &graph::new_edge(&s, &d, rel_type, props, &crate::time::now()))?;
+        let edge = graph::put_edge(
+            &mut tx,
+            self.tenant(),
+            &graph::new_edge(&s, &d, rel_type, props, &crate::model::time::now()),
+        )?;
         tx.commit()?;
         to_json(&edge)
     }
@@ -59,7 +62,7 @@ impl<S: Storage> Database<S> {
     /// issue whose `loc` starts with its index. Errors: `Validation`, `Storage`.
     pub fn add_edges(&self, edges: &[String]) -> Result<u32> {
         let mut tx = self.begin(true)?;
-        let now = crate::time::now();
+        let now = crate::model::time::now();
         let mut resolved: std::collections::HashMap<String, Uuid> = std::collections::HashMap::new();
         let bad = |i: usize, field: &str, kind: &str, msg: String| {
             let mut loc = vec![crate::PathSegment::Index(i as u32)];
@@ -143,7 +146,7 @@ impl<S: Storage> Database<S> {
         if id.is_some() && !exists {
             return Err(Error::NotFound(format!("no entity with id {start} in tenant '{}'", self.tenant())));
         }
-        graph_walk::traverse(&mut reader, *node.as_bytes(), options)
+        walk::traverse(&mut reader, *node.as_bytes(), options)
     }
 
     /// Shortest path from `source` to `target` (ids or natural keys) within `options.depth` hops:
@@ -160,7 +163,7 @@ impl<S: Storage> Database<S> {
         let path = {
             let mut cache = self.adjacency.borrow_mut();
             let mut reader = Reader::open(self.store(), self.tenant(), &mut cache)?;
-            graph_walk::shortest_path(&mut reader, *s.as_bytes(), *t.as_bytes(), options, weighted)?
+            walk::shortest_path(&mut reader, *s.as_bytes(), *t.as_bytes(), options, weighted)?
         };
         let (s, t) = (s.to_string(), t.to_string());
         let mut nodes = vec![s.clone()];

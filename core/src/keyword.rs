@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Error, Result};
-use crate::keys;
-use crate::store::{Storage, Tx};
+use crate::storage::keys;
+use crate::storage::store::{Storage, Tx};
 
 /// BM25 `k1`.
 pub const K1: f64 = 1.2;
@@ -191,7 +191,7 @@ pub fn fuse(rankings: &[Vec<[u8; 16]>]) -> Vec<([u8; 16], f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::storage::store::MemoryStore;
 
     #[test]
     fn bm25_prefers_rare_terms_and_short_documents_and_forgets_removed_text() {

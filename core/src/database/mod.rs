@@ -4,6 +4,8 @@
 //! reads and writes through one [`Tx`] and the host commits or aborts the
 //! surrounding storage transaction according to the result.
 
+mod graph;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -11,24 +13,24 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::embed::{Embedder, NoEmbedder, embedding_text};
-use crate::entity::{Entity, merge_edges, parse_edges};
 use crate::error::{Error, Issue, PathSegment, Result};
-use crate::graph;
-use crate::ids::{identity, natural_key};
+use crate::graph as edges;
 use crate::index;
-use crate::json_in::ReadError;
-use crate::keys;
-use crate::schema::{CompiledSchema, SchemaRecord, check_table_name};
+use crate::json::parse::ReadError;
+use crate::model::entity::{Entity, merge_edges, parse_edges};
+use crate::model::ids::{identity, natural_key};
+use crate::model::schema::{CompiledSchema, SchemaRecord, check_table_name};
 use crate::search::{CachedGraph, VecOp};
-use crate::store::{PrefixScan, Storage, Tx};
+use crate::storage::keys;
+use crate::storage::store::{PrefixScan, Storage, Tx};
+use crate::vector::embed::{Embedder, NoEmbedder, embedding_text};
 
 /// Largest tenant name, in bytes.
 pub const MAX_TENANT_LEN: usize = 128;
 
 /// Parse a JSON text argument, naming `what` and the position on failure.
 pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
-    crate::json_in::parse(text).map_err(|e| json_error(what, &e))
+    crate::json::parse::parse(text).map_err(|e| json_error(what, &e))
 }
 
 /// The `InvalidArgument` error for `what`, whose text was refused with `e`.
@@ -68,13 +70,13 @@ pub fn parse_id(id: &str) -> Result<Uuid> {
 }
 
 fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
-    Ok(crate::json_out::entity(e))
+    Ok(crate::json::write::entity(e))
 }
 
 /// Parse an entity's JSON text, keeping the text when it is exactly the compact JSON of
 /// the value (so storing the entity can copy it instead of writing it again).
 fn parse_row(text: &str) -> Result<(Value, Option<&str>), ReadError> {
-    let (value, compact) = crate::json_in::parse_noting_compact(text)?;
+    let (value, compact) = crate::json::parse::parse_noting_compact(text)?;
     Ok((value, compact.then_some(text)))
 }
 
@@ -116,7 +118,7 @@ struct Prepared<'t> {
     props: Map<String, Value>,
     /// The compact JSON text of `props`, when the caller's text was exactly that.
     props_text: Option<&'t str>,
-    edges: Vec<crate::entity::InlineEdge>,
+    edges: Vec<crate::model::entity::InlineEdge>,
 }
 
 struct CachedSchema {
@@ -132,7 +134,7 @@ pub struct Database<S: Storage> {
     format_checked: RefCell<bool>,
     pub(crate) embedder: Box<dyn Embedder>,
     pub(crate) vectors: RefCell<HashMap<String, CachedGraph>>,
-    pub(crate) adjacency: RefCell<crate::graph_walk::AdjacencyCache>,
+    pub(crate) adjacency: RefCell<crate::graph::walk::AdjacencyCache>,
     pub(crate) parsed: crate::sql::parsed::ParseCache,
 }
 
@@ -534,19 +536,19 @@ impl<S: Storage> Database<S> {
             if dst.as_bytes() != &id && tx.get(&keys::id_index(&self.tenant, dst.as_bytes()))?.is_none() {
                 return Err(missing(format!("no entity with id {} in tenant '{}'", e.dst, self.tenant)));
             }
-            let edge = graph::new_edge(&parse_id(&new.id)?, &dst, &e.rel_type, e.properties.clone(), &e.created_at);
-            graph::put_edge(tx, &self.tenant, &edge)?;
+            let edge = edges::new_edge(&parse_id(&new.id)?, &dst, &e.rel_type, e.properties.clone(), &e.created_at);
+            edges::put_edge(tx, &self.tenant, &edge)?;
         }
-        crate::refs::sync(tx, &self.tenant, rec, old, new)?;
+        crate::graph::refs::sync(tx, &self.tenant, rec, old, new)?;
         if old.is_some_and(|o| !o.is_live()) && new.is_live() {
-            tx.delete(graph::deleted_marker(&self.tenant, &id))?;
-            graph::touch(tx, &self.tenant);
+            tx.delete(edges::deleted_marker(&self.tenant, &id))?;
+            edges::touch(tx, &self.tenant);
         }
         let was_live = old.is_some_and(Entity::is_live);
         if was_live != new.is_live() {
             self.add_count(tx, &rec.name, if new.is_live() { 1 } else { -1 })?;
         }
-        tx.put(keys::entity(&self.tenant, &rec.name, &id), crate::json_out::entity_with(new, props_text))
+        tx.put(keys::entity(&self.tenant, &rec.name, &id), crate::json::write::entity_with(new, props_text))
     }
 
     /// The vector work for a stored live entity.
@@ -569,7 +571,7 @@ impl<S: Storage> Database<S> {
             ReadError::Syntax(_) => json_error("entity data", &e),
             big => Error::Validation(vec![row_issue(None, big)]),
         })?;
-        let now = crate::time::now();
+        let now = crate::model::time::now();
         let prepared = self.prepare(&schema, parsed, &now, None)?;
         let entity = self.apply(&mut tx, &schema.record, prepared, &now)?;
         let op = self.vec_op(&schema.record, &entity)?;
@@ -584,7 +586,7 @@ impl<S: Storage> Database<S> {
     pub fn insert_batch(&self, table: &str, rows: &[String]) -> Result<Vec<String>> {
         let mut tx = self.begin(true)?;
         let schema = self.schema(&tx, table)?;
-        let now = crate::time::now();
+        let now = crate::model::time::now();
         // Rows go in blocks: validate a block, read its existing rows in one
         // crossing, then write it. Small blocks keep the parsed rows in cache.
         let mut ids = Vec::with_capacity(rows.len());
@@ -662,7 +664,7 @@ impl<S: Storage> Database<S> {
             return Err(Error::InvalidArgument("a patch must be a JSON object of properties".into()));
         };
         let schema = self.schema(&tx, &table)?;
-        let now = crate::time::now();
+        let now = crate::model::time::now();
         let mut issues = Vec::new();
         let new_edges = patch.remove("edges").map(|e| parse_edges(e, &now, &mut issues)).unwrap_or_default();
         let mut props: Map<String, Value> = old.properties.clone();
@@ -715,9 +717,9 @@ impl<S: Storage> Database<S> {
             if let Some(k) = natural_key(&old.properties, rec.key_field.as_deref()) {
                 tx.delete(keys::key_index(&self.tenant, &k, idb))?;
             }
-            graph::remove_all_edges(&mut tx, &self.tenant, idb)?;
-            tx.delete(graph::deleted_marker(&self.tenant, idb))?;
-            graph::touch(&mut tx, &self.tenant);
+            edges::remove_all_edges(&mut tx, &self.tenant, idb)?;
+            tx.delete(edges::deleted_marker(&self.tenant, idb))?;
+            edges::touch(&mut tx, &self.tenant);
             tx.delete(keys::id_index(&self.tenant, idb))?;
             tx.delete(keys::entity(&self.tenant, &table, idb))?;
             if old.is_live() {
@@ -726,11 +728,11 @@ impl<S: Storage> Database<S> {
             self.index_vectors(&mut tx, rec, vec![VecOp::HardDelete(*idb)])?;
             old
         } else if old.is_live() {
-            let now = crate::time::now();
+            let now = crate::model::time::now();
             let new = Entity { deleted_at: Some(now.clone()), modified_at: now, ..old };
             tx.put(keys::entity(&self.tenant, &table, idb), encode_entity(&new)?)?;
-            tx.put(graph::deleted_marker(&self.tenant, idb), Vec::new())?;
-            graph::touch(&mut tx, &self.tenant);
+            tx.put(edges::deleted_marker(&self.tenant, idb), Vec::new())?;
+            edges::touch(&mut tx, &self.tenant);
             self.add_count(&mut tx, &table, -1)?;
             self.index_vectors(&mut tx, rec, vec![VecOp::SoftDelete(*idb)])?;
             new

@@ -6,7 +6,7 @@
 //! allocates per item and the host does not call back into the guest's allocator per item.
 
 use crate::error::{Error, Result};
-use crate::store::WriteOp;
+use crate::storage::store::WriteOp;
 
 /// A write batch packed as the WIT `storage.write-batch` record: `(data, key_ends,
 /// value_ends)`. Operation i's key ends at `key_ends[i]`; `value_ends[i]` is where its value
@@ -45,7 +45,7 @@ pub fn pack_batch(ops: &[WriteOp]) -> PackedBatch {
 
 /// `keys` back to back: `(data, ends)`, item i being `data[ends[i-1]..ends[i]]` (`ends[-1]`
 /// read as 0). Offsets are `u32`: a batch of keys never nears 4 GiB (the engine asks for at
-/// most [`crate::store::SCAN_PAGE`]-sized chunks of short keys).
+/// most [`crate::storage::store::SCAN_PAGE`]-sized chunks of short keys).
 pub fn pack_keys(keys: &[Vec<u8>]) -> (Vec<u8>, Vec<u32>) {
     let mut data = Vec::with_capacity(keys.iter().map(Vec::len).sum());
     let mut ends = Vec::with_capacity(keys.len());

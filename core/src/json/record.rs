@@ -10,8 +10,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::entity::Entity;
 use crate::error::{Error, Result};
+use crate::model::entity::Entity;
 
 /// Which top-level properties to keep (`None`: all).
 pub type Wanted<'a> = Option<&'a HashSet<String>>;
@@ -23,11 +23,11 @@ pub type Wanted<'a> = Option<&'a HashSet<String>>;
 /// With `wanted`, the record is read by `Cursor`: values nobody asked for are stepped over
 /// without being parsed (strings found with `memchr2` on the quote and backslash, SIMD in the
 /// component), and only wanted values go through `serde_json`. Without, this is
-/// `db::decode_entity`.
+/// `database::decode_entity`.
 pub fn entity(bytes: &[u8], wanted: Wanted<'_>) -> Result<Entity> {
     match wanted {
         Some(w) => partial(bytes, w).map_err(Error::corrupt_record),
-        None => crate::db::decode_entity(bytes),
+        None => crate::database::decode_entity(bytes),
     }
 }
 
@@ -368,14 +368,14 @@ pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entit
     let (entity, splice) = partial_spliced(bytes, wanted, true).map_err(Error::corrupt_record)?;
     let splice = splice.ok_or_else(|| Error::corrupt_record("no properties object"))?;
     if splice.shadowed {
-        return Ok((crate::db::decode_entity(bytes)?, None));
+        return Ok((crate::database::decode_entity(bytes)?, None));
     }
     let object = &bytes[splice.properties];
     if !splice.checked {
         serde_json::from_slice::<serde::de::IgnoredAny>(object).map_err(Error::corrupt_record)?;
     }
     let members = object[1..object.len() - 1].trim_ascii();
-    let row = crate::json_out::star_row_with(&entity.id, &entity.entity_type, members.len(), |out| {
+    let row = crate::json::write::star_row_with(&entity.id, &entity.entity_type, members.len(), |out| {
         out.extend_from_slice(members)
     });
     Ok((entity, Some(row)))
