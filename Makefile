@@ -66,10 +66,10 @@ lint: setup
 	$(CARGO) clippy --release --locked --workspace --all-targets -j $(JOBS) -- -D warnings
 
 ## test-node: the engine component in Node through jco: the conformance suite and the host's tests
-## (`npm install` rather than `npm ci`: npm 11 marks a lockfile with other platforms' optional jco
-## binaries as out of sync; the lockfile still pins every version installed)
+## (`npm ci` installs exactly hosts/node/package-lock.json and never rewrites it; the lockfile records
+## every platform's optional binaries, which npm ci needs even for the ones it skips on this platform)
 test-node: component
-	cd hosts/node && npm install --no-audit --no-fund --loglevel=error && npm run build && npm test
+	cd hosts/node && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test
 
 ## component: write the engine component and its WIT to target/component (for jco, wasmtime, edge hosts)
 component: setup
@@ -82,7 +82,7 @@ bench: setup bench-python bench-calls
 ## bench-calls: per-call costs of the component under wasmtime and in Node (jco)
 bench-calls: component
 	$(CARGO) bench --locked -p rem-host --bench calls -j $(JOBS)
-	cd hosts/node && npm install --no-audit --no-fund --loglevel=error && npm run build && npm run bench
+	cd hosts/node && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm run bench
 
 ## bench-python: what the Python layer costs per call (rem_db against the Rust host API, one process)
 bench-python: test-python
