@@ -34,7 +34,9 @@
 
 use serde_json::Value;
 
+use crate::error::{Error, Result};
 use crate::storage::keys;
+use crate::storage::store::{Storage, Tx};
 
 /// Tag byte of null or missing values.
 pub const TAG_NULL: u8 = 0x00;
@@ -183,6 +185,29 @@ pub fn entries(
             k
         })
         .collect()
+}
+
+/// The (table name, id) of every row whose natural key is `key`, from the key index.
+/// Errors: `Storage` (a corrupt entry).
+pub(crate) fn keyed<S: Storage + ?Sized>(
+    tx: &mut Tx<'_, S>,
+    tenant: &str,
+    key: &str,
+) -> Result<Vec<(Vec<u8>, [u8; 16])>> {
+    let prefix = keys::key_index_prefix(tenant, key);
+    let mut scan = tx.scan_prefix(&prefix)?;
+    let mut out = Vec::new();
+    loop {
+        let page = scan.next_page()?;
+        if page.is_empty() {
+            return Ok(out);
+        }
+        for (k, table) in page {
+            let id: [u8; 16] =
+                k[prefix.len()..].try_into().map_err(|_| Error::Storage("corrupt key index entry".into()))?;
+            out.push((table, id));
+        }
+    }
 }
 
 #[cfg(test)]

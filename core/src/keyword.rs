@@ -23,8 +23,6 @@ use crate::storage::store::{Storage, Tx};
 pub const K1: f64 = 1.2;
 /// BM25 `b`.
 pub const B: f64 = 0.75;
-/// RRF constant `k`.
-pub const RRF_K: f64 = 60.0;
 
 const SPACE: u8 = b'W';
 
@@ -175,19 +173,6 @@ pub fn rank<S: Storage>(
     Ok(ranked)
 }
 
-/// Reciprocal rank fusion of several rankings (best first): ids with their fused score, best first.
-pub fn fuse(rankings: &[Vec<[u8; 16]>]) -> Vec<([u8; 16], f64)> {
-    let mut scores: HashMap<[u8; 16], f64> = HashMap::new();
-    for ranking in rankings {
-        for (rank, id) in ranking.iter().enumerate() {
-            *scores.entry(*id).or_insert(0.0) += 1.0 / (RRF_K + rank as f64 + 1.0);
-        }
-    }
-    let mut out: Vec<([u8; 16], f64)> = scores.into_iter().collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,7 +199,5 @@ mod tests {
         set_document(&mut tx, "t", "d", &[1; 16], None).unwrap();
         assert!(rank(&mut tx, "t", "d", "caddy", None, 10).unwrap().is_empty());
         assert_eq!(read_stats(&tx, "t", "d").unwrap().0, 2);
-        let fused = fuse(&[vec![[1; 16], [2; 16]], vec![[2; 16], [3; 16]]]);
-        assert_eq!(fused[0].0, [2; 16]);
     }
 }

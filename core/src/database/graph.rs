@@ -3,10 +3,11 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::database::{Database, parse_id, parse_json};
+use crate::database::{Database, parse_json};
 use crate::error::{Error, Result};
 use crate::graph::walk::{self, Reader};
 use crate::graph::{self, Direction, TraverseOptions};
+use crate::model::ids::parse_id;
 use crate::storage::store::{Storage, Tx};
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {

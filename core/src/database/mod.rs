@@ -5,6 +5,8 @@
 //! surrounding storage transaction according to the result.
 
 mod graph;
+mod query;
+mod search;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,14 +15,16 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use self::search::{CachedGraph, VecOp};
 use crate::error::{Error, Issue, PathSegment, Result};
 use crate::graph as edges;
 use crate::index;
+use crate::index::keyed;
 use crate::json::parse::ReadError;
+use crate::json::record::decode_entity;
 use crate::model::entity::{Entity, merge_edges, parse_edges};
-use crate::model::ids::{identity, natural_key};
+use crate::model::ids::{identity, natural_key, parse_id};
 use crate::model::schema::{CompiledSchema, SchemaRecord, check_table_name};
-use crate::search::{CachedGraph, VecOp};
 use crate::storage::keys;
 use crate::storage::store::{PrefixScan, Storage, Tx};
 use crate::vector::embed::{Embedder, NoEmbedder, embedding_text};
@@ -59,16 +63,6 @@ fn row_issue(row: Option<u32>, e: ReadError) -> Issue {
     }
 }
 
-/// Parse an entity id.
-pub fn parse_id(id: &str) -> Result<Uuid> {
-    Uuid::parse_str(id).map_err(|_| {
-        Error::InvalidArgument(format!(
-            "{} is not an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded)",
-            crate::error::preview(&format!("{id:?}"))
-        ))
-    })
-}
-
 fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
     Ok(crate::json::write::entity(e))
 }
@@ -80,35 +74,8 @@ fn parse_row(text: &str) -> Result<(Value, Option<&str>), ReadError> {
     Ok((value, compact.then_some(text)))
 }
 
-pub(crate) fn decode_entity(bytes: &[u8]) -> Result<Entity> {
-    serde_json::from_slice(bytes).map_err(Error::corrupt_record)
-}
-
 fn decode_count(bytes: Option<Vec<u8>>) -> u64 {
     bytes.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_le_bytes).unwrap_or(0)
-}
-
-/// The (table name, id) of every row whose natural key is `key`, from the key index.
-/// Errors: `Storage` (a corrupt entry).
-pub(crate) fn keyed<S: Storage + ?Sized>(
-    tx: &mut Tx<'_, S>,
-    tenant: &str,
-    key: &str,
-) -> Result<Vec<(Vec<u8>, [u8; 16])>> {
-    let prefix = keys::key_index_prefix(tenant, key);
-    let mut scan = tx.scan_prefix(&prefix)?;
-    let mut out = Vec::new();
-    loop {
-        let page = scan.next_page()?;
-        if page.is_empty() {
-            return Ok(out);
-        }
-        for (k, table) in page {
-            let id: [u8; 16] =
-                k[prefix.len()..].try_into().map_err(|_| Error::Storage("corrupt key index entry".into()))?;
-            out.push((table, id));
-        }
-    }
 }
 
 /// A validated row with its identity, ready to upsert.

@@ -128,7 +128,7 @@ pub fn deleted_marker(tenant: &str, id: &[u8; 16]) -> Vec<u8> {
 }
 
 pub(crate) fn id_bytes(id: &str) -> Result<[u8; 16]> {
-    Ok(*crate::database::parse_id(id)?.as_bytes())
+    Ok(*crate::model::ids::parse_id(id)?.as_bytes())
 }
 
 pub(crate) fn decode_edge(bytes: &[u8]) -> Result<Edge> {

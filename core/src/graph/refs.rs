@@ -52,7 +52,7 @@ fn resolve<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str, r: &Reference,
         return Ok(Some(keyed));
     }
     // Other keys (a `uri`): the key index.
-    Ok(crate::database::keyed(tx, tenant, name)?
+    Ok(crate::index::keyed(tx, tenant, name)?
         .into_iter()
         .find(|(table, _)| table == r.table.as_bytes())
         .map(|(_, id)| Uuid::from_bytes(id)))
@@ -69,7 +69,7 @@ pub(crate) fn sync<S: Storage + ?Sized>(
     old: Option<&Entity>,
     new: &Entity,
 ) -> Result<()> {
-    let src = crate::database::parse_id(&new.id)?;
+    let src = crate::model::ids::parse_id(&new.id)?;
     for r in &rec.references {
         let before = old.map(|o| names(o, &r.field)).unwrap_or_default();
         let after = names(new, &r.field);

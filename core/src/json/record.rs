@@ -23,11 +23,11 @@ pub type Wanted<'a> = Option<&'a HashSet<String>>;
 /// With `wanted`, the record is read by `Cursor`: values nobody asked for are stepped over
 /// without being parsed (strings found with `memchr2` on the quote and backslash, SIMD in the
 /// component), and only wanted values go through `serde_json`. Without, this is
-/// `database::decode_entity`.
+/// [`decode_entity`].
 pub fn entity(bytes: &[u8], wanted: Wanted<'_>) -> Result<Entity> {
     match wanted {
         Some(w) => partial(bytes, w).map_err(Error::corrupt_record),
-        None => crate::database::decode_entity(bytes),
+        None => decode_entity(bytes),
     }
 }
 
@@ -368,7 +368,7 @@ pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entit
     let (entity, splice) = partial_spliced(bytes, wanted, true).map_err(Error::corrupt_record)?;
     let splice = splice.ok_or_else(|| Error::corrupt_record("no properties object"))?;
     if splice.shadowed {
-        return Ok((crate::database::decode_entity(bytes)?, None));
+        return Ok((decode_entity(bytes)?, None));
     }
     let object = &bytes[splice.properties];
     if !splice.checked {
@@ -379,6 +379,11 @@ pub fn entity_with_star(bytes: &[u8], wanted: &HashSet<String>) -> Result<(Entit
         out.extend_from_slice(members)
     });
     Ok((entity, Some(row)))
+}
+
+/// Decode a stored entity record. Errors: `Storage` (a corrupt record).
+pub fn decode_entity(bytes: &[u8]) -> Result<Entity> {
+    serde_json::from_slice(bytes).map_err(Error::corrupt_record)
 }
 
 #[cfg(test)]

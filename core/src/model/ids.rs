@@ -10,6 +10,8 @@
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::error::{Error, Result};
+
 /// Render a JSON value as id/key text: strings raw, numbers and booleans via
 /// `Display`, anything else compact JSON. `null` has no key text.
 pub fn key_text(v: &Value) -> Option<String> {
@@ -65,6 +67,16 @@ pub fn identity(table: &str, props: &Map<String, Value>, key_field: Option<&str>
         Some(key) => Identity { id: hashed_id(&format!("{table}:{key}")), key: Some(key) },
         None => Identity { id: Uuid::new_v4(), key: None },
     }
+}
+
+/// Parse an entity id.
+pub fn parse_id(id: &str) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{} is not an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded)",
+            crate::error::preview(&format!("{id:?}"))
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub struct SchemaRecord {
     /// HNSW parameters (`hnsw_m`, `hnsw_ef_construction`, `hnsw_ef_search` settings;
     /// defaults M=16, ef_construction=100, ef_search=64) when there are embedding fields.
     #[serde(default)]
-    pub hnsw: Option<crate::vector::hnsw::Params>,
+    pub hnsw: Option<HnswParams>,
     /// Short name (defaults to the table name).
     pub short_name: String,
     /// Category (`user` unless stated).
@@ -220,8 +220,8 @@ impl SchemaRecord {
                 check("reference field", &r.field)?;
             }
         }
-        let defaults = crate::vector::hnsw::Params::default();
-        let hnsw = crate::vector::hnsw::Params {
+        let defaults = HnswParams::default();
+        let hnsw = HnswParams {
             m: number_setting(map, "hnsw_m", 2, 100)?.unwrap_or(defaults.m),
             ef_construction: number_setting(map, "hnsw_ef_construction", 8, 2000)?.unwrap_or(defaults.ef_construction),
             ef_search: number_setting(map, "hnsw_ef_search", 1, 10_000)?.unwrap_or(defaults.ef_search),
@@ -411,6 +411,30 @@ fn message(e: &jsonschema::ValidationError<'_>) -> String {
         }
     };
     crate::error::preview_with(&text, MAX_MESSAGE_CHARS).into_owned()
+}
+
+/// Index parameters (per table, from the schema's `json_schema_extra`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HnswParams {
+    /// `M`: links per node on the upper layers (layer 0 keeps `2M`). Default 16.
+    pub m: usize,
+    /// `ef_construction`: candidate list size while inserting. Default 100.
+    pub ef_construction: usize,
+    /// `ef_search`: candidate list size while searching (at least `k` is used). Default 64.
+    pub ef_search: usize,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams { m: 16, ef_construction: 100, ef_search: 64 }
+    }
+}
+
+impl HnswParams {
+    /// Largest link list kept on `layer`: `2M` on layer 0, `M` above.
+    pub fn max_links(&self, layer: usize) -> usize {
+        if layer == 0 { 2 * self.m } else { self.m }
+    }
 }
 
 #[cfg(test)]

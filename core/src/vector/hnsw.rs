@@ -15,30 +15,7 @@ use std::collections::{BTreeSet, BinaryHeap};
 
 use super::distance::cosine_distance;
 use crate::error::{Error, Result};
-
-/// Index parameters (per table, from the schema's `json_schema_extra`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Params {
-    /// `M`: links per node on the upper layers (layer 0 keeps `2M`). Default 16.
-    pub m: usize,
-    /// `ef_construction`: candidate list size while inserting. Default 100.
-    pub ef_construction: usize,
-    /// `ef_search`: candidate list size while searching (at least `k` is used). Default 64.
-    pub ef_search: usize,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params { m: 16, ef_construction: 100, ef_search: 64 }
-    }
-}
-
-impl Params {
-    /// Largest link list kept on `layer`: `2M` on layer 0, `M` above.
-    pub fn max_links(&self, layer: usize) -> usize {
-        if layer == 0 { 2 * self.m } else { self.m }
-    }
-}
+use crate::model::schema::HnswParams;
 
 /// Highest layer a node may get (the expected top layer of 10^9 nodes at M=16 is 7).
 pub const MAX_LEVEL: usize = 16;
@@ -102,7 +79,7 @@ pub struct Graph {
     /// Vector dimension.
     pub dims: usize,
     /// Parameters.
-    pub params: Params,
+    pub params: HnswParams,
     /// Entry point (a node on the top layer), `None` while empty.
     pub entry: Option<u32>,
     /// Top layer of the graph.
@@ -129,14 +106,14 @@ pub struct Changes {
 
 impl Graph {
     /// An empty graph.
-    pub fn new(dims: usize, params: Params) -> Graph {
+    pub fn new(dims: usize, params: HnswParams) -> Graph {
         Graph::restore(dims, params, None, 0, 0, 0, 0)
     }
 
     /// A graph of `count` stored nodes, none read yet.
     pub fn restore(
         dims: usize,
-        params: Params,
+        params: HnswParams,
         entry: Option<u32>,
         max_level: usize,
         count: u32,
@@ -506,7 +483,7 @@ mod tests {
     fn recall_at_10_against_exact_search_is_high() {
         let mut rng = fastrand::Rng::with_seed(7);
         let dims = 32;
-        let mut g = Graph::new(dims, Params::default());
+        let mut g = Graph::new(dims, HnswParams::default());
         let data: Vec<Box<[f32]>> = (0..3000).map(|_| random_unit(&mut rng, dims)).collect();
         for (i, v) in data.iter().enumerate() {
             g.insert(id(i as u32), v.clone(), level_for(&id(i as u32), 16), &mut NoStore).unwrap();
@@ -529,7 +506,7 @@ mod tests {
     #[test]
     fn tombstoned_and_filtered_nodes_are_never_returned() {
         let mut rng = fastrand::Rng::with_seed(3);
-        let mut g = Graph::new(8, Params::default());
+        let mut g = Graph::new(8, HnswParams::default());
         for i in 0..500u32 {
             g.insert(id(i), random_unit(&mut rng, 8), level_for(&id(i), 16), &mut NoStore).unwrap();
         }
@@ -548,7 +525,7 @@ mod tests {
 
     #[test]
     fn the_first_node_is_the_entry_and_changes_are_reported_once() {
-        let mut g = Graph::new(2, Params::default());
+        let mut g = Graph::new(2, HnswParams::default());
         assert!(g.search(&[1.0, 0.0], 5, 10, &|_, _| true, &mut NoStore).unwrap().is_empty());
         g.insert(id(1), vec![1.0, 0.0].into(), 0, &mut NoStore).unwrap();
         g.insert(id(2), vec![0.0, 1.0].into(), 2, &mut NoStore).unwrap();

@@ -11,8 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::hnsw::{Loader, Node, Params};
+use super::hnsw::{Loader, Node};
 use crate::error::{Error, Result};
+use crate::model::schema::HnswParams;
 use crate::storage::keys;
 use crate::storage::store::{Storage, Tx};
 
@@ -87,8 +88,8 @@ pub struct Meta {
 
 impl Meta {
     /// The parameters recorded here.
-    pub fn params(&self) -> Params {
-        Params { m: self.m, ef_construction: self.ef_construction, ef_search: self.ef_search }
+    pub fn params(&self) -> HnswParams {
+        HnswParams { m: self.m, ef_construction: self.ef_construction, ef_search: self.ef_search }
     }
     /// Encode as JSON bytes.
     pub fn encode(&self) -> Vec<u8> {

@@ -1,0 +1,365 @@
+//! Running a compiled `SELECT`: reading rows through the chosen access path, filtering,
+//! grouping and aggregating, ordering, and projecting the output rows.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::eval::{Row, eval, total_order, truthy};
+use super::ir::{AggFn, Projection, Select};
+use super::out::Out;
+use super::plan;
+use crate::error::{Error, Result};
+use crate::json::record::decode_entity;
+use crate::model::entity::Entity;
+use crate::model::schema::SchemaRecord;
+use crate::storage::keys;
+use crate::storage::store::{PrefixScan, Storage, Tx};
+
+/// Rows per page of a table scan.
+const SCAN_PAGE: u32 = 4096;
+
+/// One tenant's rows in a store, as a query reads them.
+pub struct Exec<'a, S: Storage> {
+    /// The store read.
+    pub store: &'a S,
+    /// The tenant whose rows are read.
+    pub tenant: &'a str,
+}
+
+impl<'a, S: Storage> Exec<'a, S> {
+    /// Every stored row of `table` (live and deleted), page by page.
+    fn scan_table(&self, table: &str) -> Result<PrefixScan<'a, S>> {
+        let mut tx = Tx::new(self.store);
+        Ok(tx.scan_prefix(&keys::entity_prefix(self.tenant, table))?.with_page(SCAN_PAGE))
+    }
+
+    /// Run a compiled `SELECT` through `access`; returns the output rows and the number of rows read.
+    pub fn execute(&self, plan: &Select, rec: &SchemaRecord, access: &plan::Plan) -> Result<(Vec<Out>, u64)> {
+        let keep = |r: &Read| {
+            let e = &r.entity;
+            (plan.include_deleted || e.is_live())
+                && plan.filter.as_ref().is_none_or(|f| truthy(&eval(f, &Row { entity: e, aggs: &[] })))
+        };
+        // `*` rows are spliced from the stored text unless DISTINCT or grouping needs values.
+        let tested = (matches!(plan.projection, Projection::Star) && !plan.grouped && !plan.distinct)
+            .then(|| plan.properties_tested());
+        let wanted = plan.properties_read();
+        let decode = |bytes: &[u8]| -> Result<Read> {
+            Ok(match &tested {
+                Some(t) => {
+                    let (entity, text) = crate::json::record::entity_with_star(bytes, t)?;
+                    Read { entity, text }
+                }
+                None => Read { entity: crate::json::record::entity(bytes, wanted.as_ref())?, text: None },
+            })
+        };
+        let mut rows: Vec<Read> = Vec::new();
+        let mut read = 0u64;
+        // Without ORDER BY, grouping or DISTINCT, reading can stop early.
+        let stop_after = match (&plan.limit, plan.order_by.is_empty() && !plan.grouped && !plan.distinct) {
+            (Some(l), true) => Some(plan.offset.saturating_add(*l)),
+            _ => None,
+        };
+        // Decode a row and keep it if it passes; true once enough rows are kept.
+        let take = |bytes: &[u8], rows: &mut Vec<Read>| -> Result<bool> {
+            let row = decode(bytes)?;
+            if keep(&row) {
+                rows.push(row);
+            }
+            Ok(stop_after.is_some_and(|n| rows.len() as u64 >= n))
+        };
+        match &access.access {
+            plan::Access::Scan => {
+                let mut scan = self.scan_table(&plan.table)?;
+                'scan: loop {
+                    let page = scan.next_packed()?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    for (_, bytes) in page.iter() {
+                        read += 1;
+                        if take(bytes, &mut rows)? {
+                            break 'scan;
+                        }
+                    }
+                }
+            }
+            plan::Access::Lookup(c) => {
+                let ids = plan::ids(self.store, c)?;
+                'ids: for chunk in ids.chunks(crate::storage::store::SCAN_PAGE as usize) {
+                    let keys: Vec<Vec<u8>> =
+                        chunk.iter().map(|id| crate::storage::keys::entity(self.tenant, &plan.table, id)).collect();
+                    for bytes in self.store.get_many(&keys)?.into_iter().flatten() {
+                        read += 1;
+                        if take(&bytes, &mut rows)? {
+                            break 'ids;
+                        }
+                    }
+                }
+            }
+            plan::Access::CountGroups { field } => {
+                let mut groups = plan::count_groups(self.store, self.tenant, rec, field)?;
+                // Scan order: groups by the id of their first row.
+                groups.sort_by_key(|(id, _)| *id);
+                let keys: Vec<Vec<u8>> =
+                    groups.iter().map(|(id, _)| crate::storage::keys::entity(self.tenant, &plan.table, id)).collect();
+                let mut firsts = Vec::with_capacity(groups.len());
+                for bytes in self.store.get_many(&keys)? {
+                    let bytes = bytes.ok_or_else(|| Error::Storage("index entry without its row".into()))?;
+                    firsts.push(decode_entity(&bytes)?);
+                }
+                read = groups.iter().map(|(_, n)| n).sum();
+                let finished = groups
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, n))| (i, plan.aggs.iter().map(|_| Value::from(*n)).collect()))
+                    .collect();
+                let out = finish_groups(plan, &firsts, finished);
+                return self.order_and_limit(plan, out).map(|rows| (rows, read));
+            }
+            plan::Access::Covered(_) => {
+                return Err(Error::Internal("a covered lookup is answered before execution".into()));
+            }
+            plan::Access::Ordered { field, need, key, bounds } => {
+                let (store, tenant) = (self.store, self.tenant);
+                rows = plan::ordered_rows(store, tenant, rec, field, key, *need, bounds.as_ref(), &decode, &keep)?;
+                read = rows.len() as u64;
+                // Ties keep id order, as a scan would deliver them.
+                rows.sort_by(|a, b| a.entity.id.cmp(&b.entity.id));
+            }
+        }
+        let out: Vec<(Vec<Value>, Out)> = if plan.grouped {
+            let rows: Vec<Entity> = rows.into_iter().map(|r| r.entity).collect();
+            self.group(plan, &rows)?
+        } else {
+            rows.into_iter()
+                .map(|Read { entity, text }| {
+                    let row = Row { entity: &entity, aggs: &[] };
+                    let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+                    let out = match text {
+                        Some(text) => Out::Text(text),
+                        None => Out::Value(project_owned(&plan.projection, entity)),
+                    };
+                    (keys, out)
+                })
+                .collect()
+        };
+        let result = self.order_and_limit(plan, out)?;
+        Ok((result, read))
+    }
+
+    /// Sort by the ORDER BY keys (stable), apply DISTINCT, OFFSET and LIMIT.
+    fn order_and_limit(&self, plan: &Select, mut out: Vec<(Vec<Value>, Out)>) -> Result<Vec<Out>> {
+        if !plan.order_by.is_empty() {
+            out.sort_by(|(a, _), (b, _)| {
+                for (i, k) in plan.order_by.iter().enumerate() {
+                    let o = match (a[i].is_null(), b[i].is_null()) {
+                        (true, true) => Ordering::Equal,
+                        (true, false) => {
+                            if k.nulls_first {
+                                Ordering::Less
+                            } else {
+                                Ordering::Greater
+                            }
+                        }
+                        (false, true) => {
+                            if k.nulls_first {
+                                Ordering::Greater
+                            } else {
+                                Ordering::Less
+                            }
+                        }
+                        (false, false) => {
+                            let o = total_order(&a[i], &b[i]);
+                            if k.desc { o.reverse() } else { o }
+                        }
+                    };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            });
+        }
+        let mut result: Vec<Out> = out.into_iter().map(|(_, v)| v).collect();
+        if plan.distinct {
+            let mut seen = std::collections::HashSet::new();
+            result.retain(|v| seen.insert(v.text().into_owned()));
+        }
+        Ok(result
+            .into_iter()
+            .skip(plan.offset.min(usize::MAX as u64) as usize)
+            .take(plan.limit.map(|l| l.min(usize::MAX as u64) as usize).unwrap_or(usize::MAX))
+            .collect())
+    }
+
+    /// Group `rows` and finish the groups.
+    fn group(&self, plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Out)>> {
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
+        for (i, e) in rows.iter().enumerate() {
+            let row = Row { entity: e, aggs: &[] };
+            let key: Vec<Value> = plan.group_by.iter().map(|g| eval(g, &row)).collect();
+            let key_text = serde_json::to_string(&key).unwrap_or_default();
+            let slot = *index.entry(key_text).or_insert_with(|| {
+                groups.push((i, plan.aggs.iter().map(|a| Acc::new(a.func)).collect()));
+                groups.len() - 1
+            });
+            for (acc, agg) in groups[slot].1.iter_mut().zip(&plan.aggs) {
+                acc.add(if agg.func == AggFn::CountStar { Value::Bool(true) } else { eval(&agg.arg, &row) });
+            }
+        }
+        let groups =
+            groups.into_iter().map(|(first, accs)| (first, accs.into_iter().map(Acc::finish).collect())).collect();
+        Ok(finish_groups(plan, rows, groups))
+    }
+}
+
+/// Apply HAVING, ORDER BY keys and the projection to groups given as
+/// (index of the group's first row in `rows`, aggregate values).
+fn finish_groups(plan: &Select, rows: &[Entity], groups: Vec<(usize, Vec<Value>)>) -> Vec<(Vec<Value>, Out)> {
+    {
+        // An aggregate without GROUP BY over no rows still yields one row.
+        let empty = Entity {
+            id: String::new(),
+            entity_type: plan.table.clone(),
+            created_at: String::new(),
+            modified_at: String::new(),
+            deleted_at: None,
+            edges: Vec::new(),
+            properties: Map::new(),
+        };
+        if groups.is_empty() && plan.group_by.is_empty() {
+            let aggs: Vec<Value> = plan.aggs.iter().map(|a| Acc::new(a.func).finish()).collect();
+            let row = Row { entity: &empty, aggs: &aggs };
+            if plan.having.as_ref().is_some_and(|h| !truthy(&eval(h, &row))) {
+                return Vec::new();
+            }
+            let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+            return vec![(keys, Out::Value(project(&plan.projection, &row)))];
+        }
+        let mut out = Vec::new();
+        for (first, aggs) in groups {
+            let row = Row { entity: &rows[first], aggs: &aggs };
+            if plan.having.as_ref().is_some_and(|h| !truthy(&eval(h, &row))) {
+                continue;
+            }
+            let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+            out.push((keys, Out::Value(project(&plan.projection, &row))));
+        }
+        out
+    }
+}
+
+pub(crate) fn index_fields(c: &plan::Candidates) -> Vec<String> {
+    let mut out = match c {
+        plan::Candidates::Probe(p) => vec![p.field.clone()],
+        plan::Candidates::All(v) | plan::Candidates::Any(v) => v.iter().flat_map(index_fields).collect(),
+    };
+    out.dedup();
+    out
+}
+
+/// Build one output object.
+fn project(p: &Projection, row: &Row<'_>) -> Value {
+    match p {
+        Projection::Star => {
+            let e = row.entity;
+            star(e.id.clone(), e.entity_type.clone(), e.properties.clone())
+        }
+        Projection::Items(items) => {
+            Value::Object(items.iter().map(|(name, ex)| (name.clone(), eval(ex, row))).collect())
+        }
+    }
+}
+
+/// [`project`] for a row not needed afterwards: `*` moves the properties instead of copying them.
+fn project_owned(p: &Projection, entity: Entity) -> Value {
+    match p {
+        Projection::Star => star(entity.id, entity.entity_type, entity.properties),
+        items => project(items, &Row { entity: &entity, aggs: &[] }),
+    }
+}
+
+/// A `*` row: `id` and `entity_type` in front, then the properties in order (a property
+/// of either name is replaced by the system field).
+fn star(id: String, entity_type: String, mut properties: Map<String, Value>) -> Value {
+    properties.shift_insert(0, "id".into(), Value::String(id));
+    properties.shift_insert(1, "entity_type".into(), Value::String(entity_type));
+    Value::Object(properties)
+}
+
+/// A row read for a query: decoded as far as the query needs, with its `*` text when spliced.
+struct Read {
+    entity: Entity,
+    text: Option<Vec<u8>>,
+}
+
+/// An aggregate accumulator.
+enum Acc {
+    Count(u64),
+    Distinct(std::collections::HashSet<String>),
+    Sum { sum: f64, int: Option<i64>, n: u64, avg: bool },
+    Extreme(Option<Value>, bool),
+}
+
+impl Acc {
+    fn new(f: AggFn) -> Acc {
+        match f {
+            AggFn::CountStar | AggFn::Count => Acc::Count(0),
+            AggFn::CountDistinct => Acc::Distinct(Default::default()),
+            AggFn::Sum => Acc::Sum { sum: 0.0, int: Some(0), n: 0, avg: false },
+            AggFn::Avg => Acc::Sum { sum: 0.0, int: Some(0), n: 0, avg: true },
+            AggFn::Min => Acc::Extreme(None, false),
+            AggFn::Max => Acc::Extreme(None, true),
+        }
+    }
+
+    fn add(&mut self, v: Value) {
+        if v.is_null() {
+            return;
+        }
+        match self {
+            Acc::Count(n) => *n += 1,
+            Acc::Distinct(set) => {
+                set.insert(v.to_string());
+            }
+            Acc::Sum { sum, int, n, .. } => {
+                if let Value::Number(num) = &v {
+                    *sum += num.as_f64().unwrap_or(0.0);
+                    *int = match (*int, num.as_i64()) {
+                        (Some(a), Some(b)) => a.checked_add(b),
+                        _ => None,
+                    };
+                    *n += 1;
+                }
+            }
+            Acc::Extreme(best, max) => {
+                let replace = match best {
+                    None => true,
+                    Some(b) => {
+                        let o = total_order(&v, b);
+                        if *max { o == Ordering::Greater } else { o == Ordering::Less }
+                    }
+                };
+                if replace {
+                    *best = Some(v);
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Acc::Count(n) => Value::from(n),
+            Acc::Distinct(set) => Value::from(set.len() as u64),
+            Acc::Sum { n: 0, .. } => Value::Null,
+            Acc::Sum { sum, n, avg: true, .. } => Value::from(sum / n as f64),
+            Acc::Sum { int: Some(i), avg: false, .. } => Value::from(i),
+            Acc::Sum { sum, avg: false, .. } => Value::from(sum),
+            Acc::Extreme(v, _) => v.unwrap_or(Value::Null),
+        }
+    }
+}
