@@ -21,6 +21,7 @@ mod search;
 pub mod sql;
 pub mod storage;
 pub mod vector;
+pub mod write;
 
 // Shared by the cargo-fuzz targets and the stable fuzz test (native only); not the engine's API.
 #[cfg(not(target_arch = "wasm32"))]

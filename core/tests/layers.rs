@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("vector", 5),
     ("search", 5),
     ("sql", 6),
+    ("write", 6),
     ("database", 7),
     ("guest", 8),
     ("fuzzing", 9),

@@ -15,19 +15,19 @@ use std::rc::Rc;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use self::search::{CachedGraph, VecOp};
+use self::search::CachedGraph;
 use crate::error::{Error, Issue, PathSegment, Result};
-use crate::graph as edges;
-use crate::index;
 use crate::index::keyed;
 use crate::json::parse::ReadError;
 use crate::json::record::decode_entity;
 use crate::model::entity::{Entity, merge_edges, parse_edges};
-use crate::model::ids::{identity, natural_key, parse_id};
+use crate::model::ids::{identity, parse_id};
 use crate::model::schema::{CompiledSchema, SchemaRecord, check_table_name};
 use crate::storage::keys;
 use crate::storage::store::{PrefixScan, Storage, Tx};
-use crate::vector::embed::{Embedder, NoEmbedder, embedding_text};
+use crate::vector::VecOp;
+use crate::vector::embed::{Embedder, NoEmbedder};
+use crate::write::{Side, decode_count, write_row};
 
 /// Largest tenant name, in bytes.
 pub const MAX_TENANT_LEN: usize = 128;
@@ -72,10 +72,6 @@ fn encode_entity(e: &Entity) -> Result<Vec<u8>> {
 fn parse_row(text: &str) -> Result<(Value, Option<&str>), ReadError> {
     let (value, compact) = crate::json::parse::parse_noting_compact(text)?;
     Ok((value, compact.then_some(text)))
-}
-
-fn decode_count(bytes: Option<Vec<u8>>) -> u64 {
-    bytes.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_le_bytes).unwrap_or(0)
 }
 
 /// A validated row with its identity, ready to upsert.
@@ -233,28 +229,8 @@ impl<S: Storage> Database<S> {
             let old: SchemaRecord = serde_json::from_slice(&old)
                 .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;
             old.check_replacement(&record)?;
-            let dropped: Vec<&String> =
-                old.indexed_fields.iter().filter(|f| !record.indexed_fields.contains(f)).collect();
-            let added: Vec<&String> =
-                record.indexed_fields.iter().filter(|f| !old.indexed_fields.contains(f)).collect();
-            for field in dropped {
-                self.drop_index(&mut tx, name, field)?;
-            }
-            // Row copies of fields that stay indexed but are no longer covering.
-            for field in old
-                .covering_fields
-                .iter()
-                .filter(|f| !record.covering_fields.contains(f) && record.indexed_fields.contains(f))
-            {
-                tx.delete_prefix(&index::copy_prefix(&self.tenant, name, field))?;
-            }
-            let copies: Vec<&String> = record
-                .covering_fields
-                .iter()
-                .filter(|f| !old.covering_fields.contains(f) || added.contains(f))
-                .collect();
-            if !added.is_empty() || !copies.is_empty() {
-                self.build_index(&mut tx, name, &added, &copies)?;
+            if old.indexed_fields != record.indexed_fields || old.covering_fields != record.covering_fields {
+                self.rewrite_indexes(&mut tx, &old, &record)?;
             }
             let same_vectors = old.embedding_fields == record.embedding_fields
                 && old.embedding_provider == record.embedding_provider
@@ -274,16 +250,11 @@ impl<S: Storage> Database<S> {
         Ok(String::from_utf8(bytes).unwrap_or_default())
     }
 
-    /// Delete every entry of the index on `field`, and its row copies.
-    fn drop_index(&self, tx: &mut Tx<'_, S>, table: &str, field: &str) -> Result<()> {
-        tx.delete_prefix(&index::field_prefix(&self.tenant, table, field))?;
-        tx.delete_prefix(&index::copy_prefix(&self.tenant, table, field))
-    }
-
-    /// Write the index entries of `fields`, and the row copies of `copies`, for every live row
-    /// of `table`.
-    fn build_index(&self, tx: &mut Tx<'_, S>, table: &str, fields: &[&String], copies: &[&String]) -> Result<()> {
-        let mut scan = tx.scan_prefix(&keys::entity_prefix(&self.tenant, table))?;
+    /// Bring every row of a table from the index entries and row copies `old` gives it to
+    /// those `new` gives it (an index build, drop, or change of covering fields), through the
+    /// one row-write path.
+    fn rewrite_indexes(&self, tx: &mut Tx<'_, S>, old: &SchemaRecord, new: &SchemaRecord) -> Result<()> {
+        let mut scan = tx.scan_prefix(&keys::entity_prefix(&self.tenant, &new.name))?;
         loop {
             let page = scan.next_page()?;
             if page.is_empty() {
@@ -291,26 +262,13 @@ impl<S: Storage> Database<S> {
             }
             for (_, bytes) in page {
                 let e = decode_entity(&bytes)?;
-                if !e.is_live() {
-                    continue;
-                }
-                let id = *parse_id(&e.id)?.as_bytes();
-                for field in fields {
-                    for k in index::entries(&self.tenant, table, field, &e.properties, &id) {
-                        tx.put(k, Vec::new())?;
-                    }
-                }
-                if copies.is_empty() {
-                    continue;
-                }
-                let Some(row) = index::copy_value(&e) else {
-                    continue;
-                };
-                for field in copies {
-                    if let Some(k) = index::copy_key(&self.tenant, table, field, &e.properties, &id) {
-                        tx.put(k, row.clone())?;
-                    }
-                }
+                write_row(
+                    tx,
+                    &self.tenant,
+                    Some(Side { rec: old, entity: &e }),
+                    Some(Side { rec: new, entity: &e }),
+                    None,
+                )?;
             }
         }
     }
@@ -397,7 +355,8 @@ impl<S: Storage> Database<S> {
     }
 
     /// Upsert a prepared row (see `docs/design.md` for the rules).
-    fn apply(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, p: Prepared, now: &str) -> Result<Entity> {
+    /// Returns the stored entity and its vector work.
+    fn apply(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, p: Prepared, now: &str) -> Result<(Entity, Option<VecOp>)> {
         let old = tx.get(&p.key)?.map(|b| decode_entity(&b)).transpose()?;
         let entity = Entity {
             id: p.id.to_string(),
@@ -411,122 +370,10 @@ impl<S: Storage> Database<S> {
             },
             properties: p.props,
         };
-        self.store_entity(tx, rec, old.as_ref(), &entity, p.props_text)?;
-        Ok(entity)
-    }
-
-    /// Write `new` (replacing `old`), keeping the id index, key index and live count right.
-    /// `props_text`, if given, is the compact JSON text of `new.properties`.
-    fn store_entity(
-        &self,
-        tx: &mut Tx<'_, S>,
-        rec: &SchemaRecord,
-        old: Option<&Entity>,
-        new: &Entity,
-        props_text: Option<&str>,
-    ) -> Result<()> {
-        let id = *parse_id(&new.id)?.as_bytes();
-        let kf = rec.key_field.as_deref();
-        let old_key = old.and_then(|o| natural_key(&o.properties, kf));
-        let new_key = natural_key(&new.properties, kf);
-        if old_key != new_key
-            && let Some(k) = &old_key
-        {
-            tx.delete(keys::key_index(&self.tenant, k, &id))?;
-        }
-        if let Some(k) = &new_key {
-            tx.put(keys::key_index(&self.tenant, k, &id), rec.name.clone().into_bytes())?;
-        }
-        if old.is_none() {
-            tx.put(keys::id_index(&self.tenant, &id), rec.name.clone().into_bytes())?;
-        }
-        // Secondary indexes hold live rows only (see `index`); so do the row copies of covering
-        // fields, which are rewritten whenever the row is, and removed when it no longer qualifies.
-        let row = match rec.covering_fields.is_empty() || !new.is_live() {
-            true => None,
-            false => index::copy_value(new),
-        };
-        for field in &rec.covering_fields {
-            let copy_before = old
-                .filter(|o| o.is_live())
-                .and_then(|o| index::copy_key(&self.tenant, &rec.name, field, &o.properties, &id));
-            let copy_after = row
-                .as_ref()
-                .and_then(|r| Some((index::copy_key(&self.tenant, &rec.name, field, &new.properties, &id)?, r)));
-            if let Some(k) = copy_before
-                && copy_after.as_ref().is_none_or(|(a, _)| *a != k)
-            {
-                tx.delete(k)?;
-            }
-            if let Some((k, r)) = copy_after {
-                tx.put(k, r.clone())?;
-            }
-        }
-        for field in &rec.indexed_fields {
-            let before = old
-                .filter(|o| o.is_live())
-                .map(|o| index::entries(&self.tenant, &rec.name, field, &o.properties, &id))
-                .unwrap_or_default();
-            let after = if new.is_live() {
-                index::entries(&self.tenant, &rec.name, field, &new.properties, &id)
-            } else {
-                Vec::new()
-            };
-            for k in before.iter().filter(|k| !after.contains(k)) {
-                tx.delete(k.clone())?;
-            }
-            for k in after.into_iter().filter(|k| !before.contains(k)) {
-                tx.put(k, Vec::new())?;
-            }
-        }
-        // Inline edges become edge records (new or changed ones; merging never removes any).
-        for (i, e) in new.edges.iter().enumerate() {
-            if old.is_some_and(|o| {
-                o.edges.iter().any(|x| x.dst == e.dst && x.rel_type == e.rel_type && x.properties == e.properties)
-            }) {
-                continue;
-            }
-            let missing = |msg: String| {
-                Error::Validation(vec![Issue {
-                    loc: vec![
-                        PathSegment::Field("edges".into()),
-                        PathSegment::Index(i as u32),
-                        PathSegment::Field("dst".into()),
-                    ],
-                    kind: "edge_target_missing".into(),
-                    msg,
-                }])
-            };
-            let dst = Uuid::parse_str(&e.dst).map_err(|_| {
-                missing(format!("{} is not an entity id", crate::error::preview(&format!("{:?}", e.dst))))
-            })?;
-            if dst.as_bytes() != &id && tx.get(&keys::id_index(&self.tenant, dst.as_bytes()))?.is_none() {
-                return Err(missing(format!("no entity with id {} in tenant '{}'", e.dst, self.tenant)));
-            }
-            let edge = edges::new_edge(&parse_id(&new.id)?, &dst, &e.rel_type, e.properties.clone(), &e.created_at);
-            edges::put_edge(tx, &self.tenant, &edge)?;
-        }
-        crate::graph::refs::sync(tx, &self.tenant, rec, old, new)?;
-        if old.is_some_and(|o| !o.is_live()) && new.is_live() {
-            tx.delete(edges::deleted_marker(&self.tenant, &id))?;
-            edges::touch(tx, &self.tenant);
-        }
-        let was_live = old.is_some_and(Entity::is_live);
-        if was_live != new.is_live() {
-            self.add_count(tx, &rec.name, if new.is_live() { 1 } else { -1 })?;
-        }
-        tx.put(keys::entity(&self.tenant, &rec.name, &id), crate::json::write::entity_with(new, props_text))
-    }
-
-    /// The vector work for a stored live entity.
-    fn vec_op(&self, rec: &SchemaRecord, e: &Entity) -> Result<VecOp> {
-        Ok(VecOp::Upsert(*parse_id(&e.id)?.as_bytes(), embedding_text(&e.properties, &rec.embedding_fields)))
-    }
-
-    fn add_count(&self, tx: &mut Tx<'_, S>, table: &str, delta: i64) -> Result<()> {
-        let key = keys::count(&self.tenant, table);
-        let n = decode_count(tx.get(&key)?).saturating_add_signed(delta);
-        tx.put(key, n.to_le_bytes().to_vec())
+        let text = crate::json::write::entity_with(&entity, p.props_text);
+        let old = old.as_ref().map(|o| Side { rec, entity: o });
+        let op = write_row(tx, &self.tenant, old, Some(Side { rec, entity: &entity }), Some(text))?;
+        Ok((entity, op))
     }
 
     /// Validate and upsert one entity (JSON object text); returns the stored entity as JSON.
@@ -540,9 +387,8 @@ impl<S: Storage> Database<S> {
         })?;
         let now = crate::model::time::now();
         let prepared = self.prepare(&schema, parsed, &now, None)?;
-        let entity = self.apply(&mut tx, &schema.record, prepared, &now)?;
-        let op = self.vec_op(&schema.record, &entity)?;
-        self.index_vectors(&mut tx, &schema.record, vec![op])?;
+        let (entity, op) = self.apply(&mut tx, &schema.record, prepared, &now)?;
+        self.index_vectors(&mut tx, &schema.record, op.into_iter().collect())?;
         tx.commit()?;
         String::from_utf8(encode_entity(&entity)?).map_err(|e| Error::Internal(e.to_string()))
     }
@@ -585,9 +431,9 @@ impl<S: Storage> Database<S> {
             }
             tx.prefetch(prepared.iter().map(|p| p.key.clone()).collect())?;
             for p in prepared {
-                let e = self.apply(&mut tx, &schema.record, p, &now)?;
+                let (e, op) = self.apply(&mut tx, &schema.record, p, &now)?;
                 if !schema.record.embedding_fields.is_empty() {
-                    vec_ops.push(self.vec_op(&schema.record, &e)?);
+                    vec_ops.extend(op);
                 }
                 ids.push(e.id);
             }
@@ -648,9 +494,16 @@ impl<S: Storage> Database<S> {
         let Value::Object(props) = value else { unreachable!("validated value stays an object") };
         let new =
             Entity { modified_at: now, edges: merge_edges(&old.edges, new_edges), properties: props, ..old.clone() };
-        self.store_entity(&mut tx, &schema.record, Some(&old), &new, None)?;
-        let op = self.vec_op(&schema.record, &new)?;
-        self.index_vectors(&mut tx, &schema.record, vec![op])?;
+        let rec = &schema.record;
+        let text = crate::json::write::entity(&new);
+        let op = write_row(
+            &mut tx,
+            &self.tenant,
+            Some(Side { rec, entity: &old }),
+            Some(Side { rec, entity: &new }),
+            Some(text),
+        )?;
+        self.index_vectors(&mut tx, rec, op.into_iter().collect())?;
         tx.commit()?;
         String::from_utf8(encode_entity(&new)?).map_err(|e| Error::Internal(e.to_string()))
     }
@@ -667,41 +520,17 @@ impl<S: Storage> Database<S> {
         let old = decode_entity(&bytes)?;
         let rec = self.schema(&tx, &table)?;
         let rec = &rec.record;
-        let idb = uuid.as_bytes();
-        if old.is_live() {
-            for field in &rec.indexed_fields {
-                for k in index::entries(&self.tenant, &table, field, &old.properties, idb) {
-                    tx.delete(k)?;
-                }
-            }
-            for field in &rec.covering_fields {
-                if let Some(k) = index::copy_key(&self.tenant, &table, field, &old.properties, idb) {
-                    tx.delete(k)?;
-                }
-            }
-        }
+        let before = Some(Side { rec, entity: &old });
         let result = if hard {
-            if let Some(k) = natural_key(&old.properties, rec.key_field.as_deref()) {
-                tx.delete(keys::key_index(&self.tenant, &k, idb))?;
-            }
-            edges::remove_all_edges(&mut tx, &self.tenant, idb)?;
-            tx.delete(edges::deleted_marker(&self.tenant, idb))?;
-            edges::touch(&mut tx, &self.tenant);
-            tx.delete(keys::id_index(&self.tenant, idb))?;
-            tx.delete(keys::entity(&self.tenant, &table, idb))?;
-            if old.is_live() {
-                self.add_count(&mut tx, &table, -1)?;
-            }
-            self.index_vectors(&mut tx, rec, vec![VecOp::HardDelete(*idb)])?;
+            let op = write_row(&mut tx, &self.tenant, before, None, None)?;
+            self.index_vectors(&mut tx, rec, op.into_iter().collect())?;
             old
         } else if old.is_live() {
             let now = crate::model::time::now();
-            let new = Entity { deleted_at: Some(now.clone()), modified_at: now, ..old };
-            tx.put(keys::entity(&self.tenant, &table, idb), encode_entity(&new)?)?;
-            tx.put(edges::deleted_marker(&self.tenant, idb), Vec::new())?;
-            edges::touch(&mut tx, &self.tenant);
-            self.add_count(&mut tx, &table, -1)?;
-            self.index_vectors(&mut tx, rec, vec![VecOp::SoftDelete(*idb)])?;
+            let new = Entity { deleted_at: Some(now.clone()), modified_at: now, ..old.clone() };
+            let text = encode_entity(&new)?;
+            let op = write_row(&mut tx, &self.tenant, before, Some(Side { rec, entity: &new }), Some(text))?;
+            self.index_vectors(&mut tx, rec, op.into_iter().collect())?;
             new
         } else {
             old

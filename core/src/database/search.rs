@@ -16,6 +16,7 @@ use crate::model::schema::SchemaRecord;
 use crate::search::{EXACT_FILTER_MAX, HYBRID_DEPTH, SearchOptions, SearchQuery, fuse};
 use crate::storage::keys;
 use crate::storage::store::{Storage, Tx};
+use crate::vector::VecOp;
 use crate::vector::distance::normalize;
 use crate::vector::embed::{embedding_text, text_hash};
 use crate::vector::hnsw::{Graph, Hit, level_for};
@@ -34,24 +35,6 @@ type Ranked = ([u8; 16], f64, Vec<(&'static str, Value)>);
 pub(crate) struct CachedGraph {
     generation: u64,
     graph: Graph,
-}
-
-/// The vector work of one written row.
-pub(crate) enum VecOp {
-    /// The row is live with this text (`None`: no embedding field has a value).
-    Upsert([u8; 16], Option<String>),
-    /// The row was soft-deleted.
-    SoftDelete([u8; 16]),
-    /// The row was removed.
-    HardDelete([u8; 16]),
-}
-
-impl VecOp {
-    fn id(&self) -> [u8; 16] {
-        match self {
-            VecOp::Upsert(id, _) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => *id,
-        }
-    }
 }
 
 impl<S: Storage> Database<S> {

@@ -13,3 +13,22 @@ pub mod distance;
 pub mod embed;
 pub mod hnsw;
 pub mod layout;
+
+/// The vector work of one written row.
+pub enum VecOp {
+    /// The row is live with this text (`None`: no embedding field has a value).
+    Upsert([u8; 16], Option<String>),
+    /// The row was soft-deleted.
+    SoftDelete([u8; 16]),
+    /// The row was removed.
+    HardDelete([u8; 16]),
+}
+
+impl VecOp {
+    /// The row's id.
+    pub fn id(&self) -> [u8; 16] {
+        match self {
+            VecOp::Upsert(id, _) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => *id,
+        }
+    }
+}
