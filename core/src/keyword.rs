@@ -1,17 +1,11 @@
-//! Keyword ranking for hybrid search: a BM25 inverted index kept in storage,
-//! and reciprocal rank fusion with the vector ranking.
+//! Keyword ranking for hybrid search: a BM25 inverted index kept in storage (its records
+//! are the `W` space of `storage::keys::SPACES`: corpus statistics, each row's terms, and
+//! one posting per term and row). Fusion with the vector ranking is in `search.rs`.
 //!
 //! BM25 as in Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25
 //! and Beyond" (2009), with the non-negative IDF `ln(1 + (N - df + 0.5) / (df + 0.5))`
-//! that Lucene uses, `k1 = 1.2`, `b = 0.75`. Fusion: RRF, `sum 1 / (60 + rank)`
-//! (Cormack, Clarke & Büttcher, SIGIR 2009). Terms are lower-cased alphanumeric
+//! that Lucene uses, `k1 = 1.2`, `b = 0.75`. Terms are lower-cased alphanumeric
 //! words (no stemming, no stop words).
-//!
-//! ```text
-//! T <tenant> W <table> s                    -> docs u64 LE, total length u64 LE
-//! T <tenant> W <table> d <id:16>            -> the row's terms: (term, tf) list, JSON
-//! T <tenant> W <table> p <term> <id:16>     -> tf u16 LE, document length u16 LE
-//! ```
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -24,10 +18,8 @@ pub const K1: f64 = 1.2;
 /// BM25 `b`.
 pub const B: f64 = 0.75;
 
-const SPACE: u8 = b'W';
-
 fn prefix(tenant: &str, table: &str) -> Vec<u8> {
-    let mut k = keys::tenant_space(tenant, SPACE);
+    let mut k = keys::tenant_space(tenant, keys::KEYWORD);
     keys::push_str(&mut k, table);
     k
 }
@@ -39,20 +31,20 @@ pub fn table_prefix(tenant: &str, table: &str) -> Vec<u8> {
 
 fn stats_key(tenant: &str, table: &str) -> Vec<u8> {
     let mut k = prefix(tenant, table);
-    k.push(b's');
+    k.push(keys::keyword::STATS);
     k
 }
 
 fn doc_key(tenant: &str, table: &str, id: &[u8; 16]) -> Vec<u8> {
     let mut k = prefix(tenant, table);
-    k.push(b'd');
+    k.push(keys::keyword::DOCUMENT);
     k.extend_from_slice(id);
     k
 }
 
 fn term_prefix(tenant: &str, table: &str, term: &str) -> Vec<u8> {
     let mut k = prefix(tenant, table);
-    k.push(b'p');
+    k.push(keys::keyword::POSTING);
     keys::push_str(&mut k, term);
     k
 }

@@ -114,7 +114,7 @@ fn edge_key(tenant: &str, tag: u8, a: &[u8; 16], rel: &str, b: &[u8; 16]) -> Vec
 
 /// Key of the tenant's graph generation counter.
 pub fn generation_key(tenant: &str) -> Vec<u8> {
-    keys::tenant_space(tenant, b'H')
+    keys::tenant_space(tenant, keys::GRAPH_GENERATION)
 }
 
 /// Mark the graph of `tenant` changed by this call (its generation is bumped at commit).
@@ -124,7 +124,7 @@ pub fn touch<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str) {
 
 /// Key of the soft-delete marker of `id`.
 pub fn deleted_marker(tenant: &str, id: &[u8; 16]) -> Vec<u8> {
-    space(tenant, b'D', id)
+    space(tenant, keys::DELETED, id)
 }
 
 pub(crate) fn id_bytes(id: &str) -> Result<[u8; 16]> {
@@ -146,7 +146,7 @@ fn check_rel(rel: &str) -> Result<()> {
 pub fn put_edge<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str, edge: &Edge) -> Result<Edge> {
     check_rel(&edge.rel_type)?;
     let (s, d) = (id_bytes(&edge.src)?, id_bytes(&edge.dst)?);
-    let fwd = edge_key(tenant, b'G', &s, &edge.rel_type, &d);
+    let fwd = edge_key(tenant, keys::EDGE_OUT, &s, &edge.rel_type, &d);
     let stored = match tx.get(&fwd)? {
         Some(old) => Edge { created_at: decode_edge(&old)?.created_at, ..edge.clone() },
         None => edge.clone(),
@@ -154,7 +154,7 @@ pub fn put_edge<S: Storage + ?Sized>(tx: &mut Tx<'_, S>, tenant: &str, edge: &Ed
     let bytes = serde_json::to_vec(&stored).map_err(|e| Error::Internal(e.to_string()))?;
     touch(tx, tenant);
     tx.put(fwd, bytes.clone())?;
-    tx.put(edge_key(tenant, b'R', &d, &edge.rel_type, &s), bytes)?;
+    tx.put(edge_key(tenant, keys::EDGE_IN, &d, &edge.rel_type, &s), bytes)?;
     Ok(stored)
 }
 
@@ -167,11 +167,11 @@ pub fn remove_edge<S: Storage + ?Sized>(
     rel: &str,
 ) -> Result<Option<Edge>> {
     let (s, d) = (id_bytes(src)?, id_bytes(dst)?);
-    let fwd = edge_key(tenant, b'G', &s, rel, &d);
+    let fwd = edge_key(tenant, keys::EDGE_OUT, &s, rel, &d);
     let Some(old) = tx.get(&fwd)? else { return Ok(None) };
     touch(tx, tenant);
     tx.delete(fwd)?;
-    tx.delete(edge_key(tenant, b'R', &d, rel, &s))?;
+    tx.delete(edge_key(tenant, keys::EDGE_IN, &d, rel, &s))?;
     Ok(Some(decode_edge(&old)?))
 }
 

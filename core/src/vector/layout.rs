@@ -1,11 +1,7 @@
 //! How a table's vector index is stored (format version 1).
 //!
-//! ```text
-//! T <tenant> V <table> m              -> Meta JSON (model, dims, parameters, entry point, counts, generation)
-//! T <tenant> V <table> i <id:16>      -> ord u32 LE, text hash [16], live u8   (entity -> node)
-//! T <tenant> V <table> v <ord:4 BE>   -> id [16], f32 LE x dims               (written once)
-//! T <tenant> V <table> a <ord:4 BE>   -> deleted u8, layers u8, per layer: n u16 LE, n x ord u32 LE
-//! ```
+//! Its records are the `V` space of `storage::keys::SPACES`: a header, an entity-to-node
+//! record per row, and per node a vector record and a links record.
 //! A node's vector and its links are separate records so that relinking a
 //! neighbour rewrites a few hundred bytes, not the vector.
 
@@ -17,12 +13,9 @@ use crate::model::schema::HnswParams;
 use crate::storage::keys;
 use crate::storage::store::{Storage, Tx};
 
-/// Space tag of the vector index inside a tenant.
-const SPACE: u8 = b'V';
-
 /// `T <tenant> V <table>`: every record of one table's index.
 pub fn prefix(tenant: &str, table: &str) -> Vec<u8> {
-    let mut k = keys::tenant_space(tenant, SPACE);
+    let mut k = keys::tenant_space(tenant, keys::VECTOR);
     keys::push_str(&mut k, table);
     k
 }
@@ -36,27 +29,27 @@ fn with(tenant: &str, table: &str, tag: u8, tail: &[u8]) -> Vec<u8> {
 
 /// Key of the index's [`Meta`] record.
 pub fn meta_key(tenant: &str, table: &str) -> Vec<u8> {
-    with(tenant, table, b'm', &[])
+    with(tenant, table, keys::vector::META, &[])
 }
 
 /// Prefix of every entity-to-node record of `table`.
 pub fn id_prefix(tenant: &str, table: &str) -> Vec<u8> {
-    with(tenant, table, b'i', &[])
+    with(tenant, table, keys::vector::NODE_OF, &[])
 }
 
 /// Key of the entity-to-node record of `id`.
 pub fn id_key(tenant: &str, table: &str, id: &[u8; 16]) -> Vec<u8> {
-    with(tenant, table, b'i', id)
+    with(tenant, table, keys::vector::NODE_OF, id)
 }
 
 /// Key of node `ord`'s vector record.
 pub fn vector_key(tenant: &str, table: &str, ord: u32) -> Vec<u8> {
-    with(tenant, table, b'v', &ord.to_be_bytes())
+    with(tenant, table, keys::vector::VECTOR, &ord.to_be_bytes())
 }
 
 /// Key of node `ord`'s links record.
 pub fn links_key(tenant: &str, table: &str, ord: u32) -> Vec<u8> {
-    with(tenant, table, b'a', &ord.to_be_bytes())
+    with(tenant, table, keys::vector::LINKS, &ord.to_be_bytes())
 }
 
 /// The index's header record.
