@@ -1,0 +1,98 @@
+//! The WIT `schemas` group: registering, replacing and reading table schemas. Replacing a
+//! schema rewrites what its rows own under the new settings (indexes, row copies, vectors).
+
+use super::{Database, parse_json};
+use crate::error::{Error, Result};
+use crate::json::record::decode_entity;
+use crate::model::schema::SchemaRecord;
+use crate::storage::keys;
+use crate::storage::store::{Storage, Tx};
+use crate::write::{Side, write_row};
+
+impl<S: Storage> Database<S> {
+    /// Register or replace the schema of `name`; returns the stored record (JSON).
+    /// Errors: `InvalidArgument`, `InvalidSchema`, `SchemaConflict`, `Storage`.
+    pub fn register_schema(&self, name: &str, document: &str) -> Result<String> {
+        let doc = parse_json("schema", document).map_err(|e| {
+            Error::InvalidSchema(e.to_string().trim_start_matches("schema ").trim_start_matches("schema: ").to_string())
+        })?;
+        let mut record = SchemaRecord::from_document(name, doc)?;
+        self.resolve_embedding(&mut record)?;
+        let mut tx = self.begin(true)?;
+        let key = keys::schema(&self.tenant, name);
+        let mut reembed = !record.embedding_fields.is_empty();
+        if let Some(old) = tx.get(&key)? {
+            let old: SchemaRecord = serde_json::from_slice(&old)
+                .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;
+            old.check_replacement(&record)?;
+            if old.indexed_fields != record.indexed_fields || old.covering_fields != record.covering_fields {
+                self.rewrite_indexes(&mut tx, &old, &record)?;
+            }
+            let same_vectors = old.embedding_fields == record.embedding_fields
+                && old.embedding_provider == record.embedding_provider
+                && old.embedding_dims == record.embedding_dims
+                && old.hnsw.map(|p| (p.m, p.ef_construction)) == record.hnsw.map(|p| (p.m, p.ef_construction));
+            reembed = !same_vectors;
+        }
+        let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
+        tx.put(key, bytes.clone())?;
+        if reembed {
+            // A new model, new fields or new graph parameters: embed and index every row again.
+            self.reembed_table(&mut tx, &record)?;
+        } else if let Some(p) = record.hnsw {
+            self.set_ef_search(&mut tx, name, p.ef_search)?;
+        }
+        tx.commit()?;
+        Ok(String::from_utf8(bytes).unwrap_or_default())
+    }
+
+    /// Bring every row of a table from the index entries and row copies `old` gives it to
+    /// those `new` gives it (an index build, drop, or change of covering fields), through the
+    /// one row-write path.
+    fn rewrite_indexes(&self, tx: &mut Tx<'_, S>, old: &SchemaRecord, new: &SchemaRecord) -> Result<()> {
+        let mut scan = tx.scan_prefix(&keys::entity_prefix(&self.tenant, &new.name))?;
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for (_, bytes) in page {
+                let e = decode_entity(&bytes)?;
+                write_row(
+                    tx,
+                    &self.tenant,
+                    Some(Side { rec: old, entity: &e }),
+                    Some(Side { rec: new, entity: &e }),
+                    None,
+                )?;
+            }
+        }
+    }
+
+    /// Registered table names, sorted.
+    pub fn list_schemas(&self) -> Result<Vec<String>> {
+        let mut tx = self.begin(false)?;
+        let prefix = keys::schema_prefix(&self.tenant);
+        let mut scan = tx.scan_prefix(&prefix)?;
+        let mut names = Vec::new();
+        loop {
+            let page = scan.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            for (k, _) in page {
+                if let Some((name, _)) = keys::pop_str(&k[prefix.len()..]) {
+                    names.push(name);
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// The schema record of `name` as JSON. Errors: `SchemaNotFound`.
+    pub fn get_schema(&self, name: &str) -> Result<String> {
+        let tx = self.begin(false)?;
+        let raw = tx.get(&keys::schema(&self.tenant, name))?.ok_or_else(|| self.no_schema(name))?;
+        Ok(String::from_utf8_lossy(&raw).into_owned())
+    }
+}
