@@ -142,7 +142,7 @@ impl<S: Storage> Database<S> {
         let now = crate::model::time::now();
         let prepared = self.prepare(&schema, parsed, &now, None)?;
         let (entity, op) = self.apply(&mut tx, &schema.record, prepared, &now)?;
-        self.index_vectors(&mut tx, &schema.record, op.into_iter().collect())?;
+        self.vector_index().index_vectors(&mut tx, &schema.record, op.into_iter().collect())?;
         tx.commit()?;
         String::from_utf8(encode_entity(&entity)?).map_err(|e| Error::Internal(e.to_string()))
     }
@@ -196,7 +196,7 @@ impl<S: Storage> Database<S> {
             issues.truncate(Self::MAX_BATCH_ISSUES);
             return Err(Error::Validation(issues));
         }
-        self.index_vectors(&mut tx, &schema.record, vec_ops)?;
+        self.vector_index().index_vectors(&mut tx, &schema.record, vec_ops)?;
         tx.commit()?;
         Ok(ids)
     }
@@ -257,7 +257,7 @@ impl<S: Storage> Database<S> {
             Some(Side { rec, entity: &new }),
             Some(text),
         )?;
-        self.index_vectors(&mut tx, rec, op.into_iter().collect())?;
+        self.vector_index().index_vectors(&mut tx, rec, op.into_iter().collect())?;
         tx.commit()?;
         String::from_utf8(encode_entity(&new)?).map_err(|e| Error::Internal(e.to_string()))
     }
@@ -277,14 +277,14 @@ impl<S: Storage> Database<S> {
         let before = Some(Side { rec, entity: &old });
         let result = if hard {
             let op = write_row(&mut tx, &self.tenant, before, None, None)?;
-            self.index_vectors(&mut tx, rec, op.into_iter().collect())?;
+            self.vector_index().index_vectors(&mut tx, rec, op.into_iter().collect())?;
             old
         } else if old.is_live() {
             let now = crate::model::time::now();
             let new = Entity { deleted_at: Some(now.clone()), modified_at: now, ..old.clone() };
             let text = encode_entity(&new)?;
             let op = write_row(&mut tx, &self.tenant, before, Some(Side { rec, entity: &new }), Some(text))?;
-            self.index_vectors(&mut tx, rec, op.into_iter().collect())?;
+            self.vector_index().index_vectors(&mut tx, rec, op.into_iter().collect())?;
             new
         } else {
             old

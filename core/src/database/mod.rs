@@ -18,13 +18,13 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use self::search::CachedGraph;
 use crate::error::{Error, Result};
 use crate::json::parse::ReadError;
 use crate::model::schema::{CompiledSchema, SchemaRecord, check_table_name};
 use crate::storage::keys;
 use crate::storage::store::{Storage, Tx};
 use crate::vector::embed::{Embedder, NoEmbedder};
+use crate::vector::maintain::GraphCache;
 
 /// Largest tenant name, in bytes.
 pub const MAX_TENANT_LEN: usize = 128;
@@ -56,7 +56,7 @@ pub struct Database<S: Storage> {
     schemas: RefCell<HashMap<String, CachedSchema>>,
     format_checked: RefCell<bool>,
     pub(crate) embedder: Box<dyn Embedder>,
-    pub(crate) vectors: RefCell<HashMap<String, CachedGraph>>,
+    pub(crate) vectors: GraphCache,
     pub(crate) adjacency: RefCell<crate::graph::walk::AdjacencyCache>,
     pub(crate) parsed: crate::sql::parsed::ParseCache,
 }

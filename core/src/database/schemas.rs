@@ -17,7 +17,7 @@ impl<S: Storage> Database<S> {
             Error::InvalidSchema(e.to_string().trim_start_matches("schema ").trim_start_matches("schema: ").to_string())
         })?;
         let mut record = SchemaRecord::from_document(name, doc)?;
-        self.resolve_embedding(&mut record)?;
+        self.vector_index().resolve_embedding(&mut record)?;
         let mut tx = self.begin(true)?;
         let key = keys::schema(&self.tenant, name);
         let mut reembed = !record.embedding_fields.is_empty();
@@ -38,9 +38,9 @@ impl<S: Storage> Database<S> {
         tx.put(key, bytes.clone())?;
         if reembed {
             // A new model, new fields or new graph parameters: embed and index every row again.
-            self.reembed_table(&mut tx, &record)?;
+            self.vector_index().reembed_table(&mut tx, &record)?;
         } else if let Some(p) = record.hnsw {
-            self.set_ef_search(&mut tx, name, p.ef_search)?;
+            self.vector_index().set_ef_search(&mut tx, name, p.ef_search)?;
         }
         tx.commit()?;
         Ok(String::from_utf8(bytes).unwrap_or_default())

@@ -9,401 +9,23 @@ use sqlparser::tokenizer::Token;
 
 use super::Database;
 use crate::error::{Error, Result};
-use crate::json::record::decode_entity;
 use crate::keyword;
 use crate::model::ids::parse_id;
-use crate::model::schema::SchemaRecord;
 use crate::search::{EXACT_FILTER_MAX, HYBRID_DEPTH, SearchOptions, SearchQuery, fuse};
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
-use crate::vector::VecOp;
+use crate::storage::store::Storage;
 use crate::vector::distance::normalize;
-use crate::vector::embed::{embedding_text, text_hash};
-use crate::vector::hnsw::{Graph, Hit, level_for};
-use crate::vector::layout::{self, IdRecord, Meta, TxLoader};
-
-/// Texts embedded per `embed` call while re-embedding a whole table.
-const REEMBED_CHUNK: usize = 512;
-
-/// A vector ready for the index: entity id, normalised vector, BLAKE3-128 of its text.
-type IndexItem = ([u8; 16], Box<[f32]>, [u8; 16]);
+use crate::vector::hnsw::Hit;
+use crate::vector::layout::{self, IdRecord, TxLoader};
+use crate::vector::maintain::Maintainer;
 
 /// A result before its row is read: entity id, score, extra fields (hybrid), best first.
 type Ranked = ([u8; 16], f64, Vec<(&'static str, Value)>);
 
-/// A table's graph as cached between calls, with the generation it was read at.
-pub(crate) struct CachedGraph {
-    generation: u64,
-    graph: Graph,
-}
-
 impl<S: Storage> Database<S> {
-    fn read_meta(&self, tx: &Tx<'_, S>, table: &str) -> Result<Option<Meta>> {
-        tx.get(&layout::meta_key(self.tenant(), table))?.map(|b| Meta::decode(&b)).transpose()
-    }
-
-    /// Run `f` on `table`'s graph (read or made from `meta`), dropping a cached one that is stale.
-    fn with_graph<T>(&self, meta: &Meta, table: &str, f: impl FnOnce(&mut Graph) -> Result<T>) -> Result<T> {
-        let mut cache = self.vectors.borrow_mut();
-        let fresh = cache.get(table).is_some_and(|c| c.generation == meta.generation && !c.graph.has_changes());
-        if !fresh {
-            let g = Graph::restore(
-                meta.dims,
-                meta.params(),
-                meta.entry,
-                meta.max_level,
-                meta.count,
-                meta.live,
-                meta.tombstones,
-            );
-            cache.insert(table.to_string(), CachedGraph { generation: meta.generation, graph: g });
-        }
-        let c = cache.get_mut(table).expect("just cached");
-        c.graph.params.ef_search = meta.ef_search;
-        let out = f(&mut c.graph);
-        if out.is_err() {
-            cache.remove(table);
-        }
-        out
-    }
-
-    /// Write the graph's changes and a new header; the cache moves to the new generation.
-    fn flush_graph(&self, tx: &mut Tx<'_, S>, table: &str, mut meta: Meta) -> Result<Meta> {
-        let tenant = self.tenant().to_string();
-        let mut cache = self.vectors.borrow_mut();
-        let c = cache.get_mut(table).ok_or_else(|| Error::Internal("vector graph vanished before flush".into()))?;
-        let g = &mut c.graph;
-        let changes = g.take_changes();
-        for o in changes.added {
-            let n = g.get(o).ok_or_else(|| Error::Internal(format!("added node {o} not resident")))?;
-            tx.put(layout::vector_key(&tenant, table, o), layout::encode_vector(&n.id, &n.vector))?;
-        }
-        for o in changes.touched {
-            let n = g.get(o).ok_or_else(|| Error::Internal(format!("changed node {o} not resident")))?;
-            tx.put(layout::links_key(&tenant, table, o), layout::encode_links(n.deleted, &n.links))?;
-        }
-        meta.entry = g.entry;
-        meta.max_level = g.max_level;
-        meta.count = g.len();
-        meta.live = g.live;
-        meta.tombstones = g.tombstones;
-        meta.generation += 1;
-        c.generation = meta.generation;
-        tx.put(layout::meta_key(&tenant, table), meta.encode())?;
-        Ok(meta)
-    }
-
-    /// Embed `texts` with the table's model in one call, checking the dimension and normalising.
-    /// A vector of zero length comes back as `None`.
-    fn embed_texts(&self, rec: &SchemaRecord, texts: &[String]) -> Result<Vec<Option<Box<[f32]>>>> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let model = rec.embedding_provider.clone().unwrap_or_else(|| self.embedder.default_model());
-        let vectors = self.embedder.embed(&model, texts)?;
-        if vectors.len() != texts.len() {
-            return Err(Error::Embedding(format!(
-                "model '{model}' returned {} vectors for {} texts",
-                vectors.len(),
-                texts.len()
-            )));
-        }
-        let dims = rec.embedding_dims.unwrap_or(0);
-        vectors
-            .into_iter()
-            .map(|mut v| {
-                if v.len() != dims {
-                    return Err(Error::Embedding(format!(
-                        "model '{model}' returned {}-dimensional vectors, but table '{}' was registered with {dims} \
-                         dimensions; re-register the schema to re-embed the table with the new model",
-                        v.len(),
-                        rec.name
-                    )));
-                }
-                Ok(normalize(&mut v).then(|| v.into_boxed_slice()))
-            })
-            .collect()
-    }
-
-    fn new_meta(&self, rec: &SchemaRecord) -> Meta {
-        let p = rec.hnsw.unwrap_or_default();
-        Meta {
-            model: rec.embedding_provider.clone().unwrap_or_else(|| self.embedder.default_model()),
-            dims: rec.embedding_dims.unwrap_or(0),
-            m: p.m,
-            ef_construction: p.ef_construction,
-            ef_search: p.ef_search,
-            entry: None,
-            max_level: 0,
-            count: 0,
-            live: 0,
-            tombstones: 0,
-            generation: 0,
-        }
-    }
-
-    /// Keep `rec`'s vector index in step with written rows (in the caller's transaction):
-    /// embed new or changed texts in one `embed` call, tombstone replaced and deleted
-    /// vectors, revive restored ones, and compact when tombstones outnumber live vectors.
-    pub(crate) fn index_vectors(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, ops: Vec<VecOp>) -> Result<()> {
-        if rec.embedding_fields.is_empty() || ops.is_empty() {
-            return Ok(());
-        }
-        let tenant = self.tenant().to_string();
-        let table = rec.name.as_str();
-        // The last operation on an id wins.
-        let mut last: HashMap<[u8; 16], usize> = HashMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            last.insert(op.id(), i);
-        }
-        let ops: Vec<VecOp> =
-            ops.into_iter().enumerate().filter(|(i, op)| last[&op.id()] == *i).map(|(_, op)| op).collect();
-        let id_keys: Vec<Vec<u8>> = ops.iter().map(|op| layout::id_key(&tenant, table, &op.id())).collect();
-        let existing: Vec<Option<IdRecord>> = tx
-            .get_many(&id_keys)?
-            .into_iter()
-            .map(|b| b.map(|b| IdRecord::decode(&b)).transpose())
-            .collect::<Result<_>>()?;
-        // Each op's text hash, and what changes: texts to embed, and keyword-index changes
-        // (Some(text) indexes the text, None removes the row).
-        let hashes: Vec<Option<[u8; 16]>> = ops
-            .iter()
-            .map(|op| match op {
-                VecOp::Upsert(_, Some(text)) => Some(text_hash(text)),
-                _ => None,
-            })
-            .collect();
-        let mut to_embed: Vec<(usize, String)> = Vec::new();
-        let mut keyword: Vec<([u8; 16], Option<String>)> = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            match op {
-                VecOp::Upsert(id, Some(text)) => {
-                    let same = existing[i].filter(|r| Some(r.text_hash) == hashes[i]);
-                    if same.is_none() {
-                        to_embed.push((i, text.clone()));
-                    }
-                    if !same.is_some_and(|r| r.live) {
-                        keyword.push((*id, Some(text.clone())));
-                    }
-                }
-                VecOp::Upsert(id, None) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => keyword.push((*id, None)),
-            }
-        }
-        let texts: Vec<String> = to_embed.iter().map(|(_, t)| t.clone()).collect();
-        let vectors = self.embed_texts(rec, &texts)?;
-        let mut new_vectors: HashMap<usize, Option<Box<[f32]>>> =
-            to_embed.iter().map(|(i, _)| *i).zip(vectors).collect();
-        let meta = match self.read_meta(tx, table)? {
-            Some(m) => m,
-            None => self.new_meta(rec),
-        };
-        let mut id_writes: Vec<(Vec<u8>, Option<IdRecord>)> = Vec::new();
-        let m = meta.m;
-        {
-            let reader: &Tx<'_, S> = tx;
-            let mut loader = TxLoader { tx: reader, tenant: &tenant, table };
-            self.with_graph(&meta, table, |g| {
-                for (i, op) in ops.iter().enumerate() {
-                    let old = existing[i];
-                    let key = id_keys[i].clone();
-                    match op {
-                        VecOp::Upsert(id, text) => {
-                            let (Some(_), Some(hash)) = (text, hashes[i]) else {
-                                if let Some(r) = old {
-                                    g.set_deleted(r.ord, true, &mut loader)?;
-                                    id_writes.push((key, None));
-                                }
-                                continue;
-                            };
-                            match new_vectors.remove(&i) {
-                                None => {
-                                    // Unchanged text: revive the node if the row was soft-deleted.
-                                    let r = old.expect("unchanged text has a record");
-                                    if !r.live {
-                                        g.set_deleted(r.ord, false, &mut loader)?;
-                                        id_writes.push((key, Some(IdRecord { live: true, ..r })));
-                                    }
-                                }
-                                Some(vector) => {
-                                    if let Some(r) = old {
-                                        g.set_deleted(r.ord, true, &mut loader)?;
-                                    }
-                                    match vector {
-                                        Some(v) => {
-                                            let ord = g.insert(*id, v, level_for(id, m), &mut loader)?;
-                                            let rec = IdRecord { ord, text_hash: hash, live: true };
-                                            id_writes.push((key, Some(rec)));
-                                        }
-                                        None => id_writes.push((key, None)),
-                                    }
-                                }
-                            }
-                        }
-                        VecOp::SoftDelete(_) => {
-                            if let Some(r) = old.filter(|r| r.live) {
-                                g.set_deleted(r.ord, true, &mut loader)?;
-                                id_writes.push((key, Some(IdRecord { live: false, ..r })));
-                            }
-                        }
-                        VecOp::HardDelete(_) => {
-                            if let Some(r) = old {
-                                g.set_deleted(r.ord, true, &mut loader)?;
-                                id_writes.push((key, None));
-                            }
-                        }
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        for (k, r) in id_writes {
-            match r {
-                Some(r) => tx.put(k, r.encode())?,
-                None => tx.delete(k)?,
-            }
-        }
-        for (id, text) in keyword {
-            keyword::set_document(tx, &tenant, table, &id, text.as_deref())?;
-        }
-        let meta = self.flush_graph(tx, table, meta)?;
-        if meta.tombstones > meta.live.max(1000) {
-            self.rebuild_graph(tx, rec, meta)?;
-        }
-        Ok(())
-    }
-
-    /// Record a new `ef_search` in `table`'s index header, if it has one.
-    pub(crate) fn set_ef_search(&self, tx: &mut Tx<'_, S>, table: &str, ef_search: usize) -> Result<()> {
-        if let Some(mut meta) = self.read_meta(tx, table)?
-            && meta.ef_search != ef_search
-        {
-            meta.ef_search = ef_search;
-            tx.put(layout::meta_key(self.tenant(), table), meta.encode())?;
-        }
-        Ok(())
-    }
-
-    /// Remove every record of `table`'s vector index (with `keywords`, its keyword index too).
-    pub(crate) fn drop_vectors(&self, tx: &mut Tx<'_, S>, table: &str, keywords: bool) -> Result<()> {
-        self.vectors.borrow_mut().remove(table);
-        let mut prefixes = vec![layout::prefix(self.tenant(), table)];
-        if keywords {
-            prefixes.push(keyword::table_prefix(self.tenant(), table));
-        }
-        for prefix in prefixes {
-            tx.delete_prefix(&prefix)?;
-        }
-        Ok(())
-    }
-
-    /// Build `table`'s index again from its live vectors (no re-embedding): drops tombstones.
-    fn rebuild_graph(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, meta: Meta) -> Result<Meta> {
-        let tenant = self.tenant().to_string();
-        let table = rec.name.as_str();
-        let prefix = layout::id_prefix(&tenant, table);
-        let prefix = prefix.as_slice();
-        let mut live: Vec<([u8; 16], IdRecord)> = Vec::new();
-        let mut scan = tx.scan_prefix(prefix)?;
-        loop {
-            let page = scan.next_page()?;
-            if page.is_empty() {
-                break;
-            }
-            for (k, v) in page {
-                let r = IdRecord::decode(&v)?;
-                if r.live {
-                    let id: [u8; 16] =
-                        k[prefix.len()..].try_into().map_err(|_| Error::Storage("corrupt vector id key".into()))?;
-                    live.push((id, r));
-                }
-            }
-        }
-        let mut vectors: Vec<Box<[f32]>> = Vec::with_capacity(live.len());
-        for chunk in live.chunks(1024) {
-            let keys: Vec<Vec<u8>> = chunk.iter().map(|(_, r)| layout::vector_key(&tenant, table, r.ord)).collect();
-            for b in tx.get_many(&keys)? {
-                let b = b.ok_or_else(|| Error::Storage(format!("vector index of '{table}' lost a vector")))?;
-                vectors.push(layout::decode_vector(&b)?.1);
-            }
-        }
-        self.drop_vectors(tx, table, false)?;
-        let fresh = Meta { entry: None, max_level: 0, count: 0, live: 0, tombstones: 0, ..meta };
-        let items: Vec<IndexItem> = live.into_iter().zip(vectors).map(|((id, r), v)| (id, v, r.text_hash)).collect();
-        self.insert_vectors(tx, table, fresh, items)
-    }
-
-    /// Insert `(id, normalised vector, text hash)` items into an empty index described by `meta`.
-    fn insert_vectors(&self, tx: &mut Tx<'_, S>, table: &str, meta: Meta, items: Vec<IndexItem>) -> Result<Meta> {
-        let tenant = self.tenant().to_string();
-        let m = meta.m;
-        let mut records = Vec::with_capacity(items.len());
-        {
-            let reader: &Tx<'_, S> = tx;
-            let mut loader = TxLoader { tx: reader, tenant: &tenant, table };
-            self.with_graph(&meta, table, |g| {
-                for (id, v, hash) in items {
-                    let ord = g.insert(id, v, level_for(&id, m), &mut loader)?;
-                    records.push((id, IdRecord { ord, text_hash: hash, live: true }));
-                }
-                Ok(())
-            })?;
-        }
-        for (id, r) in records {
-            tx.put(layout::id_key(&tenant, table, &id), r.encode())?;
-        }
-        self.flush_graph(tx, table, meta)
-    }
-
-    /// Embed every live row of `rec`'s table into a new index (after a schema change).
-    pub(crate) fn reembed_table(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord) -> Result<()> {
-        self.drop_vectors(tx, &rec.name, true)?;
-        if rec.embedding_fields.is_empty() {
-            return Ok(());
-        }
-        let mut rows: Vec<([u8; 16], String)> = Vec::new();
-        let mut scan = tx.scan_prefix(&keys::entity_prefix(self.tenant(), &rec.name))?;
-        loop {
-            let page = scan.next_page()?;
-            if page.is_empty() {
-                break;
-            }
-            for (_, bytes) in page {
-                let e = decode_entity(&bytes)?;
-                if let (true, Some(text)) = (e.is_live(), embedding_text(&e.properties, &rec.embedding_fields)) {
-                    rows.push((*parse_id(&e.id)?.as_bytes(), text));
-                }
-            }
-        }
-        for (id, text) in &rows {
-            keyword::set_document(tx, self.tenant(), &rec.name, id, Some(text))?;
-        }
-        let mut items = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(REEMBED_CHUNK) {
-            let texts: Vec<String> = chunk.iter().map(|(_, t)| t.clone()).collect();
-            for ((id, text), v) in chunk.iter().zip(self.embed_texts(rec, &texts)?) {
-                if let Some(v) = v {
-                    items.push((*id, v, text_hash(text)));
-                }
-            }
-        }
-        self.insert_vectors(tx, &rec.name, self.new_meta(rec), items)?;
-        Ok(())
-    }
-
-    /// Resolve the model and dimension of a schema with embedding fields (one probe `embed` call).
-    pub(crate) fn resolve_embedding(&self, rec: &mut SchemaRecord) -> Result<()> {
-        if rec.embedding_fields.is_empty() {
-            return Ok(());
-        }
-        let model = rec.embedding_provider.clone().unwrap_or_else(|| self.embedder.default_model());
-        let probe = self.embedder.embed(&model, &["dimension probe".to_string()])?;
-        let dims = probe.first().map(Vec::len).unwrap_or(0);
-        if dims == 0 {
-            return Err(Error::Embedding(format!("model '{model}' returned no vector for a probe text")));
-        }
-        rec.embedding_provider = Some(model);
-        rec.embedding_dims = Some(dims);
-        Ok(())
+    /// The tenant's vector indexes, with this handle's embedder and cached graphs.
+    pub(crate) fn vector_index(&self) -> Maintainer<'_> {
+        Maintainer { tenant: &self.tenant, embedder: &*self.embedder, cache: &self.vectors }
     }
 
     /// Ids of the live rows of `table` matching the SQL predicate `filter`.
@@ -461,7 +83,7 @@ impl<S: Storage> Database<S> {
             _ => None,
         };
         let mut q: Box<[f32]> = match query {
-            SearchQuery::Text(text) => match self.embed_texts(rec, &[text])?.pop().flatten() {
+            SearchQuery::Text(text) => match self.vector_index().embed_texts(rec, &[text])?.pop().flatten() {
                 Some(v) => v,
                 None => return Ok(Vec::new()),
             },
@@ -483,7 +105,7 @@ impl<S: Storage> Database<S> {
             Some(f) if !f.trim().is_empty() => Some(self.filter_ids(table, f)?),
             _ => None,
         };
-        let Some(meta) = self.read_meta(&tx, table)? else { return Ok(Vec::new()) };
+        let Some(meta) = self.vector_index().read_meta(&tx, table)? else { return Ok(Vec::new()) };
         let tenant = self.tenant().to_string();
         // Hybrid fuses two deeper rankings; RRF needs more than k from each.
         let k = if opts.hybrid { opts.k.max(HYBRID_DEPTH) } else { opts.k };
@@ -507,7 +129,7 @@ impl<S: Storage> Database<S> {
                     Some(ords)
                 }
             };
-            self.with_graph(&meta, table, |g| {
+            self.vector_index().with_graph(&meta, table, |g| {
                 let hits = match &allowed_ords {
                     Some(ords) if ords.len() <= EXACT_FILTER_MAX => g.exact(&q, ords, k, &mut loader)?,
                     Some(ords) => {
@@ -589,7 +211,7 @@ impl<S: Storage> Database<S> {
             return Err(Error::InvalidArgument(format!("table '{table}' has no embedding_fields, so no vector index")));
         }
         let tx = self.begin(false)?;
-        let meta = self.read_meta(&tx, table)?.unwrap_or_else(|| self.new_meta(rec));
+        let meta = self.vector_index().read_meta(&tx, table)?.unwrap_or_else(|| self.vector_index().new_meta(rec));
         let resident = self
             .vectors
             .borrow()
@@ -623,11 +245,11 @@ impl<S: Storage> Database<S> {
             return Err(Error::InvalidArgument(format!("table '{table}' has no embedding_fields, so no vector index")));
         }
         let mut tx = self.begin(true)?;
-        match self.read_meta(&tx, table)? {
+        match self.vector_index().read_meta(&tx, table)? {
             Some(meta) if !reembed => {
-                self.rebuild_graph(&mut tx, &rec, meta)?;
+                self.vector_index().rebuild_graph(&mut tx, &rec, meta)?;
             }
-            _ => self.reembed_table(&mut tx, &rec)?,
+            _ => self.vector_index().reembed_table(&mut tx, &rec)?,
         }
         tx.commit()?;
         self.index_stats(table)

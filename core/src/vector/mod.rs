@@ -13,6 +13,7 @@ pub mod distance;
 pub mod embed;
 pub mod hnsw;
 pub mod layout;
+pub mod maintain;
 
 /// The vector work of one written row.
 pub enum VecOp {
