@@ -22,6 +22,194 @@ impl std::fmt::Display for PathSegment {
     }
 }
 
+/// The stable snake_case kind of a validation issue: pydantic-core's error `type` where it
+/// has one (<https://docs.pydantic.dev/latest/errors/validation_errors/>), REM's own for what
+/// only REM checks (edges, references, oversized integers). Crosses the boundary as its
+/// string ([`IssueKind::as_str`]) and is read back with [`IssueKind::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IssueKind {
+    /// `missing`: A required field is absent.
+    Missing,
+    /// `none_required`: The value must be null.
+    NoneRequired,
+    /// `bool_type`: Not a boolean.
+    BoolType,
+    /// `int_type`: Not an integer.
+    IntType,
+    /// `float_type`: Not a number.
+    FloatType,
+    /// `string_type`: Not a string.
+    StringType,
+    /// `list_type`: Not a list.
+    ListType,
+    /// `dict_type`: Not an object.
+    DictType,
+    /// `type_error`: None of several allowed types.
+    TypeError,
+    /// `greater_than_equal`: Below `minimum`.
+    GreaterThanEqual,
+    /// `greater_than`: At or below `exclusiveMinimum`.
+    GreaterThan,
+    /// `less_than_equal`: Above `maximum`.
+    LessThanEqual,
+    /// `less_than`: At or above `exclusiveMaximum`.
+    LessThan,
+    /// `string_too_short`: Shorter than `minLength`.
+    StringTooShort,
+    /// `string_too_long`: Longer than `maxLength`.
+    StringTooLong,
+    /// `string_pattern_mismatch`: Does not match `pattern`.
+    StringPatternMismatch,
+    /// `enum`: Not one of `enum`.
+    Enum,
+    /// `literal_error`: Not the `const`.
+    LiteralError,
+    /// `too_short`: Fewer items than `minItems`.
+    TooShort,
+    /// `too_long`: More items than `maxItems`.
+    TooLong,
+    /// `extra_forbidden`: A property the schema forbids.
+    ExtraForbidden,
+    /// `union_no_match`: No branch of `anyOf` matches.
+    UnionNoMatch,
+    /// `one_of`: Not exactly one branch of `oneOf` matches.
+    OneOf,
+    /// `multiple_of`: Not a multiple of `multipleOf`.
+    MultipleOf,
+    /// `unique_items`: Repeated items where `uniqueItems`.
+    UniqueItems,
+    /// `not`: Matches a `not` schema.
+    Not,
+    /// `forbidden`: The schema is `false`.
+    Forbidden,
+    /// `value_error`: Any other schema rule.
+    ValueError,
+    /// `json_invalid`: The row's text is not JSON.
+    JsonInvalid,
+    /// `int_parsing_size`: An integer beyond 64 bits.
+    IntParsingSize,
+    /// `edge_target_missing`: An edge's `dst` names no entity of the tenant.
+    EdgeTargetMissing,
+    /// `reference_missing`: A reference field names no row of the referenced table.
+    ReferenceMissing,
+    /// `<format>_format`: not in a JSON Schema `format` (`date_time_format`, `email_format`, ...);
+    /// holds the whole kind.
+    Format(String),
+    /// A kind this REM does not know (sent by a newer engine); holds the whole kind.
+    Other(String),
+}
+
+impl IssueKind {
+    /// The kind of a failed JSON Schema `format` (`date-time` -> `date_time_format`).
+    pub fn format(format: &str) -> IssueKind {
+        IssueKind::Format(format!("{}_format", format.replace('-', "_")))
+    }
+
+    /// The kind as it crosses the boundary and as Python's `type` shows it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            IssueKind::Missing => "missing",
+            IssueKind::NoneRequired => "none_required",
+            IssueKind::BoolType => "bool_type",
+            IssueKind::IntType => "int_type",
+            IssueKind::FloatType => "float_type",
+            IssueKind::StringType => "string_type",
+            IssueKind::ListType => "list_type",
+            IssueKind::DictType => "dict_type",
+            IssueKind::TypeError => "type_error",
+            IssueKind::GreaterThanEqual => "greater_than_equal",
+            IssueKind::GreaterThan => "greater_than",
+            IssueKind::LessThanEqual => "less_than_equal",
+            IssueKind::LessThan => "less_than",
+            IssueKind::StringTooShort => "string_too_short",
+            IssueKind::StringTooLong => "string_too_long",
+            IssueKind::StringPatternMismatch => "string_pattern_mismatch",
+            IssueKind::Enum => "enum",
+            IssueKind::LiteralError => "literal_error",
+            IssueKind::TooShort => "too_short",
+            IssueKind::TooLong => "too_long",
+            IssueKind::ExtraForbidden => "extra_forbidden",
+            IssueKind::UnionNoMatch => "union_no_match",
+            IssueKind::OneOf => "one_of",
+            IssueKind::MultipleOf => "multiple_of",
+            IssueKind::UniqueItems => "unique_items",
+            IssueKind::Not => "not",
+            IssueKind::Forbidden => "forbidden",
+            IssueKind::ValueError => "value_error",
+            IssueKind::JsonInvalid => "json_invalid",
+            IssueKind::IntParsingSize => "int_parsing_size",
+            IssueKind::EdgeTargetMissing => "edge_target_missing",
+            IssueKind::ReferenceMissing => "reference_missing",
+            IssueKind::Format(s) | IssueKind::Other(s) => s,
+        }
+    }
+
+    /// The kind named `s` (the inverse of [`IssueKind::as_str`]).
+    pub fn parse(s: &str) -> IssueKind {
+        match s {
+            "missing" => IssueKind::Missing,
+            "none_required" => IssueKind::NoneRequired,
+            "bool_type" => IssueKind::BoolType,
+            "int_type" => IssueKind::IntType,
+            "float_type" => IssueKind::FloatType,
+            "string_type" => IssueKind::StringType,
+            "list_type" => IssueKind::ListType,
+            "dict_type" => IssueKind::DictType,
+            "type_error" => IssueKind::TypeError,
+            "greater_than_equal" => IssueKind::GreaterThanEqual,
+            "greater_than" => IssueKind::GreaterThan,
+            "less_than_equal" => IssueKind::LessThanEqual,
+            "less_than" => IssueKind::LessThan,
+            "string_too_short" => IssueKind::StringTooShort,
+            "string_too_long" => IssueKind::StringTooLong,
+            "string_pattern_mismatch" => IssueKind::StringPatternMismatch,
+            "enum" => IssueKind::Enum,
+            "literal_error" => IssueKind::LiteralError,
+            "too_short" => IssueKind::TooShort,
+            "too_long" => IssueKind::TooLong,
+            "extra_forbidden" => IssueKind::ExtraForbidden,
+            "union_no_match" => IssueKind::UnionNoMatch,
+            "one_of" => IssueKind::OneOf,
+            "multiple_of" => IssueKind::MultipleOf,
+            "unique_items" => IssueKind::UniqueItems,
+            "not" => IssueKind::Not,
+            "forbidden" => IssueKind::Forbidden,
+            "value_error" => IssueKind::ValueError,
+            "json_invalid" => IssueKind::JsonInvalid,
+            "int_parsing_size" => IssueKind::IntParsingSize,
+            "edge_target_missing" => IssueKind::EdgeTargetMissing,
+            "reference_missing" => IssueKind::ReferenceMissing,
+            s if s.ends_with("_format") => IssueKind::Format(s.to_string()),
+            s => IssueKind::Other(s.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for IssueKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for IssueKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for IssueKind {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for IssueKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One validation problem: `loc` path, stable snake_case `kind`, message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {
@@ -29,7 +217,7 @@ pub struct Issue {
     pub loc: Vec<PathSegment>,
     /// Stable snake_case kind, e.g. `missing`, `string_type`, `enum`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: IssueKind,
     /// Human-readable message.
     pub msg: String,
 }
@@ -102,6 +290,25 @@ fn render_issues(issues: &[Issue]) -> String {
 }
 
 impl Error {
+    /// The stable snake_case name of the case: the WIT case name with `_` for `-`
+    /// (`not_found`, `validation`, ...), as every host reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound(_) => "not_found",
+            Error::SchemaNotFound(_) => "schema_not_found",
+            Error::InvalidSchema(_) => "invalid_schema",
+            Error::SchemaConflict(_) => "schema_conflict",
+            Error::Validation(_) => "validation",
+            Error::InvalidQuery { .. } => "invalid_query",
+            Error::Unsupported(_) => "unsupported",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::Storage(_) => "storage",
+            Error::Embedding(_) => "embedding",
+            Error::ResourceExhausted(_) => "resource_exhausted",
+            Error::Internal(_) => "internal",
+        }
+    }
+
     /// A query error without a position.
     pub fn query(message: impl Into<String>) -> Self {
         Error::InvalidQuery { message: message.into(), line: 0, column: 0 }
@@ -164,6 +371,30 @@ pub fn preview_json(value: &serde_json::Value) -> (String, bool) {
 
 /// Result alias for the engine.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod issue_kind_tests {
+    use super::IssueKind;
+
+    #[test]
+    fn every_kind_reads_back_as_itself() {
+        for s in [
+            "missing",
+            "int_type",
+            "edge_target_missing",
+            "reference_missing",
+            "int_parsing_size",
+            "json_invalid",
+            "date_time_format",
+            "a_kind_from_a_newer_engine",
+        ] {
+            assert_eq!(IssueKind::parse(s).as_str(), s);
+        }
+        assert_eq!(IssueKind::parse("missing"), IssueKind::Missing);
+        assert_eq!(IssueKind::format("date-time"), IssueKind::parse("date_time_format"));
+        assert!(matches!(IssueKind::parse("zzz"), IssueKind::Other(_)));
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -29,7 +29,7 @@ pub mod write;
 pub mod fuzzing;
 
 pub use database::Database;
-pub use error::{Error, Issue, PathSegment, Result};
+pub use error::{Error, Issue, IssueKind, PathSegment, Result};
 pub use search::{SearchOptions, SearchQuery};
 pub use storage::store::{MemoryStore, Storage, WriteOp};
 pub use vector::embed::{Embedder, NoEmbedder};

@@ -18,7 +18,7 @@ pub enum SearchQuery {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOptions {
     /// Top-k: results wanted (1 to 10,000).
-    pub k: usize,
+    pub top_k: u32,
     /// Smallest score returned (score = 1 - cosine distance, so -1 to 1).
     pub min_score: f32,
     /// A REM SQL predicate the rows must satisfy (`WHERE` without the keyword).
@@ -27,12 +27,12 @@ pub struct SearchOptions {
     /// is then the fused score, with `_vector_score` and `_bm25_score` alongside.
     pub hybrid: bool,
     /// Override the table's `ef_search` for this query.
-    pub ef_search: Option<usize>,
+    pub ef_search: Option<u32>,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { k: 10, min_score: -1.0, filter: None, hybrid: false, ef_search: None }
+        SearchOptions { top_k: 10, min_score: -1.0, filter: None, hybrid: false, ef_search: None }
     }
 }
 

@@ -24,7 +24,7 @@
 
 use uuid::Uuid;
 
-use crate::error::{Error, Issue, PathSegment, Result};
+use crate::error::{Error, Issue, IssueKind, PathSegment, Result};
 use crate::graph;
 use crate::index;
 use crate::model::entity::Entity;
@@ -162,7 +162,7 @@ fn inline_edges<S: Storage + ?Sized>(
                     PathSegment::Index(i as u32),
                     PathSegment::Field("dst".into()),
                 ],
-                kind: "edge_target_missing".into(),
+                kind: IssueKind::EdgeTargetMissing,
                 msg,
             }])
         };

@@ -100,7 +100,7 @@ fn a_semantic_search_filter_is_held_to_the_same_limits() {
     on_guest_stack(|| {
         let db = db();
         let search = |filter: String| {
-            let opts = SearchOptions { k: 3, filter: Some(filter), ..Default::default() };
+            let opts = SearchOptions { top_k: 3, filter: Some(filter), ..Default::default() };
             db.search("t", SearchQuery::Text("abc".into()), &opts)
         };
         let e = search(vec!["a = 1"; 30_000].join(" AND ")).unwrap_err();

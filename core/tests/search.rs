@@ -41,7 +41,7 @@ fn tombstones_outnumbering_live_vectors_trigger_a_compaction() {
         "{s}"
     );
     let q = SearchQuery::Text("abcdefgh".into());
-    let hits = db.search("docs", q, &SearchOptions { k: 1200, ..Default::default() }).unwrap();
+    let hits = db.search("docs", q, &SearchOptions { top_k: 1200, ..Default::default() }).unwrap();
     assert_eq!(hits.len(), 1200);
     let live: std::collections::HashSet<&str> = ids[1300..].iter().map(String::as_str).collect();
     assert!(hits.iter().all(|h| live.contains(h["id"].as_str().unwrap())));

@@ -22,7 +22,7 @@ fn state(db: &Database<MemoryStore>) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 fn issues(e: Error) -> Vec<(String, String, String)> {
     match e {
-        Error::Validation(issues) => issues.into_iter().map(|i| (i.loc_string(), i.kind, i.msg)).collect(),
+        Error::Validation(issues) => issues.into_iter().map(|i| (i.loc_string(), i.kind.to_string(), i.msg)).collect(),
         other => panic!("not a validation error: {other:?}"),
     }
 }

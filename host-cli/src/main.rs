@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod errors;
 mod output;
 
 use std::process::ExitCode;
@@ -27,10 +28,8 @@ fn main() -> ExitCode {
             {
                 eprintln!("  at line {line}, column {column}");
             }
-            if let Some(hint) = rem.and_then(rem_host::Error::hint) {
+            if let Some(hint) = errors::hint(&e) {
                 eprintln!("hint: {hint}");
-            } else if e.to_string().starts_with("batch rejected") {
-                eprintln!("hint: fix the lines named above and run the batch again");
             }
             ExitCode::FAILURE
         }

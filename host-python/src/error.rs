@@ -49,7 +49,7 @@ fn issues<'py>(py: Python<'py>, list: &[rem_host::Issue]) -> PyResult<Bound<'py,
             .collect();
         let d = PyDict::new(py);
         d.set_item("loc", PyTuple::new(py, loc)?)?;
-        d.set_item("type", &i.kind)?;
+        d.set_item("type", i.kind.as_str())?;
         d.set_item("msg", &i.msg)?;
         out.append(d)?;
     }
@@ -85,4 +85,16 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     };
     obj.setattr("kind", e.kind())?;
     Ok(PyErr::from_value(obj))
+}
+
+/// Raise the exception a WIT `error` case (`case`, its WIT name) becomes, carrying `message`:
+/// the case goes through the host's conversion and this module's mapping, as an engine error
+/// does. For the test that walks every case (`tests/test_errors.py`); not public API.
+/// Errors: `ValueError` when `case` is not a WIT error case.
+#[pyfunction]
+pub fn _raise_wit_error(py: Python<'_>, case: &str, message: &str) -> PyResult<()> {
+    match Error::from_wit_case(case, message) {
+        Some(e) => Err(to_py(py, e, None)),
+        None => Err(pyo3::exceptions::PyValueError::new_err(format!("{case:?} is not a WIT error case"))),
+    }
 }

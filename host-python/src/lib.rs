@@ -23,5 +23,6 @@ fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_EMBEDDING_MODEL", rem_host::embed::DEFAULT_MODEL)?;
     m.add_function(wrap_pyfunction!(database::default_db_path, m)?)?;
     m.add_function(wrap_pyfunction!(bench::bench_loop, m)?)?;
+    m.add_function(wrap_pyfunction!(error::_raise_wit_error, m)?)?;
     Ok(())
 }

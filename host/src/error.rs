@@ -3,47 +3,10 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::bindings::rem::engine::types as wit;
 
-/// One step of a validation `loc` path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum PathSegment {
-    /// An object key.
-    Field(String),
-    /// An array index (for batches, the first segment is the row index).
-    Index(u32),
-}
-
-impl std::fmt::Display for PathSegment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PathSegment::Field(s) => f.write_str(s),
-            PathSegment::Index(i) => write!(f, "{i}"),
-        }
-    }
-}
-
-/// One validation problem, shaped like pydantic-core's (`loc`, `type`, `msg`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Issue {
-    /// Path from the root of the written value.
-    pub loc: Vec<PathSegment>,
-    /// Stable snake_case kind (`missing`, `string_type`, `enum`, ...).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Human-readable message.
-    pub msg: String,
-}
-
-impl Issue {
-    /// `loc` rendered as `a.b.0`.
-    pub fn loc_string(&self) -> String {
-        self.loc.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(".")
-    }
-}
+/// Validation issues are the engine's own types, defined once in `rem-core`.
+pub use rem_core::error::{Issue, IssueKind, PathSegment};
 
 /// Every error a REM host call can return.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -156,7 +119,7 @@ impl From<wit::Error> for Error {
                                 wit::PathSegment::Index(n) => PathSegment::Index(n),
                             })
                             .collect(),
-                        kind: i.kind,
+                        kind: IssueKind::parse(&i.kind),
                         msg: i.msg,
                     })
                     .collect(),
@@ -172,25 +135,56 @@ impl From<wit::Error> for Error {
     }
 }
 
+impl From<rem_core::Error> for Error {
+    /// An engine error raised on the host's side of the boundary (a rule both sides share,
+    /// such as the tenant name), as the host reports it.
+    fn from(e: rem_core::Error) -> Self {
+        match e {
+            rem_core::Error::InvalidArgument(m) => Error::InvalidArgument(m),
+            rem_core::Error::NotFound(m) => Error::NotFound(m),
+            rem_core::Error::SchemaNotFound(m) => Error::SchemaNotFound(m),
+            rem_core::Error::InvalidSchema(m) => Error::InvalidSchema(m),
+            rem_core::Error::SchemaConflict(m) => Error::SchemaConflict(m),
+            rem_core::Error::Validation(issues) => Error::Validation(issues),
+            rem_core::Error::InvalidQuery { message, line, column } => Error::InvalidQuery { message, line, column },
+            rem_core::Error::Unsupported(m) => Error::Unsupported(m),
+            rem_core::Error::Storage(m) => Error::Storage(m),
+            rem_core::Error::Embedding(m) => Error::Embedding(m),
+            rem_core::Error::ResourceExhausted(m) => Error::ResourceExhausted(m),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
 impl Error {
-    /// A short next step for people, if there is an obvious one.
-    pub fn hint(&self) -> Option<&'static str> {
-        Some(match self {
-            Error::SchemaNotFound(_) => "list tables with `rem schema list`; register one with `rem schema add <file>`",
-            Error::NotFound(_) => "check the id (`rem list <table>`) or look it up by key (`rem lookup <key>`)",
-            Error::Validation(_) => "fix the fields named above; `rem schema show <table>` prints the schema",
-            Error::InvalidQuery { .. } => "REM SQL is documented in docs/design.md (Query)",
-            Error::Locked(_) => "only one process may open a database at a time",
-            Error::ResourceExhausted(_) => "raise the cap with P8_MEMORY_LIMIT_MIB or make the call smaller",
-            Error::Timeout(_) => {
-                "raise the deadline (P8_CALL_TIMEOUT_MS, OpenOptions::call_timeout) or make the call smaller"
-            }
-            Error::Forked { .. } => {
-                "open databases after fork(), not before (gunicorn: --preload off; multiprocessing: 'spawn')"
-            }
-            Error::Trap(_) => "this is a bug in REM; please report it with the command that caused it",
+    /// The host error for the WIT `error` case named `case` (its WIT name, `not-found`,
+    /// `validation`, ...) carrying `message`, made through the same conversion the engine's
+    /// errors take; `None` for a name that is not a case. For tests that walk every case into
+    /// each host's error type (a `validation` case carries one `value_error` issue at `field`;
+    /// an `invalid-query` case, line 1 column 2).
+    #[doc(hidden)]
+    pub fn from_wit_case(case: &str, message: &str) -> Option<Error> {
+        let m = message.to_string();
+        let e = match case {
+            "not-found" => wit::Error::NotFound(m),
+            "schema-not-found" => wit::Error::SchemaNotFound(m),
+            "invalid-schema" => wit::Error::InvalidSchema(m),
+            "schema-conflict" => wit::Error::SchemaConflict(m),
+            "validation" => wit::Error::Validation(vec![wit::ValidationIssue {
+                loc: vec![wit::PathSegment::Field("field".into())],
+                kind: "value_error".into(),
+                msg: m,
+            }]),
+            "invalid-query" => wit::Error::InvalidQuery(wit::QueryError { message: m, line: 1, column: 2 }),
+            "unsupported" => wit::Error::Unsupported(m),
+            "invalid-argument" => wit::Error::InvalidArgument(m),
+            "storage" => wit::Error::Storage(m),
+            "embedding" => wit::Error::Embedding(m),
+            "resource-exhausted" => wit::Error::ResourceExhausted(m),
+            "internal" => wit::Error::Internal(m),
             _ => return None,
-        })
+        };
+        Some(e.into())
     }
 
     /// A stable snake_case name of the case (for `--json` error output).

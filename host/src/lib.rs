@@ -28,6 +28,6 @@ pub use database::{
     SearchOptions, SearchQuery,
 };
 pub use embed::Embeddings;
-pub use error::{Error, Issue, PathSegment, Result, panic_message};
+pub use error::{Error, Issue, IssueKind, PathSegment, Result, panic_message};
 pub use graph::{Direction, Strategy};
 pub use runtime::{Artifact, ENGINE_HASH, ENGINE_WASM, EPOCH_TICK, Runtime};

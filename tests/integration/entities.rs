@@ -46,7 +46,7 @@ fn validation_reports_every_issue_with_loc() {
     let db = people();
     let err = db.insert("person", &json!({"age": -3, "role": "boss", "tags": [1]}).to_string()).unwrap_err();
     let Error::Validation(issues) = err else { panic!("expected validation error, got {err:?}") };
-    let got: Vec<(String, String)> = issues.iter().map(|i| (i.loc_string(), i.kind.clone())).collect();
+    let got: Vec<(String, String)> = issues.iter().map(|i| (i.loc_string(), i.kind.to_string())).collect();
     for want in [("name", "missing"), ("age", "greater_than_equal"), ("role", "enum"), ("tags.0", "string_type")] {
         assert!(got.contains(&(want.0.into(), want.1.into())), "{want:?} missing from {got:?}");
     }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{Database, json_error, parse_json};
-use crate::error::{Error, Issue, PathSegment, Result};
+use crate::error::{Error, Issue, IssueKind, PathSegment, Result};
 use crate::index::keyed;
 use crate::json::parse::ReadError;
 use crate::json::record::decode_entity;
@@ -24,12 +24,12 @@ fn row_issue(row: Option<u32>, e: ReadError) -> Issue {
     match e {
         ReadError::Syntax(e) => Issue {
             loc,
-            kind: "json_invalid".into(),
+            kind: IssueKind::JsonInvalid,
             msg: format!("invalid JSON: {e} (line {}, column {})", e.line(), e.column()),
         },
         ReadError::BigInteger { loc: at, literal } => {
             loc.extend(at);
-            Issue { loc, kind: "int_parsing_size".into(), msg: ReadError::big_integer_message(&literal) }
+            Issue { loc, kind: IssueKind::IntParsingSize, msg: ReadError::big_integer_message(&literal) }
         }
     }
 }
@@ -84,7 +84,7 @@ impl<S: Storage> Database<S> {
             };
             return Err(with_row(vec![Issue {
                 loc: vec![],
-                kind: "dict_type".into(),
+                kind: IssueKind::DictType,
                 msg: format!("an entity must be a JSON object of properties, got {got}"),
             }]));
         };

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::database::{Database, parse_json};
-use crate::error::{Error, Result};
+use crate::error::{Error, IssueKind, Result};
 use crate::graph::walk::{self, Reader};
 use crate::graph::{self, Direction, TraverseOptions};
 use crate::model::ids::parse_id;
@@ -65,33 +65,33 @@ impl<S: Storage> Database<S> {
         let mut tx = self.begin(true)?;
         let now = crate::model::time::now();
         let mut resolved: std::collections::HashMap<String, Uuid> = std::collections::HashMap::new();
-        let bad = |i: usize, field: &str, kind: &str, msg: String| {
+        let bad = |i: usize, field: &str, kind: IssueKind, msg: String| {
             let mut loc = vec![crate::PathSegment::Index(i as u32)];
             if !field.is_empty() {
                 loc.push(crate::PathSegment::Field(field.into()));
             }
-            Error::Validation(vec![crate::Issue { loc, kind: kind.into(), msg }])
+            Error::Validation(vec![crate::Issue { loc, kind, msg }])
         };
         for (i, text) in edges.iter().enumerate() {
             let Ok(Value::Object(mut e)) = serde_json::from_str::<Value>(text) else {
                 return Err(bad(
                     i,
                     "",
-                    "json_invalid",
+                    IssueKind::JsonInvalid,
                     "an edge must be a JSON object {src, dst, rel_type, properties}".into(),
                 ));
             };
             let mut ends = Vec::new();
             for field in ["src", "dst"] {
                 let Some(Value::String(v)) = e.remove(field) else {
-                    return Err(bad(i, field, "missing", format!("{field} must be an id or natural key")));
+                    return Err(bad(i, field, IssueKind::Missing, format!("{field} must be an id or natural key")));
                 };
                 let id = match resolved.get(&v) {
                     Some(id) => *id,
                     None => {
                         let id = self
                             .resolve_node(&tx, &v)
-                            .map_err(|err| bad(i, field, "edge_target_missing", err.to_string()))?;
+                            .map_err(|err| bad(i, field, IssueKind::EdgeTargetMissing, err.to_string()))?;
                         resolved.insert(v, id);
                         id
                     }
@@ -99,15 +99,17 @@ impl<S: Storage> Database<S> {
                 ends.push(id);
             }
             let Some(Value::String(rel)) = e.remove("rel_type") else {
-                return Err(bad(i, "rel_type", "missing", "rel_type must be a string".into()));
+                return Err(bad(i, "rel_type", IssueKind::Missing, "rel_type must be a string".into()));
             };
             let props = match e.remove("properties") {
                 None | Some(Value::Null) => Map::new(),
                 Some(Value::Object(m)) => m,
-                Some(_) => return Err(bad(i, "properties", "dict_type", "properties must be an object".into())),
+                Some(_) => {
+                    return Err(bad(i, "properties", IssueKind::DictType, "properties must be an object".into()));
+                }
             };
             graph::put_edge(&mut tx, self.tenant(), &graph::new_edge(&ends[0], &ends[1], &rel, props, &now))
-                .map_err(|err| bad(i, "rel_type", "value_error", err.to_string()))?;
+                .map_err(|err| bad(i, "rel_type", IssueKind::ValueError, err.to_string()))?;
         }
         tx.commit()?;
         Ok(edges.len() as u32)

@@ -26,8 +26,7 @@ use crate::storage::store::{Storage, Tx};
 use crate::vector::embed::{Embedder, NoEmbedder};
 use crate::vector::maintain::GraphCache;
 
-/// Largest tenant name, in bytes.
-pub const MAX_TENANT_LEN: usize = 128;
+pub use crate::model::tenant::MAX_TENANT_LEN;
 
 /// Parse a JSON text argument, naming `what` and the position on failure.
 pub(crate) fn parse_json(what: &str, text: &str) -> Result<Value> {
@@ -69,12 +68,7 @@ impl<S: Storage> Database<S> {
 
     /// Open `tenant` over `store`. Errors: `InvalidArgument` for an empty or over-long tenant.
     pub fn new(store: S, tenant: &str) -> Result<Self> {
-        if tenant.is_empty() || tenant.len() > MAX_TENANT_LEN {
-            return Err(Error::InvalidArgument(format!(
-                "tenant must be 1 to {MAX_TENANT_LEN} bytes, got {} bytes",
-                tenant.len()
-            )));
-        }
+        crate::model::tenant::check_tenant(tenant)?;
         Ok(Database {
             store,
             tenant: tenant.to_string(),
@@ -167,7 +161,7 @@ impl<S: Storage> Database<S> {
 
     fn no_schema(&self, table: &str) -> Error {
         Error::SchemaNotFound(format!(
-            "Table '{table}' does not exist in tenant '{}': register its schema first (rem schema add)",
+            "Table '{table}' does not exist in tenant '{}': register its schema first",
             self.tenant
         ))
     }

@@ -77,16 +77,14 @@ impl<S: Storage> Database<S> {
             sqlparser::ast::Statement::Query(q) => q,
             sqlparser::ast::Statement::Insert(_) => {
                 return Err(Error::Unsupported(
-                    "INSERT in SQL is not supported: write with insert / insert-batch (rem insert)".into(),
+                    "INSERT in SQL is not supported: write with insert or insert_batch".into(),
                 ));
             }
             sqlparser::ast::Statement::Update(_) => {
-                return Err(Error::Unsupported(
-                    "UPDATE in SQL is not supported: write with update (rem update)".into(),
-                ));
+                return Err(Error::Unsupported("UPDATE in SQL is not supported: write with update".into()));
             }
             sqlparser::ast::Statement::Delete(_) => {
-                return Err(Error::Unsupported("DELETE in SQL is not supported: use delete (rem delete)".into()));
+                return Err(Error::Unsupported("DELETE in SQL is not supported: write with delete".into()));
             }
             other => {
                 let word = other.to_string().split_whitespace().next().unwrap_or("this statement").to_ascii_uppercase();

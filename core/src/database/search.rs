@@ -60,8 +60,8 @@ impl<S: Storage> Database<S> {
     /// With `hybrid`, the top 50 (or k) by vector and by BM25 over the same fields are fused
     /// by reciprocal rank fusion (see `text`); `_score` is the fused score and `min_score` applies to it.
     pub fn search(&self, table: &str, query: SearchQuery, opts: &SearchOptions) -> Result<Vec<Value>> {
-        if opts.k == 0 || opts.k > 10_000 {
-            return Err(Error::InvalidArgument(format!("k (top-k) must be 1 to 10000, got {}", opts.k)));
+        if opts.top_k == 0 || opts.top_k > 10_000 {
+            return Err(Error::InvalidArgument(format!("top_k must be 1 to 10000, got {}", opts.top_k)));
         }
         let schema = self.require_table(table)?;
         let rec = &schema.record;
@@ -108,8 +108,9 @@ impl<S: Storage> Database<S> {
         let Some(meta) = self.vector_index().read_meta(&tx, table)? else { return Ok(Vec::new()) };
         let tenant = self.tenant().to_string();
         // Hybrid fuses two deeper rankings; RRF needs more than k from each.
-        let k = if opts.hybrid { opts.k.max(HYBRID_DEPTH) } else { opts.k };
-        let ef = opts.ef_search.unwrap_or(meta.ef_search).max(k);
+        let top_k = opts.top_k as usize;
+        let k = if opts.hybrid { top_k.max(HYBRID_DEPTH) } else { top_k };
+        let ef = opts.ef_search.map_or(meta.ef_search, |e| e as usize).max(k);
         let hits: Vec<(Hit, [u8; 16])> = {
             let mut loader = TxLoader { tx: &tx, tenant: &tenant, table };
             // Node ordinals of the matching rows.
@@ -168,7 +169,7 @@ impl<S: Storage> Database<S> {
                 fused
                     .into_iter()
                     .filter(|(_, s)| *s >= opts.min_score as f64)
-                    .take(opts.k)
+                    .take(top_k)
                     .map(|(id, s)| {
                         let extra = vec![
                             ("_vector_score", vector_scores.get(&id).map_or(Value::Null, |v| json!(v))),

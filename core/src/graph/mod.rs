@@ -60,14 +60,33 @@ impl Edge {
 }
 
 /// Which edges of a node to follow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
-    /// Edges leaving the node.
+    /// Edges leaving the node (the default).
+    #[default]
     Outgoing,
     /// Edges arriving at the node.
     Incoming,
     /// Both.
     Both,
+}
+
+impl std::str::FromStr for Direction {
+    type Err = Error;
+    /// `out`/`outgoing`, `in`/`incoming`, `both` (any case). Errors: `InvalidArgument`.
+    fn from_str(s: &str) -> Result<Self> {
+        Direction::parse(s)
+    }
+}
+
+/// Traversal order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Breadth-first (depths are hop distances; the default).
+    #[default]
+    Bfs,
+    /// Depth-first, pre-order.
+    Dfs,
 }
 
 impl Direction {

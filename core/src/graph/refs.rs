@@ -14,7 +14,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::{Error, Issue, PathSegment, Result};
+use crate::error::{Error, Issue, IssueKind, PathSegment, Result};
 use crate::graph;
 use crate::index::field_value;
 use crate::model::entity::Entity;
@@ -86,7 +86,7 @@ pub(crate) fn sync<S: Storage + ?Sized>(
                     loc.extend(i.map(PathSegment::Index));
                     issues.push(Issue {
                         loc,
-                        kind: "reference_missing".into(),
+                        kind: IssueKind::ReferenceMissing,
                         msg: format!(
                             "no row of '{}' has the id or key {}; insert it first (the field is kept as a '{}' edge)",
                             r.table,

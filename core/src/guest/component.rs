@@ -91,7 +91,7 @@ fn to_wit(e: Error) -> WitError {
                             PathSegment::Index(n) => WitSeg::Index(n),
                         })
                         .collect(),
-                    kind: i.kind,
+                    kind: i.kind.as_str().to_string(),
                     msg: i.msg,
                 })
                 .collect(),
@@ -202,11 +202,11 @@ impl GuestDatabase for Db {
             WitQuery::Vector(v) => crate::SearchQuery::Vector(v),
         };
         let opts = crate::SearchOptions {
-            k: options.top_k as usize,
+            top_k: options.top_k,
             min_score: options.min_score,
             filter: options.filter,
             hybrid: options.hybrid,
-            ef_search: options.ef_search.map(|e| e as usize),
+            ef_search: options.ef_search,
         };
         let rows = self.db()?.search(&table, query, &opts).map_err(to_wit)?;
         serde_json::to_string(&rows).map_err(|e| WitError::Internal(e.to_string()))

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::{Issue, PathSegment};
+use crate::error::{Issue, IssueKind, PathSegment};
 
 /// An inline edge written in an entity's `edges` array.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,10 +50,10 @@ impl Entity {
 
 /// Parse an `edges` input array into inline edges, collecting issues with `loc` under `edges`.
 pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<InlineEdge> {
-    let issue = |loc: Vec<PathSegment>, kind: &str, msg: &str| Issue { loc, kind: kind.into(), msg: msg.into() };
+    let issue = |loc: Vec<PathSegment>, kind: IssueKind, msg: &str| Issue { loc, kind, msg: msg.into() };
     let edges_loc = || vec![PathSegment::Field("edges".into())];
     let Value::Array(items) = value else {
-        issues.push(issue(edges_loc(), "list_type", "edges must be a list of {dst, rel_type, properties}"));
+        issues.push(issue(edges_loc(), IssueKind::ListType, "edges must be a list of {dst, rel_type, properties}"));
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -67,28 +67,28 @@ pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<Inli
             l
         };
         let Value::Object(mut obj) = item else {
-            issues.push(issue(at(""), "dict_type", "an edge must be an object {dst, rel_type, properties}"));
+            issues.push(issue(at(""), IssueKind::DictType, "an edge must be an object {dst, rel_type, properties}"));
             continue;
         };
         let dst = match obj.remove("dst") {
             Some(Value::String(s)) if !s.is_empty() => Some(s),
             None => {
-                issues.push(issue(at("dst"), "missing", "Field required"));
+                issues.push(issue(at("dst"), IssueKind::Missing, "Field required"));
                 None
             }
             Some(_) => {
-                issues.push(issue(at("dst"), "string_type", "dst must be a non-empty string id"));
+                issues.push(issue(at("dst"), IssueKind::StringType, "dst must be a non-empty string id"));
                 None
             }
         };
         let rel = match obj.remove("rel_type") {
             Some(Value::String(s)) if !s.is_empty() => Some(s),
             None => {
-                issues.push(issue(at("rel_type"), "missing", "Field required"));
+                issues.push(issue(at("rel_type"), IssueKind::Missing, "Field required"));
                 None
             }
             Some(_) => {
-                issues.push(issue(at("rel_type"), "string_type", "rel_type must be a non-empty string"));
+                issues.push(issue(at("rel_type"), IssueKind::StringType, "rel_type must be a non-empty string"));
                 None
             }
         };
@@ -96,7 +96,7 @@ pub fn parse_edges(value: Value, now: &str, issues: &mut Vec<Issue>) -> Vec<Inli
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m,
             Some(_) => {
-                issues.push(issue(at("properties"), "dict_type", "edge properties must be an object"));
+                issues.push(issue(at("properties"), IssueKind::DictType, "edge properties must be an object"));
                 Map::new()
             }
         };

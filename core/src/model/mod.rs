@@ -5,4 +5,5 @@ mod defaults;
 pub mod entity;
 pub mod ids;
 pub mod schema;
+pub mod tenant;
 pub mod time;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Issue, PathSegment, Result};
+use crate::error::{Error, Issue, IssueKind, PathSegment, Result};
 use crate::model::defaults::Defaults;
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
@@ -313,16 +313,16 @@ impl CompiledSchema {
     }
 }
 
-fn json_type_name(t: &jsonschema::JsonType) -> &'static str {
+fn json_type_name(t: &jsonschema::JsonType) -> IssueKind {
     use jsonschema::JsonType::*;
     match t {
-        Null => "none_required",
-        Boolean => "bool_type",
-        Integer => "int_type",
-        Number => "float_type",
-        String => "string_type",
-        Array => "list_type",
-        Object => "dict_type",
+        Null => IssueKind::NoneRequired,
+        Boolean => IssueKind::BoolType,
+        Integer => IssueKind::IntType,
+        Number => IssueKind::FloatType,
+        String => IssueKind::StringType,
+        Array => IssueKind::ListType,
+        Object => IssueKind::DictType,
     }
 }
 
@@ -359,35 +359,35 @@ fn to_issue(e: &jsonschema::ValidationError<'_>) -> Issue {
             jsonschema::paths::LocationSegment::Index(i) => PathSegment::Index(i as u32),
         })
         .collect();
-    let kind: String = match e.kind() {
+    let kind: IssueKind = match e.kind() {
         K::Required { property } => {
             if let Some(p) = property.as_str() {
                 loc.push(PathSegment::Field(p.to_string()));
             }
-            "missing".into()
+            IssueKind::Missing
         }
-        K::Type { kind: TypeKind::Single(t) } => json_type_name(t).into(),
-        K::Type { kind: TypeKind::Multiple(_) } => "type_error".into(),
-        K::Minimum { .. } => "greater_than_equal".into(),
-        K::ExclusiveMinimum { .. } => "greater_than".into(),
-        K::Maximum { .. } => "less_than_equal".into(),
-        K::ExclusiveMaximum { .. } => "less_than".into(),
-        K::MinLength { .. } => "string_too_short".into(),
-        K::MaxLength { .. } => "string_too_long".into(),
-        K::Pattern { .. } => "string_pattern_mismatch".into(),
-        K::Enum { .. } => "enum".into(),
-        K::Constant { .. } => "literal_error".into(),
-        K::MinItems { .. } => "too_short".into(),
-        K::MaxItems { .. } => "too_long".into(),
-        K::AdditionalProperties { .. } | K::UnevaluatedProperties { .. } => "extra_forbidden".into(),
-        K::Format { format } => format!("{}_format", format.replace('-', "_")),
-        K::AnyOf { .. } => "union_no_match".into(),
-        K::OneOfNotValid { .. } | K::OneOfMultipleValid { .. } => "one_of".into(),
-        K::MultipleOf { .. } => "multiple_of".into(),
-        K::UniqueItems => "unique_items".into(),
-        K::Not { .. } => "not".into(),
-        K::FalseSchema => "forbidden".into(),
-        _ => "value_error".into(),
+        K::Type { kind: TypeKind::Single(t) } => json_type_name(t),
+        K::Type { kind: TypeKind::Multiple(_) } => IssueKind::TypeError,
+        K::Minimum { .. } => IssueKind::GreaterThanEqual,
+        K::ExclusiveMinimum { .. } => IssueKind::GreaterThan,
+        K::Maximum { .. } => IssueKind::LessThanEqual,
+        K::ExclusiveMaximum { .. } => IssueKind::LessThan,
+        K::MinLength { .. } => IssueKind::StringTooShort,
+        K::MaxLength { .. } => IssueKind::StringTooLong,
+        K::Pattern { .. } => IssueKind::StringPatternMismatch,
+        K::Enum { .. } => IssueKind::Enum,
+        K::Constant { .. } => IssueKind::LiteralError,
+        K::MinItems { .. } => IssueKind::TooShort,
+        K::MaxItems { .. } => IssueKind::TooLong,
+        K::AdditionalProperties { .. } | K::UnevaluatedProperties { .. } => IssueKind::ExtraForbidden,
+        K::Format { format } => IssueKind::format(format),
+        K::AnyOf { .. } => IssueKind::UnionNoMatch,
+        K::OneOfNotValid { .. } | K::OneOfMultipleValid { .. } => IssueKind::OneOf,
+        K::MultipleOf { .. } => IssueKind::MultipleOf,
+        K::UniqueItems => IssueKind::UniqueItems,
+        K::Not { .. } => IssueKind::Not,
+        K::FalseSchema => IssueKind::Forbidden,
+        _ => IssueKind::ValueError,
     };
     Issue { loc, kind, msg: message(e) }
 }
@@ -528,7 +528,7 @@ mod tests {
 
         let mut bad = json!({"age": -1, "role": "boss", "address": {"country": 5}, "tags": ["a", 2]});
         let issues = c.validate(&mut bad).unwrap_err();
-        let got: Vec<(String, String)> = issues.iter().map(|i| (i.loc_string(), i.kind.clone())).collect();
+        let got: Vec<(String, String)> = issues.iter().map(|i| (i.loc_string(), i.kind.to_string())).collect();
         for want in [("name", "missing"), ("age", "greater_than_equal"), ("role", "enum"), ("tags.1", "string_type")] {
             assert!(got.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} not in {got:?}");
         }

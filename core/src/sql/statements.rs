@@ -117,11 +117,11 @@ pub fn search(sql: &str) -> Result<Search> {
         _ => return Err(bad("SEARCH needs a table name after IN")),
     };
     let mut end = toks.len();
-    let mut k = 10usize;
+    let mut top_k = 10u32;
     if end >= 6 && is_kw(end - 2, "LIMIT") {
         match &toks[end - 1].token {
             Token::Number(n, _) => {
-                k = n.parse().map_err(|_| Error::query(format!("LIMIT must be 1 to 10000, got {n}")))?;
+                top_k = n.parse().map_err(|_| Error::query(format!("LIMIT must be 1 to 10000, got {n}")))?;
             }
             other => return Err(Error::query(format!("LIMIT must be a number, got {other}"))),
         }
@@ -145,7 +145,7 @@ pub fn search(sql: &str) -> Result<Search> {
     } else {
         None
     };
-    let options = SearchOptions { k, filter, ..Default::default() };
+    let options = SearchOptions { top_k, filter, ..Default::default() };
     Ok(Search { table, query: SearchQuery::Text(text), options })
 }
 

@@ -207,7 +207,7 @@ impl<S: Storage> Loader for TxLoader<'_, '_, S> {
         for (pair, &o) in got.chunks_exact(2).zip(ords) {
             let (Some(v), Some(l)) = (&pair[0], &pair[1]) else {
                 return Err(Error::Storage(format!(
-                    "vector index of '{}' lost node {o}; run `rem index rebuild`",
+                    "vector index of '{}' lost node {o}; rebuild the index (rebuild_index)",
                     self.table
                 )));
             };

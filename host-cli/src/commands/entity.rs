@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rem_host::{DEFAULT_BATCH_CHUNK, Error, PathSegment};
 use serde_json::{Value, json};
@@ -51,7 +51,7 @@ pub fn batch_error(e: Error, lines: &[usize], source: &str) -> anyhow::Error {
     if issues.len() > 20 {
         msg.push_str(&format!("\n  ... and {} more", issues.len() - 20));
     }
-    anyhow!(msg)
+    crate::errors::BatchRejected(msg).into()
 }
 
 /// `rem insert <table> <json>` or `rem insert <table> --batch [file|-]`.

@@ -70,3 +70,6 @@ class Database:
 
 def bench_loop(db: Database, op: str, table: str, items: Any, reps: int = 1) -> float:
     """Benchmark hook: seconds to run ``op`` through the Rust host API (see host-python/src/bench.rs)."""
+
+def _raise_wit_error(case: str, message: str) -> None:
+    """Test hook: raise the exception the WIT error case ``case`` becomes (tests/test_errors.py)."""

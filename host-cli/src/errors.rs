@@ -1,0 +1,45 @@
+//! How the CLI reports errors: the next step to suggest for each error case (CLI commands,
+//! so they live here and not in the engine's or host's messages, which Python users read
+//! too), and the CLI's own typed errors. Errors are told apart by type, never by their text.
+
+use rem_host::Error;
+
+/// A batch of JSONL rows refused as a whole (nothing written); the message names the input
+/// lines and fields at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BatchRejected(pub String);
+
+/// The next step to suggest for `e`, if there is an obvious one.
+pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    if e.downcast_ref::<BatchRejected>().is_some() {
+        return Some("fix the lines named above and run the batch again");
+    }
+    Some(match e.downcast_ref::<Error>()? {
+        Error::SchemaNotFound(_) => "list tables with `rem schema list`; register one with `rem schema add <file>`",
+        Error::NotFound(_) => "check the id (`rem list <table>`) or look it up by key (`rem lookup <key>`)",
+        Error::Validation(_) => "fix the fields named above; `rem schema show <table>` prints the schema",
+        Error::InvalidQuery { .. } => "REM SQL is documented in docs/design.md (Query)",
+        Error::Unsupported(_) => "write with `rem insert`, `rem update` and `rem delete`; REM SQL reads",
+        Error::Locked(_) => "only one process may open a database at a time",
+        Error::ResourceExhausted(_) => "raise the cap with P8_MEMORY_LIMIT_MIB or make the call smaller",
+        Error::Timeout(_) => "raise the deadline with P8_CALL_TIMEOUT_MS or make the call smaller",
+        Error::Trap(_) | Error::Internal(_) => "this is a bug in REM; please report it with the command that caused it",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_follow_the_error_type_not_its_text() {
+        let batch = anyhow::Error::new(BatchRejected("any text at all".into()));
+        assert_eq!(hint(&batch), Some("fix the lines named above and run the batch again"));
+        let text_only = anyhow::anyhow!("batch rejected, nothing was written");
+        assert_eq!(hint(&text_only), None);
+        let missing = anyhow::Error::new(Error::SchemaNotFound("Table 'x' does not exist".into()));
+        assert!(hint(&missing).is_some_and(|h| h.contains("rem schema add")));
+    }
+}

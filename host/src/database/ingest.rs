@@ -1,0 +1,69 @@
+//! The ingest writer: one document and its chunks written in one transaction (the engine
+//! calls `lookup`, `insert`, `insert-batch`, `delete` and `add-edges` in turn).
+
+use super::instance::{Mode, batches};
+use super::{DEFAULT_BATCH_CHUNK, Database};
+use crate::error::{Error, Result};
+
+impl Database {
+    /// Write one ingested document in one transaction: skip it when `documents` already
+    /// holds its `uri` with the same `file_hash` (unless `force`); else upsert the document
+    /// row, upsert `chunks` (each given `document_id`) into `table`, hard-delete the chunks
+    /// of that uri beyond the new count, and add a `part_of` edge from each chunk to the
+    /// document. Errors: `SchemaNotFound`, `Validation` (rows not fitting the tables), `Embedding`.
+    pub fn write_document(
+        &self,
+        documents: &str,
+        table: &str,
+        document: &serde_json::Value,
+        mut chunks: Vec<serde_json::Value>,
+        force: bool,
+    ) -> Result<crate::ingest::FileOutcome> {
+        use crate::ingest::FileOutcome;
+        let parse = |s: &str| -> Result<serde_json::Value> {
+            serde_json::from_str(s).map_err(|e| Error::Internal(format!("the engine returned bad JSON: {e}")))
+        };
+        let uri = document["uri"].as_str().unwrap_or_default().to_string();
+        let hash = document["file_hash"].clone();
+        self.transaction(Mode::Write, |live| {
+            let found = Self::invoke(live, |db, s, h| db.call_lookup(s, h, &uri))?;
+            let mut same = false;
+            let mut old: Vec<(String, u64)> = Vec::new();
+            for e in &found {
+                let v = parse(e)?;
+                let id = v["id"].as_str().unwrap_or_default().to_string();
+                if v["entity_type"] == documents {
+                    same = v["properties"]["file_hash"] == hash;
+                } else if v["entity_type"] == table {
+                    old.push((id, v["properties"]["chunk_ordinal"].as_u64().unwrap_or(0)));
+                }
+            }
+            if same && !force {
+                return Ok(FileOutcome::Unchanged);
+            }
+            let doc = Self::invoke(live, |db, s, h| db.call_insert(s, h, documents, &document.to_string()))?;
+            let document_id = parse(&doc)?["id"].as_str().unwrap_or_default().to_string();
+            for c in &mut chunks {
+                c["document_id"] = document_id.clone().into();
+            }
+            let rows: Vec<String> = chunks.iter().map(|c| c.to_string()).collect();
+            let mut ids = Vec::with_capacity(rows.len());
+            for part in batches(&rows, DEFAULT_BATCH_CHUNK) {
+                ids.extend(Self::invoke(live, |db, s, h| db.call_insert_batch(s, h, table, part))?);
+            }
+            let mut removed = 0;
+            for (id, ordinal) in old {
+                if ordinal >= ids.len() as u64 {
+                    Self::invoke(live, |db, s, h| db.call_delete(s, h, &id, true))?;
+                    removed += 1;
+                }
+            }
+            let edges: Vec<String> = ids
+                .iter()
+                .map(|id| serde_json::json!({"src": id, "dst": document_id, "rel_type": "part_of"}).to_string())
+                .collect();
+            Self::invoke(live, |db, s, h| db.call_add_edges(s, h, &edges))?;
+            Ok(FileOutcome::Ingested { document_id, chunks: ids.len(), removed })
+        })
+    }
+}
