@@ -523,3 +523,67 @@ fn select_group_matches(group_by: &GroupByExpr, e: &ast::Expr) -> bool {
         GroupByExpr::All(_) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sqlparser::ast::Statement;
+
+    use super::*;
+    use crate::model::schema::{CompiledSchema, SchemaRecord};
+    use crate::sql::ir::Projection;
+
+    fn schema() -> CompiledSchema {
+        let doc = json!({"type": "object", "key_field": "name", "indexed_fields": ["role"], "properties": {
+            "name": {"type": "string"}, "age": {"type": "integer"}, "role": {"type": "string"}}});
+        CompiledSchema::compile(SchemaRecord::from_document("person", doc).unwrap()).unwrap()
+    }
+
+    fn compile(sql: &str) -> Result<Select> {
+        let statements = crate::sql::parsed::parse(sql)?;
+        let Statement::Query(query) = &statements[0] else { panic!("{sql} is not a query") };
+        let (select, table) = source_table(query)?;
+        assert_eq!(table, "person");
+        compile_select(query, select, &schema())
+    }
+
+    #[test]
+    fn a_select_compiles_to_its_parts() {
+        let q =
+            compile("SELECT name, age AS years FROM person WHERE age > 30 ORDER BY age DESC LIMIT 2 OFFSET 1").unwrap();
+        assert_eq!((q.limit, q.offset, q.order_by.len()), (Some(2), 1, 1));
+        assert!(q.filter.is_some() && !q.grouped && !q.distinct && !q.include_deleted);
+        let Projection::Items(items) = &q.projection else { panic!("named columns expected") };
+        assert_eq!(items.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["name", "years"]);
+    }
+
+    #[test]
+    fn aggregates_and_groups_are_marked() {
+        let q = compile("SELECT role, COUNT(*) AS n FROM person GROUP BY role HAVING MAX(age) > 1").unwrap();
+        assert!(q.grouped && q.having.is_some());
+        // One aggregate slot per aggregate written: COUNT(*) in the output, MAX(age) in HAVING.
+        assert_eq!((q.group_by.len(), q.aggs.len()), (1, 2));
+        let q = compile("SELECT DISTINCT role FROM person").unwrap();
+        assert!(q.distinct && !q.grouped);
+    }
+
+    #[test]
+    fn a_filter_on_deleted_at_reads_deleted_rows_too() {
+        assert!(compile("SELECT * FROM person WHERE deleted_at IS NOT NULL").unwrap().include_deleted);
+        assert!(!compile("SELECT * FROM person WHERE age = 3").unwrap().include_deleted);
+    }
+
+    #[test]
+    fn what_rem_cannot_evaluate_is_refused_while_compiling() {
+        for sql in [
+            "SELECT * FROM person p JOIN person q ON p.name = q.name",
+            "SELECT * FROM person, person",
+            "SELECT name FROM person UNION SELECT name FROM person",
+        ] {
+            let statements = crate::sql::parsed::parse(sql).unwrap();
+            let Statement::Query(query) = &statements[0] else { panic!("{sql}") };
+            let err = source_table(query).and_then(|(s, _)| compile_select(query, s, &schema())).unwrap_err();
+            assert!(matches!(err, Error::Unsupported(_) | Error::InvalidQuery { .. }), "{sql}: {err:?}");
+        }
+    }
+}

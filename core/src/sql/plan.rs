@@ -670,3 +670,89 @@ pub fn ordered_rows<S: Storage, T>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sqlparser::ast::Statement;
+
+    use super::*;
+    use crate::storage::store::MemoryStore;
+    use crate::{Database, sql::compile};
+
+    /// A table of 400 people: `role` indexed (4 values), `age` indexed (0..99), `team` not.
+    fn people(store: &MemoryStore) -> Database<&MemoryStore> {
+        let db = Database::new(store, "t").unwrap();
+        let doc = json!({"type": "object", "key_field": "name", "indexed_fields": ["role", "age"], "properties": {
+            "name": {"type": "string"}, "age": {"type": "integer"}, "role": {"type": "string"},
+            "team": {"type": "string"}}});
+        db.register_schema("person", &doc.to_string()).unwrap();
+        let rows: Vec<String> = (0..400)
+            .map(|i| {
+                let role = if i == 7 { "founder" } else { ["eng", "ops", "pm"][i % 3] };
+                json!({"name": format!("p{i}"), "age": i % 100, "role": role, "team": format!("t{}", i % 5)})
+                    .to_string()
+            })
+            .collect();
+        db.insert_batch("person", &rows).unwrap();
+        db
+    }
+
+    fn plan(db: &Database<&MemoryStore>, sql: &str) -> Plan {
+        let statements = crate::sql::parsed::parse(sql).unwrap();
+        let Statement::Query(query) = &statements[0] else { panic!("{sql}") };
+        let (select, _) = compile::source_table(query).unwrap();
+        let schema = db.require_table("person").unwrap();
+        let q = compile::compile_select(query, select, &schema).unwrap();
+        choose(db.store(), "t", &schema.record, &q, 400).unwrap()
+    }
+
+    #[test]
+    fn a_selective_indexed_filter_is_an_index_lookup() {
+        let store = MemoryStore::new();
+        let db = people(&store);
+        let p = plan(&db, "SELECT * FROM person WHERE role = 'founder'");
+        assert!(matches!(&p.access, Access::Lookup(Candidates::Probe(pr)) if pr.field == "role"), "{p:?}");
+        assert_eq!(p.estimated, 1);
+    }
+
+    #[test]
+    fn no_filter_an_unindexed_filter_or_deleted_rows_mean_a_scan() {
+        let store = MemoryStore::new();
+        let db = people(&store);
+        for sql in [
+            "SELECT * FROM person",
+            "SELECT * FROM person WHERE team = 't1'",
+            "SELECT * FROM person WHERE role = 'founder' AND deleted_at IS NULL OR deleted_at IS NOT NULL",
+        ] {
+            assert!(matches!(plan(&db, sql).access, Access::Scan), "{sql}");
+        }
+    }
+
+    #[test]
+    fn an_unselective_filter_is_cheaper_as_a_scan() {
+        let store = MemoryStore::new();
+        let db = people(&store);
+        // Two roles of three: two thirds of the table.
+        let p = plan(&db, "SELECT * FROM person WHERE role IN ('eng', 'ops')");
+        assert!(matches!(p.access, Access::Scan), "{p:?}");
+    }
+
+    #[test]
+    fn order_by_an_indexed_field_with_a_limit_walks_the_index() {
+        let store = MemoryStore::new();
+        let db = people(&store);
+        let p = plan(&db, "SELECT name FROM person ORDER BY age DESC LIMIT 5 OFFSET 2");
+        assert!(matches!(&p.access, Access::Ordered { field, need: 7, .. } if field == "age"), "{p:?}");
+        let p = plan(&db, "SELECT name FROM person WHERE age >= 90 ORDER BY age LIMIT 5");
+        assert!(matches!(&p.access, Access::Ordered { bounds: Some(_), .. }), "{p:?}");
+    }
+
+    #[test]
+    fn counting_groups_of_an_indexed_field_reads_the_index_only() {
+        let store = MemoryStore::new();
+        let db = people(&store);
+        let p = plan(&db, "SELECT role, COUNT(*) FROM person GROUP BY role");
+        assert!(matches!(&p.access, Access::CountGroups { field } if field == "role"), "{p:?}");
+    }
+}
