@@ -1,4 +1,5 @@
-//! Issue-2 benchmarks, each a ratio measured in one run (see docs/benchmarks.md):
+//! Storage and entity benchmarks (inserts, point reads, start-up), each a ratio measured in
+//! one run (see docs/benchmarks.md):
 //!
 //! 1. batch insert of the Debian catalog through the component, against writing
 //!    the same JSON values straight into a redb table in one transaction;

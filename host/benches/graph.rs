@@ -1,4 +1,4 @@
-//! Graph benchmarks (issue 5) on the Debian `depends_on` graph, through the
+//! Graph benchmarks on the Debian `depends_on` graph, through the
 //! component, against the same BFS over an in-memory adjacency list built
 //! natively in the same run.
 //!

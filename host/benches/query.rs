@@ -1,4 +1,4 @@
-//! Query benchmarks (issue 3): REM through the component against SQLite with
+//! Query benchmarks: REM through the component against SQLite with
 //! expression indexes on the same JSON data, same queries, same run.
 //!
 //! Data: 100,000 generated items (1,000 categories of ~100 items, a price, a

@@ -1,4 +1,4 @@
-//! Semantic-search benchmarks (issue 4) on real 384-d all-MiniLM-L6-v2 embeddings of
+//! Semantic-search benchmarks on real 384-d all-MiniLM-L6-v2 embeddings of
 //! the Debian catalog (name + summary of every package), through the component,
 //! side by side with native hnsw_rs (single thread) and brute force in the same run.
 //!

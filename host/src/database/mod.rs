@@ -68,7 +68,7 @@ pub struct OpenOptions {
     pub interrupt: Option<InterruptCheck>,
     /// Apply large write batches on a second thread while the engine goes on (`kv::pipeline`).
     /// Default `$P8_WRITE_PIPELINE`, else on. On a machine whose other core is busy the second
-    /// thread costs more than it saves; turn it off there (`docs/benchmarks.md`, issue 2).
+    /// thread costs more than it saves; turn it off there (`docs/benchmarks.md`, Inserts and upserts).
     pub write_pipeline: bool,
 }
 
