@@ -27,6 +27,10 @@ pub mod write;
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub mod fuzzing;
+// The shared suites' rules (conformance, SQL corpus) for every runner (native only); not the engine's API.
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod suites;
 
 pub use database::Database;
 pub use error::{Error, Issue, IssueKind, PathSegment, Result};

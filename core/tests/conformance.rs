@@ -3,13 +3,10 @@
 //! jco), here against the engine over the in-memory store, so an engine change is checked
 //! against the suite without building the component. See the suite's `about` for the rules.
 
-use std::collections::HashMap;
-
 use rem_core::graph::{DEFAULT_LIMIT, Direction, TraverseOptions};
+use rem_core::suites;
 use rem_core::{Database, Embedder, MemoryStore, SearchOptions, SearchQuery};
 use serde_json::{Value, json};
-
-const SUITE: &str = include_str!("../../tests/conformance/suite.json");
 
 /// The suite's `custom:letters` model: counts of a-z per text (case folded), 26 dimensions.
 struct SuiteLetters(String);
@@ -29,26 +26,6 @@ impl Embedder for SuiteLetters {
     }
     fn default_model(&self) -> String {
         self.0.clone()
-    }
-}
-
-/// The suite's match rule.
-fn matches(expected: &Value, actual: &Value) -> bool {
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => e.iter().all(|(k, v)| a.get(k).is_some_and(|av| matches(v, av))),
-        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y)),
-        (Value::Number(e), Value::Number(a)) => (e.as_f64().unwrap() - a.as_f64().unwrap()).abs() <= 1e-6,
-        (e, a) => e == a,
-    }
-}
-
-/// `args` with every "$name" string replaced by the saved value.
-fn substitute(v: &Value, vars: &HashMap<String, Value>) -> Value {
-    match v {
-        Value::String(s) if s.starts_with('$') => vars.get(&s[1..]).cloned().unwrap_or_else(|| v.clone()),
-        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, vars)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (k.clone(), substitute(x, vars))).collect()),
-        other => other.clone(),
     }
 }
 
@@ -126,43 +103,17 @@ fn run(db: &Database<&MemoryStore>, op: &str, a: &Value) -> rem_core::Result<Val
 
 #[test]
 fn the_engine_passes_the_conformance_suite_natively() {
-    let suite: Value = serde_json::from_str(SUITE).unwrap();
+    let suite: Value = serde_json::from_str(suites::CONFORMANCE).unwrap();
     let model = suite["model"].as_str().unwrap();
     let store = MemoryStore::new();
     let db = Database::new(&store, "default").unwrap().with_embedder(Box::new(SuiteLetters(model.into())));
-    let mut vars: HashMap<String, Value> = HashMap::new();
-    for (n, step) in suite["steps"].as_array().unwrap().iter().enumerate() {
-        let op = step["op"].as_str().unwrap();
-        let args = substitute(&step["args"], &vars);
-        let got = run(&db, op, &args);
-        match (step.get("error"), got) {
-            (Some(kind), Err(e)) => {
-                assert_eq!(e.kind(), kind.as_str().unwrap(), "step {n} ({op}): {e}");
-                if let Some(want) = step.get("issues") {
-                    let rem_core::Error::Validation(issues) = &e else { panic!("step {n}: {e:?} has no issues") };
-                    let got = json!(issues.iter().map(|i| json!({"loc": i.loc, "type": i.kind})).collect::<Vec<_>>());
-                    assert!(matches(want, &got), "step {n} ({op}): issues {got} do not match {want}");
-                }
-            }
-            (Some(kind), Ok(v)) => panic!("step {n} ({op}): expected a {kind} error, got {v}"),
-            (None, Err(e)) => panic!("step {n} ({op}) failed: {e}"),
-            (None, Ok(v)) => {
-                if let Some(want) = step.get("expect") {
-                    let want = substitute(want, &vars);
-                    assert!(matches(&want, &v), "step {n} ({op}): got {v}, want {want}");
-                }
-                match step.get("save") {
-                    Some(Value::String(name)) => {
-                        vars.insert(name.clone(), v["id"].clone());
-                    }
-                    Some(Value::Array(names)) => {
-                        for (name, item) in names.iter().zip(v.as_array().unwrap()) {
-                            vars.insert(name.as_str().unwrap().to_string(), item.clone());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
+    suites::run_conformance(|op, args| {
+        run(&db, op, args).map_err(|e| {
+            let issues = match &e {
+                rem_core::Error::Validation(issues) => Some(serde_json::to_value(issues).unwrap()),
+                _ => None,
+            };
+            (e.kind().to_string(), issues)
+        })
+    });
 }

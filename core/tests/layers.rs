@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("database", 7),
     ("guest", 8),
     ("fuzzing", 9),
+    ("suites", 9),
 ];
 
 fn rank(module: &str) -> Option<u32> {
