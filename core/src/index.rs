@@ -36,7 +36,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 
 /// Tag byte of null or missing values.
 pub const TAG_NULL: u8 = 0x00;

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Error, Result};
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 
 /// BM25 `k1`.
 pub const K1: f64 = 1.2;

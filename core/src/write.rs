@@ -31,7 +31,8 @@ use crate::model::entity::Entity;
 use crate::model::ids::{natural_key, parse_id};
 use crate::model::schema::SchemaRecord;
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 use crate::vector::VecOp;
 
 /// A row as stored under a schema: one side of a [`write_row`].

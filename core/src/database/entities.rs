@@ -14,7 +14,8 @@ use crate::model::entity::{Entity, merge_edges, parse_edges};
 use crate::model::ids::{identity, parse_id};
 use crate::model::schema::{CompiledSchema, SchemaRecord};
 use crate::storage::keys;
-use crate::storage::store::{PrefixScan, Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::{PrefixScan, Tx};
 use crate::vector::VecOp;
 use crate::write::{Side, decode_count, write_row};
 

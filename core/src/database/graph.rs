@@ -8,7 +8,8 @@ use crate::error::{Error, IssueKind, Result};
 use crate::graph::walk::{self, Reader};
 use crate::graph::{self, Direction, TraverseOptions};
 use crate::model::ids::parse_id;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))

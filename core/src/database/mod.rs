@@ -22,7 +22,8 @@ use crate::error::{Error, Result};
 use crate::json::parse::ReadError;
 use crate::model::schema::{CompiledSchema, SchemaRecord, check_table_name};
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 use crate::vector::embed::{Embedder, NoEmbedder};
 use crate::vector::maintain::GraphCache;
 

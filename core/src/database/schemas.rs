@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::json::record::decode_entity;
 use crate::model::schema::SchemaRecord;
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 use crate::write::{Side, write_row};
 
 impl<S: Storage> Database<S> {

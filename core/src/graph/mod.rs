@@ -29,7 +29,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::storage::keys;
-use crate::storage::store::{PrefixScan, Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::{PrefixScan, Tx};
 
 /// Deepest traversal allowed.
 pub const MAX_DEPTH: u32 = 10;

@@ -21,7 +21,8 @@ use crate::model::entity::Entity;
 use crate::model::ids::{hashed_id, key_text};
 use crate::model::schema::{Reference, SchemaRecord};
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 
 /// The target names in `field` of `props`: a scalar, or each item of a list, as key text.
 fn names(e: &Entity, field: &str) -> Vec<(Option<u32>, String)> {

@@ -20,7 +20,8 @@ use std::rc::Rc;
 use crate::error::{Error, Result};
 use crate::graph::{self, Direction, Edge, MAX_DEPTH, TraverseOptions};
 use crate::storage::keys;
-use crate::storage::store::{PrefixScan, Storage};
+use crate::storage::store::Storage;
+use crate::storage::tx::PrefixScan;
 
 /// Bytes of adjacency the cache holds before it starts over (edge JSON plus ~64 bytes per edge).
 pub const CACHE_BUDGET: usize = 64 << 20;

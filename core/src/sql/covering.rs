@@ -14,7 +14,8 @@ use crate::error::Result;
 use crate::index;
 use crate::model::schema::SchemaRecord;
 use crate::storage::keys::prefix_end;
-use crate::storage::store::{PrefixScan, Storage};
+use crate::storage::store::Storage;
+use crate::storage::tx::PrefixScan;
 
 /// The ranges one covered equality reads.
 #[derive(Debug, Clone)]

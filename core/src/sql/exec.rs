@@ -15,7 +15,8 @@ use crate::json::record::decode_entity;
 use crate::model::entity::Entity;
 use crate::model::schema::SchemaRecord;
 use crate::storage::keys;
-use crate::storage::store::{PrefixScan, Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::{PrefixScan, Tx};
 
 /// Rows per page of a table scan.
 const SCAN_PAGE: u32 = 4096;

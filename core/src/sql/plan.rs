@@ -18,7 +18,8 @@ use crate::error::Result;
 use crate::index::{self, TAG_FALSE, TAG_NULL, TAG_NUMBER, TAG_STRING};
 use crate::model::schema::SchemaRecord;
 use crate::storage::keys::prefix_end;
-use crate::storage::store::{PrefixScan, Storage};
+use crate::storage::store::Storage;
+use crate::storage::tx::PrefixScan;
 
 /// Index entries counted at most when estimating a probe.
 const ESTIMATE_CAP: usize = 20_000;

@@ -5,3 +5,4 @@
 pub mod keys;
 pub mod packed;
 pub mod store;
+pub mod tx;

@@ -11,7 +11,8 @@ use super::hnsw::{Loader, Node};
 use crate::error::{Error, Result};
 use crate::model::schema::HnswParams;
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 
 /// `T <tenant> V <table>`: every record of one table's index.
 pub fn prefix(tenant: &str, table: &str) -> Vec<u8> {

@@ -16,7 +16,8 @@ use crate::keyword;
 use crate::model::ids::parse_id;
 use crate::model::schema::SchemaRecord;
 use crate::storage::keys;
-use crate::storage::store::{Storage, Tx};
+use crate::storage::store::Storage;
+use crate::storage::tx::Tx;
 
 /// Texts embedded per `embed` call while re-embedding a whole table.
 const REEMBED_CHUNK: usize = 512;
