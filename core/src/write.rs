@@ -48,6 +48,13 @@ pub struct Side<'a> {
 /// pairs. The row record itself is not among them. Errors: `InvalidArgument` (an id that
 /// is not a UUID: a corrupt row).
 pub fn owned(tenant: &str, rec: &SchemaRecord, e: &Entity) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    owned_records(tenant, rec, e, true)
+}
+
+/// [`owned`]; without `copy_values` (the side being replaced, which needs only keys), row
+/// copies carry an empty value instead of the row's `SELECT *` text, so a copy the new row
+/// keeps is always written again (its text follows the row).
+fn owned_records(tenant: &str, rec: &SchemaRecord, e: &Entity, copy_values: bool) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let id = *parse_id(&e.id)?.as_bytes();
     let table = rec.name.as_bytes();
     let mut out = vec![(keys::id_index(tenant, &id), table.to_vec())];
@@ -61,8 +68,14 @@ pub fn owned(tenant: &str, rec: &SchemaRecord, e: &Entity) -> Result<Vec<(Vec<u8
     for field in &rec.indexed_fields {
         out.extend(index::entries(tenant, &rec.name, field, &e.properties, &id).into_iter().map(|k| (k, Vec::new())));
     }
+    // The replaced side lists every copy key the row may have (a row too large for copies has
+    // none, and deleting an absent key is harmless), without serialising it.
+    let row = match copy_values {
+        true => index::copy_value(e),
+        false => Some(Vec::new()),
+    };
     if !rec.covering_fields.is_empty()
-        && let Some(row) = index::copy_value(e)
+        && let Some(row) = row
     {
         for field in &rec.covering_fields {
             if let Some(k) = index::copy_key(tenant, &rec.name, field, &e.properties, &id) {
@@ -91,7 +104,7 @@ pub fn write_row<S: Storage + ?Sized>(
     let uuid = parse_id(&any.entity.id)?;
     let id = *uuid.as_bytes();
     let before = match old {
-        Some(o) => owned(tenant, o.rec, o.entity)?,
+        Some(o) => owned_records(tenant, o.rec, o.entity, false)?,
         None => Vec::new(),
     };
     let after = match new {
