@@ -31,6 +31,14 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// Send every call to the REM server at this URL (e.g. http://127.0.0.1:7878) instead of
+    /// opening the database file. Without it, a server serving --path is found by itself.
+    #[arg(long, global = true, env = "P8_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// Wait up to this many milliseconds while another process holds the database
+    /// [default: $P8_BUSY_TIMEOUT_MS, else 5000].
+    #[arg(long, global = true, value_name = "MS")]
+    pub wait: Option<u64>,
 }
 
 /// Output formats.
@@ -172,6 +180,10 @@ pub enum Command {
     /// The engine as a portable WASI component: write it out with its WIT.
     #[command(subcommand)]
     Component(ComponentCommand),
+    /// Serve the database to other processes over HTTP/JSON (docs/server.md): this process
+    /// holds the file; `rem` commands and Python's REMDatabase(path) on this machine find the
+    /// server by themselves. Stops on Ctrl-C or SIGTERM after finishing the calls in flight.
+    Serve(ServeArgs),
     /// Inspect or rebuild a table's vector index.
     #[command(subcommand)]
     Index(IndexCommand),
@@ -331,6 +343,29 @@ pub enum EdgeCommand {
         /// Relationship type.
         rel_type: String,
     },
+}
+
+/// `rem serve ...`
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TCP address to listen on; any address but loopback needs a token.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: std::net::SocketAddr,
+    /// Also listen on this Unix socket (created 0600).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Listen only on --socket (no TCP).
+    #[arg(long, requires = "socket")]
+    pub no_tcp: bool,
+    /// Require `Authorization: Bearer <token>` with the token in this file (else $P8_SERVER_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body in MiB (larger requests get 413).
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub max_body_mib: usize,
+    /// Engine instances answering reads at once [default: two per core, at least 4].
+    #[arg(long, value_name = "N")]
+    pub readers: Option<usize>,
 }
 
 /// `rem insert ...`

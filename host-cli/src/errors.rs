@@ -21,7 +21,11 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         Error::Validation(_) => "fix the fields named above; `rem schema show <table>` prints the schema",
         Error::InvalidQuery { .. } => "REM SQL is documented in docs/design.md (Query)",
         Error::Unsupported(_) => "write with `rem insert`, `rem update` and `rem delete`; REM SQL reads",
-        Error::Locked(_) => "only one process may open a database at a time",
+        Error::Locked { .. } => {
+            "wait longer with --wait <ms>, or start `rem serve` for the database so every process shares it"
+        }
+        Error::Connection(_) => "is `rem serve` running? check --server / P8_SERVER, or unset it to open the file",
+        Error::Unauthorized(_) => "give the server's token with P8_SERVER_TOKEN or --token-file",
         Error::ResourceExhausted(_) => "raise the cap with P8_MEMORY_LIMIT_MIB or make the call smaller",
         Error::Timeout(_) => "raise the deadline with P8_CALL_TIMEOUT_MS or make the call smaller",
         Error::Trap(_) | Error::Internal(_) => "this is a bug in REM; please report it with the command that caused it",

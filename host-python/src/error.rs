@@ -26,7 +26,9 @@ fn class_name(e: &Error) -> &'static str {
         Error::Unsupported(_) => "UnsupportedError",
         Error::InvalidArgument(_) => "InvalidArgumentError",
         Error::Storage(_) | Error::Io { .. } => "StorageError",
-        Error::Locked(_) => "DatabaseLockedError",
+        Error::Locked { .. } => "DatabaseLockedError",
+        Error::Connection(_) => "ServerConnectionError",
+        Error::Unauthorized(_) => "UnauthorizedError",
         Error::Embedding(_) => "EmbeddingError",
         Error::ResourceExhausted(_) => "ResourceExhaustedError",
         Error::Timeout(_) => "CallTimeoutError",
@@ -80,7 +82,7 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     let obj = match e {
         Error::Validation(list) => cls.call1((message, issues(py, list)?))?,
         Error::InvalidQuery { line, column, .. } => cls.call1((message, *line, *column))?,
-        Error::Locked(path) => cls.call1((message, path.display().to_string()))?,
+        Error::Locked { path, holder } => cls.call1((message, path.display().to_string(), *holder))?,
         _ => cls.call1((message,))?,
     };
     obj.setattr("kind", e.kind())?;

@@ -59,6 +59,40 @@ fn parse_write_pipeline(v: Option<String>) -> Result<bool, String> {
     }
 }
 
+/// How long opening a database another process holds waits for it, in milliseconds (default
+/// [`DEFAULT_BUSY_TIMEOUT_MS`]; `0`: fail at once), as SQLite's `busy_timeout` does.
+pub const ENV_BUSY_TIMEOUT: &str = "P8_BUSY_TIMEOUT_MS";
+
+/// Default wait for a database another process holds: 5 s.
+pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// The wait for a held database from `$P8_BUSY_TIMEOUT_MS` (unset: the default).
+/// Errors: anything but whole milliseconds.
+pub fn busy_timeout_from_env() -> Result<std::time::Duration, String> {
+    parse_busy_timeout(env_setting(ENV_BUSY_TIMEOUT))
+}
+
+fn parse_busy_timeout(v: Option<String>) -> Result<std::time::Duration, String> {
+    let Some(v) = v else { return Ok(std::time::Duration::from_millis(DEFAULT_BUSY_TIMEOUT_MS)) };
+    v.parse::<u64>()
+        .map(std::time::Duration::from_millis)
+        .map_err(|_| format!("{ENV_BUSY_TIMEOUT}={v:?} is not a wait: give whole milliseconds (e.g. 5000), or 0"))
+}
+
+/// A served database's URL (`http://host:port`, `unix:/path/to.sock`): clients use it instead of
+/// opening the file (see `docs/server.md`).
+pub const ENV_SERVER: &str = "P8_SERVER";
+
+/// The bearer token clients send to a server and `rem serve` requires (else `--token-file`).
+pub const ENV_SERVER_TOKEN: &str = "P8_SERVER_TOKEN";
+
+/// The file `rem serve` writes in the database directory while it serves it (JSON: `url`,
+/// `pid`, `tenant`, `token_file`; never the token itself).
+pub const ENDPOINT_FILE: &str = "rem.server.json";
+
+/// The file naming the process that holds the database open (its process id), written at open.
+pub const HOLDER_FILE: &str = "rem.holder";
+
 /// Set to `perfmap` to write `/tmp/perf-<pid>.map` so `perf` can name guest functions.
 pub const ENV_PROFILER: &str = "P8_PROFILER";
 
@@ -104,7 +138,12 @@ fn parse_memory_limit(v: Option<String>) -> Result<Option<u64>, String> {
 /// Every problem with REM's settings in the environment, one sentence each (empty when all are
 /// usable). `Database::open` refuses to open while any remains.
 pub fn check_env() -> Vec<String> {
-    [call_timeout_from_env().err(), write_pipeline_from_env().err(), memory_limit_from_env().err()]
+    [
+        call_timeout_from_env().err(),
+        write_pipeline_from_env().err(),
+        memory_limit_from_env().err(),
+        busy_timeout_from_env().err(),
+    ]
         .into_iter()
         .flatten()
         .collect()
@@ -124,6 +163,9 @@ mod tests {
             assert!(parse_memory_limit(v(bad)).unwrap_err().contains(ENV_MEMORY_LIMIT), "{bad}");
         }
         assert!(parse_write_pipeline(v("maybe")).unwrap_err().contains(ENV_WRITE_PIPELINE));
+        assert!(parse_busy_timeout(v("5s")).unwrap_err().contains(ENV_BUSY_TIMEOUT));
+        assert_eq!(parse_busy_timeout(None), Ok(std::time::Duration::from_millis(DEFAULT_BUSY_TIMEOUT_MS)));
+        assert_eq!(parse_busy_timeout(v("0")), Ok(std::time::Duration::ZERO));
         let default = std::time::Duration::from_millis(DEFAULT_CALL_TIMEOUT_MS);
         assert_eq!(parse_call_timeout(None), Ok(Some(default)));
         assert_eq!(parse_call_timeout(v("2500")), Ok(Some(std::time::Duration::from_millis(2500))));

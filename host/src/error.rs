@@ -52,9 +52,28 @@ pub enum Error {
     /// Sandbox limit hit; the call was rolled back and the database stays usable.
     #[error("resource exhausted: {0}")]
     ResourceExhausted(String),
-    /// Another process (or another handle in this process) has the database open.
-    #[error("database {} is locked by another process; close it there or use another --path", .0.display())]
-    Locked(PathBuf),
+    /// Another process (or another handle in this process) has the database open, and it was
+    /// not released within the busy timeout (`P8_BUSY_TIMEOUT_MS`).
+    #[error(
+        "database {} is held by {}; close it there, or run `rem serve --path {}` so that every process shares it",
+        path.display(),
+        holder.map_or_else(|| "another process".to_string(), |pid| format!("process {pid}")),
+        path.display()
+    )]
+    Locked {
+        /// The database directory.
+        path: PathBuf,
+        /// The process holding it, when known (from its `rem.holder` file).
+        holder: Option<u32>,
+    },
+    /// A served database could not be reached, or the connection broke before an answer came
+    /// (the call may or may not have been applied when it broke mid-request: it was atomic
+    /// either way).
+    #[error("cannot reach the REM server: {0}")]
+    Connection(String),
+    /// The server refused the request's credentials (HTTP 401).
+    #[error("the REM server refused the request: {0}")]
+    Unauthorized(String),
     /// A file-system problem.
     #[error("{context}: {message}")]
     Io {
@@ -201,7 +220,9 @@ impl Error {
             Error::Storage(_) => "storage",
             Error::Embedding(_) => "embedding",
             Error::ResourceExhausted(_) => "resource_exhausted",
-            Error::Locked(_) => "locked",
+            Error::Locked { .. } => "locked",
+            Error::Connection(_) => "connection",
+            Error::Unauthorized(_) => "unauthorized",
             Error::Io { .. } => "io",
             Error::Timeout(_) => "timeout",
             Error::Interrupted(_) => "interrupted",

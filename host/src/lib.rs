@@ -9,6 +9,7 @@
 //! # Ok::<(), rem_host::Error>(())
 //! ```
 
+mod api;
 mod bindings;
 pub mod config;
 mod database;
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod kv;
 pub mod private;
 pub mod redact;
+pub mod remote;
 mod runtime;
 mod state;
 pub mod templates;
@@ -27,6 +29,7 @@ pub use database::{
     DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_BATCH_BYTES, MAX_TENANT_LEN, OpenOptions,
     SearchOptions, SearchQuery,
 };
+pub use api::Api;
 pub use embed::Embeddings;
 pub use error::{Error, Issue, IssueKind, PathSegment, Result, panic_message};
 pub use graph::{Direction, Strategy};

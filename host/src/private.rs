@@ -71,6 +71,23 @@ pub fn write_new_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Replace `path` atomically with a new `0600` file holding `bytes`: written under a temporary
+/// name beside it (`<name>.<pid>.tmp`, never through a symlink) and renamed over it, so a reader
+/// sees the old file or the new one, never a part. Errors: the OS error (the temporary file is
+/// removed).
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    let written = write_new_file(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Open the regular file `path` for reading without following a symlink. Errors: `ELOOP` for a
 /// symlink, an `InvalidData` error for anything but a regular file, other OS errors.
 pub fn open_regular(path: &Path) -> io::Result<File> {

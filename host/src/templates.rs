@@ -84,14 +84,3 @@ pub fn instantiate(name: &str, table: &str) -> crate::Result<serde_json::Value> 
     }
     Ok(doc)
 }
-
-impl crate::Database {
-    /// Register every [`CORE`] schema, all or none (re-registering an unchanged schema
-    /// changes nothing). Returns the table names. Errors: as `register_schema` (the
-    /// embedding tables probe the default model: `Embedding` when it is unavailable).
-    pub fn register_core_schemas(&self) -> crate::Result<Vec<String>> {
-        let pairs: Vec<(&str, &str)> = CORE.iter().map(|b| (b.name, b.schema)).collect();
-        self.register_schemas(&pairs)?;
-        Ok(CORE.iter().map(|b| b.name.to_string()).collect())
-    }
-}

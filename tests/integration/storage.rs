@@ -20,7 +20,10 @@ fn second_handle_is_refused_while_open() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Database::open_path(dir.path()).unwrap();
     match Database::open_path(dir.path()) {
-        Err(Error::Locked(p)) => assert_eq!(p, dir.path()),
+        Err(Error::Locked { path, holder }) => {
+            assert_eq!(path, dir.path());
+            assert_eq!(holder, Some(std::process::id()));
+        }
         Err(other) => panic!("expected Locked, got {other:?}"),
         Ok(_) => panic!("a second handle opened a locked database"),
     }

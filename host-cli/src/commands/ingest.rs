@@ -22,7 +22,7 @@ pub fn run(g: &Global, paths: &[PathBuf], options: IngestOptions) -> Result<()> 
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    let summary = rem_host::ingest::ingest_files(&db, &listing, &options, &mut |file, outcome| {
+    let summary = rem_host::ingest::ingest_files(&*db, &listing, &options, &mut |file, outcome| {
         bar.inc(1);
         bar.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         if let FileOutcome::Failed(why) = outcome {

@@ -8,19 +8,31 @@ pub mod init;
 pub mod query;
 pub mod schema;
 pub mod search;
+pub mod serve;
 
 use anyhow::Result;
-use rem_host::{Database, OpenOptions};
+use rem_host::remote::ServerChoice;
+use rem_host::{Api, OpenOptions};
 
 use crate::cli::{Cli, Command, Global};
 
-/// Open the database the global options name.
-pub fn open(global: &Global) -> Result<Database> {
+/// The open options the global options name.
+pub fn options(global: &Global) -> OpenOptions {
     let mut options = OpenOptions::default().tenant(global.tenant.clone());
     if let Some(p) = &global.path {
         options.path = Some(p.clone());
     }
-    Ok(Database::open(options)?)
+    if let Some(ms) = global.wait {
+        options.busy_timeout = std::time::Duration::from_millis(ms);
+    }
+    options
+}
+
+/// Open the database the global options name: through `--server` when given, else through the
+/// server serving it (found by its endpoint file), else the file itself.
+pub fn open(global: &Global) -> Result<Box<dyn Api>> {
+    let server = ServerChoice { url: global.server.clone(), ..ServerChoice::from_env() };
+    Ok(rem_host::remote::open(options(global), &server)?)
 }
 
 /// Run the parsed command line.
@@ -56,6 +68,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Index(cmd) => search::index(g, cmd),
         Command::Component(crate::cli::ComponentCommand::Export { dir }) => component::export(g, &dir),
+        Command::Serve(args) => serve::run(g, args),
         Command::Edge(cmd) => graph::edge(g, cmd),
         Command::Traverse { start, depth, direction, types, dfs, limit } => {
             graph::traverse(g, &start, depth, &direction, &types, dfs, limit)

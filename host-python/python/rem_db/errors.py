@@ -26,6 +26,8 @@ __all__ = [
     "EmbeddingError",
     "StorageError",
     "DatabaseLockedError",
+    "ServerConnectionError",
+    "UnauthorizedError",
     "ResourceExhaustedError",
     "CallTimeoutError",
     "DatabaseForkedError",
@@ -153,17 +155,36 @@ class StorageError(RemError, OSError):
 
 
 class DatabaseLockedError(StorageError):
-    """Another process (or another open handle) holds the database; close it there first.
+    """Another process (or another open handle) holds the database and did not release it
+    within the busy timeout (``P8_BUSY_TIMEOUT_MS``, default 5,000 ms). Close it there, or run
+    ``rem serve`` for the database: every process then shares it through the server.
 
     Attributes:
         path: the database directory.
+        holder: the process id holding it, or ``None`` when unknown.
     """
 
     kind = "locked"
 
-    def __init__(self, message: str, path: str = "") -> None:
+    def __init__(self, message: str, path: str = "", holder: Optional[int] = None) -> None:
         super().__init__(message)
         self.path = path
+        self.holder = holder
+
+
+class ServerConnectionError(RemError, ConnectionError):
+    """A served database (``rem serve``) could not be reached, or the connection broke before
+    the answer came. Each call is atomic on the server: one that broke mid-request was applied
+    wholly or not at all."""
+
+    kind = "connection"
+
+
+class UnauthorizedError(RemError, PermissionError):
+    """The server refused the request's bearer token (HTTP 401): pass ``token=`` to
+    :meth:`REMDatabase.connect` or set ``P8_SERVER_TOKEN``."""
+
+    kind = "unauthorized"
 
 
 class ResourceExhaustedError(RemError):

@@ -35,8 +35,9 @@ pub(super) struct Live {
 }
 
 pub(super) struct Inner {
-    /// Always `Some` until the handle is dropped (see `Drop for Database`).
-    pub(super) redb: Option<redb::Database>,
+    /// Always `Some` until the handle is dropped (see `Drop for Database`). Shared by the
+    /// handles [`Database::for_tenant`] makes; the file closes with the last of them.
+    pub(super) redb: Option<Arc<redb::Database>>,
     pub(super) live: Option<Live>,
 }
 
@@ -60,10 +61,44 @@ fn damaged(file: &Path, what: impl std::fmt::Display) -> Error {
     Error::Storage(format!("the database file {} is damaged: {what}; {DAMAGED_NEXT_STEP}", file.display()))
 }
 
+/// Open (creating, owner-only) the redb file in `dir`, waiting up to `busy_timeout` while
+/// another process holds it (polled every 50 ms; no wait when the holder is this process,
+/// which cannot release it while it waits). On success `rem.holder` names this process.
+/// Errors: `Locked` (naming the holder from `rem.holder`), `Io`, `Storage`.
+pub(super) fn open_redb_waiting(dir: &Path, busy_timeout: Duration) -> Result<redb::Database> {
+    let deadline = Instant::now() + busy_timeout;
+    loop {
+        match open_redb(dir) {
+            Err(Error::Locked { path, holder }) => {
+                let mine = holder == Some(std::process::id());
+                if mine || Instant::now() >= deadline {
+                    return Err(Error::Locked { path, holder });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(db) => {
+                // Best effort: the holder file only improves the message another process shows.
+                let _ = crate::private::replace_file(
+                    &dir.join(config::HOLDER_FILE),
+                    std::process::id().to_string().as_bytes(),
+                );
+                return Ok(db);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+/// The process named by `dir`'s `rem.holder` file, if readable.
+fn holder(dir: &Path) -> Option<u32> {
+    let bytes = crate::private::read_file(&dir.join(config::HOLDER_FILE)).ok()?;
+    String::from_utf8(bytes).ok()?.trim().parse().ok()
+}
+
 /// Open (creating, owner-only) the redb file in `dir`. A file left by an unclean shutdown is
 /// repaired by redb first, with its progress on stderr. Errors: `Locked`, `Io`, `Storage`
 /// (a damaged file, named, with what to do).
-pub(super) fn open_redb(dir: &Path) -> Result<redb::Database> {
+fn open_redb(dir: &Path) -> Result<redb::Database> {
     crate::private::create_dir(dir)
         .map_err(|e| io(format!("cannot create database directory {}", dir.display()), e))?;
     let path = dir.join(config::DB_FILE);
@@ -86,7 +121,9 @@ pub(super) fn open_redb(dir: &Path) -> Result<redb::Database> {
     }
     match opened {
         Ok(Ok(db)) => Ok(db),
-        Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => Err(Error::Locked(dir.to_path_buf())),
+        Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => {
+            Err(Error::Locked { path: dir.to_path_buf(), holder: holder(dir) })
+        }
         // redb reports a file that is not a database (bad magic number, short header) as `InvalidData`.
         Ok(Err(redb::DatabaseError::Storage(redb::StorageError::Io(e))))
             if !matches!(e.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) =>

@@ -12,7 +12,7 @@ mod ingest;
 mod instance;
 
 pub use instance::MAX_BATCH_BYTES;
-use instance::{Inner, Mode, batches, open_redb, shift_rows};
+use instance::{Inner, Mode, batches, open_redb_waiting, shift_rows};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -70,6 +70,9 @@ pub struct OpenOptions {
     /// Default `$P8_WRITE_PIPELINE`, else on. On a machine whose other core is busy the second
     /// thread costs more than it saves; turn it off there (`docs/benchmarks.md`, Inserts and upserts).
     pub write_pipeline: bool,
+    /// How long to wait while another process holds the database (then `Locked`). Default
+    /// `$P8_BUSY_TIMEOUT_MS`, else [`config::DEFAULT_BUSY_TIMEOUT_MS`] (5 s).
+    pub busy_timeout: Duration,
 }
 
 impl Default for OpenOptions {
@@ -87,6 +90,8 @@ impl Default for OpenOptions {
                 .unwrap_or(Some(Duration::from_millis(config::DEFAULT_CALL_TIMEOUT_MS))),
             interrupt: None,
             write_pipeline: config::write_pipeline_from_env().unwrap_or(true),
+            busy_timeout: config::busy_timeout_from_env()
+                .unwrap_or(Duration::from_millis(config::DEFAULT_BUSY_TIMEOUT_MS)),
         }
     }
 }
@@ -125,6 +130,11 @@ impl OpenOptions {
         self.write_pipeline = on;
         self
     }
+    /// Wait up to `wait` for a database another process holds (see [`OpenOptions::busy_timeout`]).
+    pub fn busy_timeout(mut self, wait: Duration) -> Self {
+        self.busy_timeout = wait;
+        self
+    }
     /// Use `embeddings` (e.g. `Embeddings::new(Some("hash:384".into()), None)` for a model-free default).
     pub fn embeddings(mut self, embeddings: Embeddings) -> Self {
         self.embeddings = embeddings;
@@ -133,7 +143,8 @@ impl OpenOptions {
 }
 
 /// A tenant's handle on a REM database. `Send + Sync`: calls are serialised
-/// by an internal mutex.
+/// by an internal mutex; for calls in parallel, make more handles on the same open file with
+/// [`Database::for_tenant`] (each has its own engine instance).
 ///
 /// Fork safety: a handle belongs to the process that opened it. In a child made by `fork()`
 /// every call fails with [`Error::Forked`], and dropping the handle there releases nothing and
@@ -155,8 +166,8 @@ pub struct Database {
 impl Database {
     /// Open (creating if needed) the database described by `options`.
     ///
-    /// Errors: `InvalidArgument` (bad tenant), `Locked` (another process has
-    /// it open), `Io`, `Storage`, `Internal` (the engine failed to load).
+    /// Errors: `InvalidArgument` (bad tenant), `Locked` (another process held it for longer
+    /// than `busy_timeout`), `Io`, `Storage`, `Internal` (the engine failed to load).
     pub fn open(options: OpenOptions) -> Result<Database> {
         let problems = config::check_env();
         if !problems.is_empty() {
@@ -167,13 +178,13 @@ impl Database {
         }
         rem_core::model::tenant::check_tenant(&options.tenant)?;
         let redb = match &options.path {
-            Some(dir) => open_redb(dir)?,
+            Some(dir) => open_redb_waiting(dir, options.busy_timeout)?,
             None => redb::Database::builder()
                 .create_with_backend(redb::backends::InMemoryBackend::new())
                 .map_err(|e| Error::Storage(e.to_string()))?,
         };
         let db = Database {
-            inner: Mutex::new(Inner { redb: Some(redb), live: None }),
+            inner: Mutex::new(Inner { redb: Some(Arc::new(redb)), live: None }),
             pid: std::process::id(),
             interrupt: options.interrupt,
             tenant: options.tenant,
@@ -184,6 +195,29 @@ impl Database {
             write_pipeline: options.write_pipeline,
         };
         // Instantiate now so configuration problems surface at open.
+        db.transaction(Mode::Read, |_| Ok(()))?;
+        Ok(db)
+    }
+
+    /// Another handle on this handle's open database for `tenant`, with its own engine instance
+    /// and the same settings: calls on different handles run in parallel (reads each in their
+    /// own snapshot; writes one at a time, as redb has one writer, each waiting for the one
+    /// before to commit). The file stays open until the last handle on it is dropped.
+    /// Errors: `InvalidArgument` (bad tenant), `Forked`, `Internal` (the engine failed to load).
+    pub fn for_tenant(&self, tenant: &str) -> Result<Database> {
+        rem_core::model::tenant::check_tenant(tenant)?;
+        let redb = self.lock()?.redb.clone();
+        let db = Database {
+            inner: Mutex::new(Inner { redb, live: None }),
+            pid: self.pid,
+            interrupt: self.interrupt.clone(),
+            tenant: tenant.to_string(),
+            memory_limit: self.memory_limit,
+            path: self.path.clone(),
+            embeddings: self.embeddings.clone(),
+            call_timeout: self.call_timeout,
+            write_pipeline: self.write_pipeline,
+        };
         db.transaction(Mode::Read, |_| Ok(()))?;
         Ok(db)
     }

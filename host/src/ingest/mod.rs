@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub use chunk::{Chunker, Unit};
 use serde_json::json;
 
-use crate::{Database, Error, Result};
+use crate::{Api, Error, Result};
 
 /// Options of [`ingest`].
 #[derive(Debug, Clone)]
@@ -65,7 +65,8 @@ impl Default for IngestOptions {
 }
 
 /// What happened to one file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FileOutcome {
     /// Written: its document id and chunk count (and chunks removed since the last ingest).
     Ingested {
@@ -260,7 +261,7 @@ pub fn file_uri(path: &Path) -> String {
 
 /// Read, extract, chunk and write one file. Errors (as `Failed`): unreadable,
 /// unsupported or empty files; database errors are returned as `Err`.
-pub fn ingest_file(db: &Database, path: &Path, chunker: &Chunker, options: &IngestOptions) -> Result<FileOutcome> {
+pub fn ingest_file(db: &dyn Api, path: &Path, chunker: &Chunker, options: &IngestOptions) -> Result<FileOutcome> {
     let Some(content_type) = extract::content_type(path) else {
         return Ok(FileOutcome::Failed("unsupported file type: REM reads .txt, .md, .html and .pdf".into()));
     };
@@ -305,7 +306,7 @@ pub fn ingest_file(db: &Database, path: &Path, chunker: &Chunker, options: &Inge
 
 /// Ingest every file under `paths` (see [`expand`]); see [`ingest_files`].
 pub fn ingest(
-    db: &Database,
+    db: &dyn Api,
     paths: &[PathBuf],
     options: &IngestOptions,
     progress: &mut dyn FnMut(&Path, &FileOutcome),
@@ -320,7 +321,7 @@ pub fn ingest(
 /// `InvalidArgument` (bad chunk settings), `SchemaNotFound` (custom tables not
 /// registered), database errors.
 pub fn ingest_files(
-    db: &Database,
+    db: &dyn Api,
     listing: &Listing,
     options: &IngestOptions,
     progress: &mut dyn FnMut(&Path, &FileOutcome),

@@ -1,0 +1,91 @@
+//! The engine handles of a served database: one [`Database`] per request in flight, each with
+//! its own engine instance over the one open redb file, kept for reuse per tenant.
+//!
+//! Reads run in parallel up to the pool's size, each in its own read snapshot. Writes take the
+//! one writer permit first, while waiting holding no thread and no handle, so queued writes
+//! never use up the handles reads need (redb has one writer; a long write never blocks reads).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rem_host::Database;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The handles of one served database.
+pub struct Pool {
+    /// The handle opened first: it holds the file (and others are made from it).
+    root: Database,
+    free: Mutex<HashMap<String, Vec<Database>>>,
+    readers: Arc<Semaphore>,
+    writer: Arc<Semaphore>,
+}
+
+/// A handle lent for one call: given back to the pool when dropped.
+pub struct Lease {
+    pool: Arc<Pool>,
+    db: Option<Database>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for Lease {
+    type Target = Database;
+    fn deref(&self) -> &Database {
+        self.db.as_ref().expect("a lease holds its handle until dropped")
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let (Some(db), Ok(mut free)) = (self.db.take(), self.pool.free.lock()) {
+            free.entry(db.tenant().to_string()).or_default().push(db);
+        }
+    }
+}
+
+impl Pool {
+    /// A pool over `root` (an open database) with at most `size` calls at once (at least 1).
+    pub fn new(root: Database, size: usize) -> Pool {
+        Pool {
+            root,
+            free: Mutex::new(HashMap::new()),
+            readers: Arc::new(Semaphore::new(size.max(1))),
+            writer: Arc::new(Semaphore::new(1)),
+        }
+    }
+
+    /// The handle opened first (the one holding the file).
+    pub fn root(&self) -> &Database {
+        &self.root
+    }
+
+    /// A handle for `tenant`, once a permit is free (the writer's for a `write` call, else a
+    /// reader's). Blocking work (making an engine instance) runs on the blocking pool.
+    /// Errors: `InvalidArgument` (bad tenant name), `Internal` (the engine failed to load).
+    pub async fn lease(self: &Arc<Self>, tenant: &str, write: bool) -> rem_host::Result<Lease> {
+        let semaphore = if write { self.writer.clone() } else { self.readers.clone() };
+        let permit = semaphore.acquire_owned().await.map_err(|_| closing())?;
+        let found = self.free.lock().map_err(|_| closing())?.get_mut(tenant).and_then(Vec::pop);
+        let db = match found {
+            Some(db) => db,
+            None => {
+                let pool = self.clone();
+                let tenant = tenant.to_string();
+                tokio::task::spawn_blocking(move || pool.root.for_tenant(&tenant))
+                    .await
+                    .map_err(|e| rem_host::Error::Internal(format!("making an engine instance: {e}")))??
+            }
+        };
+        Ok(Lease { pool: self.clone(), db: Some(db), _permit: permit })
+    }
+
+    /// Drop every spare handle (at shutdown, before the root closes the file).
+    pub fn clear(&self) {
+        if let Ok(mut free) = self.free.lock() {
+            free.clear();
+        }
+    }
+}
+
+fn closing() -> rem_host::Error {
+    rem_host::Error::Internal("the server is shutting down".into())
+}
