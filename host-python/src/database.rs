@@ -26,9 +26,10 @@ pub fn default_db_path() -> String {
 /// A REM database handle (native; use `rem_db.REMDatabase`).
 #[pyclass(module = "rem_db._rem", frozen)]
 pub struct Database {
-    db: RwLock<Option<Arc<rem_host::Database>>>,
+    db: RwLock<Option<Arc<dyn rem_host::Api>>>,
     tenant: String,
     path: Option<String>,
+    server: Option<String>,
 }
 
 type HostResult<T> = rem_host::Result<T>;
@@ -105,14 +106,14 @@ pub(crate) fn entity_id(entity: &str) -> HostResult<String> {
 
 impl Database {
     /// The open host database. Errors: `InvalidArgumentError` once closed.
-    pub(crate) fn host(&self, py: Python<'_>) -> PyResult<Arc<rem_host::Database>> {
+    pub(crate) fn host(&self, py: Python<'_>) -> PyResult<Arc<dyn rem_host::Api>> {
         let guard =
             self.db.read().map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?;
         guard.clone().ok_or_else(|| error::to_py(py, closed(), None))
     }
 
     /// Run `f` on the open database with the GIL released; map errors to `rem_db.errors`.
-    fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&rem_host::Database) -> HostResult<T> + Send) -> PyResult<T> {
+    fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&dyn rem_host::Api) -> HostResult<T> + Send) -> PyResult<T> {
         let db = self
             .db
             .read()
@@ -123,7 +124,7 @@ impl Database {
         // `PanicException` (which `except Exception` does not catch).
         let result = py.detach(move || {
             std::panic::catch_unwind(AssertUnwindSafe(move || match db {
-                Some(db) => f(&db),
+                Some(db) => f(&*db),
                 None => Err(closed()),
             }))
             .unwrap_or_else(|panic| {
@@ -149,7 +150,7 @@ impl Database {
     fn run_json<'py>(
         &self,
         py: Python<'py>,
-        f: impl FnOnce(&rem_host::Database) -> HostResult<String> + Send,
+        f: impl FnOnce(&dyn rem_host::Api) -> HostResult<String> + Send,
     ) -> PyResult<Bound<'py, PyAny>> {
         let text = self.run(py, f)?;
         json::loads(py, &text)
@@ -161,7 +162,7 @@ impl Database {
     /// Open (creating if needed) the database at `path` (`None`: in memory) as `tenant`.
     #[new]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (path, *, tenant, default_model=None, embed_fn=None, model_dir=None, memory_limit=None, call_timeout_ms=None))]
+    #[pyo3(signature = (path, *, tenant, default_model=None, embed_fn=None, model_dir=None, memory_limit=None, call_timeout_ms=None, server=None, token=None))]
     fn new(
         py: Python<'_>,
         path: Option<String>,
@@ -171,6 +172,8 @@ impl Database {
         model_dir: Option<PathBuf>,
         memory_limit: Option<u64>,
         call_timeout_ms: Option<u64>,
+        server: Option<String>,
+        token: Option<String>,
     ) -> PyResult<Self> {
         let mut embeddings = Embeddings::new(default_model.clone(), model_dir);
         if let (Some(f), Some(name)) = (embed_fn, default_model) {
@@ -191,14 +194,17 @@ impl Database {
         }
         let db = py
             .detach(|| {
-                std::panic::catch_unwind(AssertUnwindSafe(|| rem_host::Database::open(options))).unwrap_or_else(
+                let env = rem_host::remote::ServerChoice::from_env();
+                let choice = rem_host::remote::ServerChoice { url: server.or(env.url), token: token.or(env.token) };
+                std::panic::catch_unwind(AssertUnwindSafe(|| rem_host::remote::open(options, &choice))).unwrap_or_else(
                     |panic| {
                         Err(rem_host::Error::Internal(format!("{} (a bug in REM)", rem_host::panic_message(&*panic))))
                     },
                 )
             })
             .map_err(|e| error::to_py(py, e, None))?;
-        Ok(Database { db: RwLock::new(Some(Arc::new(db))), tenant, path })
+        let server = db.server().map(str::to_string);
+        Ok(Database { db: RwLock::new(Some(Arc::from(db))), tenant, path, server })
     }
 
     /// Close the handle (the file lock is released once running calls finish). Idempotent.
@@ -218,6 +224,12 @@ impl Database {
     #[getter]
     fn tenant(&self) -> &str {
         &self.tenant
+    }
+
+    /// The server's URL when calls go to `rem serve`, else `None` (the file is open here).
+    #[getter]
+    fn server(&self) -> Option<&str> {
+        self.server.as_deref()
     }
 
     /// The database directory, or `None` in memory.

@@ -103,6 +103,16 @@ pub fn init_logging() {
 /// rolls back whole), then the endpoint file and socket are removed and the file is closed.
 /// Errors: see [`ServeError`].
 pub fn serve(options: ServeOptions, ready: impl FnOnce(&str)) -> Result<(), ServeError> {
+    serve_until(options, ready, shutdown_signal())
+}
+
+/// [`serve`], shutting down when `stop` completes instead of on a signal (for a server embedded
+/// in another program, and for tests).
+pub fn serve_until(
+    options: ServeOptions,
+    ready: impl FnOnce(&str),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
     let dir = options.open.path.clone().ok_or_else(|| ServeError::Config("rem serve needs a database path".into()))?;
     if let Some(addr) = options.listen
         && !addr.ip().is_loopback()
@@ -143,7 +153,7 @@ pub fn serve(options: ServeOptions, ready: impl FnOnce(&str)) -> Result<(), Serv
         .max_blocking_threads(options.readers + 8)
         .build()
         .map_err(|source| ServeError::Io { context: "starting the server runtime".into(), source })?;
-    let served = runtime.block_on(run(state.clone(), &options, &dir, ready));
+    let served = runtime.block_on(run(state.clone(), &options, &dir, ready, stop));
     Endpoint::remove_own(&dir);
     if let Some(sock) = &options.socket {
         let _ = std::fs::remove_file(sock);
@@ -158,6 +168,7 @@ async fn run(
     options: &ServeOptions,
     dir: &std::path::Path,
     ready: impl FnOnce(&str),
+    stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let app = http::router(state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -203,7 +214,7 @@ async fn run(
         .map_err(|source| ServeError::Io { context: format!("cannot write {}", Endpoint::file(dir).display()), source })?;
     tracing::info!(url = %url, path = %dir.display(), "serving");
     ready(&url);
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down: finishing the calls in flight");
     let _ = stop_tx.send(true);
     for s in servers {
@@ -217,7 +228,7 @@ async fn run(
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok();
     let term = async {

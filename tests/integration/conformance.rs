@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rem_core::suites;
 use rem_host::embed::CustomEmbedder;
-use rem_host::{Database, Direction, Embeddings, OpenOptions, SearchOptions, SearchQuery, Strategy};
+use rem_host::{Api, Database, Direction, Embeddings, OpenOptions, SearchOptions, SearchQuery, Strategy};
 use serde_json::{Value, json};
 
 /// `custom:letters`: counts of a-z per text (case folded), as the suite defines it.
@@ -42,7 +42,7 @@ fn parse(s: String) -> Value {
     serde_json::from_str(&s).unwrap()
 }
 
-fn run(db: &Database, op: &str, a: &Value) -> rem_host::Result<Value> {
+fn run(db: &dyn Api, op: &str, a: &Value) -> rem_host::Result<Value> {
     let dir = |a: &Value| a["direction"].as_str().unwrap_or("out").parse::<Direction>();
     Ok(match op {
         "register_schema" => parse(db.register_schema(s(a, "name"), &text(a, "schema"))?),
@@ -100,14 +100,51 @@ fn run(db: &Database, op: &str, a: &Value) -> rem_host::Result<Value> {
     })
 }
 
-#[test]
-fn the_rust_host_passes_the_conformance_suite() {
+/// The embeddings the suite asks for: `custom:letters` as the default model.
+fn suite_embeddings() -> Embeddings {
     let suite: Value = serde_json::from_str(suites::CONFORMANCE).unwrap();
     let model = suite["model"].as_str().unwrap();
-    let embeddings = Embeddings::new(Some(model.into()), None).with_custom(model, letters());
-    let db = Database::open(OpenOptions::in_memory().embeddings(embeddings)).unwrap();
+    Embeddings::new(Some(model.into()), None).with_custom(model, letters())
+}
+
+#[test]
+fn the_rust_host_passes_the_conformance_suite() {
+    let db = Database::open(OpenOptions::in_memory().embeddings(suite_embeddings())).unwrap();
+    conform(&db);
+}
+
+/// A database served by `rem_server` (real HTTP on loopback) and reached through
+/// `rem_host::remote::Remote` answers the suite exactly as the file opened in process does.
+#[test]
+fn a_served_database_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = rem_server::ServeOptions {
+        open: OpenOptions::at(dir.path().join("db")).embeddings(suite_embeddings()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        socket: None,
+        token: None,
+        token_file: None,
+        max_body: rem_server::DEFAULT_MAX_BODY,
+        readers: 2,
+    };
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        rem_server::serve_until(options, |url| url_tx.send(url.to_string()).unwrap(), async {
+            let _ = stop_rx.await;
+        })
+    });
+    let url = url_rx.recv().unwrap();
+    let remote = rem_host::remote::Remote::connect(&url, None, "default").unwrap();
+    conform(&remote);
+    stop_tx.send(()).unwrap();
+    server.join().unwrap().unwrap();
+    assert!(!dir.path().join("db").join(rem_host::config::ENDPOINT_FILE).exists(), "endpoint file left behind");
+}
+
+fn conform(db: &dyn Api) {
     suites::run_conformance(|op, args| {
-        run(&db, op, args).map_err(|e| {
+        run(db, op, args).map_err(|e| {
             let issues = match &e {
                 rem_host::Error::Validation(issues) => Some(serde_json::to_value(issues).unwrap()),
                 _ => None,

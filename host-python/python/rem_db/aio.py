@@ -35,6 +35,8 @@ class AsyncREMDatabase:
         embedding_model: Union[str, EmbeddingFunction, None] = None,
         memory_limit: Optional[int] = None,
         call_timeout: Optional[float] = None,
+        server: Optional[str] = None,
+        token: Optional[str] = None,
     ) -> None:
         self.sync = REMDatabase(
             path,
@@ -42,7 +44,14 @@ class AsyncREMDatabase:
             embedding_model=embedding_model,
             memory_limit=memory_limit,
             call_timeout=call_timeout,
+            server=server,
+            token=token,
         )
+
+    @classmethod
+    async def connect(cls, url: str, *, token: Optional[str] = None, tenant_id: str = "default") -> "AsyncREMDatabase":
+        """The asyncio form of :meth:`REMDatabase.connect` (the requests run in worker threads)."""
+        return await asyncio.to_thread(cls, None, tenant_id=tenant_id, server=url, token=token)
 
     @classmethod
     async def open(

@@ -24,7 +24,9 @@ VectorLike = Any
 
 
 class REMDatabase:
-    """One tenant's handle on a REM database (an embedded, single-process store).
+    """One tenant's handle on a REM database: the file opened in this process, or,
+    when ``rem serve`` serves it, that server (found by itself through the
+    database folder's endpoint file, so several processes share one database).
 
     Args:
         path: database directory (created if needed; holds ``rem.redb``).
@@ -45,9 +47,18 @@ class REMDatabase:
             (default ``$P8_CALL_TIMEOUT_MS``, else 60 s; ``0`` for none); a
             call past it raises :class:`~rem_db.errors.CallTimeoutError` and
             is rolled back.
+        server: send every call to the REM server at this URL
+            (``http://127.0.0.1:7878``) instead of opening ``path``; default
+            ``$P8_SERVER``. See :meth:`connect`.
+        token: the server's bearer token (default ``$P8_SERVER_TOKEN``, or the
+            token file the server's endpoint file names).
 
     Raises:
-        DatabaseLockedError: another process (or handle) has the database open.
+        DatabaseLockedError: another process holds the database and did not
+            release it within ``$P8_BUSY_TIMEOUT_MS`` (default 5,000 ms); the
+            message names its process id. Run ``rem serve`` to share it.
+        ServerConnectionError: the named server cannot be reached.
+        UnauthorizedError: the server refused the token.
         StorageError: the directory or file cannot be created or read, or the
             database file is damaged (the message says what to do).
         InvalidArgumentError: a bad ``tenant_id``, or a bad ``P8_*`` setting
@@ -72,9 +83,13 @@ class REMDatabase:
         embedding_model: Union[str, _convert.EmbeddingFunction, None] = None,
         memory_limit: Optional[int] = None,
         call_timeout: Optional[float] = None,
+        server: Optional[str] = None,
+        token: Optional[str] = None,
     ) -> None:
         if path is None:
-            resolved: Optional[str] = default_db_path()
+            # Served by URL: no local path (the server's own path is the server's business).
+            served = server or os.environ.get("P8_SERVER", "").strip()
+            resolved: Optional[str] = None if served else default_db_path()
         else:
             resolved = os.fspath(path)
             if resolved == MEMORY:
@@ -97,15 +112,35 @@ class REMDatabase:
             model_dir=_convert.minilm_dir(),
             memory_limit=memory_limit,
             call_timeout_ms=timeout_ms,
+            server=server,
+            token=token,
         )
         self._tables: Dict[type, str] = {}
         self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------
 
+    @classmethod
+    def connect(cls, url: str, *, token: Optional[str] = None, tenant_id: str = "default") -> "REMDatabase":
+        """A handle on the database ``rem serve`` serves at ``url`` (``http://host:port``),
+        on this machine or another: the same methods, results and exceptions as a handle
+        on the file. Each call is one request, atomic on the server.
+
+        Raises:
+            ServerConnectionError: nothing answers at ``url``.
+            UnauthorizedError: the server needs a ``token`` and got none or another.
+            InvalidArgumentError: ``url`` is not an ``http://`` URL.
+        """
+        return cls(None, tenant_id=tenant_id, server=url, token=token)
+
+    @property
+    def server(self) -> Optional[str]:
+        """The server's URL when calls go to ``rem serve``, else ``None``."""
+        return self._db.server
+
     @property
     def path(self) -> Optional[str]:
-        """The database directory, or ``None`` in memory."""
+        """The database directory, or ``None`` in memory (or when connected by URL)."""
         return self._db.path
 
     @property
@@ -135,8 +170,9 @@ class REMDatabase:
         self.close()
 
     def __repr__(self) -> str:
-        where = self.path or MEMORY
-        return f"REMDatabase({where!r}, tenant_id={self.tenant_id!r}{', closed' if self.closed else ''})"
+        where = self.path or self.server or MEMORY
+        served = f", server={self.server!r}" if self.server and self.path else ""
+        return f"REMDatabase({where!r}, tenant_id={self.tenant_id!r}{served}{', closed' if self.closed else ''})"
 
     # -- schemas -------------------------------------------------------------
 
