@@ -64,8 +64,7 @@ pub trait Api: Send + Sync {
     /// See [`crate::Database::add_edge`].
     fn add_edge(&self, src: &str, dst: &str, rel_type: &str, properties: Option<&str>) -> Result<String>;
     /// See [`crate::Database::add_edges_with_progress`] (served: `progress` once, at the end).
-    fn add_edges_with_progress(&self, edges: &[String], chunk: usize, progress: &mut dyn FnMut(usize))
-    -> Result<u32>;
+    fn add_edges_with_progress(&self, edges: &[String], chunk: usize, progress: &mut dyn FnMut(usize)) -> Result<u32>;
     /// See [`crate::Database::get_edges`].
     fn get_edges(&self, id: &str, direction: Direction, rel_types: &[String]) -> Result<String>;
     /// See [`crate::Database::delete_edge`].
@@ -182,12 +181,7 @@ impl Api for crate::Database {
     fn add_edge(&self, src: &str, dst: &str, rel_type: &str, properties: Option<&str>) -> Result<String> {
         crate::Database::add_edge(self, src, dst, rel_type, properties)
     }
-    fn add_edges_with_progress(
-        &self,
-        edges: &[String],
-        chunk: usize,
-        progress: &mut dyn FnMut(usize),
-    ) -> Result<u32> {
+    fn add_edges_with_progress(&self, edges: &[String], chunk: usize, progress: &mut dyn FnMut(usize)) -> Result<u32> {
         crate::Database::add_edges_with_progress(self, edges, chunk, progress)
     }
     fn get_edges(&self, id: &str, direction: Direction, rel_types: &[String]) -> Result<String> {

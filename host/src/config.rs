@@ -144,9 +144,9 @@ pub fn check_env() -> Vec<String> {
         memory_limit_from_env().err(),
         busy_timeout_from_env().err(),
     ]
-        .into_iter()
-        .flatten()
-        .collect()
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]

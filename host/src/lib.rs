@@ -25,11 +25,11 @@ mod runtime;
 mod state;
 pub mod templates;
 
+pub use api::Api;
 pub use database::{
     DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_BATCH_BYTES, MAX_TENANT_LEN, OpenOptions,
     SearchOptions, SearchQuery,
 };
-pub use api::Api;
 pub use embed::Embeddings;
 pub use error::{Error, Issue, IssueKind, PathSegment, Result, panic_message};
 pub use graph::{Direction, Strategy};

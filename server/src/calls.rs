@@ -133,10 +133,19 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
                 "bfs" => Strategy::Bfs,
                 "dfs" => Strategy::Dfs,
                 other => {
-                    return Err(Error::InvalidArgument(format!("request field `strategy` is {other:?}: use bfs or dfs")));
+                    return Err(Error::InvalidArgument(format!(
+                        "request field `strategy` is {other:?}: use bfs or dfs"
+                    )));
                 }
             };
-            db.traverse(a.str("start")?, a.direction()?, a.u32("depth")?, &a.strings("rel_types")?, strategy, a.opt_u32("limit")?)
+            db.traverse(
+                a.str("start")?,
+                a.direction()?,
+                a.u32("depth")?,
+                &a.strings("rel_types")?,
+                strategy,
+                a.opt_u32("limit")?,
+            )
         }
         "shortest-path" => db.shortest_path(
             a.str("source")?,
@@ -154,7 +163,11 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
                 (None, Some(v)) => SearchQuery::Vector(
                     serde_json::from_value(v.clone()).map_err(|_| bad("vector", "a list of numbers"))?,
                 ),
-                _ => return Err(Error::InvalidArgument("search needs exactly one of `text` (a string) and `vector` (a list of numbers)".into())),
+                _ => {
+                    return Err(Error::InvalidArgument(
+                        "search needs exactly one of `text` (a string) and `vector` (a list of numbers)".into(),
+                    ));
+                }
             };
             let defaults = SearchOptions::default();
             let options = SearchOptions {
@@ -176,7 +189,8 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
                 Some(Value::Array(c)) => c.clone(),
                 _ => return Err(bad("chunks", "a list of objects")),
             };
-            let document = args.get("document").filter(|d| d.is_object()).ok_or_else(|| bad("document", "an object"))?;
+            let document =
+                args.get("document").filter(|d| d.is_object()).ok_or_else(|| bad("document", "an object"))?;
             let outcome =
                 db.write_document(a.str("documents")?, a.str("table")?, document, chunks, a.bool("force", false)?)?;
             json(&outcome)

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rem_host::Error;
 use rem_host::remote::wire;
-use serde_json::{Value, json};
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use crate::calls;
@@ -79,8 +79,7 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let mut resp = match &state.token {
         Some(token) if !authorized(req.headers(), token) => error(&Error::Unauthorized(
-            "this server needs `Authorization: Bearer <token>` with its token (P8_SERVER_TOKEN or --token-file)"
-                .into(),
+            "this server needs `Authorization: Bearer <token>` with its token (P8_SERVER_TOKEN or --token-file)".into(),
         )),
         _ => next.run(req).await,
     };
@@ -152,7 +151,9 @@ async fn call(
     } else {
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return error(&Error::InvalidArgument("the request body must be a JSON object of arguments".into())),
+            Ok(_) => {
+                return error(&Error::InvalidArgument("the request body must be a JSON object of arguments".into()));
+            }
             Err(e) => {
                 return error(&Error::InvalidArgument(format!(
                     "the request body is not JSON: {e} (line {}, column {})",
@@ -198,8 +199,7 @@ fn ndjson(text: String) -> Response {
             .collect(),
         Err(e) => return error(&Error::Internal(format!("the engine's answer is not a JSON array: {e}"))),
     };
-    let lines = ranges
-        .into_iter()
-        .flat_map(move |r| [Ok::<_, Infallible>(bytes.slice(r)), Ok(Bytes::from_static(b"\n"))]);
+    let lines =
+        ranges.into_iter().flat_map(move |r| [Ok::<_, Infallible>(bytes.slice(r)), Ok(Bytes::from_static(b"\n"))]);
     ([(header::CONTENT_TYPE, wire::NDJSON)], Body::from_stream(futures_util::stream::iter(lines))).into_response()
 }

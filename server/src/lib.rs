@@ -55,7 +55,9 @@ pub enum ServeError {
     #[error(transparent)]
     Open(#[from] Error),
     /// Another `rem serve` already serves this database.
-    #[error("database {path} is already served by process {pid} at {url}; use that server (clients find it by themselves)")]
+    #[error(
+        "database {path} is already served by process {pid} at {url}; use that server (clients find it by themselves)"
+    )]
     AlreadyServed {
         /// The database directory.
         path: String,
@@ -178,7 +180,8 @@ async fn run(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| ServeError::Io { context: format!("cannot listen on {addr}"), source })?;
-        let bound = listener.local_addr().map_err(|source| ServeError::Io { context: "local address".into(), source })?;
+        let bound =
+            listener.local_addr().map_err(|source| ServeError::Io { context: "local address".into(), source })?;
         url = Some(format!("http://{bound}"));
         let mut stop = stop_rx.clone();
         let app = app.clone();
@@ -205,13 +208,12 @@ async fn run(
         url: url.clone(),
         pid: std::process::id(),
         token_file: options.token_file.clone(),
-        started_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        started_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
     };
-    endpoint
-        .write(dir)
-        .map_err(|source| ServeError::Io { context: format!("cannot write {}", Endpoint::file(dir).display()), source })?;
+    endpoint.write(dir).map_err(|source| ServeError::Io {
+        context: format!("cannot write {}", Endpoint::file(dir).display()),
+        source,
+    })?;
     tracing::info!(url = %url, path = %dir.display(), "serving");
     ready(&url);
     stop.await;

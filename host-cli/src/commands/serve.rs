@@ -14,7 +14,10 @@ pub fn run(g: &Global, args: ServeArgs) -> Result<()> {
             anyhow::ensure!(!token.is_empty(), "the token file {} is empty", file.display());
             Some(token)
         }
-        None => std::env::var(rem_host::config::ENV_SERVER_TOKEN).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+        None => std::env::var(rem_host::config::ENV_SERVER_TOKEN)
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
     };
     rem_server::init_logging();
     let options = rem_server::ServeOptions {

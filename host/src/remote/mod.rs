@@ -46,6 +46,12 @@ impl Remote {
     pub fn connect(url: &str, token: Option<String>, tenant: &str) -> Result<Remote> {
         rem_core::model::tenant::check_tenant(tenant)?;
         let url = url.trim_end_matches('/').to_string();
+        if let Some(sock) = url.strip_prefix("unix:") {
+            return Err(Error::Unsupported(format!(
+                "the server listens only on the Unix socket {sock}, which REM's own clients cannot use yet (HTTP \
+                 clients such as curl --unix-socket can); start `rem serve` with --listen as well"
+            )));
+        }
         if !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(Error::InvalidArgument(format!(
                 "server URL {url:?} is not an http:// or https:// URL (e.g. http://127.0.0.1:7878)"
@@ -201,12 +207,7 @@ impl Api for Remote {
     fn add_edge(&self, src: &str, dst: &str, rel_type: &str, properties: Option<&str>) -> Result<String> {
         self.call("add-edge", &json!({"src": src, "dst": dst, "rel_type": rel_type, "properties": properties}))
     }
-    fn add_edges_with_progress(
-        &self,
-        edges: &[String],
-        _chunk: usize,
-        progress: &mut dyn FnMut(usize),
-    ) -> Result<u32> {
+    fn add_edges_with_progress(&self, edges: &[String], _chunk: usize, progress: &mut dyn FnMut(usize)) -> Result<u32> {
         let n: u32 = parsed(&self.call("add-edges", &json!({"edges": edges}))?)?;
         progress(n as usize);
         Ok(n)

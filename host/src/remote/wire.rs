@@ -147,10 +147,9 @@ pub fn error_from_wire(status: u16, body: &str) -> Error {
         "storage" => Error::Storage(m),
         "embedding" => Error::Embedding(m),
         "resource_exhausted" => Error::ResourceExhausted(m),
-        "locked" => Error::Locked {
-            path: s("path").into(),
-            holder: e.get("holder").and_then(Value::as_u64).map(|p| p as u32),
-        },
+        "locked" => {
+            Error::Locked { path: s("path").into(), holder: e.get("holder").and_then(Value::as_u64).map(|p| p as u32) }
+        }
         "io" => Error::Io { context: s("context"), message: m },
         "timeout" => Error::Timeout(m),
         "interrupted" => Error::Interrupted(m),
@@ -191,11 +190,23 @@ mod tests {
 
     #[test]
     fn every_error_case_survives_the_wire() {
-        let mut cases: Vec<Error> = ["not-found", "schema-not-found", "invalid-schema", "schema-conflict", "validation",
-            "invalid-query", "unsupported", "invalid-argument", "storage", "embedding", "resource-exhausted", "internal"]
-            .iter()
-            .map(|c| Error::from_wit_case(c, "what went wrong").unwrap())
-            .collect();
+        let mut cases: Vec<Error> = [
+            "not-found",
+            "schema-not-found",
+            "invalid-schema",
+            "schema-conflict",
+            "validation",
+            "invalid-query",
+            "unsupported",
+            "invalid-argument",
+            "storage",
+            "embedding",
+            "resource-exhausted",
+            "internal",
+        ]
+        .iter()
+        .map(|c| Error::from_wit_case(c, "what went wrong").unwrap())
+        .collect();
         cases.extend([
             Error::Locked { path: "/tmp/db".into(), holder: Some(42) },
             Error::Io { context: "cannot open x".into(), message: "denied".into() },
