@@ -44,6 +44,8 @@ test-python: wheel
 	rm -rf $(PYENV)
 	python3 -m venv $(PYENV)
 	$(PYENV)/bin/python -m pip install --quiet --disable-pip-version-check "$$(ls target/wheels/rem_db-*.whl)[test]"
+	# tests/test_server.py runs `rem serve` as a real process.
+	cargo build --release --locked -j $(JOBS) -p rem-cli
 	cd host-python && ../$(PYENV)/bin/python -m pytest tests -q
 
 ## fuzz: coverage-guided fuzzing of the SQL and JSON-row entry points (fuzz/README.md), FUZZ_SECONDS

@@ -85,24 +85,29 @@ def call(db: rem_db.REMDatabase, op: str, a: Dict[str, Any]) -> Any:
 
 
 def test_the_python_wheel_passes_the_conformance_suite() -> None:
-    saved: Dict[str, Any] = {}
     with rem_db.REMDatabase(":memory:", embedding_model=suite_model) as db:
-        for n, step in enumerate(SUITE["steps"]):
-            op, args = step["op"], substitute(step["args"], saved)
-            if "error" in step:
-                with pytest.raises(rem_db.RemError) as info:
-                    call(db, op, args)
-                assert info.value.kind == step["error"], f"step {n} ({op}): {info.value!r}"
-                if "issues" in step:
-                    assert isinstance(info.value, rem_db.ValidationError)
-                    got = [{"loc": list(i["loc"]), "type": i["type"]} for i in info.value.errors()]
-                    assert matches(step["issues"], got), f"step {n} ({op}): {got}"
-                continue
-            got = call(db, op, args)
-            if "expect" in step:
-                want = substitute(step["expect"], saved)
-                assert matches(want, got), f"step {n} ({op}): got {got}, want {want}"
-            if isinstance(step.get("save"), str):
-                saved[step["save"]] = got["id"]
-            elif isinstance(step.get("save"), list):
-                saved.update(zip(step["save"], got))
+        run_suite(db, SUITE)
+
+
+def run_suite(db: rem_db.REMDatabase, suite: Dict[str, Any]) -> None:
+    """Run every step of ``suite`` on ``db`` (fresh), asserting each result or error."""
+    saved: Dict[str, Any] = {}
+    for n, step in enumerate(suite["steps"]):
+        op, args = step["op"], substitute(step["args"], saved)
+        if "error" in step:
+            with pytest.raises(rem_db.RemError) as info:
+                call(db, op, args)
+            assert info.value.kind == step["error"], f"step {n} ({op}): {info.value!r}"
+            if "issues" in step:
+                assert isinstance(info.value, rem_db.ValidationError)
+                got = [{"loc": list(i["loc"]), "type": i["type"]} for i in info.value.errors()]
+                assert matches(step["issues"], got), f"step {n} ({op}): {got}"
+            continue
+        got = call(db, op, args)
+        if "expect" in step:
+            want = substitute(step["expect"], saved)
+            assert matches(want, got), f"step {n} ({op}): got {got}, want {want}"
+        if isinstance(step.get("save"), str):
+            saved[step["save"]] = got["id"]
+        elif isinstance(step.get("save"), list):
+            saved.update(zip(step["save"], got))
