@@ -162,7 +162,7 @@ fn a_second_process_is_told_the_database_is_locked() {
     let mut err = String::new();
     for _ in 0..100 {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let out = rem(d, &["count", "person"]);
+        let out = rem(d, &["--wait", "0", "count", "person"]);
         if !out.status.success() {
             err = String::from_utf8_lossy(&out.stderr).into_owned();
             break;
@@ -170,7 +170,7 @@ fn a_second_process_is_told_the_database_is_locked() {
     }
     drop(holder.stdin.take());
     let _ = holder.wait();
-    assert!(err.contains("locked by another process"), "{err}");
+    assert!(err.contains(&format!("held by process {}", holder.id())) && err.contains("rem serve"), "{err}");
 }
 
 #[test]
