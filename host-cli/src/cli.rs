@@ -31,6 +31,10 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// How errors are written to stderr: text for people, or one JSON object for programs
+    /// (`{"error": {kind, message, display, issues?, line?, column?}}`, as the server's, docs/server.md).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Text)]
+    pub error_format: ErrorFormat,
     /// Send every call to the REM server at this URL (e.g. http://127.0.0.1:7878) instead of
     /// opening the database file. Without it, a server serving --path is found by itself.
     #[arg(long, global = true, env = "P8_SERVER", value_name = "URL")]
@@ -52,6 +56,15 @@ pub enum Format {
     Table,
     /// CSV with a header row (query results and lists).
     Csv,
+}
+
+/// How errors are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    /// `error: ...` lines with a hint.
+    Text,
+    /// One JSON object.
+    Json,
 }
 
 /// All commands.
@@ -157,7 +170,11 @@ pub enum Command {
     /// Example: rem search "web server" --table packages --top-k 5 --where "section = 'httpd'"
     Search {
         /// The text to search for (embedded with the table's model).
-        text: String,
+        #[arg(required_unless_present = "vector")]
+        text: Option<String>,
+        /// Search with this vector instead of a text: a JSON array of numbers of the table's dimensions.
+        #[arg(long, conflicts_with = "text", value_name = "JSON")]
+        vector: Option<String>,
         /// Table to search (it must have `embedding_fields`).
         #[arg(long, short)]
         table: String,
@@ -380,4 +397,7 @@ pub struct InsertArgs {
     /// line rejects the whole batch and the error names the line and field.
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub batch: Option<PathBuf>,
+    /// With --batch: also print the ids of the rows, in input order (`ids`).
+    #[arg(long, requires = "batch")]
+    pub ids: bool,
 }

@@ -5,10 +5,11 @@
 use rem_host::Error;
 
 /// A batch of JSONL rows refused as a whole (nothing written); the message names the input
-/// lines and fields at fault.
+/// lines and fields at fault, and the engine's error (issues by row index) is kept for
+/// `--error-format json`.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BatchRejected(pub String);
+pub struct BatchRejected(pub String, pub Error);
 
 /// The next step to suggest for `e`, if there is an obvious one.
 pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
@@ -39,7 +40,7 @@ mod tests {
 
     #[test]
     fn hints_follow_the_error_type_not_its_text() {
-        let batch = anyhow::Error::new(BatchRejected("any text at all".into()));
+        let batch = anyhow::Error::new(BatchRejected("any text at all".into(), Error::Validation(Vec::new())));
         assert_eq!(hint(&batch), Some("fix the lines named above and run the batch again"));
         let text_only = anyhow::anyhow!("batch rejected, nothing was written");
         assert_eq!(hint(&text_only), None);

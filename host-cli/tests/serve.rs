@@ -385,3 +385,210 @@ fn a_unix_socket_is_private() {
     server.stop();
     assert!(!sock.exists(), "the socket is removed on exit");
 }
+
+/// An OpenAI-compatible `/v1/embeddings` on loopback answering model `letters` with the
+/// conformance suite's letter counts; it checks the key and model it is sent, and answers 400
+/// to anything else. Returns its base URL.
+fn letters_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut stream = stream;
+                loop {
+                    let (mut len, mut auth) = (0usize, String::new());
+                    let mut first = String::new();
+                    if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        let mut line = String::new();
+                        reader.read_line(&mut line).unwrap();
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        let lower = l.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                        if lower.starts_with("authorization:") {
+                            auth = l["authorization:".len()..].trim().to_string();
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    reader.read_exact(&mut body).unwrap();
+                    let req: Value = serde_json::from_slice(&body).unwrap();
+                    let good = first.starts_with("POST /v1/embeddings ")
+                        && auth == "Bearer stub-key"
+                        && req["model"] == "letters";
+                    let (status, reply) = if good {
+                        let data: Vec<Value> = req["input"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .enumerate()
+                            .map(|(i, t)| {
+                                let mut v = vec![0f32; 26];
+                                for c in t.as_str().unwrap().to_lowercase().chars() {
+                                    if c.is_ascii_lowercase() {
+                                        v[(c as u8 - b'a') as usize] += 1.0;
+                                    }
+                                }
+                                json!({"index": i, "embedding": v})
+                            })
+                            .collect();
+                        ("200 OK", json!({"data": data}))
+                    } else {
+                        ("400 Bad Request", json!({"error": {"message": format!("unexpected {first} {auth} {req}")}}))
+                    };
+                    let text = reply.to_string();
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        text.len()
+                    );
+                    stream.write_all(head.as_bytes()).unwrap();
+                    stream.write_all(text.as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    format!("http://{addr}/v1")
+}
+
+/// One conformance step as a `rem` command against the server at `url`: the result as JSON, or
+/// the error (kind, issues) from `--error-format json`.
+fn cli_step(work: &Path, url: &str, op: &str, a: &Value) -> Result<Value, (String, Option<Value>)> {
+    let s = |k: &str| a[k].as_str().unwrap().to_string();
+    let mut args: Vec<String> = Vec::new();
+    let direction = a["direction"].as_str().unwrap_or("out").to_string();
+    let types = |args: &mut Vec<String>| {
+        for t in a["rel_types"].as_array().into_iter().flatten() {
+            args.extend(["--type".into(), t.as_str().unwrap().into()]);
+        }
+    };
+    match op {
+        "register_schema" => {
+            let file = work.join(format!("schema-{}.json", s("name")));
+            std::fs::write(&file, a["schema"].to_string()).unwrap();
+            args.extend(["schema".into(), "add".into(), file.display().to_string(), "--name".into(), s("name")]);
+        }
+        "list_schemas" => args.extend(["schema".into(), "list".into()]),
+        "get_schema" => args.extend(["schema".into(), "show".into(), s("name")]),
+        "insert" => args.extend(["insert".into(), s("table"), a["data"].to_string()]),
+        "insert_batch" => {
+            let file = work.join("batch.jsonl");
+            let rows: String = a["rows"].as_array().unwrap().iter().map(|r| format!("{r}\n")).collect();
+            std::fs::write(&file, rows).unwrap();
+            args.extend(["insert".into(), s("table"), "--batch".into(), file.display().to_string(), "--ids".into()]);
+        }
+        "get" => args.extend(["get".into(), s("id")]),
+        "update" => args.extend(["update".into(), s("id"), a["patch"].to_string()]),
+        "delete" => {
+            args.extend(["delete".into(), s("id")]);
+            if a["hard"].as_bool().unwrap_or(false) {
+                args.push("--hard".into());
+            }
+        }
+        "lookup" => args.extend(["lookup".into(), s("key")]),
+        "count" => args.extend(["count".into(), s("table")]),
+        "query" => {
+            args.extend(["query".into(), s("sql")]);
+            if let Some(p) = a.get("params") {
+                args.extend(["--params".into(), p.to_string()]);
+            }
+        }
+        "search" => {
+            args.push("search".into());
+            match a.get("text") {
+                Some(t) => args.push(t.as_str().unwrap().into()),
+                None => args.extend(["--vector".into(), a["vector"].to_string()]),
+            }
+            args.extend(["--table".into(), s("table"), "-k".into(), a["top_k"].as_u64().unwrap_or(10).to_string()]);
+            if let Some(f) = a["filter"].as_str() {
+                args.extend(["--where".into(), f.into()]);
+            }
+        }
+        "add_edge" => {
+            args.extend(["edge".into(), "add".into(), s("src"), s("dst"), s("rel_type")]);
+            if let Some(p) = a.get("properties") {
+                args.extend(["--props".into(), p.to_string()]);
+            }
+        }
+        "traverse" => {
+            args.extend([
+                "traverse".into(),
+                s("start"),
+                "--depth".into(),
+                a["depth"].to_string(),
+                "--direction".into(),
+                direction,
+            ]);
+            types(&mut args);
+        }
+        "shortest_path" => {
+            args.extend(["path".into(), s("source"), s("target"), "--direction".into(), direction]);
+            args.extend(["--max-depth".into(), a["max_depth"].to_string()]);
+            if a["weighted"].as_bool().unwrap_or(false) {
+                args.push("--weighted".into());
+            }
+            types(&mut args);
+        }
+        other => panic!("the suite uses op {other:?}, which the CLI runner does not know"),
+    }
+    let out = Command::new(BIN)
+        .args(["--server", url, "--error-format", "json"])
+        .args(&args)
+        .env_remove("P8_SERVER")
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        let err: Value = serde_json::from_slice(&out.stderr)
+            .unwrap_or_else(|e| panic!("rem {args:?}: stderr is not a JSON error ({e}): {}", stderr_of(&out)));
+        let kind = err["error"]["kind"].as_str().unwrap().to_string();
+        // The CLI reports a missing entity of `rem get` as not_found; the API answers null.
+        if op == "get" && kind == "not_found" {
+            return Ok(Value::Null);
+        }
+        return Err((kind, err["error"].get("issues").cloned()));
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    Ok(match op {
+        "list_schemas" => Value::Array(v.as_array().unwrap().iter().map(|r| r["name"].clone()).collect()),
+        "insert_batch" => v["ids"].clone(),
+        _ => v,
+    })
+}
+
+#[test]
+fn the_cli_passes_the_conformance_suite_through_a_server() {
+    let suite: Value = serde_json::from_str(rem_core::suites::CONFORMANCE).unwrap();
+    // The server cannot call the suite's in-process letters function: it is served to it by an
+    // OpenAI-compatible endpoint instead, as model openai:letters.
+    let model = suite["model"].as_str().unwrap();
+    let suite = rem_core::suites::CONFORMANCE.replace(model, "openai:letters");
+    let dir = tempfile::tempdir().unwrap();
+    let base = letters_endpoint();
+    let mut c = cmd(dir.path());
+    let log = dir.path().join("serve.log");
+    c.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("P8_DEFAULT_EMBEDDING", "openai:letters")
+        .env("P8_OPENAI_BASE_URL", &base)
+        .env("P8_OPENAI_API_KEY", "stub-key");
+    let child = c.stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    let mut server = Server { child, url: String::new(), log };
+    let started = Instant::now();
+    while server.url.is_empty() {
+        if let Ok(v) = serde_json::from_str::<Value>(&read(&dir.path().join("db/rem.server.json"))) {
+            server.url = v["url"].as_str().unwrap().to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no server: {}", read(&server.log));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = server.url.clone();
+    rem_core::suites::run_suite(&suite, |op, args| cli_step(dir.path(), &url, op, args));
+    server.stop();
+}

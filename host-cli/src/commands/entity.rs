@@ -32,7 +32,7 @@ pub fn read_jsonl(source: &std::path::Path) -> Result<(Vec<String>, Vec<usize>)>
 
 /// Re-word a batch validation error so it names input lines instead of row indexes.
 pub fn batch_error(e: Error, lines: &[usize], source: &str) -> anyhow::Error {
-    let Error::Validation(issues) = e else {
+    let Error::Validation(issues) = &e else {
         return e.into();
     };
     let mut msg = format!("batch rejected, nothing was written: {} problem(s) in {source}", issues.len());
@@ -51,7 +51,7 @@ pub fn batch_error(e: Error, lines: &[usize], source: &str) -> anyhow::Error {
     if issues.len() > 20 {
         msg.push_str(&format!("\n  ... and {} more", issues.len() - 20));
     }
-    crate::errors::BatchRejected(msg).into()
+    crate::errors::BatchRejected(msg, e).into()
 }
 
 /// `rem insert <table> <json>` or `rem insert <table> --batch [file|-]`.
@@ -73,15 +73,16 @@ pub fn insert(g: &Global, args: InsertArgs) -> Result<()> {
         bar.finish_and_clear();
         let ids = ids?;
         let secs = started.elapsed().as_secs_f64();
-        return output::value(
-            g.format,
-            &json!({
-                "table": args.table,
-                "inserted": ids.len(),
-                "seconds": (secs * 1000.0).round() / 1000.0,
-                "rows_per_second": if secs > 0.0 { (ids.len() as f64 / secs).round() } else { 0.0 },
-            }),
-        );
+        let mut summary = json!({
+            "table": args.table,
+            "inserted": ids.len(),
+            "seconds": (secs * 1000.0).round() / 1000.0,
+            "rows_per_second": if secs > 0.0 { (ids.len() as f64 / secs).round() } else { 0.0 },
+        });
+        if args.ids {
+            summary["ids"] = json!(ids);
+        }
+        return output::value(g.format, &summary);
     }
     let Some(data) = args.data else {
         bail!(

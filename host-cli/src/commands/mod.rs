@@ -10,7 +10,7 @@ pub mod schema;
 pub mod search;
 pub mod serve;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rem_host::remote::ServerChoice;
 use rem_host::{Api, OpenOptions};
 
@@ -62,9 +62,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
         Command::Count { table } => entity::count(g, &table),
         Command::Query { sql, explain, params } => query::run(g, &sql, explain, params.as_deref()),
-        Command::Search { text, table, top_k, min_score, filter, hybrid, ef_search } => {
+        Command::Search { text, vector, table, top_k, min_score, filter, hybrid, ef_search } => {
             let options = rem_host::SearchOptions { top_k, min_score, filter, hybrid, ef_search };
-            search::search(g, &table, &text, &options)
+            let query = match (text, vector) {
+                (_, Some(v)) => rem_host::SearchQuery::Vector(
+                    serde_json::from_str(&v).context("--vector must be a JSON array of numbers, e.g. [0.1, 0.2]")?,
+                ),
+                (Some(t), None) => rem_host::SearchQuery::Text(t),
+                (None, None) => anyhow::bail!("give a text to search for, or --vector"),
+            };
+            search::search(g, &table, &query, &options)
         }
         Command::Index(cmd) => search::index(g, cmd),
         Command::Component(crate::cli::ComponentCommand::Export { dir }) => component::export(g, &dir),

@@ -6,10 +6,10 @@ use rem_host::{SearchOptions, SearchQuery};
 use crate::cli::{Global, IndexCommand};
 use crate::output;
 
-/// Search `table` for `text` and print the rows with their `_score`.
-pub fn search(g: &Global, table: &str, text: &str, options: &SearchOptions) -> Result<()> {
+/// Search `table` for `query` (a text or a vector) and print the rows with their `_score`.
+pub fn search(g: &Global, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<()> {
     let db = super::open(g)?;
-    let rows = db.search(table, &SearchQuery::Text(text.to_string()), options)?;
+    let rows = db.search(table, query, options)?;
     output::value(g.format, &output::parse(&rows)?)
 }
 
