@@ -100,3 +100,18 @@ pub fn _raise_wit_error(py: Python<'_>, case: &str, message: &str) -> PyResult<(
         None => Err(pyo3::exceptions::PyValueError::new_err(format!("{case:?} is not a WIT error case"))),
     }
 }
+
+/// The exception an error answer of a REM server (`status`, JSON `body`; `docs/server.md`)
+/// stands for: the same class, message and details as the in-process call raises. For the
+/// asyncio client of a served database (`rem_db._remote`); not public API.
+#[pyfunction]
+pub fn _error_from_wire(py: Python<'_>, status: u16, body: &str) -> Py<PyAny> {
+    to_py(py, rem_host::remote::wire::error_from_wire(status, body), None).into_value(py).into_any()
+}
+
+/// The exception for a connection failure to a REM server (`ServerConnectionError`) saying
+/// `message`. Not public API.
+#[pyfunction]
+pub fn _connection_error(py: Python<'_>, message: &str) -> Py<PyAny> {
+    to_py(py, Error::Connection(message.to_string()), None).into_value(py).into_any()
+}

@@ -292,3 +292,11 @@ impl<'de, 'py> serde::de::Visitor<'de> for Builder<'_, 'py> {
         Ok(dict.into_any())
     }
 }
+
+/// `obj` as JSON text, written exactly as the native methods write their arguments (for the
+/// asyncio client of a served database, `rem_db._remote`). Errors: `TypeError`/`ValueError` for
+/// values JSON cannot hold. Not public API.
+#[pyfunction]
+pub fn _dumps(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    dumps(obj)
+}

@@ -24,5 +24,8 @@ fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(database::default_db_path, m)?)?;
     m.add_function(wrap_pyfunction!(bench::bench_loop, m)?)?;
     m.add_function(wrap_pyfunction!(error::_raise_wit_error, m)?)?;
+    m.add_function(wrap_pyfunction!(error::_error_from_wire, m)?)?;
+    m.add_function(wrap_pyfunction!(error::_connection_error, m)?)?;
+    m.add_function(wrap_pyfunction!(json::_dumps, m)?)?;
     Ok(())
 }

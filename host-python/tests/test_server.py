@@ -4,6 +4,7 @@ threads in parallel, tokens and connection errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -79,6 +80,17 @@ class EmbeddingStub(BaseHTTPRequestHandler):
         pass
 
 
+class OnLoop:
+    """A synchronous face of an ``AsyncREMDatabase``: each method runs its coroutine on ``loop``."""
+
+    def __init__(self, adb: rem_db.AsyncREMDatabase, loop: asyncio.AbstractEventLoop) -> None:
+        self._adb, self._loop = adb, loop
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._adb, name)
+        return lambda *a, **k: self._loop.run_until_complete(method(*a, **k))
+
+
 def test_a_served_database_passes_the_conformance_suite(tmp_path: Path) -> None:
     stub = ThreadingHTTPServer(("127.0.0.1", 0), EmbeddingStub)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
@@ -92,6 +104,16 @@ def test_a_served_database_passes_the_conformance_suite(tmp_path: Path) -> None:
             with rem_db.REMDatabase.connect(url) as db:
                 assert db.server == url
                 run_suite(db, suite)
+        # The asyncio client, whose calls are its own HTTP requests on the event loop.
+        with serve(tmp_path / "db2", env) as url:
+            loop = asyncio.new_event_loop()
+            adb = loop.run_until_complete(rem_db.AsyncREMDatabase.connect(url))
+            assert adb._served is not None, "calls go over async HTTP, not worker threads"
+            try:
+                run_suite(OnLoop(adb, loop), suite)  # type: ignore[arg-type]
+            finally:
+                loop.run_until_complete(adb.close())
+                loop.close()
     finally:
         stub.shutdown()
     assert EmbeddingStub.seen and all(s == {"auth": "Bearer stub-key", "model": "letters"} for s in EmbeddingStub.seen)
@@ -154,18 +176,24 @@ def test_connect_with_a_token_and_clear_connection_errors(tmp_path: Path) -> Non
         rem_db.REMDatabase.connect("ftp://example")
 
 
-def test_the_async_client_connects(tmp_path: Path) -> None:
-    import asyncio
-
-    async def main(url: str) -> int:
+def test_the_async_client_runs_many_calls_at_once_on_one_thread(tmp_path: Path) -> None:
+    async def main(url: str) -> List[int]:
         db = await rem_db.AsyncREMDatabase.connect(url)
         try:
             await db.register_schema("person", PERSON)
             await db.insert_batch("person", PEOPLE)
-            counts = await asyncio.gather(*(db.count("person") for _ in range(8)))
-            return sum(counts)
+            threads_before = threading.active_count()
+            counts = await asyncio.gather(*(db.count("person") for _ in range(64)))
+            assert threading.active_count() == threads_before, "no worker thread per call"
+            with pytest.raises(rem_db.ValidationError):
+                await db.insert("person", {"name": "Eve", "age": -1})
+            assert await db.shortest_path("Alice", "Bob") is None
+            assert await db.upsert([]) == []
+            return counts
         finally:
             await db.close()
 
     with serve(tmp_path / "db") as url:
-        assert asyncio.run(main(url)) == 32
+        assert asyncio.run(main(url)) == [4] * 64
+    with pytest.raises(rem_db.ServerConnectionError):
+        asyncio.run(rem_db.AsyncREMDatabase.connect(url))

@@ -1,22 +1,28 @@
 """``AsyncREMDatabase``: :class:`~rem_db.REMDatabase` for asyncio (FastAPI, agent loops).
 
-Each method runs the blocking call in a worker thread (``asyncio.to_thread``),
-so the event loop keeps serving while the engine works; the GIL is released
-inside the engine, so other Python threads run too. Methods, arguments,
-returns and exceptions are those of :class:`~rem_db.REMDatabase`.
+In process, each method runs the blocking call in a worker thread
+(``asyncio.to_thread``), so the event loop keeps serving while the engine
+works; the GIL is released inside the engine, so other Python threads run too.
+On a served database named by URL (:meth:`AsyncREMDatabase.connect`), calls are
+non-blocking HTTP requests made on the event loop itself (``rem_db._remote``).
+Methods, arguments, returns and exceptions are those of
+:class:`~rem_db.REMDatabase`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
 
 from ._convert import EmbeddingFunction
+from ._remote import AsyncNative, ServedCalls
 from .database import PathLike, REMDatabase, VectorLike
 from .types import Edge, Entity, GraphPath, IndexStats, SearchHit, TraversalStep
 
 __all__ = ["AsyncREMDatabase"]
+
+T = TypeVar("T")
 
 
 class AsyncREMDatabase:
@@ -47,11 +53,34 @@ class AsyncREMDatabase:
             server=server,
             token=token,
         )
+        # Named by URL: calls do their own async I/O (rem_db._remote). Otherwise (a file, or a
+        # server found through the database folder) they run in worker threads.
+        self._served: Optional[ServedCalls] = None
+        if server is not None:
+            self._served = ServedCalls(AsyncNative(server, token, tenant_id))
 
     @classmethod
     async def connect(cls, url: str, *, token: Optional[str] = None, tenant_id: str = "default") -> "AsyncREMDatabase":
-        """The asyncio form of :meth:`REMDatabase.connect` (the requests run in worker threads)."""
+        """The asyncio form of :meth:`REMDatabase.connect`: a handle on the database ``rem serve``
+        serves at ``url``, whose calls are non-blocking HTTP requests on the event loop (httpx),
+        not worker threads; ``ingest``, ``upsert`` and ``register_core_schemas`` run in a worker
+        thread over the synchronous client. Same methods, results and exceptions as in process.
+
+        Raises:
+            ServerConnectionError, UnauthorizedError, InvalidArgumentError: as :meth:`REMDatabase.connect`.
+        """
         return await asyncio.to_thread(cls, None, tenant_id=tenant_id, server=url, token=token)
+
+    #: Methods that run in a worker thread even on a served handle: they read local files
+    #: (ingest) or make several calls whose results they combine.
+    _THREADED = frozenset({"ingest", "upsert", "register_core_schemas"})
+
+    async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``method`` (a method of :attr:`sync`): over the served handle's own async I/O
+        when there is one, else in a worker thread."""
+        if self._served is not None and method.__name__ not in self._THREADED:
+            return cast(T, await self._served.run(method.__name__, *args, **kwargs))
+        return await asyncio.to_thread(method, *args, **kwargs)
 
     @classmethod
     async def open(
@@ -86,6 +115,8 @@ class AsyncREMDatabase:
     async def close(self) -> None:
         """Close the handle (idempotent)."""
         self.sync.close()
+        if self._served is not None:
+            await self._served.aclose()
 
     async def __aenter__(self) -> "AsyncREMDatabase":
         return self
@@ -96,7 +127,7 @@ class AsyncREMDatabase:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        self.sync.close()
+        await self.close()
 
     async def register_schema(
         self,
@@ -110,7 +141,7 @@ class AsyncREMDatabase:
         covering_fields: Optional[Sequence[str]] = None,
     ) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.register_schema`."""
-        return await asyncio.to_thread(
+        return await self._call(
             self.sync.register_schema,
             name,
             schema,
@@ -123,7 +154,7 @@ class AsyncREMDatabase:
 
     async def register_core_schemas(self) -> List[str]:
         """See :meth:`rem_db.REMDatabase.register_core_schemas`."""
-        return await asyncio.to_thread(self.sync.register_core_schemas)
+        return await self._call(self.sync.register_core_schemas)
 
     async def ingest(
         self,
@@ -136,63 +167,63 @@ class AsyncREMDatabase:
         force: bool = False,
     ) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.ingest`."""
-        return await asyncio.to_thread(
+        return await self._call(
             self.sync.ingest, paths, table=table, chunk_size=chunk_size, overlap=overlap, unit=unit, force=force
         )
 
     async def list_schemas(self) -> List[str]:
         """See :meth:`rem_db.REMDatabase.list_schemas`."""
-        return await asyncio.to_thread(self.sync.list_schemas)
+        return await self._call(self.sync.list_schemas)
 
     async def get_schema(self, name: str) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.get_schema`."""
-        return await asyncio.to_thread(self.sync.get_schema, name)
+        return await self._call(self.sync.get_schema, name)
 
     async def insert(self, table: str, data: Any) -> str:
         """See :meth:`rem_db.REMDatabase.insert`."""
-        return await asyncio.to_thread(self.sync.insert, table, data)
+        return await self._call(self.sync.insert, table, data)
 
     async def insert_batch(self, table: str, rows: Iterable[Any]) -> List[str]:
         """See :meth:`rem_db.REMDatabase.insert_batch`."""
-        return await asyncio.to_thread(self.sync.insert_batch, table, list(rows))
+        return await self._call(self.sync.insert_batch, table, list(rows))
 
     async def upsert(self, models: Any) -> List[str]:
         """See :meth:`rem_db.REMDatabase.upsert`."""
-        return await asyncio.to_thread(self.sync.upsert, models)
+        return await self._call(self.sync.upsert, models)
 
     async def get(self, id: str) -> Optional[Entity]:
         """See :meth:`rem_db.REMDatabase.get`."""
-        return await asyncio.to_thread(self.sync.get, id)
+        return await self._call(self.sync.get, id)
 
     async def get_batch(self, ids: Sequence[str]) -> List[Optional[Entity]]:
         """See :meth:`rem_db.REMDatabase.get_batch`."""
-        return await asyncio.to_thread(self.sync.get_batch, ids)
+        return await self._call(self.sync.get_batch, ids)
 
     async def update(self, id: str, patch: Mapping[str, Any]) -> Entity:
         """See :meth:`rem_db.REMDatabase.update`."""
-        return await asyncio.to_thread(self.sync.update, id, patch)
+        return await self._call(self.sync.update, id, patch)
 
     async def delete(self, id: str, *, hard: bool = False) -> Entity:
         """See :meth:`rem_db.REMDatabase.delete`."""
-        return await asyncio.to_thread(self.sync.delete, id, hard=hard)
+        return await self._call(self.sync.delete, id, hard=hard)
 
     async def lookup(self, key: str) -> List[Entity]:
         """See :meth:`rem_db.REMDatabase.lookup`."""
-        return await asyncio.to_thread(self.sync.lookup, key)
+        return await self._call(self.sync.lookup, key)
 
     async def list(self, table: str, *, limit: Optional[int] = None, offset: int = 0) -> List[Entity]:
         """See :meth:`rem_db.REMDatabase.list`."""
-        return await asyncio.to_thread(self.sync.list, table, limit=limit, offset=offset)
+        return await self._call(self.sync.list, table, limit=limit, offset=offset)
 
     async def count(self, table: str) -> int:
         """See :meth:`rem_db.REMDatabase.count`."""
-        return await asyncio.to_thread(self.sync.count, table)
+        return await self._call(self.sync.count, table)
 
     async def sql(
         self, query: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None
     ) -> List[Dict[str, Any]]:
         """See :meth:`rem_db.REMDatabase.sql`."""
-        return await asyncio.to_thread(self.sync.sql, query, params=params)
+        return await self._call(self.sync.sql, query, params=params)
 
     query = sql
 
@@ -208,7 +239,7 @@ class AsyncREMDatabase:
         ef_search: Optional[int] = None,
     ) -> List[SearchHit]:
         """See :meth:`rem_db.REMDatabase.search`."""
-        return await asyncio.to_thread(
+        return await self._call(
             self.sync.search,
             query,
             table=table,
@@ -221,31 +252,31 @@ class AsyncREMDatabase:
 
     async def index_stats(self, table: str) -> IndexStats:
         """See :meth:`rem_db.REMDatabase.index_stats`."""
-        return await asyncio.to_thread(self.sync.index_stats, table)
+        return await self._call(self.sync.index_stats, table)
 
     async def rebuild_index(self, table: str, *, reembed: bool = False) -> IndexStats:
         """See :meth:`rem_db.REMDatabase.rebuild_index`."""
-        return await asyncio.to_thread(self.sync.rebuild_index, table, reembed=reembed)
+        return await self._call(self.sync.rebuild_index, table, reembed=reembed)
 
     async def create_edge(
         self, src: str, dst: str, rel_type: str, properties: Optional[Mapping[str, Any]] = None
     ) -> Edge:
         """See :meth:`rem_db.REMDatabase.create_edge`."""
-        return await asyncio.to_thread(self.sync.create_edge, src, dst, rel_type, properties)
+        return await self._call(self.sync.create_edge, src, dst, rel_type, properties)
 
     async def create_edges(self, edges: Iterable[Mapping[str, Any]]) -> int:
         """See :meth:`rem_db.REMDatabase.create_edges`."""
-        return await asyncio.to_thread(self.sync.create_edges, list(edges))
+        return await self._call(self.sync.create_edges, list(edges))
 
     async def get_edges(
         self, id: str, *, direction: str = "out", rel_type: Union[str, Sequence[str], None] = None
     ) -> List[Edge]:
         """See :meth:`rem_db.REMDatabase.get_edges`."""
-        return await asyncio.to_thread(self.sync.get_edges, id, direction=direction, rel_type=rel_type)
+        return await self._call(self.sync.get_edges, id, direction=direction, rel_type=rel_type)
 
     async def delete_edge(self, src: str, dst: str, rel_type: str) -> Edge:
         """See :meth:`rem_db.REMDatabase.delete_edge`."""
-        return await asyncio.to_thread(self.sync.delete_edge, src, dst, rel_type)
+        return await self._call(self.sync.delete_edge, src, dst, rel_type)
 
     async def traverse(
         self,
@@ -258,7 +289,7 @@ class AsyncREMDatabase:
         limit: Optional[int] = None,
     ) -> List[TraversalStep]:
         """See :meth:`rem_db.REMDatabase.traverse`."""
-        return await asyncio.to_thread(
+        return await self._call(
             self.sync.traverse,
             start,
             direction=direction,
@@ -279,7 +310,7 @@ class AsyncREMDatabase:
         weighted: bool = False,
     ) -> Optional[GraphPath]:
         """See :meth:`rem_db.REMDatabase.shortest_path`."""
-        return await asyncio.to_thread(
+        return await self._call(
             self.sync.shortest_path,
             src,
             dst,
