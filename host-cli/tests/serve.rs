@@ -59,9 +59,14 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, args: &[&str]) -> Server {
+        Self::start_logging(dir, args, "info")
+    }
+
+    /// Start with the log filter `filter` (`P8_LOG`).
+    fn start_logging(dir: &Path, args: &[&str], filter: &str) -> Server {
         let log = dir.join(format!("serve-{}.log", fastrand_name()));
         let mut c = cmd(dir);
-        c.args(["serve", "--listen", "127.0.0.1:0"]).args(args).env("P8_LOG", "info");
+        c.args(["serve", "--listen", "127.0.0.1:0"]).args(args).env("P8_LOG", filter);
         let child = c.stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
         // Owned at once, so a failure below still stops it (Drop).
         let mut server = Server { child, url: String::new(), log };
@@ -219,7 +224,7 @@ fn four_processes_at_once_never_see_half_a_batch() {
 fn a_server_killed_mid_batch_leaves_the_batch_whole_or_absent() {
     let dir = setup();
     let d = dir.path();
-    let mut server = Server::start(d, &[]);
+    let mut server = Server::start_logging(d, &[], "rem_server=debug");
     const ROWS: usize = 20_000;
     let file = d.join("big.jsonl");
     let rows: String =
@@ -231,8 +236,12 @@ fn a_server_killed_mid_batch_leaves_the_batch_whole_or_absent() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill the server while the batch is on its way or being written (about 2 s of work).
-    std::thread::sleep(Duration::from_millis(400));
+    // Kill the server once it has the batch (about 2 s of work).
+    let started = Instant::now();
+    while !read(&server.log).contains("call=insert-batch") {
+        assert!(started.elapsed() < Duration::from_secs(60), "the batch never arrived: {}", read(&server.log));
+        std::thread::sleep(Duration::from_millis(10));
+    }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let out = client.wait_with_output().unwrap();
@@ -591,4 +600,34 @@ fn the_cli_passes_the_conformance_suite_through_a_server() {
     let url = server.url.clone();
     rem_core::suites::run_suite(&suite, |op, args| cli_step(dir.path(), &url, op, args));
     server.stop();
+}
+
+#[test]
+fn sigterm_finishes_the_calls_in_flight_before_stopping() {
+    let dir = setup();
+    let d = dir.path();
+    let server = Server::start_logging(d, &[], "rem_server=debug");
+    const ROWS: usize = 80_000;
+    let file = d.join("big.jsonl");
+    let rows: String =
+        (0..ROWS).map(|i| format!("{}\n", json!({"name": format!("big-{i}"), "batch": 1, "n": i}))).collect();
+    std::fs::write(&file, rows).unwrap();
+    let mut client = cmd(d)
+        .args(["insert", "item", "--batch", file.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // SIGTERM once the server has the batch (several seconds of work): it finishes it first.
+    let started = Instant::now();
+    while !read(&server.log).contains("call=insert-batch") {
+        assert!(started.elapsed() < Duration::from_secs(60), "the batch never arrived: {}", read(&server.log));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(client.try_wait().unwrap().is_none(), "the batch is still in flight");
+    let log = server.stop();
+    let out = client.wait_with_output().unwrap();
+    assert!(out.status.success(), "the call in flight finished: {} / {log}", stderr_of(&out));
+    assert!(log.contains("shutting down"), "{log}");
+    assert_eq!(ok(d, &["count", "item"]), json!(ROWS), "and committed whole");
 }

@@ -166,6 +166,7 @@ async fn call(
     let tenant = headers.get(wire::TENANT_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("default").to_string();
     let stream = matches!(name.as_str(), "query" | "query-with-params" | "list" | "lookup")
         && headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(wire::NDJSON));
+    tracing::debug!(call = %name, %tenant, bytes = body.len(), "call started");
     let lease = match state.pool.lease(&tenant, calls::writes(&name)).await {
         Ok(l) => l,
         Err(e) => return error(&e),
