@@ -167,9 +167,13 @@ def test_connect_with_a_token_and_clear_connection_errors(tmp_path: Path) -> Non
         with pytest.raises(rem_db.UnauthorizedError) as info:
             rem_db.REMDatabase.connect(url)
         assert "py-secret-token" not in str(info.value)
-        with rem_db.REMDatabase.connect(url, token="py-secret-token", tenant_id="acme") as db:
+        with rem_db.REMDatabase.connect(url, token="py-secret-token", tenant_id="acme corp/ü") as db:
             db.register_schema("person", PERSON)
-            assert db.count("person") == 0 and db.tenant_id == "acme"
+            db.insert("person", PEOPLE[0])
+            assert db.count("person") == 1 and db.tenant_id == "acme corp/ü"
+        # Tenants stay apart on the server, as in process.
+        with rem_db.REMDatabase.connect(url, token="py-secret-token") as default:
+            assert default.list_schemas() == []
     with pytest.raises(rem_db.ServerConnectionError):
         rem_db.REMDatabase.connect(url)
     with pytest.raises(rem_db.InvalidArgumentError):
@@ -178,7 +182,7 @@ def test_connect_with_a_token_and_clear_connection_errors(tmp_path: Path) -> Non
 
 def test_the_async_client_runs_many_calls_at_once_on_one_thread(tmp_path: Path) -> None:
     async def main(url: str) -> List[int]:
-        db = await rem_db.AsyncREMDatabase.connect(url)
+        db = await rem_db.AsyncREMDatabase.connect(url, tenant_id="tenant ü")
         try:
             await db.register_schema("person", PERSON)
             await db.insert_batch("person", PEOPLE)

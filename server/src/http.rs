@@ -163,7 +163,19 @@ async fn call(
             }
         }
     };
-    let tenant = headers.get(wire::TENANT_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("default").to_string();
+    let tenant = match headers.get(wire::TENANT_HEADER).map(|v| v.to_str()) {
+        None => "default".to_string(),
+        Some(Ok(t)) => match wire::decode_tenant(t) {
+            Ok(t) => t,
+            Err(e) => return error(&e),
+        },
+        Some(Err(_)) => {
+            return error(&Error::InvalidArgument(format!(
+                "the {} header must be percent-encoded UTF-8 (visible ASCII)",
+                wire::TENANT_HEADER
+            )));
+        }
+    };
     let stream = matches!(name.as_str(), "query" | "query-with-params" | "list" | "lookup")
         && headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(wire::NDJSON));
     tracing::debug!(call = %name, %tenant, bytes = body.len(), "call started");

@@ -18,6 +18,8 @@ pub struct Pool {
     free: Mutex<HashMap<String, Vec<Database>>>,
     readers: Arc<Semaphore>,
     writer: Arc<Semaphore>,
+    /// Most idle instances kept for reuse, all tenants together.
+    keep: usize,
 }
 
 /// A handle lent for one call: given back to the pool when dropped.
@@ -36,7 +38,11 @@ impl std::ops::Deref for Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let (Some(db), Ok(mut free)) = (self.db.take(), self.pool.free.lock()) {
+        let Some(db) = self.db.take() else { return };
+        let Ok(mut free) = self.pool.free.lock() else { return };
+        // Idle instances are kept up to the pool's size in all, so that many tenants served
+        // one after another do not each keep an engine instance (and its caches) alive.
+        if free.values().map(Vec::len).sum::<usize>() < self.pool.keep {
             free.entry(db.tenant().to_string()).or_default().push(db);
         }
     }
@@ -50,6 +56,7 @@ impl Pool {
             free: Mutex::new(HashMap::new()),
             readers: Arc::new(Semaphore::new(size.max(1))),
             writer: Arc::new(Semaphore::new(1)),
+            keep: size.max(1) + 1,
         }
     }
 

@@ -12,6 +12,7 @@ what it does in process. Not public API: use ``AsyncREMDatabase.connect``.
 from __future__ import annotations
 
 import threading
+import urllib.parse
 from typing import Any, Dict, List, Optional
 
 from . import _rem
@@ -31,7 +32,8 @@ class AsyncNative:
                 "AsyncREMDatabase.connect needs httpx: pip install 'rem-db[server]' (or pip install httpx)"
             ) from e
         self._httpx = httpx
-        headers = {"x-rem-tenant": tenant, "Content-Type": "application/json"}
+        # Percent-encoded: a tenant may hold any character, a header only visible ASCII.
+        headers = {"x-rem-tenant": urllib.parse.quote(tenant, safe=""), "Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         # No read deadline: the server bounds each call with its own (docs/server.md).

@@ -32,6 +32,8 @@ pub struct Remote {
     url: String,
     token: Option<String>,
     tenant: String,
+    /// `tenant` as the header carries it.
+    tenant_header: String,
     path: Option<PathBuf>,
 }
 
@@ -67,7 +69,14 @@ impl Remote {
                 .max_idle_connections_per_host(64)
                 .build(),
         );
-        let remote = Remote { agent, url, token, tenant: tenant.to_string(), path: None };
+        let remote = Remote {
+            agent,
+            url,
+            token,
+            tenant: tenant.to_string(),
+            tenant_header: wire::encode_tenant(tenant),
+            path: None,
+        };
         remote.health()?;
         Ok(remote)
     }
@@ -76,7 +85,7 @@ impl Remote {
     /// `Unauthorized`.
     pub fn health(&self) -> Result<Value> {
         let req = self.agent.get(format!("{}{}/health", self.url, wire::PREFIX));
-        let text = self.send(req.header(wire::TENANT_HEADER, &self.tenant))?;
+        let text = self.send(req.header(wire::TENANT_HEADER, &self.tenant_header))?;
         serde_json::from_str(&text).map_err(|e| Error::Connection(format!("bad health answer: {e}")))
     }
 
@@ -99,7 +108,7 @@ impl Remote {
         let mut req = self
             .agent
             .post(format!("{}{}/{name}", self.url, wire::PREFIX))
-            .header(wire::TENANT_HEADER, &self.tenant)
+            .header(wire::TENANT_HEADER, &self.tenant_header)
             .header("Content-Type", "application/json");
         if let Some(t) = &self.token {
             req = req.header("Authorization", format!("Bearer {t}"));

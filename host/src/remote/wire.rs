@@ -15,8 +15,24 @@ use crate::error::{Error, Issue, IssueKind, PathSegment};
 /// The version prefix of every route.
 pub const PREFIX: &str = "/v1";
 
-/// The request header naming the tenant (default `default`).
+/// The request header naming the tenant (default `default`), percent-encoded UTF-8
+/// ([`encode_tenant`]), as a tenant may hold any character and a header only visible ASCII.
 pub const TENANT_HEADER: &str = "x-rem-tenant";
+
+/// `tenant` as the [`TENANT_HEADER`] carries it: every byte but ASCII letters and digits
+/// percent-encoded (RFC 3986, section 2.1).
+pub fn encode_tenant(tenant: &str) -> String {
+    percent_encoding::utf8_percent_encode(tenant, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The tenant a [`TENANT_HEADER`] value names. Errors: `InvalidArgument` when the decoded
+/// bytes are not UTF-8.
+pub fn decode_tenant(header: &str) -> Result<String, Error> {
+    percent_encoding::percent_decode_str(header)
+        .decode_utf8()
+        .map(|t| t.into_owned())
+        .map_err(|_| Error::InvalidArgument(format!("the {TENANT_HEADER} header is not percent-encoded UTF-8")))
+}
 
 /// The response header carrying the request id (also logged by the server).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -187,6 +203,16 @@ fn issues_from_wire(v: Option<&Value>) -> Vec<Issue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenants_of_any_text_survive_the_header() {
+        for t in ["default", "acme corp", "ünïcode/ü", "a%b", "x-y_z.1"] {
+            let h = encode_tenant(t);
+            assert!(h.bytes().all(|b| b.is_ascii_graphic()), "{h}");
+            assert_eq!(decode_tenant(&h).unwrap(), t);
+        }
+        assert!(decode_tenant("%FF").is_err());
+    }
 
     #[test]
     fn every_error_case_survives_the_wire() {
