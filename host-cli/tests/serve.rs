@@ -631,3 +631,41 @@ fn sigterm_finishes_the_calls_in_flight_before_stopping() {
     assert!(log.contains("shutting down"), "{log}");
     assert_eq!(ok(d, &["count", "item"]), json!(ROWS), "and committed whole");
 }
+
+#[test]
+fn ingest_goes_through_the_server() {
+    let dir = setup();
+    let d = dir.path();
+    let notes = d.join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("tides.md"), "# Tides\n\nThe moon pulls the oceans into two bulges.\n").unwrap();
+    let server = Server::start(d, &[]);
+    let summary = ok(d, &["ingest", notes.to_str().unwrap()]);
+    assert_eq!((summary["ingested"].as_u64(), summary["chunks"].as_u64()), (Some(1), Some(1)), "{summary}");
+    let hits = ok(d, &["search", "moon oceans", "--table", "resources", "-k", "1"]);
+    assert!(hits[0]["properties"]["content"].as_str().unwrap().contains("two bulges"), "{hits}");
+    // Unchanged on a second run, as in process.
+    assert_eq!(ok(d, &["ingest", notes.to_str().unwrap()])["skipped_unchanged"], json!(1));
+    let log = server.stop();
+    assert!(log.contains("/v1/write-document"), "the document was written by the server: {log}");
+}
+
+#[test]
+fn a_client_gone_mid_upload_writes_nothing() {
+    let dir = setup();
+    let d = dir.path();
+    let server = Server::start(d, &[]);
+    let rows: Vec<String> = (0..100).map(|i| json!({"name": format!("r{i}")}).to_string()).collect();
+    let body = json!({"table": "item", "rows": rows}).to_string();
+    let mut s = std::net::TcpStream::connect(addr_of(&server.url)).unwrap();
+    let head = format!(
+        "POST /v1/insert-batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[..body.len() / 2]).unwrap();
+    drop(s);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(ok(d, &["count", "item"]), json!(0));
+    server.stop();
+}
