@@ -100,6 +100,24 @@ impl Drop for Server {
     }
 }
 
+/// A JSONL file of `rows` `item` rows (batch 1) in `dir`.
+fn big_batch(dir: &Path, rows: usize) -> PathBuf {
+    let file = dir.join(format!("big-{rows}.jsonl"));
+    let text: String =
+        (0..rows).map(|i| format!("{}\n", json!({"name": format!("big-{i}"), "batch": 1, "n": i}))).collect();
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Wait until `server` (started logging `rem_server=debug`) has begun call `call`.
+fn wait_for_call(server: &Server, call: &str) {
+    let started = Instant::now();
+    while !read(&server.log).contains(&format!("call={call}")) {
+        assert!(started.elapsed() < Duration::from_secs(60), "{call} never arrived: {}", read(&server.log));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
@@ -226,10 +244,7 @@ fn a_server_killed_mid_batch_leaves_the_batch_whole_or_absent() {
     let d = dir.path();
     let mut server = Server::start_logging(d, &[], "rem_server=debug");
     const ROWS: usize = 20_000;
-    let file = d.join("big.jsonl");
-    let rows: String =
-        (0..ROWS).map(|i| format!("{}\n", json!({"name": format!("big-{i}"), "batch": 1, "n": i}))).collect();
-    std::fs::write(&file, rows).unwrap();
+    let file = big_batch(d, ROWS);
     let client = cmd(d)
         .args(["insert", "item", "--batch", file.to_str().unwrap()])
         .stderr(Stdio::piped())
@@ -237,11 +252,7 @@ fn a_server_killed_mid_batch_leaves_the_batch_whole_or_absent() {
         .spawn()
         .unwrap();
     // Kill the server once it has the batch (about 2 s of work).
-    let started = Instant::now();
-    while !read(&server.log).contains("call=insert-batch") {
-        assert!(started.elapsed() < Duration::from_secs(60), "the batch never arrived: {}", read(&server.log));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_call(&server, "insert-batch");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let out = client.wait_with_output().unwrap();
@@ -399,71 +410,30 @@ fn a_unix_socket_is_private() {
 /// conformance suite's letter counts; it checks the key and model it is sent, and answers 400
 /// to anything else. Returns its base URL.
 fn letters_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
-                let mut stream = stream;
-                loop {
-                    let (mut len, mut auth) = (0usize, String::new());
-                    let mut first = String::new();
-                    if reader.read_line(&mut first).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    loop {
-                        let mut line = String::new();
-                        reader.read_line(&mut line).unwrap();
-                        let l = line.trim_end();
-                        if l.is_empty() {
-                            break;
-                        }
-                        let lower = l.to_ascii_lowercase();
-                        if let Some(v) = lower.strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap();
-                        }
-                        if lower.starts_with("authorization:") {
-                            auth = l["authorization:".len()..].trim().to_string();
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    reader.read_exact(&mut body).unwrap();
-                    let req: Value = serde_json::from_slice(&body).unwrap();
-                    let good = first.starts_with("POST /v1/embeddings ")
-                        && auth == "Bearer stub-key"
-                        && req["model"] == "letters";
-                    let (status, reply) = if good {
-                        let data: Vec<Value> = req["input"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .enumerate()
-                            .map(|(i, t)| {
-                                let mut v = vec![0f32; 26];
-                                for c in t.as_str().unwrap().to_lowercase().chars() {
-                                    if c.is_ascii_lowercase() {
-                                        v[(c as u8 - b'a') as usize] += 1.0;
-                                    }
-                                }
-                                json!({"index": i, "embedding": v})
-                            })
-                            .collect();
-                        ("200 OK", json!({"data": data}))
-                    } else {
-                        ("400 Bad Request", json!({"error": {"message": format!("unexpected {first} {auth} {req}")}}))
-                    };
-                    let text = reply.to_string();
-                    let head = format!(
-                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                        text.len()
-                    );
-                    stream.write_all(head.as_bytes()).unwrap();
-                    stream.write_all(text.as_bytes()).unwrap();
-                }
-            });
+    let addr = rem_tests::stub::start(|_, req| {
+        let body = &req.body;
+        if !(req.line.starts_with("POST /v1/embeddings ")
+            && req.authorization == "Bearer stub-key"
+            && body["model"] == "letters")
+        {
+            return ("400 Bad Request", json!({"error": {"message": format!("unexpected request {req:?}")}}));
         }
+        let data: Vec<Value> = body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut v = vec![0f32; 26];
+                for c in t.as_str().unwrap().to_lowercase().chars() {
+                    if c.is_ascii_lowercase() {
+                        v[(c as u8 - b'a') as usize] += 1.0;
+                    }
+                }
+                json!({"index": i, "embedding": v})
+            })
+            .collect();
+        ("200 OK", json!({"data": data}))
     });
     format!("http://{addr}/v1")
 }
@@ -608,10 +578,7 @@ fn sigterm_finishes_the_calls_in_flight_before_stopping() {
     let d = dir.path();
     let server = Server::start_logging(d, &[], "rem_server=debug");
     const ROWS: usize = 80_000;
-    let file = d.join("big.jsonl");
-    let rows: String =
-        (0..ROWS).map(|i| format!("{}\n", json!({"name": format!("big-{i}"), "batch": 1, "n": i}))).collect();
-    std::fs::write(&file, rows).unwrap();
+    let file = big_batch(d, ROWS);
     let mut client = cmd(d)
         .args(["insert", "item", "--batch", file.to_str().unwrap()])
         .stderr(Stdio::piped())
@@ -619,11 +586,7 @@ fn sigterm_finishes_the_calls_in_flight_before_stopping() {
         .spawn()
         .unwrap();
     // SIGTERM once the server has the batch (several seconds of work): it finishes it first.
-    let started = Instant::now();
-    while !read(&server.log).contains("call=insert-batch") {
-        assert!(started.elapsed() < Duration::from_secs(60), "the batch never arrived: {}", read(&server.log));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_call(&server, "insert-batch");
     assert!(client.try_wait().unwrap().is_none(), "the batch is still in flight");
     let log = server.stop();
     let out = client.wait_with_output().unwrap();

@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use rem_host::{Direction, Embeddings, InterruptCheck, OpenOptions, SearchOptions, SearchQuery, Strategy};
 
 use crate::{embed, error, json};
+use rem_host::remote::wire::json_array;
 
 /// The path the CLI and `REMDatabase(path=None)` use: `$P8_DB_PATH`, else `$P8_HOME/db`, else `~/.p8/db`.
 #[pyfunction]
@@ -77,20 +78,6 @@ fn signal_check() -> InterruptCheck {
 
 fn closed() -> rem_host::Error {
     rem_host::Error::InvalidArgument("the database is closed; open a new REMDatabase".into())
-}
-
-/// `[a,b,...]` from JSON texts, parsed into one Python list.
-fn json_array(items: Vec<String>) -> String {
-    let mut out = String::with_capacity(items.iter().map(|s| s.len() + 1).sum::<usize>() + 2);
-    out.push('[');
-    for (i, s) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(s);
-    }
-    out.push(']');
-    out
 }
 
 /// The `id` of a stored entity's JSON.

@@ -2,6 +2,7 @@
 //! call made on a pooled handle, and its result as the answer's JSON text. Each call is one
 //! atomic engine call, exactly as in process (`rem_host::Api`).
 
+use rem_host::remote::wire::json_array as array;
 use rem_host::{Database, Direction, Error, Result, SearchOptions, SearchQuery, Strategy};
 use serde_json::Value;
 
@@ -72,20 +73,6 @@ impl<'a> Args<'a> {
     fn direction(&self) -> Result<Direction> {
         self.opt_str("direction")?.unwrap_or("out").parse().map_err(Error::from)
     }
-}
-
-/// Entities (JSON texts) as one JSON array.
-fn array(items: Vec<String>) -> String {
-    let mut out = String::with_capacity(items.iter().map(|s| s.len() + 1).sum::<usize>() + 2);
-    out.push('[');
-    for (n, item) in items.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        out.push_str(item);
-    }
-    out.push(']');
-    out
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {

@@ -1,7 +1,7 @@
 //! The `openai:<model>` provider against a small local OpenAI-compatible server:
 //! batching, the bearer token, retries on 5xx, and clear errors otherwise.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,56 +18,25 @@ type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 /// Serve `/v1/embeddings`: the first request fails with 503, model `bad` gets 400,
 /// everything else gets hash:16 vectors (in reverse order, with `index` set).
 fn server() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    std::thread::spawn(move || {
-        let hash = HashEmbedder::new(16);
-        for (n, stream) in listener.incoming().enumerate() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut auth, mut len) = (String::new(), 0usize);
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                let l = line.trim_end();
-                if l.is_empty() {
-                    break;
-                }
-                let lower = l.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-                if lower.starts_with("authorization:") {
-                    auth = l["authorization:".len()..].trim().to_string();
-                }
-            }
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            let req: Value = serde_json::from_slice(&body).unwrap();
-            log.lock().unwrap().push((auth, req.clone()));
-            let (status, reply) = if n == 0 {
-                ("503 Service Unavailable", json!({"error": "warming up"}))
-            } else if req["model"] == "bad" {
-                ("400 Bad Request", json!({"error": {"message": "no such model"}}))
-            } else {
-                let inputs = req["input"].as_array().unwrap();
-                let data: Vec<Value> = inputs
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .map(|(i, t)| json!({"index": i, "embedding": hash.vector(t.as_str().unwrap())}))
-                    .collect();
-                ("200 OK", json!({"data": data, "model": req["model"]}))
-            };
-            let text = reply.to_string();
-            write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            )
-            .unwrap();
+    let hash = HashEmbedder::new(16);
+    let addr = rem_tests::stub::start(move |n, req| {
+        log.lock().unwrap().push((req.authorization.clone(), req.body.clone()));
+        let req = &req.body;
+        if n == 0 {
+            ("503 Service Unavailable", json!({"error": "warming up"}))
+        } else if req["model"] == "bad" {
+            ("400 Bad Request", json!({"error": {"message": "no such model"}}))
+        } else {
+            let inputs = req["input"].as_array().unwrap();
+            let data: Vec<Value> = inputs
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, t)| json!({"index": i, "embedding": hash.vector(t.as_str().unwrap())}))
+                .collect();
+            ("200 OK", json!({"data": data, "model": req["model"]}))
         }
     });
     (format!("http://{addr}/v1"), seen)

@@ -71,6 +71,21 @@ pub const CALLS: &[&str] = &[
     "write-document",
 ];
 
+/// One JSON array made of JSON texts (entities as the engine returns them), without parsing
+/// them: `[a,b,...]`.
+pub fn json_array(items: Vec<String>) -> String {
+    let mut out = String::with_capacity(items.iter().map(|s| s.len() + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
+}
+
 /// The HTTP status an error case answers with.
 pub fn status_of(e: &Error) -> u16 {
     match e {
