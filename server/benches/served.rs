@@ -152,23 +152,9 @@ fn main() {
     let in_process = ops(&db, &ids);
     drop(db);
 
-    let serve = rem_server::ServeOptions {
-        open: options(&path),
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        socket: None,
-        token: None,
-        token_file: None,
-        max_body: rem_server::DEFAULT_MAX_BODY,
-        readers: rem_server::default_readers(),
-    };
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || {
-        rem_server::serve_until(serve, |u| url_tx.send(u.to_string()).unwrap(), async {
-            let _ = stop_rx.await;
-        })
-    });
-    let url = url_rx.recv().unwrap();
+    let server =
+        rem_server::spawn(rem_server::ServeOptions::loopback(options(&path), rem_server::default_readers())).unwrap();
+    let url = server.url.clone();
     let remote = Remote::connect(&url, None, "default").unwrap();
     let served = ops(&remote, &ids);
     let health = latency(|_| {
@@ -197,8 +183,7 @@ fn main() {
         scaling.push(json!({"readers": readers, "reads_per_s": alone.round(),
             "reads_per_s_with_writer": beside.round(), "writer_rows_per_s": rows.round()}));
     }
-    stop_tx.send(()).unwrap();
-    server.join().unwrap().unwrap();
+    server.stop().unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "{}",

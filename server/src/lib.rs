@@ -79,6 +79,82 @@ pub enum ServeError {
     },
 }
 
+impl ServeOptions {
+    /// Options to serve `open` on a free loopback port, without a token, with the default body
+    /// limit and `readers` read instances.
+    pub fn loopback(open: OpenOptions, readers: usize) -> ServeOptions {
+        ServeOptions {
+            open,
+            listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            socket: None,
+            token: None,
+            token_file: None,
+            max_body: DEFAULT_MAX_BODY,
+            readers,
+        }
+    }
+}
+
+/// A server running on a thread of this process (see [`spawn`]).
+pub struct Running {
+    /// Its URL.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServeError>>>,
+}
+
+impl Running {
+    /// Shut the server down as SIGTERM would (calls in flight finish) and wait for it.
+    /// Errors: what serving failed with.
+    pub fn stop(mut self) -> Result<(), ServeError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(ServeError::Config("the server thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// Serve `options` on a new thread of this process (a server embedded in a program, or in a
+/// test); returns once it listens. Errors: as [`serve`], when starting.
+pub fn spawn(options: ServeOptions) -> Result<Running, ServeError> {
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        serve_until(
+            options,
+            |url| {
+                let _ = url_tx.send(url.to_string());
+            },
+            async {
+                let _ = stop_rx.await;
+            },
+        )
+    });
+    match url_rx.recv() {
+        Ok(url) => Ok(Running { url, stop: Some(stop_tx), thread: Some(thread) }),
+        // It stopped before listening: its error says why.
+        Err(_) => Err(thread
+            .join()
+            .unwrap_or_else(|_| Err(ServeError::Config("the server thread panicked".into())))
+            .err()
+            .unwrap_or_else(|| ServeError::Config("the server stopped before listening".into()))),
+    }
+}
+
 /// The default number of read instances: two per core, at least 4.
 pub fn default_readers() -> usize {
     std::thread::available_parallelism().map_or(4, |n| (2 * n.get()).max(4))

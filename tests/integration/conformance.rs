@@ -118,27 +118,11 @@ fn the_rust_host_passes_the_conformance_suite() {
 #[test]
 fn a_served_database_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().unwrap();
-    let options = rem_server::ServeOptions {
-        open: OpenOptions::at(dir.path().join("db")).embeddings(suite_embeddings()),
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        socket: None,
-        token: None,
-        token_file: None,
-        max_body: rem_server::DEFAULT_MAX_BODY,
-        readers: 2,
-    };
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || {
-        rem_server::serve_until(options, |url| url_tx.send(url.to_string()).unwrap(), async {
-            let _ = stop_rx.await;
-        })
-    });
-    let url = url_rx.recv().unwrap();
-    let remote = rem_host::remote::Remote::connect(&url, None, "default").unwrap();
+    let open = OpenOptions::at(dir.path().join("db")).embeddings(suite_embeddings());
+    let server = rem_server::spawn(rem_server::ServeOptions::loopback(open, 2)).unwrap();
+    let remote = rem_host::remote::Remote::connect(&server.url, None, "default").unwrap();
     conform(&remote);
-    stop_tx.send(()).unwrap();
-    server.join().unwrap().unwrap();
+    server.stop().unwrap();
     assert!(!dir.path().join("db").join(rem_host::config::ENDPOINT_FILE).exists(), "endpoint file left behind");
 }
 
