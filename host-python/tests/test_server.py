@@ -201,3 +201,11 @@ def test_the_async_client_runs_many_calls_at_once_on_one_thread(tmp_path: Path) 
         assert asyncio.run(main(url)) == [4] * 64
     with pytest.raises(rem_db.ServerConnectionError):
         asyncio.run(rem_db.AsyncREMDatabase.connect(url))
+
+
+def test_an_embedding_function_of_this_process_is_not_silently_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "db"
+    with serve(path) as url:
+        with pytest.raises(rem_db.UnsupportedError) as info:
+            rem_db.REMDatabase(path, embedding_model=letters)
+        assert url in str(info.value) and "embedding function" in str(info.value)

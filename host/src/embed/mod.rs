@@ -75,6 +75,11 @@ impl Embeddings {
         self
     }
 
+    /// The model name routed to a function of this process ([`Embeddings::with_custom`]), if any.
+    pub fn custom_model(&self) -> Option<&str> {
+        self.custom.as_ref().map(|(name, _)| name.as_str())
+    }
+
     /// Call OpenAI-compatible endpoints with `config` (default: from the environment).
     pub fn with_openai(mut self, config: OpenAiConfig) -> Embeddings {
         self.openai = config;

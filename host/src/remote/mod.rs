@@ -321,24 +321,44 @@ impl ServerChoice {
 /// (waiting up to `options.busy_timeout` while another process holds it, and taking the server
 /// that may have started meanwhile). Without a path, an in-memory database.
 /// Errors: as [`Database::open`] and [`Remote::connect`].
+///
+/// An embedding function of this process ([`crate::Embeddings::with_custom`]) cannot run in a
+/// server: going through one with it is `Unsupported`, naming the server, rather than
+/// embedding with another model without a word.
 pub fn open(options: OpenOptions, server: &ServerChoice) -> Result<Box<dyn Api>> {
     if let Some(url) = &server.url {
+        custom_embedder_stays_here(&options, url)?;
         return Ok(Box::new(Remote::connect(url, server.token.clone(), &options.tenant)?));
     }
     let Some(dir) = options.path.clone() else { return Ok(Box::new(Database::open(options)?)) };
-    if let Some(remote) = served(&dir, &options.tenant, server)? {
+    if let Some(remote) = served(&dir, &options, server)? {
         return Ok(Box::new(remote));
     }
     match Database::open(options.clone()) {
-        Err(Error::Locked { .. }) if let Some(remote) = served(&dir, &options.tenant, server)? => Ok(Box::new(remote)),
+        Err(Error::Locked { .. }) if let Some(remote) = served(&dir, &options, server)? => Ok(Box::new(remote)),
         other => Ok(Box::new(other?)),
+    }
+}
+
+/// `Unsupported` when `options` route a model to a function of this process, which a server at
+/// `url` cannot call.
+fn custom_embedder_stays_here(options: &OpenOptions, url: &str) -> Result<()> {
+    match options.embeddings.custom_model() {
+        Some(model) => Err(Error::Unsupported(format!(
+            "the database is served by {url}, which cannot call this process's embedding function ({model}); \
+             stop the server to open the file here, or give the server a model it can run (P8_DEFAULT_EMBEDDING, \
+             e.g. openai:<model>)"
+        ))),
+        None => Ok(()),
     }
 }
 
 /// A client of the live server of `dir`, if one answers. A server that does not answer (gone
 /// since, or hung) is passed over, so the caller falls back to opening the file.
-fn served(dir: &Path, tenant: &str, server: &ServerChoice) -> Result<Option<Remote>> {
+fn served(dir: &Path, options: &OpenOptions, server: &ServerChoice) -> Result<Option<Remote>> {
+    let tenant = options.tenant.as_str();
     let Some(endpoint) = Endpoint::live(dir) else { return Ok(None) };
+    custom_embedder_stays_here(options, &endpoint.url)?;
     let token = endpoint.token().or_else(|| server.token.clone());
     match Remote::connect(&endpoint.url, token, tenant) {
         Ok(mut remote) => {
