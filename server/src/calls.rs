@@ -24,6 +24,11 @@ pub fn writes(name: &str) -> bool {
     )
 }
 
+/// Whether call `name` is a point read, short enough to run on the thread that read the request.
+pub fn quick(name: &str) -> bool {
+    matches!(name, "version" | "get" | "get-many" | "count" | "lookup" | "list-schemas" | "get-schema")
+}
+
 /// The request's arguments, with errors naming the field at fault.
 struct Args<'a>(&'a Value);
 

@@ -184,12 +184,16 @@ async fn call(
         Err(e) => return error(&e),
     };
     // The call runs to its end even if the client goes away: it commits or rolls back whole.
-    let done = tokio::task::spawn_blocking(move || {
-        let out = calls::run(&lease, &name, &args);
-        drop(lease);
-        out
-    })
-    .await;
+    let done = if calls::quick(&name) {
+        Ok(tokio::task::block_in_place(|| calls::run(&lease, &name, &args)))
+    } else {
+        tokio::task::spawn_blocking(move || {
+            let out = calls::run(&lease, &name, &args);
+            drop(lease);
+            out
+        })
+        .await
+    };
     match done {
         Ok(Ok(text)) if stream => ndjson(text),
         Ok(Ok(text)) => json_body(text),
