@@ -8,6 +8,18 @@ use crate::bindings::rem::engine::{embeddings, storage, types};
 use crate::embed::Embeddings;
 use crate::kv::Txn;
 
+/// A check run about every [`crate::INTERRUPT_POLL`] while an engine call runs; when it answers
+/// `true` the call is stopped and rolled back with [`crate::Error::Interrupted`] (the Python
+/// wheel checks for Ctrl-C here).
+#[derive(Clone)]
+pub struct InterruptCheck(pub std::sync::Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for InterruptCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InterruptCheck(..)")
+    }
+}
+
 /// What one wasmtime `Store` carries.
 pub struct HostState {
     wasi: WasiCtx,
@@ -23,7 +35,7 @@ pub struct HostState {
     /// When the call in progress must stop (host-side embedding included).
     pub deadline: Option<std::time::Instant>,
     /// The handle's interrupt check, asked by the epoch callback.
-    pub interrupt: Option<crate::database::InterruptCheck>,
+    pub interrupt: Option<InterruptCheck>,
     /// Why the call in progress was stopped, if it was.
     pub stop: Option<Stop>,
 }

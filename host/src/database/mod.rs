@@ -33,17 +33,8 @@ pub const DEFAULT_BATCH_CHUNK: usize = 1000;
 /// (`top_k` 1 to 10,000, default 10; `min_score` default -1; `ef_search` overrides the table's).
 pub use rem_core::{SearchOptions, SearchQuery};
 
-/// A check run about every [`INTERRUPT_POLL`] while an engine call runs; when it answers `true`
-/// the call is stopped and rolled back with [`Error::Interrupted`] (the Python wheel checks for
-/// Ctrl-C here).
-#[derive(Clone)]
-pub struct InterruptCheck(pub Arc<dyn Fn() -> bool + Send + Sync>);
-
-impl std::fmt::Debug for InterruptCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("InterruptCheck(..)")
-    }
-}
+/// The interrupt check of a handle's calls (defined with the per-store state that holds it).
+pub use crate::state::InterruptCheck;
 
 /// How often a running call asks its [`InterruptCheck`]: 100 ms.
 pub const INTERRUPT_POLL: Duration = Duration::from_millis(100);
