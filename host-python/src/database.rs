@@ -181,8 +181,9 @@ impl Database {
         }
         let db = py
             .detach(|| {
+                // The URL comes from Python (`$P8_SERVER` stands in for the default path only).
                 let env = rem_host::remote::ServerChoice::from_env();
-                let choice = rem_host::remote::ServerChoice { url: server.or(env.url), token: token.or(env.token) };
+                let choice = rem_host::remote::ServerChoice { url: server, token: token.or(env.token) };
                 std::panic::catch_unwind(AssertUnwindSafe(|| rem_host::remote::open(options, &choice))).unwrap_or_else(
                     |panic| {
                         Err(rem_host::Error::Internal(format!("{} (a bug in REM)", rem_host::panic_message(&*panic))))

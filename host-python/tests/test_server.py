@@ -174,6 +174,16 @@ def test_connect_with_a_token_and_clear_connection_errors(tmp_path: Path) -> Non
         # Tenants stay apart on the server, as in process.
         with rem_db.REMDatabase.connect(url, token="py-secret-token") as default:
             assert default.list_schemas() == []
+        # The async client takes the token from the environment too.
+        os.environ["P8_SERVER_TOKEN"] = "py-secret-token"
+        try:
+            async def count() -> int:
+                async with await rem_db.AsyncREMDatabase.connect(url, tenant_id="acme corp/ü") as adb:
+                    return await adb.count("person")
+
+            assert asyncio.run(count()) == 1
+        finally:
+            del os.environ["P8_SERVER_TOKEN"]
     with pytest.raises(rem_db.ServerConnectionError):
         rem_db.REMDatabase.connect(url)
     with pytest.raises(rem_db.InvalidArgumentError):
@@ -193,9 +203,13 @@ def test_the_async_client_runs_many_calls_at_once_on_one_thread(tmp_path: Path) 
                 await db.insert("person", {"name": "Eve", "age": -1})
             assert await db.shortest_path("Alice", "Bob") is None
             assert await db.upsert([]) == []
+            alice = (await db.lookup("Alice"))[0]["id"]
+            assert [step["id"] for step in await db.traverse("Alice", strategy="DFS")] == [alice]
             return counts
         finally:
             await db.close()
+            with pytest.raises(rem_db.InvalidArgumentError):
+                await db.count("person")
 
     with serve(tmp_path / "db") as url:
         assert asyncio.run(main(url)) == [4] * 64

@@ -121,13 +121,11 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
         "get-edges" => db.get_edges(a.str("id")?, a.direction()?, &a.strings("rel_types")?),
         "delete-edge" => db.delete_edge(a.str("src")?, a.str("dst")?, a.str("rel_type")?),
         "traverse" => {
-            let strategy = match a.opt_str("strategy")?.unwrap_or("bfs") {
+            let strategy = match a.opt_str("strategy")?.unwrap_or("bfs").to_ascii_lowercase().as_str() {
                 "bfs" => Strategy::Bfs,
                 "dfs" => Strategy::Dfs,
                 other => {
-                    return Err(Error::InvalidArgument(format!(
-                        "request field `strategy` is {other:?}: use bfs or dfs"
-                    )));
+                    return Err(Error::InvalidArgument(format!("invalid strategy {other:?}: use \"bfs\" or \"dfs\"")));
                 }
             };
             db.traverse(

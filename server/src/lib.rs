@@ -29,7 +29,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 pub const DEFAULT_MAX_BODY: usize = 256 * 1024 * 1024;
 
 /// How `rem serve` runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeOptions {
     /// The database to serve (`path` must be set) and its settings.
     pub open: OpenOptions,
@@ -46,6 +46,21 @@ pub struct ServeOptions {
     pub max_body: usize,
     /// Engine instances serving reads at once (at least 1).
     pub readers: usize,
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("ServeOptions")
+            .field("open", &self.open)
+            .field("listen", &self.listen)
+            .field("socket", &self.socket)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("token_file", &self.token_file)
+            .field("max_body", &self.max_body)
+            .field("readers", &self.readers)
+            .finish()
+    }
 }
 
 /// Why `rem serve` stopped or could not start.
@@ -231,9 +246,12 @@ pub fn serve_until(
         .max_blocking_threads(options.readers + 8)
         .build()
         .map_err(|source| ServeError::Io { context: "starting the server runtime".into(), source })?;
-    let served = runtime.block_on(run(state.clone(), &options, &dir, ready, stop));
+    let bound_socket = std::sync::atomic::AtomicBool::new(false);
+    let served = runtime.block_on(run(state.clone(), &options, &dir, ready, stop, &bound_socket));
     Endpoint::remove_own(&dir);
-    if let Some(sock) = &options.socket {
+    if let Some(sock) = &options.socket
+        && bound_socket.load(std::sync::atomic::Ordering::Relaxed)
+    {
         let _ = std::fs::remove_file(sock);
     }
     drop(runtime);
@@ -247,6 +265,7 @@ async fn run(
     dir: &std::path::Path,
     ready: impl FnOnce(&str),
     stop: impl std::future::Future<Output = ()>,
+    bound_socket: &std::sync::atomic::AtomicBool,
 ) -> Result<(), ServeError> {
     let app = http::router(state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -266,13 +285,20 @@ async fn run(
         }));
     }
     if let Some(sock) = &options.socket {
-        let _ = std::fs::remove_file(sock);
+        // A socket file left by a server that is gone (nothing answers on it) is replaced;
+        // anything else at the path is left alone, and binding then fails naming it.
+        if std::fs::symlink_metadata(sock).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+            && std::os::unix::net::UnixStream::connect(sock).is_err()
+        {
+            let _ = std::fs::remove_file(sock);
+        }
         // Created owner-only: no moment when another user could connect.
         let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
         let bound = tokio::net::UnixListener::bind(sock);
         rustix::process::umask(old);
         let listener = bound
             .map_err(|source| ServeError::Io { context: format!("cannot listen on {}", sock.display()), source })?;
+        bound_socket.store(true, std::sync::atomic::Ordering::Relaxed);
         url.get_or_insert_with(|| format!("unix:{}", sock.display()));
         let mut stop = stop_rx.clone();
         servers.push(tokio::spawn(async move {

@@ -25,7 +25,8 @@ pub fn run(g: &Global, args: ServeArgs) -> Result<()> {
         listen: (!args.no_tcp).then_some(args.listen),
         socket: args.socket,
         token,
-        token_file: args.token_file,
+        // Absolute in the endpoint file, so clients in any working directory can read it.
+        token_file: args.token_file.map(|f| std::fs::canonicalize(&f).unwrap_or(f)),
         max_body: args.max_body_mib.saturating_mul(1024 * 1024),
         readers: args.readers.unwrap_or_else(rem_server::default_readers),
     };

@@ -16,7 +16,7 @@ import urllib.parse
 from typing import Any, Dict, List, Optional
 
 from . import _rem
-from .errors import NotFoundError
+from .errors import InvalidArgumentError, NotFoundError
 
 NDJSON = "application/x-ndjson"
 
@@ -37,8 +37,9 @@ class AsyncNative:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         # No read deadline: the server bounds each call with its own (docs/server.md).
+        # trust_env=False: never through $HTTP_PROXY (the token would go to the proxy).
         self._client = httpx.AsyncClient(
-            base_url=url.rstrip("/"), headers=headers, timeout=httpx.Timeout(None, connect=5.0)
+            base_url=url.rstrip("/"), headers=headers, timeout=httpx.Timeout(None, connect=5.0), trust_env=False
         )
         self.url = url.rstrip("/")
         self.tenant = tenant
@@ -52,6 +53,8 @@ class AsyncNative:
             ServerConnectionError: the server cannot be reached or the connection broke.
             The call's own exceptions (as in process), ``UnauthorizedError`` on 401.
         """
+        if self.closed:
+            raise InvalidArgumentError("the database is closed; open a new REMDatabase")
         try:
             response = await self._client.post(f"/v1/{name}", content=_rem._dumps(args))
         except self._httpx.TransportError as e:

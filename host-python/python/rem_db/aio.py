@@ -12,6 +12,7 @@ Methods, arguments, returns and exceptions are those of
 from __future__ import annotations
 
 import asyncio
+import os
 from types import TracebackType
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
 
@@ -56,7 +57,10 @@ class AsyncREMDatabase:
         # Named by URL: calls do their own async I/O (rem_db._remote). Otherwise (a file, or a
         # server found through the database folder) they run in worker threads.
         self._served: Optional[ServedCalls] = None
+        if server is None and path is None:
+            server = os.environ.get("P8_SERVER", "").strip() or None
         if server is not None:
+            token = token or os.environ.get("P8_SERVER_TOKEN", "").strip() or None
             self._served = ServedCalls(AsyncNative(server, token, tenant_id))
 
     @classmethod
@@ -72,8 +76,9 @@ class AsyncREMDatabase:
         return await asyncio.to_thread(cls, None, tenant_id=tenant_id, server=url, token=token)
 
     #: Methods that run in a worker thread even on a served handle: they read local files
-    #: (ingest) or make several calls whose results they combine.
-    _THREADED = frozenset({"ingest", "upsert", "register_core_schemas"})
+    #: (ingest), make several calls whose results they combine, or keep state in :attr:`sync`
+    #: (``register_schema`` records a model's table for ``upsert``).
+    _THREADED = frozenset({"ingest", "upsert", "register_core_schemas", "register_schema"})
 
     async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``method`` (a method of :attr:`sync`): over the served handle's own async I/O

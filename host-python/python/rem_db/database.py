@@ -48,8 +48,8 @@ class REMDatabase:
             call past it raises :class:`~rem_db.errors.CallTimeoutError` and
             is rolled back.
         server: send every call to the REM server at this URL
-            (``http://127.0.0.1:7878``) instead of opening ``path``; default
-            ``$P8_SERVER``. See :meth:`connect`.
+            (``http://127.0.0.1:7878``) instead of opening ``path``; when
+            ``path`` is ``None``, default ``$P8_SERVER``. See :meth:`connect`.
         token: the server's bearer token (default ``$P8_SERVER_TOKEN``, or the
             token file the server's endpoint file names).
 
@@ -87,9 +87,10 @@ class REMDatabase:
         token: Optional[str] = None,
     ) -> None:
         if path is None:
-            # Served by URL: no local path (the server's own path is the server's business).
-            served = server or os.environ.get("P8_SERVER", "").strip()
-            resolved: Optional[str] = None if served else default_db_path()
+            # $P8_SERVER stands in for the default path only; an explicit path (":memory:" too)
+            # is opened as given (or through the server that serves it).
+            server = server or os.environ.get("P8_SERVER", "").strip() or None
+            resolved: Optional[str] = None if server else default_db_path()
         else:
             resolved = os.fspath(path)
             if resolved == MEMORY:

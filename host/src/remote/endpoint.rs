@@ -3,8 +3,8 @@
 //!
 //! `rem serve` writes it (`0600`, replaced atomically) once it listens and removes it on exit.
 //! It names the URL, the server's process id, and the file the token is in (never the token:
-//! secrets stay in their own files). A file whose process is gone is stale: clients ignore it
-//! and remove it.
+//! secrets stay in their own files). A file whose process is gone is stale: clients ignore it,
+//! and the next server replaces it.
 
 use std::path::{Path, PathBuf};
 
@@ -53,15 +53,11 @@ impl Endpoint {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// `dir`'s endpoint file if its process is alive; a stale one (process gone) is removed.
+    /// `dir`'s endpoint file if its process is alive. A stale one (its process gone) is ignored,
+    /// not removed: a server starting at that moment may be renaming its own file into place,
+    /// and the next server replaces it anyway.
     pub fn live(dir: &Path) -> Option<Endpoint> {
-        let e = Self::read(dir)?;
-        if process_alive(e.pid) {
-            Some(e)
-        } else {
-            let _ = std::fs::remove_file(Self::file(dir));
-            None
-        }
+        Self::read(dir).filter(|e| process_alive(e.pid))
     }
 
     /// The bearer token from `token_file`, trimmed (`None` without one or when unreadable).

@@ -25,6 +25,9 @@ pub use endpoint::Endpoint;
 /// every read, about 50 µs per call on the 2-core benchmark machine; `docs/benchmarks.md`.)
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long [`Remote::health`] (the check at connect) waits for its answer: 5 s.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A client of one served database, for one tenant. `Send + Sync`; calls from several threads
 /// run in parallel on the server (each over its own kept-alive connection).
 pub struct Remote {
@@ -64,6 +67,9 @@ impl Remote {
         }
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
+                // Never through $HTTP_PROXY/$ALL_PROXY: the bearer token would go to the proxy, and
+                // a proxy cannot reach this machine's loopback server.
+                .proxy(None)
                 .timeout_connect(Some(CONNECT_TIMEOUT))
                 .http_status_as_error(false)
                 .max_idle_connections_per_host(64)
@@ -84,7 +90,14 @@ impl Remote {
     /// The server's `GET /v1/health` answer (`{status, engine, pid, path}`). Errors: `Connection`,
     /// `Unauthorized`.
     pub fn health(&self) -> Result<Value> {
-        let req = self.agent.get(format!("{}{}/health", self.url, wire::PREFIX));
+        // Bounded, unlike calls: a live but stopped server still accepts connections (the listen
+        // backlog), and a client looking for a server must pass it over, not hang.
+        let req = self
+            .agent
+            .get(format!("{}{}/health", self.url, wire::PREFIX))
+            .config()
+            .timeout_global(Some(HEALTH_TIMEOUT))
+            .build();
         let text = self.send(req.header(wire::TENANT_HEADER, &self.tenant_header))?;
         serde_json::from_str(&text).map_err(|e| Error::Connection(format!("bad health answer: {e}")))
     }
@@ -300,12 +313,22 @@ impl Api for Remote {
 }
 
 /// Where a client should send its calls: an explicit server, or none (find one, else open the file).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ServerChoice {
     /// The server URL (`--server`, `$P8_SERVER`), if one was named.
     pub url: Option<String>,
     /// The bearer token (`$P8_SERVER_TOKEN`, `--token-file`, `token=`), if one was given.
     pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ServerChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("ServerChoice")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl ServerChoice {
