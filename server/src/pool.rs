@@ -60,11 +60,6 @@ impl Pool {
         }
     }
 
-    /// The handle opened first (the one holding the file).
-    pub fn root(&self) -> &Database {
-        &self.root
-    }
-
     /// A handle for `tenant`, once a permit is free (the writer's for a `write` call, else a
     /// reader's). Blocking work (making an engine instance) runs on the blocking pool.
     /// Errors: `InvalidArgument` (bad tenant name), `Internal` (the engine failed to load).

@@ -73,9 +73,6 @@ class AsyncNative:
     async def register_schema(self, name: str, schema: str) -> Any:
         return await self.call("register-schema", {"name": name, "schema": schema})
 
-    async def register_core_schemas(self) -> List[str]:
-        raise NotImplementedError("run through the synchronous handle (AsyncREMDatabase does)")
-
     async def list_schemas(self) -> List[str]:
         return await self.call("list-schemas", {})  # type: ignore[no-any-return]
 
