@@ -204,6 +204,59 @@ pub enum Command {
     /// Inspect or rebuild a table's vector index.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Ask a question in words: a chat model plans one REM SQL read statement, REM checks it
+    /// (nothing that writes runs) and runs it. Prints {results, query, query_type, confidence,
+    /// explanation, stages}, or with --plan only the plan.
+    ///
+    /// The model is $P8_DEFAULT_LLM (or --llm) on the OpenAI-compatible endpoint
+    /// $P8_OPENAI_BASE_URL (OpenAI, Ollama, llama.cpp's server, vLLM), key $P8_OPENAI_API_KEY.
+    Ask {
+        /// The question.
+        question: String,
+        /// Print the checked plan without running it.
+        #[arg(long)]
+        plan: bool,
+        /// Show the model only this table.
+        #[arg(long)]
+        table: Option<String>,
+        /// Plans tried at most: when a query returns no rows, the model is asked again.
+        #[arg(long, default_value_t = 3)]
+        max_stages: u32,
+        /// The chat model [default: $P8_DEFAULT_LLM].
+        #[arg(long, value_name = "MODEL")]
+        llm: Option<String>,
+    },
+    /// Dream: a chat model reads a period's activity (messages by session, rows created or
+    /// changed) and writes moments, a summary of the period and edges between what it saw,
+    /// in one transaction. Dreaming over the same window again updates rather than duplicates.
+    /// Prints a JSON report (moments, edges, summaries written; tokens used).
+    Dream {
+        /// Read the last this many hours (ignored with --start).
+        #[arg(long, default_value_t = 24.0, value_name = "HOURS")]
+        lookback_hours: f64,
+        /// Start of the period: a date (2026-12-01) or an RFC 3339 time.
+        #[arg(long, requires = "end", value_name = "DATE")]
+        start: Option<String>,
+        /// End of the period (inclusive): a date or an RFC 3339 time.
+        #[arg(long, requires = "start", value_name = "DATE")]
+        end: Option<String>,
+        /// Print exactly what would be written, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The chat model [default: $P8_DEFAULT_LLM].
+        #[arg(long, value_name = "MODEL")]
+        llm: Option<String>,
+        /// Characters of activity per chat call (about 4 per token).
+        #[arg(long, default_value_t = 48_000, value_name = "CHARS")]
+        max_context_chars: usize,
+        /// Also print the rows and edges written (always printed with --dry-run).
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Serve the database to an MCP client (Claude Desktop, an IDE, an agent framework) over
+    /// stdio: the Model Context Protocol's JSON-RPC on stdin and stdout (docs/agent.md).
+    /// Uses the `rem serve` server of the database when one runs, else opens the file.
+    Mcp,
     /// Ingest documents (.txt, .md, .html, .pdf) as searchable chunks.
     ///
     /// Each file becomes a `documents` row and chunks in --table (default `resources`, with

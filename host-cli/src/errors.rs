@@ -27,6 +27,10 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         }
         Error::Connection(_) => "is `rem serve` running? check --server / P8_SERVER, or unset it to open the file",
         Error::Unauthorized(_) => "give the server's token with P8_SERVER_TOKEN or --token-file",
+        Error::Llm(_) => {
+            "set P8_DEFAULT_LLM (a model name), P8_OPENAI_BASE_URL (OpenAI, Ollama, llama.cpp's server, vLLM) and \
+             P8_OPENAI_API_KEY; see docs/agent.md"
+        }
         Error::ResourceExhausted(_) => "raise the cap with P8_MEMORY_LIMIT_MIB or make the call smaller",
         Error::Timeout(_) => "raise the deadline with P8_CALL_TIMEOUT_MS or make the call smaller",
         Error::Trap(_) | Error::Internal(_) => "this is a bug in REM; please report it with the command that caused it",

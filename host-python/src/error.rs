@@ -30,6 +30,7 @@ fn class_name(e: &Error) -> &'static str {
         Error::Connection(_) => "ServerConnectionError",
         Error::Unauthorized(_) => "UnauthorizedError",
         Error::Embedding(_) => "EmbeddingError",
+        Error::Llm(_) => "LlmError",
         Error::ResourceExhausted(_) => "ResourceExhaustedError",
         Error::Timeout(_) => "CallTimeoutError",
         Error::Forked { .. } => "DatabaseForkedError",

@@ -95,6 +95,8 @@ pub trait Api: Send + Sync {
     fn query(&self, sql: &str) -> Result<String>;
     /// See [`crate::Database::query_with_params`].
     fn query_with_params(&self, sql: &str, params: &str) -> Result<String>;
+    /// See [`crate::Database::prepare`].
+    fn prepare(&self, sql: &str) -> Result<String>;
     /// See [`crate::Database::search`].
     fn search(&self, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<String>;
     /// See [`crate::Database::index_stats`].
@@ -110,6 +112,8 @@ pub trait Api: Send + Sync {
         chunks: Vec<serde_json::Value>,
         force: bool,
     ) -> Result<FileOutcome>;
+    /// See [`crate::Database::write_set`].
+    fn write_set(&self, writes: &crate::WriteSet) -> Result<crate::WriteSetOutcome>;
     /// Register every core schema (resources, documents, sessions, messages, moments), all or
     /// none; returns the table names. See [`crate::templates::CORE`].
     fn register_core_schemas(&self) -> Result<Vec<String>> {
@@ -218,6 +222,9 @@ impl Api for crate::Database {
     fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
         crate::Database::query_with_params(self, sql, params)
     }
+    fn prepare(&self, sql: &str) -> Result<String> {
+        crate::Database::prepare(self, sql)
+    }
     fn search(&self, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<String> {
         crate::Database::search(self, table, query, options)
     }
@@ -236,5 +243,8 @@ impl Api for crate::Database {
         force: bool,
     ) -> Result<FileOutcome> {
         crate::Database::write_document(self, documents, table, document, chunks, force)
+    }
+    fn write_set(&self, writes: &crate::WriteSet) -> Result<crate::WriteSetOutcome> {
+        crate::Database::write_set(self, writes)
     }
 }

@@ -74,6 +74,11 @@ pub enum Error {
     /// The server refused the request's credentials (HTTP 401).
     #[error("the REM server refused the request: {0}")]
     Unauthorized(String),
+    /// The chat model (`rem ask`, `rem dream`) is not configured, cannot be reached, or
+    /// answered something REM cannot use; the message names the problem and the next step,
+    /// never the API key.
+    #[error("LLM error: {0}")]
+    Llm(String),
     /// A file-system problem.
     #[error("{context}: {message}")]
     Io {
@@ -223,6 +228,7 @@ impl Error {
             Error::Locked { .. } => "locked",
             Error::Connection(_) => "connection",
             Error::Unauthorized(_) => "unauthorized",
+            Error::Llm(_) => "llm",
             Error::Io { .. } => "io",
             Error::Timeout(_) => "timeout",
             Error::Interrupted(_) => "interrupted",

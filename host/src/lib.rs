@@ -9,6 +9,7 @@
 //! # Ok::<(), rem_host::Error>(())
 //! ```
 
+pub mod agent;
 mod api;
 mod bindings;
 pub mod config;
@@ -16,8 +17,10 @@ mod database;
 pub mod embed;
 mod error;
 mod graph;
+mod http;
 pub mod ingest;
 pub mod kv;
+pub mod llm;
 pub mod private;
 pub mod redact;
 pub mod remote;
@@ -28,7 +31,7 @@ pub mod templates;
 pub use api::Api;
 pub use database::{
     DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_BATCH_BYTES, MAX_TENANT_LEN, OpenOptions,
-    SearchOptions, SearchQuery,
+    SearchOptions, SearchQuery, TableRows, WriteSet, WriteSetOutcome,
 };
 pub use embed::Embeddings;
 pub use error::{Error, Issue, IssueKind, PathSegment, Result, panic_message};

@@ -21,12 +21,13 @@ pub fn writes(name: &str) -> bool {
             | "delete-edge"
             | "rebuild-index"
             | "write-document"
+            | "write-set"
     )
 }
 
 /// Whether call `name` is a point read, short enough to run on the thread that read the request.
 pub fn quick(name: &str) -> bool {
-    matches!(name, "version" | "get" | "get-many" | "count" | "lookup" | "list-schemas" | "get-schema")
+    matches!(name, "version" | "get" | "get-many" | "count" | "lookup" | "list-schemas" | "get-schema" | "prepare")
 }
 
 /// The request's arguments, with errors naming the field at fault.
@@ -147,6 +148,7 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
         ),
         "query" => db.query(a.str("sql")?),
         "query-with-params" => db.query_with_params(a.str("sql")?, a.str("params")?),
+        "prepare" => db.prepare(a.str("sql")?),
         "search" => {
             let query = match (args.get("text").filter(|v| !v.is_null()), args.get("vector").filter(|v| !v.is_null())) {
                 (Some(t), None) => SearchQuery::Text(t.as_str().ok_or_else(|| bad("text", "a string"))?.to_string()),
@@ -184,6 +186,11 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
             let outcome =
                 db.write_document(a.str("documents")?, a.str("table")?, document, chunks, a.bool("force", false)?)?;
             json(&outcome)
+        }
+        "write-set" => {
+            let writes: rem_host::WriteSet = serde_json::from_value(args.clone())
+                .map_err(|e| Error::InvalidArgument(format!("write-set: the request is not a write set: {e}")))?;
+            json(&db.write_set(&writes)?)
         }
         other => Err(Error::NotFound(format!(
             "no call named {other:?} in /v1; the calls are: {}",

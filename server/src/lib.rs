@@ -10,6 +10,7 @@
 
 mod calls;
 mod http;
+pub mod mcp;
 mod pool;
 
 use std::net::SocketAddr;

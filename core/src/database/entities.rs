@@ -59,7 +59,7 @@ struct Prepared<'t> {
 impl<S: Storage> Database<S> {
     /// Validate one row and work out its identity. `row` is the batch index for issue locations.
     /// `text` is the compact JSON text of `data`, if the caller has it (see [`parse_row`]).
-    fn prepare<'t>(
+    fn prepare_row<'t>(
         &self,
         schema: &CompiledSchema,
         (data, text): (Value, Option<&'t str>),
@@ -141,7 +141,7 @@ impl<S: Storage> Database<S> {
             big => Error::Validation(vec![row_issue(None, big)]),
         })?;
         let now = crate::model::time::now();
-        let prepared = self.prepare(&schema, parsed, &now, None)?;
+        let prepared = self.prepare_row(&schema, parsed, &now, None)?;
         let (entity, op) = self.apply(&mut tx, &schema.record, prepared, &now)?;
         self.vector_index().index_vectors(&mut tx, &schema.record, op.into_iter().collect())?;
         tx.commit()?;
@@ -168,7 +168,7 @@ impl<S: Storage> Database<S> {
                 let i = (b * Self::BATCH_BLOCK + j) as u32;
                 let checked = parse_row(row)
                     .map_err(|e| Error::Validation(vec![row_issue(Some(i), e)]))
-                    .and_then(|value| self.prepare(&schema, value, &now, Some(i)));
+                    .and_then(|value| self.prepare_row(&schema, value, &now, Some(i)));
                 match checked {
                     Ok(p) if issues.is_empty() => prepared.push(p),
                     Ok(_) => {}

@@ -53,46 +53,57 @@ impl<S: Storage> Database<S> {
                     _ => Err(Error::Internal("traverse returned no array".into())),
                 };
             }
-            "EXPLAIN" => {
-                let rest = sql.trim_start()[7..].trim_start();
-                let rest = rest.strip_prefix("ANALYZE").or_else(|| rest.strip_prefix("analyze")).unwrap_or(rest);
-                return self.select(rest, true);
-            }
+            "EXPLAIN" => return self.select(explained(sql), true),
             _ => {}
         }
         self.select(sql, false)
     }
 
+    /// Check one statement without reading any row: parse it, resolve its table and compile it
+    /// as [`Database::query`] would. Returns JSON `{"statement": "select" | "lookup" | "search" |
+    /// "traverse" | "explain", "tables": [...], "read_only": true}` (every statement REM SQL runs
+    /// today reads). Errors: the error `query` would return for the same text.
+    pub fn prepare(&self, sql: &str) -> Result<String> {
+        let (statement, tables) = match first_word(sql).as_str() {
+            "LOOKUP" => {
+                statements::lookup(sql)?;
+                ("lookup", Vec::new())
+            }
+            "SEARCH" => {
+                let s = statements::search(sql)?;
+                self.require_table(&s.table)?;
+                ("search", vec![s.table])
+            }
+            "TRAVERSE" => {
+                statements::traverse(sql)?;
+                ("traverse", Vec::new())
+            }
+            "EXPLAIN" => ("explain", vec![self.prepare_select(explained(sql))?]),
+            _ => ("select", vec![self.prepare_select(sql)?]),
+        };
+        Ok(serde_json::json!({"statement": statement, "tables": tables, "read_only": true}).to_string())
+    }
+
+    /// Compile a `SELECT` (or the kv form) without running it; its table.
+    fn prepare_select(&self, sql: &str) -> Result<String> {
+        let statements = self.parsed.parse(sql)?;
+        let query = single_query(&statements)?;
+        let (select, table) = compile::source_table(query)?;
+        match self.require_table(&table) {
+            Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => {
+                statements::kv_keys(select)?;
+            }
+            found => {
+                compile::compile_select(query, select, &*found?)?;
+            }
+        }
+        Ok(table)
+    }
+
     /// Parse, plan and run a `SELECT` (or the kv form); with `explain`, return the plan instead of the rows.
     fn select(&self, sql: &str, explain: bool) -> Result<Vec<Out>> {
         let statements = self.parsed.parse(sql)?;
-        let stmt = match statements.as_slice() {
-            [one] => one,
-            [] => return Err(Error::query("empty query")),
-            _ => {
-                return Err(Error::Unsupported("several statements in one query are not supported; send one".into()));
-            }
-        };
-        let query = match stmt {
-            sqlparser::ast::Statement::Query(q) => q,
-            sqlparser::ast::Statement::Insert(_) => {
-                return Err(Error::Unsupported(
-                    "INSERT in SQL is not supported: write with insert or insert_batch".into(),
-                ));
-            }
-            sqlparser::ast::Statement::Update(_) => {
-                return Err(Error::Unsupported("UPDATE in SQL is not supported: write with update".into()));
-            }
-            sqlparser::ast::Statement::Delete(_) => {
-                return Err(Error::Unsupported("DELETE in SQL is not supported: write with delete".into()));
-            }
-            other => {
-                let word = other.to_string().split_whitespace().next().unwrap_or("this statement").to_ascii_uppercase();
-                return Err(Error::Unsupported(format!(
-                    "{word} statements are not supported: REM SQL runs SELECT, LOOKUP, SEARCH and TRAVERSE"
-                )));
-            }
-        };
+        let query = single_query(&statements)?;
         let (select, table) = compile::source_table(query)?;
         // `kv` is the natural-key index, unless the tenant registered a table of that name.
         let schema = match self.require_table(&table) {
@@ -162,5 +173,41 @@ impl<S: Storage> Database<S> {
             }
         }
         Ok(out)
+    }
+}
+
+/// The statement after `EXPLAIN` (and an optional `ANALYZE`).
+fn explained(sql: &str) -> &str {
+    let rest = sql.trim_start()[7..].trim_start();
+    rest.strip_prefix("ANALYZE").or_else(|| rest.strip_prefix("analyze")).unwrap_or(rest)
+}
+
+/// The one query of `statements`. Errors: `InvalidQuery` (none), `Unsupported` (several, or a
+/// statement REM SQL does not run, named with what to use instead).
+fn single_query(statements: &[sqlparser::ast::Statement]) -> Result<&sqlparser::ast::Query> {
+    let stmt = match statements {
+        [one] => one,
+        [] => return Err(Error::query("empty query")),
+        _ => {
+            return Err(Error::Unsupported("several statements in one query are not supported; send one".into()));
+        }
+    };
+    match stmt {
+        sqlparser::ast::Statement::Query(q) => Ok(q),
+        sqlparser::ast::Statement::Insert(_) => {
+            Err(Error::Unsupported("INSERT in SQL is not supported: write with insert or insert_batch".into()))
+        }
+        sqlparser::ast::Statement::Update(_) => {
+            Err(Error::Unsupported("UPDATE in SQL is not supported: write with update".into()))
+        }
+        sqlparser::ast::Statement::Delete(_) => {
+            Err(Error::Unsupported("DELETE in SQL is not supported: write with delete".into()))
+        }
+        other => {
+            let word = other.to_string().split_whitespace().next().unwrap_or("this statement").to_ascii_uppercase();
+            Err(Error::Unsupported(format!(
+                "{word} statements are not supported: REM SQL runs SELECT, LOOKUP, SEARCH and TRAVERSE"
+            )))
+        }
     }
 }

@@ -196,6 +196,10 @@ impl GuestDatabase for Db {
     fn query_with_params(&self, sql: String, params: String) -> Result<String, WitError> {
         self.db()?.query_with_params(&sql, &params).map_err(to_wit)
     }
+
+    fn prepare(&self, sql: String) -> Result<String, WitError> {
+        self.db()?.prepare(&sql).map_err(to_wit)
+    }
     fn search(&self, table: String, query: WitQuery, options: WitSearchOptions) -> Result<String, WitError> {
         let query = match query {
             WitQuery::Text(t) => crate::SearchQuery::Text(t),

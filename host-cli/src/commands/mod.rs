@@ -1,10 +1,12 @@
 //! One module per command group; each returns a result for `main` to report.
 
+pub mod agent;
 pub mod component;
 pub mod entity;
 pub mod graph;
 pub mod ingest;
 pub mod init;
+pub mod mcp;
 pub mod query;
 pub mod schema;
 pub mod search;
@@ -76,6 +78,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Index(cmd) => search::index(g, cmd),
         Command::Component(crate::cli::ComponentCommand::Export { dir }) => component::export(g, &dir),
         Command::Serve(args) => serve::run(g, args),
+        Command::Ask { question, plan, table, max_stages, llm } => {
+            let options = rem_host::agent::AskOptions { table, max_stages, plan_only: plan };
+            agent::ask(g, &question, &options, llm.as_deref())
+        }
+        Command::Dream { lookback_hours, start, end, dry_run, llm, max_context_chars, verbose } => {
+            let window = agent::window(lookback_hours, start.as_deref(), end.as_deref())?;
+            let options = rem_host::agent::DreamOptions { window, dry_run, max_context_chars };
+            agent::dream(g, &options, llm.as_deref(), verbose)
+        }
+        Command::Mcp => mcp::run(g),
         Command::Edge(cmd) => graph::edge(g, cmd),
         Command::Traverse { start, depth, direction, types, dfs, limit } => {
             graph::traverse(g, &start, depth, &direction, &types, dfs, limit)

@@ -24,6 +24,7 @@ __all__ = [
     "UnsupportedError",
     "InvalidArgumentError",
     "EmbeddingError",
+    "LlmError",
     "StorageError",
     "DatabaseLockedError",
     "ServerConnectionError",
@@ -146,6 +147,19 @@ class EmbeddingError(RemError):
     """
 
     kind = "embedding"
+
+
+class LlmError(RemError):
+    """The chat model behind ``query_natural_language`` and ``dream`` failed.
+
+    Raised when no model is configured (``P8_DEFAULT_LLM``), the endpoint cannot be
+    reached or keeps failing (after bounded retries on 429 and 5xx), or its answer is
+    not the JSON asked for, or a planned query still does not compile after one
+    correction. The message names the next step and never the API key. When an
+    ``llm=`` callable raised, its exception is ``__cause__``.
+    """
+
+    kind = "llm"
 
 
 class StorageError(RemError, OSError):

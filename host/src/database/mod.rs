@@ -10,9 +10,11 @@
 
 mod ingest;
 mod instance;
+mod write_set;
 
 pub use instance::MAX_BATCH_BYTES;
 use instance::{Inner, Mode, batches, open_redb_waiting, shift_rows};
+pub use write_set::{TableRows, WriteSet, WriteSetOutcome};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -426,6 +428,13 @@ impl Database {
     /// `:name`, `$name`) bound as SQL literals first. Errors: as `query`, plus `InvalidArgument`.
     pub fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
         self.call(Mode::Read, |db, s, h| db.call_query_with_params(s, h, sql, params))
+    }
+
+    /// Check one REM SQL statement without reading any row (parse, resolve the table, compile).
+    /// Returns JSON `{statement, tables, read_only}`. Errors: the error [`Database::query`]
+    /// would return for the same text (`InvalidQuery`, `SchemaNotFound`, `Unsupported`).
+    pub fn prepare(&self, sql: &str) -> Result<String> {
+        self.call(Mode::Read, |db, s, h| db.call_prepare(s, h, sql))
     }
 
     /// Semantic search of `table`: a JSON array of entities with `_score` (1 - cosine distance), best

@@ -85,69 +85,28 @@ impl OpenAi {
             Some(d) => config.timeout.min(d.saturating_duration_since(std::time::Instant::now())),
             None => config.timeout,
         };
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build(),
-        );
+        let agent = crate::http::agent(timeout);
         Ok(OpenAi { config, model: model.to_string(), agent })
     }
 
     fn request(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
         let url = format!("{}/embeddings", self.config.base_url.trim_end_matches('/'));
         let body = serde_json::json!({"model": self.model, "input": texts}).to_string();
-        let key = self.config.api_key.as_deref().unwrap_or_default();
-        let mut last = String::new();
-        let mut attempts = 0;
-        for attempt in 0..=self.config.retries {
-            if attempt > 0 {
-                let wait = Duration::from_millis(500 << (attempt - 1).min(6));
-                if self.config.deadline.is_some_and(|d| std::time::Instant::now() + wait >= d) {
-                    break;
-                }
-                std::thread::sleep(wait);
-            }
-            attempts += 1;
-            // The deadline cuts each request's timeout to what is left of it.
-            let left = match self.config.deadline {
-                Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
-                    Some(left) if !left.is_zero() => left.min(self.config.timeout),
-                    _ => break,
-                },
-                None => self.config.timeout,
-            };
-            let sent = self
-                .agent
-                .post(&url)
-                .config()
-                .timeout_global(Some(left))
-                .build()
-                .header("Authorization", format!("Bearer {key}"))
-                .header("Content-Type", "application/json")
-                .send(body.as_str());
-            let mut resp = match sent {
-                Ok(r) => r,
-                Err(e) => {
-                    last = format!("cannot reach {url}: {e}");
-                    continue;
-                }
-            };
-            let status = resp.status().as_u16();
-            // Redacted before it is cut, so a key at the cut cannot leave a prefix behind.
-            let text = crate::redact::redact(&resp.body_mut().read_to_string().unwrap_or_default(), &[key]);
-            if status == 429 || status >= 500 {
-                last = format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>());
-                continue;
-            }
-            if status != 200 {
-                return Err(format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>()));
-            }
-            let mut reply: Reply = serde_json::from_str(&text).map_err(|e| format!("{url}: unexpected reply ({e})"))?;
-            if reply.data.len() != texts.len() {
-                return Err(format!("{url} returned {} embeddings for {} texts", reply.data.len(), texts.len()));
-            }
-            reply.data.sort_by_key(|i| i.index);
-            return Ok(reply.data.into_iter().map(|i| i.embedding).collect());
+        let text = crate::http::Retrying {
+            agent: &self.agent,
+            key: self.config.api_key.as_deref(),
+            timeout: self.config.timeout,
+            retries: self.config.retries,
+            deadline: self.config.deadline,
         }
-        Err(format!("{last} (gave up after {attempts} attempts)"))
+        .post(&url, &body)
+        .map_err(crate::http::Failure::message)?;
+        let mut reply: Reply = serde_json::from_str(&text).map_err(|e| format!("{url}: unexpected reply ({e})"))?;
+        if reply.data.len() != texts.len() {
+            return Err(format!("{url} returned {} embeddings for {} texts", reply.data.len(), texts.len()));
+        }
+        reply.data.sort_by_key(|i| i.index);
+        Ok(reply.data.into_iter().map(|i| i.embedding).collect())
     }
 }
 

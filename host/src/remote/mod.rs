@@ -282,6 +282,9 @@ impl Api for Remote {
     fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
         self.call("query-with-params", &json!({"sql": sql, "params": params}))
     }
+    fn prepare(&self, sql: &str) -> Result<String> {
+        self.call("prepare", &json!({"sql": sql}))
+    }
     fn search(&self, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<String> {
         let mut args = json!({"table": table, "top_k": options.top_k, "min_score": options.min_score,
                               "filter": options.filter, "hybrid": options.hybrid, "ef_search": options.ef_search});
@@ -309,6 +312,10 @@ impl Api for Remote {
             "write-document",
             &json!({"documents": documents, "table": table, "document": document, "chunks": chunks, "force": force}),
         )?)
+    }
+    fn write_set(&self, writes: &crate::WriteSet) -> Result<crate::WriteSetOutcome> {
+        let args = serde_json::to_value(writes).map_err(|e| Error::Internal(e.to_string()))?;
+        parsed(&self.call("write-set", &args)?)
     }
 }
 

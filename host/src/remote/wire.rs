@@ -41,7 +41,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const NDJSON: &str = "application/x-ndjson";
 
 /// Every call route (`POST /v1/<name>`), one per export of `wit/engine.wit` plus the host's
-/// multi-call units (`register-schemas`, `write-document`). Checked against the WIT by a test.
+/// multi-call units (`register-schemas`, `write-document`, `write-set`). Checked against the WIT by a test.
 pub const CALLS: &[&str] = &[
     "version",
     "register-schema",
@@ -65,10 +65,12 @@ pub const CALLS: &[&str] = &[
     "shortest-path",
     "query",
     "query-with-params",
+    "prepare",
     "search",
     "index-stats",
     "rebuild-index",
     "write-document",
+    "write-set",
 ];
 
 /// One JSON array made of JSON texts (entities as the engine returns them), without parsing
@@ -98,7 +100,7 @@ pub fn status_of(e: &Error) -> u16 {
         Error::Unauthorized(_) => 401,
         Error::Timeout(_) => 504,
         Error::Interrupted(_) | Error::Connection(_) => 503,
-        Error::Embedding(_) => 502,
+        Error::Embedding(_) | Error::Llm(_) => 502,
         Error::ResourceExhausted(_) => 507,
         _ => 500,
     }
@@ -118,6 +120,7 @@ fn own_message(e: &Error) -> String {
         | Error::ResourceExhausted(m)
         | Error::Connection(m)
         | Error::Unauthorized(m)
+        | Error::Llm(m)
         | Error::Timeout(m)
         | Error::Interrupted(m)
         | Error::Trap(m)
@@ -188,6 +191,7 @@ pub fn error_from_wire(status: u16, body: &str) -> Error {
         "trap" => Error::Trap(m),
         "connection" => Error::Connection(m),
         "unauthorized" => Error::Unauthorized(m),
+        "llm" => Error::Llm(m),
         "internal" => Error::Internal(m),
         other => Error::Internal(format!("the server answered an error of unknown kind {other:?}: {m}")),
     }
@@ -256,6 +260,7 @@ mod tests {
             Error::Forked { opened_in: 1, now: 2 },
             Error::Trap("boom".into()),
             Error::Connection("gone".into()),
+            Error::Llm("no model".into()),
             Error::Unauthorized("no token".into()),
         ]);
         for e in cases {

@@ -1,0 +1,114 @@
+//! The one HTTP request loop REM's OpenAI-compatible clients share (embeddings and chat):
+//! a JSON `POST` with a bearer token, a timeout per request, and retries with exponential
+//! backoff on 429, 5xx and transport errors, cut short by an optional deadline. Error texts
+//! are redacted ([`crate::redact`]) before they are cut, so no key or token survives in them.
+
+use std::time::{Duration, Instant};
+
+/// How one endpoint is called.
+pub(crate) struct Retrying<'a> {
+    /// The client (built with `http_status_as_error(false)`).
+    pub agent: &'a ureq::Agent,
+    /// Bearer token, if any.
+    pub key: Option<&'a str>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries after the first attempt (waits 0.5 s, 1 s, 2 s, ... between them).
+    pub retries: u32,
+    /// No request or retry starts after this instant.
+    pub deadline: Option<Instant>,
+}
+
+/// A non-200 answer that retrying will not change.
+pub(crate) struct Refused {
+    /// The HTTP status.
+    pub status: u16,
+    /// `"<url> answered <status>: <body, redacted, at most 300 characters>"`.
+    pub message: String,
+}
+
+/// Why a request failed: refused outright, or given up on after retries.
+pub(crate) enum Failure {
+    /// A 4xx other than 429.
+    Refused(Refused),
+    /// Transport errors, 429s or 5xx until the retries or the deadline ran out.
+    GaveUp(String),
+}
+
+impl Failure {
+    /// The message to show.
+    pub fn message(self) -> String {
+        match self {
+            Failure::Refused(r) => r.message,
+            Failure::GaveUp(m) => m,
+        }
+    }
+}
+
+impl Retrying<'_> {
+    /// `POST body` (JSON text) to `url`; the 200 answer's body.
+    pub fn post(&self, url: &str, body: &str) -> Result<String, Failure> {
+        let key = self.key.unwrap_or_default();
+        let cut = |text: &str| text.chars().take(300).collect::<String>();
+        let mut last = String::new();
+        let mut attempts = 0;
+        for attempt in 0..=self.retries {
+            if attempt > 0 {
+                let wait = Duration::from_millis(500 << (attempt - 1).min(6));
+                if self.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                    break;
+                }
+                std::thread::sleep(wait);
+            }
+            attempts += 1;
+            // The deadline cuts each request's timeout to what is left of it.
+            let left = match self.deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(self.timeout),
+                    _ => break,
+                },
+                None => self.timeout,
+            };
+            let mut request = self.agent.post(url).config().timeout_global(Some(left)).build();
+            if self.key.is_some() {
+                request = request.header("Authorization", format!("Bearer {key}"));
+            }
+            let sent = request.header("Content-Type", "application/json").send(body);
+            let mut resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    last = crate::redact::redact(&format!("cannot reach {url}: {e}"), &[key]);
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            // Redacted before it is cut, so a key at the cut cannot leave a prefix behind.
+            let text = crate::redact::redact(
+                &resp.body_mut().with_config().limit(64 << 20).read_to_string().unwrap_or_default(),
+                &[key],
+            );
+            if status == 429 || status >= 500 {
+                last = format!("{url} answered {status}: {}", cut(&text));
+                continue;
+            }
+            if status != 200 {
+                return Err(Failure::Refused(Refused {
+                    status,
+                    message: format!("{url} answered {status}: {}", cut(&text)),
+                }));
+            }
+            return Ok(text);
+        }
+        if last.is_empty() {
+            last = format!("{url}: the deadline passed");
+        }
+        Err(Failure::GaveUp(format!("{last} (gave up after {attempts} attempts)")))
+    }
+}
+
+/// A client for `timeout` that reports every status as an answer (not an error).
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build(),
+    )
+}
