@@ -15,7 +15,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use rem_host::{Direction, Embeddings, InterruptCheck, OpenOptions, SearchOptions, SearchQuery, Strategy};
 
-use crate::{embed, error, json};
+use crate::{embed, error, json, llm};
 use rem_host::remote::wire::json_array;
 
 /// The path the CLI and `REMDatabase(path=None)` use: `$P8_DB_PATH`, else `$P8_HOME/db`, else `~/.p8/db`.
@@ -126,7 +126,11 @@ impl Database {
             if let rem_host::Error::Interrupted(why) = &e {
                 return pyo3::exceptions::PyKeyboardInterrupt::new_err(why.clone());
             }
-            let cause = if matches!(e, rem_host::Error::Embedding(_)) { embed::take_error() } else { None };
+            let cause = match e {
+                rem_host::Error::Embedding(_) => embed::take_error(),
+                rem_host::Error::Llm(_) => llm::take_error(),
+                _ => None,
+            };
             error::to_py(py, e, cause)
         })
     }
@@ -462,6 +466,58 @@ impl Database {
             })
             .to_string())
         })
+    }
+
+    /// Plan a read query for `question` with a chat model and run it; JSON
+    /// `{results, query, query_type, confidence, explanation, requires_search, stages, model, tokens}`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (question, table, max_stages, plan_only, llm_name, llm_fn))]
+    fn ask<'py>(
+        &self,
+        py: Python<'py>,
+        question: String,
+        table: Option<String>,
+        max_stages: u32,
+        plan_only: bool,
+        llm_name: Option<String>,
+        llm_fn: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = rem_host::agent::AskOptions { table, max_stages, plan_only };
+        let text = self.run(py, move |db| {
+            let model = llm::choose(llm_fn, llm_name)?;
+            let out = rem_host::agent::ask(db, model.as_ref(), &question, &options)?;
+            serde_json::to_string(&out).map_err(|e| rem_host::Error::Internal(e.to_string()))
+        })?;
+        json::loads(py, &text)
+    }
+
+    /// Dream over a window (`start`/`end` dates or RFC 3339 times, else the last
+    /// `lookback_hours`); the JSON report.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (lookback_hours, start, end, dry_run, max_context_chars, llm_name, llm_fn))]
+    fn dream<'py>(
+        &self,
+        py: Python<'py>,
+        lookback_hours: f64,
+        start: Option<String>,
+        end: Option<String>,
+        dry_run: bool,
+        max_context_chars: usize,
+        llm_name: Option<String>,
+        llm_fn: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = self.run(py, move |db| {
+            let window = match (start, end) {
+                (Some(s), Some(e)) => rem_host::agent::Window::between(&s, &e)?,
+                (None, None) => rem_host::agent::Window::lookback(lookback_hours)?,
+                _ => return Err(rem_host::Error::InvalidArgument("give both start and end, or neither".into())),
+            };
+            let options = rem_host::agent::DreamOptions { window, dry_run, max_context_chars };
+            let model = llm::choose(llm_fn, llm_name)?;
+            let report = rem_host::agent::dream(db, model.as_ref(), &options)?;
+            serde_json::to_string(&report).map_err(|e| rem_host::Error::Internal(e.to_string()))
+        })?;
+        json::loads(py, &text)
     }
 
     /// The vector index figures of `table` (a dict).

@@ -10,6 +10,7 @@ mod database;
 mod embed;
 mod error;
 mod json;
+mod llm;
 
 use pyo3::prelude::*;
 

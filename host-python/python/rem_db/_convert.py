@@ -11,7 +11,7 @@ import os
 import re
 import uuid
 from pathlib import PurePath
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from .errors import InvalidArgumentError, SchemaError
 
@@ -111,6 +111,11 @@ def vector(value: Any) -> List[float]:
 
 
 EmbeddingFunction = Callable[[List[str]], Any]
+
+#: A chat model as a callable: ``llm(messages, schema)`` with ``messages`` a list of
+#: ``{"role": "system" | "user" | "assistant", "content": str}`` and ``schema`` the JSON
+#: Schema the answer must follow (or None); returns the assistant's text, or the answer dict.
+LlmFunction = Callable[[List[Dict[str, str]], Optional[Dict[str, Any]]], Union[str, Dict[str, Any]]]
 
 
 def embedder(fn: EmbeddingFunction) -> Callable[[List[str]], List[List[float]]]:

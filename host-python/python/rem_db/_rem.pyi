@@ -69,6 +69,25 @@ class Database:
     def ingest(
         self, paths: List[str], table: str, chunk_size: int, overlap: int, unit: str, force: bool
     ) -> Any: ...
+    def ask(
+        self,
+        question: str,
+        table: Optional[str],
+        max_stages: int,
+        plan_only: bool,
+        llm_name: Optional[str],
+        llm_fn: Optional[Callable[..., Any]],
+    ) -> Any: ...
+    def dream(
+        self,
+        lookback_hours: float,
+        start: Optional[str],
+        end: Optional[str],
+        dry_run: bool,
+        max_context_chars: int,
+        llm_name: Optional[str],
+        llm_fn: Optional[Callable[..., Any]],
+    ) -> Any: ...
     def index_stats(self, table: str) -> Any: ...
     def rebuild_index(self, table: str, reembed: bool) -> Any: ...
 

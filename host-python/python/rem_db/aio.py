@@ -16,7 +16,7 @@ import os
 from types import TracebackType
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
 
-from ._convert import EmbeddingFunction
+from ._convert import EmbeddingFunction, LlmFunction
 from ._remote import AsyncNative, ServedCalls
 from .database import PathLike, REMDatabase, VectorLike
 from .types import Edge, Entity, GraphPath, IndexStats, SearchHit, TraversalStep
@@ -44,6 +44,7 @@ class AsyncREMDatabase:
         call_timeout: Optional[float] = None,
         server: Optional[str] = None,
         token: Optional[str] = None,
+        llm: Union[str, LlmFunction, None] = None,
     ) -> None:
         self.sync = REMDatabase(
             path,
@@ -53,6 +54,7 @@ class AsyncREMDatabase:
             call_timeout=call_timeout,
             server=server,
             token=token,
+            llm=llm,
         )
         # Named by URL: calls do their own async I/O (rem_db._remote). Otherwise (a file, or a
         # server found through the database folder) they run in worker threads.
@@ -76,9 +78,12 @@ class AsyncREMDatabase:
         return await asyncio.to_thread(cls, None, tenant_id=tenant_id, server=url, token=token)
 
     #: Methods that run in a worker thread even on a served handle: they read local files
-    #: (ingest), make several calls whose results they combine, or keep state in :attr:`sync`
+    #: (ingest), make several calls whose results they combine (and ask a chat model: ``query_natural_language``,
+    #: ``dream``), or keep state in :attr:`sync`
     #: (``register_schema`` records a model's table for ``upsert``).
-    _THREADED = frozenset({"ingest", "upsert", "register_core_schemas", "register_schema"})
+    _THREADED = frozenset(
+        {"ingest", "upsert", "register_core_schemas", "register_schema", "query_natural_language", "dream"}
+    )
 
     async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``method`` (a method of :attr:`sync`): over the served handle's own async I/O
@@ -253,6 +258,38 @@ class AsyncREMDatabase:
             where=where,
             hybrid=hybrid,
             ef_search=ef_search,
+        )
+
+    async def query_natural_language(
+        self,
+        question: str,
+        *,
+        table: Optional[str] = None,
+        max_stages: int = 3,
+        plan_only: bool = False,
+    ) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.query_natural_language`."""
+        return await self._call(
+            self.sync.query_natural_language, question, table=table, max_stages=max_stages, plan_only=plan_only
+        )
+
+    async def dream(
+        self,
+        *,
+        lookback_hours: float = 24.0,
+        start: Optional[str] = None,
+        end: Optional[str] = None,
+        dry_run: bool = False,
+        max_context_chars: int = 48_000,
+    ) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.dream`."""
+        return await self._call(
+            self.sync.dream,
+            lookback_hours=lookback_hours,
+            start=start,
+            end=end,
+            dry_run=dry_run,
+            max_context_chars=max_context_chars,
         )
 
     async def index_stats(self, table: str) -> IndexStats:

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union
 
 from . import _convert
+from ._convert import LlmFunction
 from ._rem import Database as _Native
 from ._rem import default_db_path
 from .errors import NotFoundError
@@ -85,7 +86,16 @@ class REMDatabase:
         call_timeout: Optional[float] = None,
         server: Optional[str] = None,
         token: Optional[str] = None,
+        llm: Union[str, LlmFunction, None] = None,
     ) -> None:
+        if llm is None or isinstance(llm, str):
+            self._llm_name: Optional[str] = llm
+            self._llm_fn: Optional[LlmFunction] = None
+        elif callable(llm):
+            self._llm_name = getattr(llm, "__name__", None) or type(llm).__name__
+            self._llm_fn = llm
+        else:
+            raise TypeError("llm must be a chat model name or a callable (messages, schema) -> str | dict")
         if path is None:
             # $P8_SERVER stands in for the default path only; an explicit path (":memory:" too)
             # is opened as given (or through the server that serves it).
@@ -433,6 +443,88 @@ class REMDatabase:
         return text  # type: ignore[no-any-return]
 
     query = sql
+
+    def query_natural_language(
+        self,
+        question: str,
+        *,
+        table: Optional[str] = None,
+        max_stages: int = 3,
+        plan_only: bool = False,
+    ) -> Dict[str, Any]:
+        """Answer ``question`` (in words) with one REM SQL read statement a chat model plans.
+
+        The model (``llm=`` of the handle, else ``$P8_DEFAULT_LLM`` on the OpenAI-compatible
+        endpoint ``$P8_OPENAI_BASE_URL``) sees the tables (fields, types, descriptions, indexed
+        and embedded fields, frequent values) and REM's dialect, and answers a plan. REM refuses
+        a plan that writes and compiles the query before anything runs; a query that does not
+        compile goes back to the model once with the error. When the query returns no rows and
+        stages are left, the model is asked again with that result.
+
+        Args:
+            question: the question.
+            table: show the model only this table.
+            max_stages: plans tried at most (1: no second try after an empty result).
+            plan_only: return the checked plan without running it (``results`` and
+                ``stages`` are then empty).
+
+        Returns:
+            ``{"results": [row], "query": str, "query_type": "select" | "search" | "lookup" |
+            "traverse", "confidence": float (0-1), "explanation": str, "requires_search": bool,
+            "stages": [{"query", "query_type", "rows"}], "model": str, "tokens": {"prompt",
+            "completion", "calls"}}``.
+
+        Raises:
+            LlmError: no model configured, the endpoint failed (after retries), the answer was
+                not JSON twice, or the query still did not compile after one correction
+                (``__cause__`` is the ``llm=`` callable's exception, if it raised).
+            InvalidArgumentError: an empty question, or a database without tables.
+            SchemaNotFoundError: an unknown ``table``.
+        """
+        if max_stages < 1:
+            raise ValueError("max_stages must be at least 1")
+        return self._db.ask(question, table, max_stages, plan_only, self._llm_name, self._llm_fn)  # type: ignore[no-any-return]
+
+    def dream(
+        self,
+        *,
+        lookback_hours: float = 24.0,
+        start: Optional[str] = None,
+        end: Optional[str] = None,
+        dry_run: bool = False,
+        max_context_chars: int = 48_000,
+    ) -> Dict[str, Any]:
+        """Let a chat model read a period's activity and write back what is worth remembering.
+
+        Reads the window's messages (by session) and the rows of other tables created or
+        modified in it, asks the model (see :meth:`query_natural_language`) for ``moments``,
+        a summary of the period and edges between the rows it saw, and writes them in one
+        transaction (all or nothing), validated by the schemas. Moments are keyed by name and
+        tagged ``dream``; dreaming over the same window again updates them and removes the
+        ones no longer proposed. Edges are written only between rows the model was shown.
+
+        Args:
+            lookback_hours: the window is the last this many hours (when ``start`` is None).
+            start, end: the window's ends: dates (``"2026-12-01"``; the end date is inclusive)
+                or RFC 3339 times. Give both or neither.
+            dry_run: return what would be written (under ``writes``) and write nothing.
+            max_context_chars: characters of activity per chat call (about 4 per token).
+
+        Returns:
+            The report: ``window {start, end}``, ``dry_run``, ``model``, ``messages``,
+            ``sessions``, ``rows``, ``batches``, ``moments_written``, ``summaries_written``,
+            ``edges_written``, ``edges_dropped``, ``moments_replaced``, ``tokens``,
+            ``summary`` and ``writes {moments, edges, deletes}``.
+
+        Raises:
+            LlmError: as :meth:`query_natural_language`.
+            SchemaNotFoundError: the database has no ``moments`` table (``register_core_schemas``).
+            ValidationError: a moment the schema refuses (nothing is written).
+            InvalidArgumentError: a bad window.
+        """
+        return self._db.dream(  # type: ignore[no-any-return]
+            lookback_hours, start, end, dry_run, max_context_chars, self._llm_name, self._llm_fn
+        )
 
     def search(
         self,
