@@ -1,6 +1,7 @@
 //! Integration tests: the real engine component, driven through `rem-host`
 //! the way the CLI and Python do.
 
+mod agent;
 mod conformance;
 mod corpus;
 mod entities;
