@@ -87,3 +87,39 @@ for l in sys.stdin:
   echo; echo "\$ rem ingest$EXISTING   (again: unchanged files are skipped)"
   $REM ingest $EXISTING --format jsonl | cut -c1-300
 fi
+
+# The agent's side: `rem ask` and `rem dream` against a scripted OpenAI-compatible endpoint, so the demo
+# needs no key and no network. Point P8_DEFAULT_LLM / P8_OPENAI_BASE_URL at a real model instead (README).
+echo; echo "== the agent's side: answers come from a SCRIPTED endpoint (scripts/llm_stub.py with scripts/demo-llm.json), not a model" >&2
+python3 scripts/llm_stub.py --script scripts/demo-llm.json > "$WORK/llm.url" &
+STUB=$!
+trap 'kill $STUB 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$WORK/llm.url" ] && break; sleep 0.1; done
+export P8_OPENAI_BASE_URL="$(head -1 "$WORK/llm.url")" P8_DEFAULT_LLM=scripted-demo P8_OPENAI_API_KEY=none
+echo; echo "\$ rem ask \"which web servers are in section httpd?\" --plan"
+$REM ask "which web servers are in section httpd?" --plan
+echo; echo "\$ rem ask \"which web servers are in section httpd?\" --format table   (the checked plan, run)"
+$REM ask "which web servers are in section httpd?" --format table
+
+# A small session in its own tenant, then a dream over the last hour of it.
+AGENT="$REM --tenant demo-agent"
+$AGENT init >/dev/null
+$AGENT insert sessions '{"session_id": "demo-session-1", "user_id": "demo-user", "name": "docs site"}' >/dev/null
+python3 - "$WORK/messages.jsonl" <<'PY'
+import datetime, json, sys
+now = datetime.datetime.now(datetime.timezone.utc)
+lines = [("user", "I need a web server for a small static documentation site. nginx or lighttpd?"),
+         ("assistant", "Both serve static files well; nginx has more documentation and is packaged everywhere."),
+         ("user", "Let's go with nginx. What about TLS?"),
+         ("assistant", "Use certbot for the certificates; we can set up renewal in a later session.")]
+with open(sys.argv[1], "w") as f:
+    for i, (role, content) in enumerate(lines):
+        ts = (now - datetime.timedelta(minutes=10 - i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        f.write(json.dumps({"message_id": f"demo-m{i}", "session_id": "demo-session-1", "role": role,
+                            "content": content, "timestamp": ts}) + "\n")
+PY
+$AGENT insert messages --batch "$WORK/messages.jsonl" >/dev/null
+echo; echo "\$ rem --tenant demo-agent dream --lookback-hours 1"
+$AGENT dream --lookback-hours 1
+echo; echo "\$ rem --tenant demo-agent query \"SELECT name, moment_type, tags FROM moments ORDER BY name\""
+$AGENT query "SELECT name, moment_type, tags FROM moments ORDER BY name" --format table
