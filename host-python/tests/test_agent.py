@@ -302,3 +302,49 @@ def test_mcp_with_the_official_client(tmp_path: Path, endpoint: Any) -> None:
     assert any(n["depth"] == 1 for n in out["traverse"]), out["traverse"]
     assert out["ask"]["results"] == [{"n": 5}]
     assert out["resources"] == ["rem://schema/person"] and out["resource"]["name"] == "person"
+
+
+def test_the_async_handle_asks_and_dreams_in_a_worker_thread(tmp_path: Path, endpoint: Any) -> None:
+    endpoint([
+        {"match": "Activity:", "reply": {"moments": [], "summary": "quiet", "edges": []}},
+        {"match": "", "reply": plan("SELECT COUNT(*) AS n FROM messages")},
+    ])
+
+    async def main() -> Any:
+        async with rem_db.AsyncREMDatabase(tmp_path / "db", embedding_model="hash:64") as adb:
+            await asyncio.to_thread(activity, adb.sync)
+            asked = await adb.query_natural_language("how many messages?")
+            dreamt = await adb.dream(start="2026-12-07", end="2026-12-07", dry_run=True)
+            return asked, dreamt
+
+    asked, dreamt = asyncio.run(main())
+    assert asked["results"] == [{"n": 2}]
+    assert dreamt["dry_run"] and dreamt["summary"] == "quiet"
+
+
+def test_mcp_uses_the_server_of_a_served_database(tmp_path: Path) -> None:
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    path = tmp_path / "db"
+    with rem_db.REMDatabase(path, embedding_model="hash:64") as db:
+        db.register_schema("person", PERSON)
+        db.insert_batch("person", PEOPLE)
+
+    async def session() -> Any:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("P8_SERVER")}
+        env.update({"P8_DB_PATH": str(path), "P8_BUSY_TIMEOUT_MS": "0"})
+        params = StdioServerParameters(command=REM, args=["mcp"], env=env)
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                r = await s.call_tool("remember", {"table": "person", "data": {"name": "Gus", "age": 50}})
+                return r.is_error, r.content[0].text  # type: ignore[union-attr]
+
+    with serve(path):
+        # The server holds the file (P8_BUSY_TIMEOUT_MS=0: no waiting for it), so this works
+        # only through the server.
+        is_error, text = asyncio.run(asyncio.wait_for(session(), 120))
+        assert not is_error, text
+        with rem_db.REMDatabase(path) as db:
+            assert db.count("person") == 5

@@ -83,6 +83,11 @@ fn parse_busy_timeout(v: Option<String>) -> Result<std::time::Duration, String> 
 /// opening the file (see `docs/server.md`).
 pub const ENV_SERVER: &str = "P8_SERVER";
 
+/// The chat model of `rem ask`, `rem dream` and the MCP server's `ask`: a model name as the
+/// OpenAI-compatible endpoint (`P8_OPENAI_BASE_URL`) knows it, `openai:` prefix optional
+/// (see `crate::llm`). Unset: no LLM is configured.
+pub const ENV_DEFAULT_LLM: &str = "P8_DEFAULT_LLM";
+
 /// The bearer token clients send to a server and `rem serve` requires (else `--token-file`).
 pub const ENV_SERVER_TOKEN: &str = "P8_SERVER_TOKEN";
 

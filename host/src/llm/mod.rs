@@ -11,9 +11,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// The model to use for `rem ask` and `rem dream`: a chat model name as the endpoint knows it
-/// (`gpt-4.1-mini`, `llama3.1`), optionally prefixed `openai:`. Unset: no LLM configured.
-pub const ENV_DEFAULT_LLM: &str = "P8_DEFAULT_LLM";
+pub use crate::config::ENV_DEFAULT_LLM;
 
 /// One chat message (`role`: `system`, `user` or `assistant`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
