@@ -154,7 +154,6 @@ fn mcp_answers_json_rpc_on_stdio() {
     assert_eq!(call["id"], 2);
     assert_eq!(call["result"]["isError"], false);
     assert_eq!(call["result"]["content"][0]["text"], r#"[{"n":2}]"#);
-    drop(send);
     drop(stdin);
     assert!(child.wait().unwrap().success(), "closing stdin ends the server");
 }

@@ -53,6 +53,23 @@ pub fn note_main_thread(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
+thread_local! {
+    /// The exception a Python callback (an embedding function, an `llm=` callable) raised during
+    /// the last engine call on this thread, for the `__cause__` of the error that call returns.
+    static CALLBACK_ERROR: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// Keep `err`, raised by a Python callback inside an engine call: an `Exception` becomes the
+/// `__cause__` of the call's error; anything else (`KeyboardInterrupt`, `SystemExit`) is the
+/// program's, not the callback's, and is raised as it is when the call returns.
+pub(crate) fn keep_callback_error(py: Python<'_>, err: PyErr) {
+    if err.is_instance_of::<pyo3::exceptions::PyException>(py) {
+        CALLBACK_ERROR.with(|e| *e.borrow_mut() = Some(err));
+    } else {
+        keep_signal(err);
+    }
+}
+
 /// Keep `err`, raised by Python code run inside an engine call on this thread (a signal
 /// handler's `KeyboardInterrupt`), to be raised when the call returns.
 pub(crate) fn keep_signal(err: PyErr) {
@@ -126,11 +143,8 @@ impl Database {
             if let rem_host::Error::Interrupted(why) = &e {
                 return pyo3::exceptions::PyKeyboardInterrupt::new_err(why.clone());
             }
-            let cause = match e {
-                rem_host::Error::Embedding(_) => embed::take_error(),
-                rem_host::Error::Llm(_) => llm::take_error(),
-                _ => None,
-            };
+            let kept = CALLBACK_ERROR.with(|c| c.borrow_mut().take());
+            let cause = if matches!(e, rem_host::Error::Embedding(_) | rem_host::Error::Llm(_)) { kept } else { None };
             error::to_py(py, e, cause)
         })
     }

@@ -7,20 +7,9 @@
 //! (a `str`) or the answer itself (a `dict`). A Python exception it raises is kept (per
 //! thread) so the `LlmError` that comes out carries it as `__cause__`.
 
-use std::cell::RefCell;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use rem_host::llm::{ChatModel, ChatReply, ChatRequest};
-
-thread_local! {
-    static LAST_ERROR: RefCell<Option<PyErr>> = const { RefCell::new(None) };
-}
-
-/// The Python exception the chat callable raised during the last call on this thread, if any.
-pub fn take_error() -> Option<PyErr> {
-    LAST_ERROR.with(|e| e.borrow_mut().take())
-}
 
 /// A Python callable as a [`ChatModel`].
 pub struct PyChat {
@@ -56,11 +45,7 @@ impl ChatModel for PyChat {
             };
             call().map(|content| ChatReply { content, ..ChatReply::default() }).map_err(|err| {
                 let message = format!("the llm callable raised {err}");
-                if !err.is_instance_of::<pyo3::exceptions::PyException>(py) {
-                    crate::database::keep_signal(err);
-                } else {
-                    LAST_ERROR.with(|e| *e.borrow_mut() = Some(err));
-                }
+                crate::database::keep_callback_error(py, err);
                 message
             })
         })
