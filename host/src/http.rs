@@ -1,7 +1,8 @@
 //! The one HTTP request loop REM's OpenAI-compatible clients share (embeddings and chat):
 //! a JSON `POST` with a bearer token, a timeout per request, and retries with exponential
 //! backoff on 429, 5xx and transport errors, cut short by an optional deadline. Error texts
-//! are redacted ([`crate::redact`]) before they are cut, so no key or token survives in them.
+//! (never a 200 answer, which is returned as it came) are redacted ([`crate::redact`]) before
+//! they are cut, so no key, token or URL credential survives in them.
 
 use std::time::{Duration, Instant};
 
@@ -49,7 +50,7 @@ impl Retrying<'_> {
     /// `POST body` (JSON text) to `url`; the 200 answer's body.
     pub fn post(&self, url: &str, body: &str) -> Result<String, Failure> {
         let key = self.key.unwrap_or_default();
-        let cut = |text: &str| text.chars().take(300).collect::<String>();
+        let cut = |text: &str| text.chars().take(400).collect::<String>();
         let mut last = String::new();
         let mut attempts = 0;
         for attempt in 0..=self.retries {
@@ -82,25 +83,23 @@ impl Retrying<'_> {
                 }
             };
             let status = resp.status().as_u16();
-            // Redacted before it is cut, so a key at the cut cannot leave a prefix behind.
-            let text = crate::redact::redact(
-                &resp.body_mut().with_config().limit(64 << 20).read_to_string().unwrap_or_default(),
-                &[key],
-            );
+            let text = resp.body_mut().with_config().limit(64 << 20).read_to_string().unwrap_or_default();
+            if status == 200 {
+                // The answer itself is returned as it came: only error texts are redacted.
+                return Ok(text);
+            }
+            // Redacted before it is cut, so a key at the cut cannot leave a prefix behind; the
+            // URL too, which may carry credentials.
+            let message = crate::redact::redact(&format!("{url} answered {status}: {text}"), &[key]);
+            let message = cut(&message);
             if status == 429 || status >= 500 {
-                last = format!("{url} answered {status}: {}", cut(&text));
+                last = message;
                 continue;
             }
-            if status != 200 {
-                return Err(Failure::Refused(Refused {
-                    status,
-                    message: format!("{url} answered {status}: {}", cut(&text)),
-                }));
-            }
-            return Ok(text);
+            return Err(Failure::Refused(Refused { status, message }));
         }
         if last.is_empty() {
-            last = format!("{url}: the deadline passed");
+            last = crate::redact::redact(&format!("{url}: the deadline passed"), &[key]);
         }
         Err(Failure::GaveUp(format!("{last} (gave up after {attempts} attempts)")))
     }

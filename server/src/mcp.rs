@@ -146,7 +146,8 @@ fn tool<T: JsonSchema>(name: &'static str, description: &'static str, read_only:
     t.annotations = Some(if read_only {
         ToolAnnotations::new().read_only(true)
     } else {
-        ToolAnnotations::new().read_only(false).destructive(false).idempotent(true)
+        // An insert adds a row, or replaces the row with the same natural key.
+        ToolAnnotations::new().read_only(false).destructive(true).idempotent(false)
     });
     t
 }

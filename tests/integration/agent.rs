@@ -59,6 +59,19 @@ impl ChatModel for Scripted {
     }
 }
 
+/// A model answering with `answer(request)`, counting its calls.
+struct By(fn(&ChatRequest) -> Value, std::sync::atomic::AtomicUsize);
+
+impl ChatModel for By {
+    fn name(&self) -> String {
+        "by".into()
+    }
+    fn chat(&self, request: &ChatRequest) -> Result<ChatReply, String> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(ChatReply { content: (self.0)(request).to_string(), ..ChatReply::default() })
+    }
+}
+
 fn plan(query: &str) -> Value {
     json!({"query": query, "query_type": "select", "confidence": 0.7, "reasoning": "r", "requires_search": false})
 }
@@ -131,6 +144,15 @@ fn chat_errors_are_clear_and_never_show_the_key() {
     let garbage = rem_tests::stub::start(|_, _| ("200 OK", json!({"choices": []})));
     let e = OpenAiChat::new("m", config(garbage, "k")).unwrap().chat(&request()).unwrap_err();
     assert!(e.contains("choices[0].message.content"), "{e}");
+    // Credentials in the endpoint's URL never show either.
+    let with_creds = OpenAiConfig { base_url: format!("http://user:hunter2secret@{addr}/v1"), ..config(addr, "k") };
+    let e = OpenAiChat::new("m", with_creds).unwrap().chat(&request()).unwrap_err();
+    assert!(e.contains("401") && !e.contains("hunter2secret"), "{e}");
+    // An answer is returned as it came: text that looks like a credential is not masked.
+    let plain =
+        rem_tests::stub::start(|_, _| ("200 OK", completion("Basic setup: key=value, sk-abcdefghijklmnopqrstu")));
+    let reply = OpenAiChat::new("m", config(plain, "k")).unwrap().chat(&request()).unwrap();
+    assert_eq!(reply.content, "Basic setup: key=value, sk-abcdefghijklmnopqrstu");
     let no_key = OpenAiConfig { api_key: None, ..OpenAiConfig::default() };
     let e = OpenAiChat::new("gpt-x", OpenAiConfig { base_url: "https://api.openai.com/v1".into(), ..no_key });
     assert!(matches!(e, Err(Error::Llm(m)) if m.contains("P8_OPENAI_API_KEY")));
@@ -152,6 +174,14 @@ fn prepare_checks_every_statement_kind_without_reading() {
     assert!(matches!(db.prepare("SEARCH 'x' IN nope"), Err(Error::SchemaNotFound(_))));
     assert!(matches!(db.prepare("SELEC name FROM person"), Err(Error::InvalidQuery { .. })));
     assert!(matches!(db.prepare("DELETE FROM person"), Err(Error::Unsupported(_))));
+    // A search is checked as far as it can be without embedding: k, the table's embedding
+    // fields, and its filter.
+    assert!(matches!(db.prepare("SEARCH 'x' IN person LIMIT 0"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(db.prepare("SEARCH 'x' IN person WHERE nope("), Err(Error::InvalidQuery { .. })));
+    db.register_schema("plain", r#"{"type": "object", "properties": {"a": {"type": "string"}}}"#).unwrap();
+    assert!(
+        matches!(db.prepare("SEARCH 'x' IN plain"), Err(Error::InvalidArgument(m)) if m.contains("embedding_fields"))
+    );
     // Same errors as query for the same text.
     assert_eq!(db.prepare("SELECT FROM").unwrap_err().to_string(), db.query("SELECT FROM").unwrap_err().to_string());
 }
@@ -206,6 +236,22 @@ fn ask_checks_corrects_once_and_never_runs_writes() {
     assert!(seen[1].messages.last().unwrap().content.contains("persons"));
     drop(seen);
 
+    // A query that compiles but fails when it runs goes back once too.
+    db.register_schema("plain", r#"{"type": "object", "properties": {"a": {"type": "string"}}}"#).unwrap();
+    let (model, seen) =
+        Scripted::new(&[plan("SEARCH 'x' IN person LIMIT 20000"), plan("SELECT COUNT(*) AS n FROM person")]);
+    let out = agent::ask(&db, &model, "how many?", &AskOptions::default()).unwrap();
+    assert_eq!(out.results, vec![json!({"n": 3})]);
+    assert!(seen.lock().unwrap()[1].messages.last().unwrap().content.contains("top_k"));
+
+    // The same query twice ends the stages without running it again.
+    let (model, seen) = Scripted::new(&[
+        plan("SELECT name FROM person WHERE team = 'x'"),
+        plan("SELECT name FROM person WHERE team = 'x'"),
+    ]);
+    let out = agent::ask(&db, &model, "q", &AskOptions::default()).unwrap();
+    assert_eq!((out.results.len(), out.stages.len(), seen.lock().unwrap().len()), (0, 1, 2));
+
     let (model, _) = Scripted::new(&[plan("DELETE FROM person"), plan("DROP TABLE person")]);
     let e = agent::ask(&db, &model, "delete all", &AskOptions::default()).unwrap_err();
     assert!(matches!(&e, Error::Llm(m) if m.contains("DROP statements are refused")), "{e}");
@@ -235,16 +281,48 @@ fn dream_batches_activity_within_the_context_and_merges_summaries() {
         })
         .collect();
     db.insert_batch("messages", &rows).unwrap();
-    let batch = json!({"moments": [], "summary": "part", "edges": []});
-    let (model, seen) = Scripted::new(&[batch.clone(), batch, json!({"summary": "the whole day"})]);
+    let model = By(
+        |r| {
+            if r.messages[0].content.starts_with("Merge") {
+                json!({"summary": "the whole day"})
+            } else {
+                json!({"moments": [], "summary": "part", "edges": []})
+            }
+        },
+        Default::default(),
+    );
     let mut options = DreamOptions::new(Window::between("2026-12-07", "2026-12-07").unwrap());
     options.max_context_chars = 1_000;
-    // One session is one item: a session longer than the budget is one batch of its own.
     let report = agent::dream(&db, &model, &options).unwrap();
-    assert_eq!((report.messages, report.batches), (40, 2), "the session, then the sessions row");
+    // 40 messages of about 170 characters: the session goes in parts of at most 1,000 characters,
+    // each naming the session.
+    assert!(report.batches >= 7, "{}", report.batches);
+    assert_eq!(report.messages, 40);
     assert_eq!(report.summary, "the whole day");
-    assert_eq!(seen.lock().unwrap().len(), 3);
+    assert_eq!(model.1.load(std::sync::atomic::Ordering::SeqCst), report.batches + 1, "one merge call");
     assert_eq!(db.count("moments").unwrap(), 1);
+    // A moment name held by another moment is dated instead of overwriting it; timestamps with
+    // offsets are placed by their time; a long session goes in parts.
+    db.insert(
+        "moments",
+        &json!({"name": "Launch", "summary": "by hand", "start_time": "2026-01-01T00:00:00Z",
+        "end_time": "2026-01-01T00:00:00Z", "moment_type": "other"})
+        .to_string(),
+    )
+    .unwrap();
+    let late = json!({"message_id": "late", "session_id": "s1", "role": "user", "content": "late by offset",
+                      "timestamp": "2026-12-08T00:30:00+02:00"});
+    db.insert("messages", &late.to_string()).unwrap();
+    let moment = json!({"moments": [{"name": "Launch", "summary": "dreamt", "moment_type": "planning"}],
+                        "summary": "", "edges": []});
+    options.max_context_chars = 100_000;
+    let (model, seen) = Scripted::new(&[moment]);
+    let report = agent::dream(&db, &model, &options).unwrap();
+    assert_eq!((report.messages, report.moments_renamed), (41, 1));
+    assert!(seen.lock().unwrap().iter().any(|r| r.messages[1].content.contains("late by offset")));
+    let by_hand = parse(&db.lookup("Launch").unwrap()[0]);
+    assert_eq!(by_hand["properties"]["summary"], "by hand");
+    assert_eq!(parse(&db.lookup("Launch (2026-12-07)").unwrap()[0])["properties"]["summary"], "dreamt");
     let (model, _) = Scripted::new(&[]);
     let no_moments = db.for_tenant("other").unwrap();
     assert!(matches!(agent::dream(&no_moments, &model, &options), Err(Error::SchemaNotFound(_))));

@@ -71,7 +71,7 @@ impl<S: Storage> Database<S> {
             }
             "SEARCH" => {
                 let s = statements::search(sql)?;
-                self.require_table(&s.table)?;
+                self.check_search(&s.table, &s.options)?;
                 ("search", vec![s.table])
             }
             "TRAVERSE" => {

@@ -11,6 +11,7 @@ use super::Database;
 use crate::error::{Error, Result};
 use crate::keyword;
 use crate::model::ids::parse_id;
+use crate::model::schema::CompiledSchema;
 use crate::search::{EXACT_FILTER_MAX, HYBRID_DEPTH, SearchOptions, SearchQuery, fuse};
 use crate::storage::keys;
 use crate::storage::store::Storage;
@@ -28,8 +29,9 @@ impl<S: Storage> Database<S> {
         Maintainer { tenant: &self.tenant, embedder: &*self.embedder, cache: &self.vectors }
     }
 
-    /// Ids of the live rows of `table` matching the SQL predicate `filter`.
-    fn filter_ids(&self, table: &str, filter: &str) -> Result<HashSet<[u8; 16]>> {
+    /// The statement that finds the rows of `table` matching the SQL predicate `filter`.
+    /// Errors: `InvalidQuery` (not one predicate).
+    fn filter_sql(table: &str, filter: &str) -> Result<String> {
         let mut parser = crate::sql::parsed::parser(filter)?;
         parser.parse_expr().map_err(|e| Error::query(format!("in where: {e}")))?;
         if parser.peek_token().token != Token::EOF {
@@ -39,7 +41,32 @@ impl<S: Storage> Database<S> {
             )));
         }
         // Quoted, so a table named like a keyword (`order`) reads as a name.
-        let rows = self.query_rows(&format!("SELECT id FROM \"{table}\" WHERE {filter}"))?;
+        Ok(format!("SELECT id FROM \"{table}\" WHERE {filter}"))
+    }
+
+    /// Check a search of `table` with `opts` without running it: `top_k`, the table, its
+    /// embedding fields and the filter (compiled, not run). Errors: as [`Database::search`]
+    /// before it embeds anything.
+    pub(crate) fn check_search(&self, table: &str, opts: &SearchOptions) -> Result<std::rc::Rc<CompiledSchema>> {
+        if opts.top_k == 0 || opts.top_k > 10_000 {
+            return Err(Error::InvalidArgument(format!("top_k must be 1 to 10000, got {}", opts.top_k)));
+        }
+        let schema = self.require_table(table)?;
+        if schema.record.embedding_fields.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "table '{table}' has no embedding_fields, so it cannot be searched semantically; add \
+                 \"embedding_fields\" to its schema and register it again"
+            )));
+        }
+        if let Some(f) = opts.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            self.prepare(&Self::filter_sql(table, f)?)?;
+        }
+        Ok(schema)
+    }
+
+    /// Ids of the live rows of `table` matching the SQL predicate `filter`.
+    fn filter_ids(&self, table: &str, filter: &str) -> Result<HashSet<[u8; 16]>> {
+        let rows = self.query_rows(&Self::filter_sql(table, filter)?)?;
         rows.iter()
             .map(|r| {
                 let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -60,17 +87,8 @@ impl<S: Storage> Database<S> {
     /// With `hybrid`, the top 50 (or k) by vector and by BM25 over the same fields are fused
     /// by reciprocal rank fusion (see `text`); `_score` is the fused score and `min_score` applies to it.
     pub fn search(&self, table: &str, query: SearchQuery, opts: &SearchOptions) -> Result<Vec<Value>> {
-        if opts.top_k == 0 || opts.top_k > 10_000 {
-            return Err(Error::InvalidArgument(format!("top_k must be 1 to 10000, got {}", opts.top_k)));
-        }
-        let schema = self.require_table(table)?;
+        let schema = self.check_search(table, opts)?;
         let rec = &schema.record;
-        if rec.embedding_fields.is_empty() {
-            return Err(Error::InvalidArgument(format!(
-                "table '{table}' has no embedding_fields, so it cannot be searched semantically; add \
-                 \"embedding_fields\" to its schema and register it again"
-            )));
-        }
         let mut tx = self.begin(false)?;
         let dims = rec.embedding_dims.unwrap_or(0);
         let keyword_query = match (&query, opts.hybrid) {

@@ -66,7 +66,14 @@ class AsyncREMDatabase:
             self._served = ServedCalls(AsyncNative(server, token, tenant_id))
 
     @classmethod
-    async def connect(cls, url: str, *, token: Optional[str] = None, tenant_id: str = "default") -> "AsyncREMDatabase":
+    async def connect(
+        cls,
+        url: str,
+        *,
+        token: Optional[str] = None,
+        tenant_id: str = "default",
+        llm: Union[str, LlmFunction, None] = None,
+    ) -> "AsyncREMDatabase":
         """The asyncio form of :meth:`REMDatabase.connect`: a handle on the database ``rem serve``
         serves at ``url``, whose calls are non-blocking HTTP requests on the event loop (httpx),
         not worker threads; ``ingest``, ``upsert`` and ``register_core_schemas`` run in a worker
@@ -75,7 +82,7 @@ class AsyncREMDatabase:
         Raises:
             ServerConnectionError, UnauthorizedError, InvalidArgumentError: as :meth:`REMDatabase.connect`.
         """
-        return await asyncio.to_thread(cls, None, tenant_id=tenant_id, server=url, token=token)
+        return await asyncio.to_thread(cls, None, tenant_id=tenant_id, server=url, token=token, llm=llm)
 
     #: Methods that run in a worker thread even on a served handle: they read local files
     #: (ingest), make several calls whose results they combine (and ask a chat model: ``query_natural_language``,
@@ -101,6 +108,7 @@ class AsyncREMDatabase:
         embedding_model: Union[str, EmbeddingFunction, None] = None,
         memory_limit: Optional[int] = None,
         call_timeout: Optional[float] = None,
+        llm: Union[str, LlmFunction, None] = None,
     ) -> "AsyncREMDatabase":
         """Open the database in a worker thread (see :class:`~rem_db.REMDatabase`)."""
         return await asyncio.to_thread(
@@ -110,6 +118,7 @@ class AsyncREMDatabase:
             embedding_model=embedding_model,
             memory_limit=memory_limit,
             call_timeout=call_timeout,
+            llm=llm,
         )
 
     @property

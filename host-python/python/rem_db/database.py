@@ -132,17 +132,25 @@ class REMDatabase:
     # -- lifecycle ---------------------------------------------------------
 
     @classmethod
-    def connect(cls, url: str, *, token: Optional[str] = None, tenant_id: str = "default") -> "REMDatabase":
+    def connect(
+        cls,
+        url: str,
+        *,
+        token: Optional[str] = None,
+        tenant_id: str = "default",
+        llm: Union[str, LlmFunction, None] = None,
+    ) -> "REMDatabase":
         """A handle on the database ``rem serve`` serves at ``url`` (``http://host:port``),
         on this machine or another: the same methods, results and exceptions as a handle
-        on the file. Each call is one request, atomic on the server.
+        on the file. Each call is one request, atomic on the server. ``llm`` is as for
+        :class:`REMDatabase` (the chat model runs in this process).
 
         Raises:
             ServerConnectionError: nothing answers at ``url``.
             UnauthorizedError: the server needs a ``token`` and got none or another.
             InvalidArgumentError: ``url`` is not an ``http://`` URL.
         """
-        return cls(None, tenant_id=tenant_id, server=url, token=token)
+        return cls(None, tenant_id=tenant_id, server=url, token=token, llm=llm)
 
     @property
     def server(self) -> Optional[str]:
@@ -513,7 +521,8 @@ class REMDatabase:
         Returns:
             The report: ``window {start, end}``, ``dry_run``, ``model``, ``messages``,
             ``sessions``, ``rows``, ``batches``, ``moments_written``, ``summaries_written``,
-            ``edges_written``, ``edges_dropped``, ``moments_replaced``, ``tokens``,
+            ``edges_written``, ``edges_dropped``, ``ids_dropped``, ``moments_renamed``,
+            ``moments_replaced``, ``tokens``,
             ``summary`` and ``writes {moments, edges, deletes}``.
 
         Raises:

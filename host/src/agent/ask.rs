@@ -141,29 +141,46 @@ pub fn ask(api: &dyn Api, model: &dyn ChatModel, question: &str, options: &AskOp
     }
     let mut messages = vec![ChatMessage::system(system_prompt(&tables)), ChatMessage::user(question)];
     let mut tokens = Tokens::default();
-    let mut stages = Vec::new();
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut last_rows: Vec<Value> = Vec::new();
+    // One correction per question: a query the engine refuses, before or while it runs.
+    let mut corrections = 1u32;
     let max_stages = options.max_stages.max(1);
     loop {
-        let plan = plan_once(api, model, &mut messages, &mut tokens)?;
+        let plan = plan_once(api, model, &mut messages, &mut tokens, &mut corrections)?;
         if options.plan_only {
             return Ok(outcome(plan, Vec::new(), stages, model, tokens));
         }
-        let rows = match parse(&api.query(&plan.query)?)? {
-            Value::Array(rows) => rows,
-            other => vec![other],
+        // The same query again: its answer is already known.
+        if stages.iter().any(|s| s.query == plan.query) {
+            return Ok(outcome(plan, last_rows, stages, model, tokens));
+        }
+        let rows = match api.query(&plan.query) {
+            Ok(text) => match parse(&text)? {
+                Value::Array(rows) => rows,
+                other => vec![other],
+            },
+            Err(e @ (Error::InvalidQuery { .. } | Error::InvalidArgument(_) | Error::Unsupported(_)))
+                if corrections > 0 =>
+            {
+                corrections -= 1;
+                messages.push(ChatMessage::user(format!(
+                    "REM refused that query when it ran: {e}. Answer again with a corrected plan (same JSON shape)."
+                )));
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         stages.push(Stage { query: plan.query.clone(), query_type: plan.query_type.clone(), rows: rows.len() });
         if !rows.is_empty() || stages.len() as u32 >= max_stages {
             return Ok(outcome(plan, rows, stages, model, tokens));
         }
+        last_rows = rows;
         messages.push(ChatMessage::user(format!(
             "`{}` returned no rows. If another query could answer the question (other values, LIKE, SEARCH, another \
              table), answer with it; if no rows is the true answer, answer with the same query.",
             plan.query
         )));
-        if stages.iter().filter(|s| s.query == plan.query).count() > 1 {
-            return Ok(outcome(plan, rows, stages, model, tokens));
-        }
     }
 }
 
@@ -181,14 +198,15 @@ fn outcome(plan: Plan, results: Vec<Value>, stages: Vec<Stage>, model: &dyn Chat
     }
 }
 
-/// One plan, checked: the model's answer, and at most one correction when the engine refuses it.
+/// One plan, checked: the model's answer, and another when the engine refuses it while
+/// `corrections` are left (one per question).
 fn plan_once(
     api: &dyn Api,
     model: &dyn ChatModel,
     messages: &mut Vec<ChatMessage>,
     tokens: &mut Tokens,
+    corrections: &mut u32,
 ) -> Result<Plan> {
-    let mut corrected = false;
     loop {
         let request =
             ChatRequest { messages: messages.clone(), schema: Some(("rem_query_plan".into(), plan_schema())) };
@@ -210,8 +228,8 @@ fn plan_once(
                     requires_search: answer.get("requires_search").and_then(Value::as_bool).unwrap_or(false),
                 });
             }
-            Err(e) if !corrected => {
-                corrected = true;
+            Err(e) if *corrections > 0 => {
+                *corrections -= 1;
                 messages.push(ChatMessage::user(format!(
                     "REM refused that query: {e}. Answer again with a corrected plan (same JSON shape)."
                 )));

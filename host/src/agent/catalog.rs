@@ -94,8 +94,11 @@ fn describe(api: &dyn Api, name: &str, record: &Value) -> Result<TableInfo> {
     let mut samples = Vec::new();
     for field in &indexed {
         let info = fields.iter().find(|f| &f.name == field);
-        // Dates and ids are all different; enums are listed already.
-        if info.is_some_and(|f| f.kind != "string" || f.format.is_some() || !f.choices.is_empty()) {
+        // Dates and ids are all different; enums are listed already; a name with a quote cannot
+        // be quoted in the statement below.
+        if field.contains('"')
+            || info.is_some_and(|f| f.kind != "string" || f.format.is_some() || !f.choices.is_empty())
+        {
             continue;
         }
         let sql = format!(

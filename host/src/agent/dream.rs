@@ -51,7 +51,8 @@ impl Window {
             return Err(Error::InvalidArgument(format!("lookback hours must be a positive number, not {hours}")));
         }
         let end = jiff::Timestamp::now();
-        let span = jiff::SignedDuration::from_secs_f64(hours * 3600.0);
+        let span = jiff::SignedDuration::try_from_secs_f64(hours * 3600.0)
+            .map_err(|e| Error::InvalidArgument(format!("lookback {hours} h is out of range: {e}")))?;
         let start = end.checked_sub(span).map_err(|e| Error::InvalidArgument(format!("lookback {hours} h: {e}")))?;
         Ok(Window { start: format!("{start:.6}"), end: format!("{end:.6}") })
     }
@@ -130,6 +131,11 @@ pub struct DreamReport {
     pub edges_written: usize,
     /// Edges the model proposed between rows it was not shown (not written).
     pub edges_dropped: usize,
+    /// `resource_ids` and `session_ids` the model named that it was not shown (not written).
+    pub ids_dropped: usize,
+    /// Moments renamed because another moment (not of a dream of this window) has the name:
+    /// the window's start date is added to the name.
+    pub moments_renamed: usize,
     /// Moments of an earlier dream over the same window that this one replaced (hard-deleted).
     pub moments_replaced: usize,
     /// Tokens used.
@@ -235,30 +241,56 @@ fn field<'a>(row: &'a Value, name: &str) -> &'a Value {
     row.get("properties").and_then(|p| p.get(name)).filter(|v| !v.is_null()).unwrap_or(&row[name])
 }
 
-fn read_activity(api: &dyn Api, window: &Window) -> Result<Activity> {
+fn read_activity(api: &dyn Api, window: &Window, max_chars: usize) -> Result<Activity> {
     let tables = api.list_schemas()?;
     let mut act = Activity::default();
     let (start, end) = (&window.start, &window.end);
     if tables.iter().any(|t| t == MESSAGES) {
+        // `timestamp` is stored as the writer spelled it (an offset, no fraction) and compared as
+        // text: read a day more on each side, then keep what falls in the window as a time.
+        let (from, to) = (instant(start, "start", false)?, instant(end, "end", true)?);
+        let day = jiff::SignedDuration::from_hours(24);
+        let wide = |t: jiff::Timestamp, later: bool| {
+            let moved = if later { t.checked_add(day) } else { t.checked_sub(day) };
+            format!("{:.6}", moved.unwrap_or(t))
+        };
         let msgs = rows_of(
             api,
             &format!(
-                "SELECT * FROM {MESSAGES} WHERE timestamp >= '{start}' AND timestamp <= '{end}' ORDER BY timestamp LIMIT {MAX_ROWS}"
+                "SELECT * FROM {MESSAGES} WHERE timestamp >= '{}' AND timestamp <= '{}' ORDER BY timestamp LIMIT {MAX_ROWS}",
+                wide(from, false),
+                wide(to, true)
             ),
         )?;
-        let mut by_session: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+        let mut by_session: BTreeMap<String, Vec<(jiff::Timestamp, &Value)>> = BTreeMap::new();
         for m in &msgs {
-            by_session.entry(field(m, "session_id").as_str().unwrap_or_default().to_string()).or_default().push(m);
+            let Some(at) = field(m, "timestamp").as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
+                continue;
+            };
+            if at < from || at > to {
+                continue;
+            }
+            by_session
+                .entry(field(m, "session_id").as_str().unwrap_or_default().to_string())
+                .or_default()
+                .push((at, m));
         }
-        for (session, msgs) in by_session {
-            let mut text = format!("session {session}:\n");
-            for m in msgs {
-                text.push_str(&format!(
-                    "  [{}] {}: {}\n",
-                    field(m, "timestamp").as_str().unwrap_or_default(),
+        for (session, mut msgs) in by_session {
+            msgs.sort_by_key(|(at, _)| *at);
+            let head = format!("session {session}:\n");
+            let mut text = head.clone();
+            for (at, m) in msgs {
+                let line = format!(
+                    "  [{at:.6}] {}: {}\n",
                     field(m, "role").as_str().unwrap_or_default(),
                     truncate(field(m, "content").as_str().unwrap_or_default(), ITEM_CHARS)
-                ));
+                );
+                // A session longer than one call's budget goes in parts, each naming the session.
+                if text.chars().count() + line.chars().count() > max_chars && text != head {
+                    act.items
+                        .push(Item { text: std::mem::replace(&mut text, format!("session {session} (continued):\n")) });
+                }
+                text.push_str(&line);
                 act.messages += 1;
             }
             act.sessions.insert(session.clone());
@@ -317,15 +349,20 @@ fn system_prompt(window: &Window) -> String {
     )
 }
 
-/// Split the items into batches of at most `max` characters (an item longer than `max` alone).
+/// Split the items into batches of at most `max` characters (an item longer than `max` alone;
+/// sessions are already cut to `max`).
 fn batches(items: &[Item], max: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
+    let mut chars = 0;
     for item in items {
-        if !current.is_empty() && current.len() + item.text.len() > max {
+        let n = item.text.chars().count();
+        if !current.is_empty() && chars + n > max {
             out.push(std::mem::take(&mut current));
+            chars = 0;
         }
         current.push_str(&item.text);
+        chars += n;
     }
     if !current.is_empty() {
         out.push(current);
@@ -339,19 +376,40 @@ fn strings_in(v: &Value, keep: impl Fn(&str) -> bool) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The strings of `v` that are in `known`; the others are counted in `dropped`.
+fn kept_ids(v: &Value, known: &HashSet<String>, dropped: &mut usize) -> Vec<String> {
+    let all = strings_in(v, |_| true);
+    let kept: Vec<String> = all.iter().filter(|s| known.contains(*s)).cloned().collect();
+    *dropped += all.len() - kept.len();
+    kept
+}
+
+/// Whether `name` is free for a moment of the dream of `window_text`: no moment has it, or
+/// the one that has it was written by a dream of the same window.
+fn name_is_ours(api: &dyn Api, name: &str, window_text: &str) -> Result<bool> {
+    for found in api.lookup(name)? {
+        let row = parse(&found)?;
+        if row["entity_type"] == MOMENTS && field(&row, "metadata")["dream"]["window"] != window_text {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Read the window's activity, ask `model` what to remember, and write it (see the module
 /// documentation). With no activity, nothing is asked or written. Errors: `Llm` (the model
 /// failed or did not answer JSON), `SchemaNotFound` (no `moments` table: run `rem init`),
 /// `Validation` (a moment the schema refuses; nothing is written), and the engine's errors.
 pub fn dream(api: &dyn Api, model: &dyn ChatModel, options: &DreamOptions) -> Result<DreamReport> {
-    let window = &options.window;
+    // Parsed again, so the window's text in the queries below is always a timestamp.
+    let window = &Window::between(&options.window.start, &options.window.end)?;
     if !api.list_schemas()?.iter().any(|t| t == MOMENTS) {
         return Err(Error::SchemaNotFound(format!(
             "dreams are written to the `{MOMENTS}` table, which this database does not have: run `rem init` (it \
              registers the core schemas)"
         )));
     }
-    let act = read_activity(api, window)?;
+    let act = read_activity(api, window, options.max_context_chars.max(1_000))?;
     let mut report = DreamReport {
         window: window.clone(),
         dry_run: options.dry_run,
@@ -364,6 +422,8 @@ pub fn dream(api: &dyn Api, model: &dyn ChatModel, options: &DreamOptions) -> Re
         summaries_written: 0,
         edges_written: 0,
         edges_dropped: 0,
+        ids_dropped: 0,
+        moments_renamed: 0,
         moments_replaced: 0,
         tokens: Tokens::default(),
         summary: String::new(),
@@ -412,8 +472,8 @@ pub fn dream(api: &dyn Api, model: &dyn ChatModel, options: &DreamOptions) -> Re
                 "tags": tags,
                 "emotion_tags": strings_in(&m["emotion_tags"], |_| true),
                 "people": strings_in(&m["people"], |_| true),
-                "resource_ids": strings_in(&m["resource_ids"], |id| act.ids.contains(id)),
-                "session_ids": strings_in(&m["session_ids"], |s| act.sessions.contains(s)),
+                "resource_ids": kept_ids(&m["resource_ids"], &act.ids, &mut report.ids_dropped),
+                "session_ids": kept_ids(&m["session_ids"], &act.sessions, &mut report.ids_dropped),
                 "metadata": {"dream": {"window": window_text, "model": report.model}},
             });
             moments.insert(name, row);
@@ -457,6 +517,20 @@ pub fn dream(api: &dyn Api, model: &dyn ChatModel, options: &DreamOptions) -> Re
             "metadata": {"dream": {"window": window_text, "model": report.model}},
         }));
         report.summaries_written = 1;
+    }
+    // A name another moment holds (by hand, or a dream of another window) gets the window's date.
+    for row in rows.iter_mut() {
+        let name = row["name"].as_str().unwrap_or_default().to_string();
+        if name_is_ours(api, &name, &window_text)? {
+            continue;
+        }
+        let dated = format!("{name} ({})", &window.start[..10]);
+        row["name"] = if name_is_ours(api, &dated, &window_text)? {
+            dated.into()
+        } else {
+            format!("{name} ({window_text})").into()
+        };
+        report.moments_renamed += 1;
     }
     // Moments of an earlier dream over this window that this one does not propose again.
     let names: HashSet<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();

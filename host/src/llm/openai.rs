@@ -69,7 +69,15 @@ impl ChatModel for OpenAiChat {
         self.model.clone()
     }
 
+    /// Errors are redacted ([`crate::redact`]): no URL credentials, bearer token or API key in them.
     fn chat(&self, request: &ChatRequest) -> std::result::Result<ChatReply, String> {
+        self.complete(request)
+            .map_err(|e| crate::redact::redact(&e, &[self.config.api_key.as_deref().unwrap_or_default()]))
+    }
+}
+
+impl OpenAiChat {
+    fn complete(&self, request: &ChatRequest) -> std::result::Result<ChatReply, String> {
         let url = format!("{}/chat/completions", self.config.base_url.trim_end_matches('/'));
         let call = crate::http::Retrying {
             agent: &self.agent,
