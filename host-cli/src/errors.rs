@@ -25,6 +25,9 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         Error::Locked { .. } => {
             "wait longer with --wait <ms>, or start `rem serve` for the database so every process shares it"
         }
+        Error::DatabaseNotFound { .. } => {
+            "create it with `rem init` (same --path), or check --path / P8_DB_PATH / P8_HOME for a typo"
+        }
         Error::Connection(_) => "is `rem serve` running? check --server / P8_SERVER, or unset it to open the file",
         Error::Unauthorized(_) => "give the server's token with P8_SERVER_TOKEN or --token-file",
         Error::Llm(_) => {

@@ -31,8 +31,16 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn setup() -> tempfile::TempDir {
+/// A temp dir holding an empty database (`rem init --no-core`): every command but `init` needs one.
+fn fresh() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    let out = rem(dir.path(), &["init", "--no-core"]);
+    assert!(out.status.success(), "rem init failed: {}", String::from_utf8_lossy(&out.stderr));
+    dir
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = fresh();
     let schema = json!({
         "title": "Person", "type": "object", "key_field": "name", "version": "1.0.0",
         "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}, "role": {"type": "string"}},
@@ -131,7 +139,7 @@ fn errors_are_clear() {
 
 #[test]
 fn yaml_schemas_and_explicit_names() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let d = dir.path();
     std::fs::write(
         d.join("s.yml"),
@@ -203,7 +211,7 @@ fn graph_commands() {
 
 #[test]
 fn search_and_index_commands() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let d = dir.path();
     let schema = json!({
         "title": "Note", "type": "object", "key_field": "title",
@@ -240,7 +248,7 @@ fn search_and_index_commands() {
 
 #[test]
 fn component_export_writes_the_engine_and_its_wit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let out = dir.path().join("out");
     let info = ok(dir.path(), &["component", "export", out.to_str().unwrap()]);
     let wasm = std::fs::read(out.join("rem-engine.wasm")).unwrap();
@@ -266,7 +274,7 @@ fn rem_hash(dir: &Path, args: &[&str]) -> Value {
 
 #[test]
 fn init_registers_the_core_schemas_and_templates_clone() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let d = dir.path();
     let init = rem_hash(d, &["init"]);
     assert_eq!(init["core_schemas"], json!(["resources", "documents", "sessions", "messages", "moments"]));
@@ -330,7 +338,7 @@ fn init_registers_the_core_schemas_and_templates_clone() {
 
 #[test]
 fn ingest_writes_documents_and_chunks_and_replaces_them_on_change() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let d = dir.path();
     let docs = d.join("docs");
     std::fs::create_dir_all(docs.join("sub")).unwrap();
@@ -407,7 +415,7 @@ fn ingest_writes_documents_and_chunks_and_replaces_them_on_change() {
 
 #[test]
 fn ingest_reads_only_regular_files_within_the_folders_given() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let d = dir.path();
     let docs = d.join("docs");
     std::fs::create_dir_all(docs.join("sub")).unwrap();
@@ -461,7 +469,7 @@ fn ingest_reads_only_regular_files_within_the_folders_given() {
 
 #[test]
 fn a_bad_setting_is_an_error_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let out = Command::new(env!("CARGO_BIN_EXE_rem"))
         .arg("--path")
         .arg(dir.path().join("db"))
@@ -478,7 +486,7 @@ fn a_bad_setting_is_an_error_naming_it() {
 #[test]
 fn a_closed_stdout_ends_the_command_quietly() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = fresh();
     let d = dir.path();
     let schema = d.join("n.json");
     std::fs::write(&schema, r#"{"type": "object", "properties": {"n": {"type": "integer"}}, "title": "n"}"#).unwrap();
@@ -508,4 +516,27 @@ fn a_closed_stdout_ends_the_command_quietly() {
         assert!(out.status.success(), "{format}: {:?} {stderr}", out.status);
         assert!(!stderr.contains("panicked"), "{format}: {stderr}");
     }
+}
+
+#[test]
+fn a_missing_database_is_an_error_and_only_init_creates_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mistyped = dir.path().join("mistyped").join("db");
+    for args in [&["count", "t"][..], &["schema", "list"], &["query", "SELECT 1 FROM t"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_rem")).arg("--path").arg(&mistyped).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("no database at {}", mistyped.display())) && err.contains("rem init"), "{err}");
+    }
+    assert!(!dir.path().join("mistyped").exists(), "nothing was created");
+    let out = Command::new(env!("CARGO_BIN_EXE_rem"))
+        .arg("--path")
+        .arg(&mistyped)
+        .args(["init", "--no-core"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_rem")).arg("--path").arg(&mistyped).args(["schema", "list"]).output().unwrap();
+    assert!(out.status.success() && out.stdout.starts_with(b"["));
 }

@@ -41,6 +41,7 @@ fn crash_mid_batch(schema: serde_json::Value, rows: u64, check: &dyn Fn(&Rem<'_>
     };
     let rem = |args: &[&str]| rem_at(&db, args);
     std::fs::write(dir.path().join("item.json"), schema.to_string()).unwrap();
+    assert!(rem(&["init", "--no-core"]).status.success());
     assert!(rem(&["schema", "add", dir.path().join("item.json").to_str().unwrap()]).status.success());
     assert!(rem(&["insert", "item", r#"{"k": "before", "v": "x"}"#]).status.success());
 
@@ -65,6 +66,7 @@ fn crash_mid_batch(schema: serde_json::Value, rows: u64, check: &dyn Fn(&Rem<'_>
     // Time one complete run on a scratch database, so the kills below land
     // while the batch is being written (reading the input is the first ~20%).
     let scratch = dir.path().join("scratch");
+    assert!(rem_at(&scratch, &["init", "--no-core"]).status.success());
     assert!(rem_at(&scratch, &["schema", "add", dir.path().join("item.json").to_str().unwrap()]).status.success());
     let started = std::time::Instant::now();
     assert!(batch(&scratch).wait().unwrap().success());

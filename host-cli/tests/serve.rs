@@ -46,6 +46,7 @@ fn setup() -> tempfile::TempDir {
         "required": ["name"]
     });
     std::fs::write(dir.path().join("item.json"), schema.to_string()).unwrap();
+    ok(dir.path(), &["init", "--no-core"]);
     ok(dir.path(), &["schema", "add", dir.path().join("item.json").to_str().unwrap(), "--name", "item"]);
     dir
 }
@@ -550,6 +551,7 @@ fn the_cli_passes_the_conformance_suite_through_a_server() {
     let model = suite["model"].as_str().unwrap();
     let suite = rem_core::suites::CONFORMANCE.replace(model, "openai:letters");
     let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["init", "--no-core"]);
     let base = letters_endpoint();
     let mut c = cmd(dir.path());
     let log = dir.path().join("serve.log");

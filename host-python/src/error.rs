@@ -27,6 +27,7 @@ fn class_name(e: &Error) -> &'static str {
         Error::InvalidArgument(_) => "InvalidArgumentError",
         Error::Storage(_) | Error::Io { .. } => "StorageError",
         Error::Locked { .. } => "DatabaseLockedError",
+        Error::DatabaseNotFound { .. } => "DatabaseNotFoundError",
         Error::Connection(_) => "ServerConnectionError",
         Error::Unauthorized(_) => "UnauthorizedError",
         Error::Embedding(_) => "EmbeddingError",

@@ -34,6 +34,8 @@ def serve(path: Path, env: Optional[Dict[str, str]] = None, args: Sequence[str] 
     full = {k: v for k, v in os.environ.items() if not k.startswith("P8_SERVER")}
     full.update({"P8_DEFAULT_EMBEDDING": "hash:64", **(env or {})})
     log = path.parent / f"serve-{time.monotonic_ns()}.log"
+    # Only `rem init` creates a database; on an existing one it changes nothing.
+    subprocess.run([REM, "--path", str(path), "init", "--no-core"], env=full, check=True, stdout=subprocess.DEVNULL)
     with open(log, "wb") as err:
         proc = subprocess.Popen([REM, "--path", str(path), "serve", "--listen", "127.0.0.1:0", *args],
                                 env=full, stdout=subprocess.DEVNULL, stderr=err)

@@ -66,6 +66,13 @@ pub enum Error {
         /// The process holding it, when known (from its `rem.holder` file).
         holder: Option<u32>,
     },
+    /// No database at the path, and the caller asked not to create one (`OpenOptions::create`
+    /// false: every `rem` command but `rem init`).
+    #[error("no database at {}", path.display())]
+    DatabaseNotFound {
+        /// The database directory looked for.
+        path: PathBuf,
+    },
     /// A served database could not be reached, or the connection broke before an answer came
     /// (the call may or may not have been applied when it broke mid-request: it was atomic
     /// either way).
@@ -226,6 +233,7 @@ impl Error {
             Error::Embedding(_) => "embedding",
             Error::ResourceExhausted(_) => "resource_exhausted",
             Error::Locked { .. } => "locked",
+            Error::DatabaseNotFound { .. } => "database_not_found",
             Error::Connection(_) => "connection",
             Error::Unauthorized(_) => "unauthorized",
             Error::Llm(_) => "llm",

@@ -9,7 +9,7 @@ use crate::output;
 /// Create and open the database, warming the compiled-engine cache, and register the core
 /// schemas unless `no_core`.
 pub fn run(g: &Global, no_core: bool) -> Result<()> {
-    let db = super::open(g)?;
+    let db = super::open_creating(g)?;
     let core = if no_core { Vec::new() } else { db.register_core_schemas()? };
     let schemas = db.list_schemas()?;
     let engine = match &rem_host::Runtime::shared()?.artifact {

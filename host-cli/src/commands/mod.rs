@@ -18,9 +18,10 @@ use rem_host::{Api, OpenOptions};
 
 use crate::cli::{Cli, Command, Global};
 
-/// The open options the global options name.
+/// The open options the global options name. A missing database is an error (only `rem init`
+/// creates one; see [`open_creating`]).
 pub fn options(global: &Global) -> OpenOptions {
-    let mut options = OpenOptions::default().tenant(global.tenant.clone());
+    let mut options = OpenOptions::default().tenant(global.tenant.clone()).create(false);
     if let Some(p) = &global.path {
         options.path = Some(p.clone());
     }
@@ -35,6 +36,12 @@ pub fn options(global: &Global) -> OpenOptions {
 pub fn open(global: &Global) -> Result<Box<dyn Api>> {
     let server = ServerChoice { url: global.server.clone(), ..ServerChoice::from_env() };
     Ok(rem_host::remote::open(options(global), &server)?)
+}
+
+/// [`open`], creating the database when there is none (`rem init`).
+pub fn open_creating(global: &Global) -> Result<Box<dyn Api>> {
+    let server = ServerChoice { url: global.server.clone(), ..ServerChoice::from_env() };
+    Ok(rem_host::remote::open(options(global).create(true), &server)?)
 }
 
 /// Run the parsed command line.

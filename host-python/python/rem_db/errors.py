@@ -27,6 +27,7 @@ __all__ = [
     "LlmError",
     "StorageError",
     "DatabaseLockedError",
+    "DatabaseNotFoundError",
     "ServerConnectionError",
     "UnauthorizedError",
     "ResourceExhaustedError",
@@ -166,6 +167,16 @@ class StorageError(RemError, OSError):
     """The storage layer (redb) or the file system failed; the call was rolled back."""
 
     kind = "storage"
+
+
+class DatabaseNotFoundError(RemError, FileNotFoundError):
+    """No database at the path, and the handle was asked not to create one.
+
+    ``REMDatabase(path)`` creates a missing database (as ``sqlite3.connect`` does), so
+    Python code meets this only through a server or another host that does not.
+    """
+
+    kind = "database_not_found"
 
 
 class DatabaseLockedError(StorageError):

@@ -66,6 +66,10 @@ pub struct OpenOptions {
     /// How long to wait while another process holds the database (then `Locked`). Default
     /// `$P8_BUSY_TIMEOUT_MS`, else [`config::DEFAULT_BUSY_TIMEOUT_MS`] (5 s).
     pub busy_timeout: Duration,
+    /// Create the database when `path` holds none (as `sqlite3.connect` does). Default true;
+    /// false makes a missing database `DatabaseNotFound` (every `rem` command but `rem init`),
+    /// so a mistyped path creates nothing.
+    pub create: bool,
 }
 
 impl Default for OpenOptions {
@@ -85,6 +89,7 @@ impl Default for OpenOptions {
             write_pipeline: config::write_pipeline_from_env().unwrap_or(true),
             busy_timeout: config::busy_timeout_from_env()
                 .unwrap_or(Duration::from_millis(config::DEFAULT_BUSY_TIMEOUT_MS)),
+            create: true,
         }
     }
 }
@@ -123,6 +128,11 @@ impl OpenOptions {
         self.write_pipeline = on;
         self
     }
+    /// Whether to create a missing database (see [`OpenOptions::create`]).
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
     /// Wait up to `wait` for a database another process holds (see [`OpenOptions::busy_timeout`]).
     pub fn busy_timeout(mut self, wait: Duration) -> Self {
         self.busy_timeout = wait;
@@ -157,10 +167,11 @@ pub struct Database {
 }
 
 impl Database {
-    /// Open (creating if needed) the database described by `options`.
+    /// Open (creating if needed, unless `options.create` is false) the database described by `options`.
     ///
-    /// Errors: `InvalidArgument` (bad tenant), `Locked` (another process held it for longer
-    /// than `busy_timeout`), `Io`, `Storage`, `Internal` (the engine failed to load).
+    /// Errors: `InvalidArgument` (bad tenant), `DatabaseNotFound` (none at the path, and
+    /// `create` false), `Locked` (another process held it for longer than `busy_timeout`), `Io`,
+    /// `Storage`, `Internal` (the engine failed to load).
     pub fn open(options: OpenOptions) -> Result<Database> {
         let problems = config::check_env();
         if !problems.is_empty() {
@@ -171,6 +182,9 @@ impl Database {
         }
         rem_core::model::tenant::check_tenant(&options.tenant)?;
         let redb = match &options.path {
+            Some(dir) if !options.create && !dir.join(config::DB_FILE).exists() => {
+                return Err(Error::DatabaseNotFound { path: dir.clone() });
+            }
             Some(dir) => open_redb_waiting(dir, options.busy_timeout)?,
             None => redb::Database::builder()
                 .create_with_backend(redb::backends::InMemoryBackend::new())

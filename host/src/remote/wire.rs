@@ -91,7 +91,7 @@ pub fn json_array(items: Vec<String>) -> String {
 /// The HTTP status an error case answers with.
 pub fn status_of(e: &Error) -> u16 {
     match e {
-        Error::NotFound(_) | Error::SchemaNotFound(_) => 404,
+        Error::NotFound(_) | Error::SchemaNotFound(_) | Error::DatabaseNotFound { .. } => 404,
         Error::Validation(_) => 422,
         Error::InvalidQuery { .. } | Error::InvalidArgument(_) | Error::InvalidSchema(_) => 400,
         Error::SchemaConflict(_) => 409,
@@ -144,6 +144,7 @@ pub fn error_to_wire(e: &Error) -> Value {
             body["path"] = path.display().to_string().into();
             body["holder"] = json!(holder);
         }
+        Error::DatabaseNotFound { path } => body["path"] = path.display().to_string().into(),
         Error::Io { context, .. } => body["context"] = context.clone().into(),
         Error::Forked { opened_in, now } => {
             body["opened_in"] = (*opened_in).into();
@@ -185,6 +186,7 @@ pub fn error_from_wire(status: u16, body: &str) -> Error {
             Error::Locked { path: s("path").into(), holder: e.get("holder").and_then(Value::as_u64).map(|p| p as u32) }
         }
         "io" => Error::Io { context: s("context"), message: m },
+        "database_not_found" => Error::DatabaseNotFound { path: s("path").into() },
         "timeout" => Error::Timeout(m),
         "interrupted" => Error::Interrupted(m),
         "forked" => Error::Forked { opened_in: n("opened_in"), now: n("now") },
@@ -254,6 +256,7 @@ mod tests {
         .collect();
         cases.extend([
             Error::Locked { path: "/tmp/db".into(), holder: Some(42) },
+            Error::DatabaseNotFound { path: "/tmp/missing".into() },
             Error::Io { context: "cannot open x".into(), message: "denied".into() },
             Error::Timeout("late".into()),
             Error::Interrupted("stop".into()),
