@@ -362,9 +362,9 @@ fn reference_fields_are_kept_as_edges() {
         .unwrap_err();
     assert!(matches!(err, Error::Validation(ref i) if i[0].kind == "reference_missing"), "{err:?}");
 
-    // A bad setting is refused at registration.
+    // A bad setting is refused at registration (an undeclared field, in a table that declares them).
     let bad = json!({"type": "object", "references": {"ghost": {"table": "sessions", "rel_type": "x"}},
-                     "properties": {"a": {"type": "string"}}});
+                     "properties": {"a": {"type": "string"}}, "additionalProperties": false});
     assert!(matches!(db.register_schema("bad", &bad.to_string()), Err(Error::InvalidSchema(_))));
     let bad =
         json!({"type": "object", "references": {"a": {"table": "sessions"}}, "properties": {"a": {"type": "string"}}});

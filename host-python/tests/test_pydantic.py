@@ -106,3 +106,37 @@ def test_memory_engine_opens_its_own_database(tmp_path: object) -> None:
         mem.register_model(Note)
         mem.insert(Note(title="t", text="x"))
         assert mem.db.count("notes") == 1
+
+
+class Article(BaseModel):
+    """Settings on the fields, the style the design prefers (Pydantic puts them under
+    ``properties.<name>``), merged with the model-level ones."""
+
+    model_config = ConfigDict(json_schema_extra={"indexed_fields": ["slug"], "embedding_provider": "default"})
+
+    slug: str = Field(json_schema_extra={"key_field": True})
+    status: str = Field("draft", json_schema_extra={"indexed": True})
+    title: str = Field(json_schema_extra={"embed": True})
+    body: str = ""
+
+
+def test_field_level_settings_key_index_and_embed(db: REMDatabase) -> None:
+    record = db.register_schema("articles", Article)
+    assert record["key_field"] == "slug"
+    assert record["indexed_fields"] == ["slug", "status"]
+    assert record["embedding_fields"] == ["title"]
+    assert record["embedding_provider"] == "hash:64", "`default` is the handle's default model"
+    first = db.insert("articles", Article(slug="rem", title="REM launches", status="live"))
+    again = db.insert("articles", Article(slug="rem", title="REM launches again", status="live"))
+    assert first == again and db.count("articles") == 1, "the same key upserts"
+    assert [r["title"] for r in db.sql("SELECT title FROM articles WHERE status = 'live'")] == ["REM launches again"]
+    assert db.search("launch", table="articles")[0]["properties"]["slug"] == "rem"
+
+
+def test_a_typo_in_a_setting_says_what_was_meant(db: REMDatabase) -> None:
+    class Post(BaseModel):
+        model_config = ConfigDict(json_schema_extra={"indexed_fields": ["titel"]})
+        title: str
+
+    with pytest.raises(rem_db.SchemaError, match="did you mean 'title'"):
+        db.register_schema("posts", Post)

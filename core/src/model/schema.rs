@@ -115,6 +115,69 @@ pub fn check_table_name(name: &str) -> Result<()> {
     }
 }
 
+/// The declared property closest to `name` by edit distance, if it is close enough to be a
+/// misspelling (at most 2 edits, and fewer than half of `name`'s length).
+fn closest<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    declared
+        .map(|d| (strsim::levenshtein(&name.to_lowercase(), &d.to_lowercase()), d))
+        .filter(|(dist, _)| *dist <= 2 && *dist * 2 < name.chars().count().max(2))
+        .min_by_key(|(dist, d)| (*dist, *d))
+        .map(|(_, d)| d)
+}
+
+/// Read the field-level settings Pydantic writes under `properties.<name>` (from
+/// `Field(json_schema_extra={...})`): `key_field: true`, `indexed: true`, `embed: true` or an
+/// `embedding_provider` (which also embeds the field), merged into the model-level settings.
+/// Errors: `InvalidSchema` (a flag that is not a boolean, two key fields, two models).
+fn field_settings(
+    props: &Map<String, Value>,
+    key_field: &mut Option<String>,
+    indexed: &mut Vec<String>,
+    embedded: &mut Vec<String>,
+    provider: &mut Option<String>,
+) -> Result<()> {
+    for (name, spec) in props {
+        let Some(spec) = spec.as_object() else { continue };
+        let flag = |k: &str| -> Result<bool> {
+            match setting(spec, k) {
+                None => Ok(false),
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(other) => {
+                    Err(Error::InvalidSchema(format!("property '{name}': '{k}' must be true or false, got {other}")))
+                }
+            }
+        };
+        if flag("key_field")? {
+            match key_field {
+                Some(k) if k != name => {
+                    return Err(Error::InvalidSchema(format!(
+                        "two key fields: '{k}' and '{name}' (a table has one natural key)"
+                    )));
+                }
+                _ => *key_field = Some(name.clone()),
+            }
+        }
+        if (flag("indexed")? || flag("indexed_field")?) && !indexed.contains(name) {
+            indexed.push(name.clone());
+        }
+        let model = string_setting(spec, "embedding_provider")?;
+        if (flag("embed")? || flag("embedding_field")? || model.is_some()) && !embedded.contains(name) {
+            embedded.push(name.clone());
+        }
+        if let Some(m) = model.filter(|m| m != "default") {
+            match provider {
+                Some(p) if *p != m => {
+                    return Err(Error::InvalidSchema(format!(
+                        "property '{name}' names embedding model '{m}', but the table embeds with '{p}' (one model per table)"
+                    )));
+                }
+                _ => *provider = Some(m),
+            }
+        }
+    }
+    Ok(())
+}
+
 fn setting<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     doc.get("json_schema_extra")
         .and_then(Value::as_object)
@@ -184,28 +247,44 @@ impl SchemaRecord {
         let version = string_setting(map, "version")?.unwrap_or_else(|| DEFAULT_VERSION.to_string());
         parse_version(&version)?;
         let props = map.get("properties").and_then(Value::as_object);
-        let key_field = string_setting(map, "key_field")?;
-        let indexed_fields = list_setting(map, "indexed_fields")?;
+        let mut key_field = string_setting(map, "key_field")?;
+        let mut indexed_fields = list_setting(map, "indexed_fields")?;
         let covering_fields = list_setting(map, "covering_fields")?;
+        let mut embedding_fields = list_setting(map, "embedding_fields")?;
+        // `default` names the host's default model (`P8_DEFAULT_EMBEDDING`), as no setting does.
+        let mut embedding_provider = string_setting(map, "embedding_provider")?.filter(|p| p != "default");
+        if let Some(props) = props {
+            field_settings(props, &mut key_field, &mut indexed_fields, &mut embedding_fields, &mut embedding_provider)?;
+        }
         if let Some(f) = covering_fields.iter().find(|f| !indexed_fields.contains(f)) {
             return Err(Error::InvalidSchema(format!(
                 "covering field '{f}' is not in indexed_fields ({}): add it there too, a row copy belongs to an index",
                 indexed_fields.join(", ")
             )));
         }
-        let embedding_fields = list_setting(map, "embedding_fields")?;
         let references = references_setting(map)?;
+        let strict = map.get("additionalProperties") == Some(&Value::Bool(false));
         if let Some(props) = props {
+            // A table that declares its properties (additionalProperties false) may name only
+            // those; a free-form one may name others, unless the name looks like a misspelling
+            // of a declared property.
             let check = |what: &str, field: &str| -> Result<()> {
                 let top = field.split('.').next().unwrap_or(field);
                 if props.contains_key(top) {
-                    Ok(())
-                } else {
-                    Err(Error::InvalidSchema(format!(
-                        "{what} '{field}' is not a property of the schema (properties: {})",
-                        props.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )))
+                    return Ok(());
                 }
+                let near = closest(top, props.keys().map(String::as_str));
+                if !strict && near.is_none() {
+                    return Ok(());
+                }
+                let hint = match near {
+                    Some(n) => format!("did you mean '{n}'? "),
+                    None => String::new(),
+                };
+                Err(Error::InvalidSchema(format!(
+                    "{what} '{field}' is not a property of the schema: {hint}(properties: {})",
+                    props.keys().cloned().collect::<Vec<_>>().join(", ")
+                )))
             };
             if let Some(k) = &key_field {
                 check("key_field", k)?;
@@ -235,13 +314,13 @@ impl SchemaRecord {
             covering_fields,
             embedding_fields,
             references,
-            embedding_provider: string_setting(map, "embedding_provider")?,
+            embedding_provider,
             embedding_dims: None,
             hnsw,
             short_name: string_setting(map, "short_name")?.unwrap_or_else(|| name.to_string()),
             category: string_setting(map, "category")?.unwrap_or_else(|| "user".to_string()),
             description: string_setting(map, "description")?,
-            strict: map.get("additionalProperties") == Some(&Value::Bool(false)),
+            strict,
             schema: doc,
         };
         CompiledSchema::compile(record.clone())?;
@@ -499,13 +578,53 @@ mod tests {
 
     #[test]
     fn bad_settings_and_names_are_refused() {
-        let doc = json!({"type": "object", "properties": {"a": {"type": "string"}}, "key_field": "b"});
-        let err = SchemaRecord::from_document("t", doc).unwrap_err();
+        // A table that declares its properties names only those, with a hint for a typo.
+        let strict = json!({"type": "object", "properties": {"title": {"type": "string"}}, "key_field": "b",
+                            "additionalProperties": false});
+        let err = SchemaRecord::from_document("t", strict).unwrap_err();
         assert!(err.to_string().contains("key_field 'b' is not a property"), "{err}");
+        let typo = json!({"type": "object", "properties": {"title": {"type": "string"}}, "indexed_fields": ["titel"]});
+        let err = SchemaRecord::from_document("t", typo).unwrap_err();
+        assert!(err.to_string().contains("did you mean 'title'?"), "{err}");
+        // A free-form table may name fields it does not declare.
+        let free = json!({"type": "object", "properties": {"title": {"type": "string"}}, "key_field": "slug",
+                          "indexed_fields": ["status"], "embedding_fields": ["body"]});
+        let r = SchemaRecord::from_document("t", free).unwrap();
+        assert_eq!((r.key_field.as_deref(), r.indexed_fields.len(), r.embedding_fields.len()), (Some("slug"), 1, 1));
+        let bare = SchemaRecord::from_document("t", json!({"type": "object", "key_field": "k"})).unwrap();
+        assert_eq!(bare.key_field.as_deref(), Some("k"));
         assert!(SchemaRecord::from_document("1bad", json!({})).is_err());
         assert!(SchemaRecord::from_document("t", json!([])).is_err());
         assert!(SchemaRecord::from_document("t", json!({"type": 12})).is_err());
         assert!(SchemaRecord::from_document("t", json!({"version": "one"})).is_err());
+    }
+
+    #[test]
+    fn field_level_settings_as_pydantic_writes_them() {
+        // class Article(BaseModel): slug: str = Field(json_schema_extra={"key_field": True}) ...
+        let doc = json!({
+            "title": "Article", "type": "object",
+            "properties": {
+                "slug": {"type": "string", "key_field": true},
+                "status": {"type": "string", "indexed": true},
+                "body": {"type": "string", "embedding_provider": "hash:16"},
+                "summary": {"type": "string", "json_schema_extra": {"embed": true}}
+            },
+            "indexed_fields": ["slug"], "embedding_provider": "default"
+        });
+        let r = SchemaRecord::from_document("articles", doc).unwrap();
+        assert_eq!(r.key_field.as_deref(), Some("slug"));
+        assert_eq!(r.indexed_fields, vec!["slug", "status"]);
+        assert_eq!(r.embedding_fields, vec!["body", "summary"]);
+        assert_eq!(r.embedding_provider.as_deref(), Some("hash:16"), "a field's model is the table's");
+        let default = SchemaRecord::from_document("t", json!({"type": "object", "embedding_provider": "default"}));
+        assert_eq!(default.unwrap().embedding_provider, None, "`default` is the host's default model");
+        let two = json!({"type": "object", "properties": {"a": {"key_field": true}, "b": {"key_field": true}}});
+        assert!(SchemaRecord::from_document("t", two).unwrap_err().to_string().contains("two key fields"));
+        let bad = json!({"type": "object", "properties": {"a": {"indexed": "yes"}}});
+        assert!(
+            SchemaRecord::from_document("t", bad).unwrap_err().to_string().contains("'indexed' must be true or false")
+        );
     }
 
     #[test]
