@@ -99,8 +99,11 @@ fn a_huge_bad_value_is_quoted_in_a_few_characters() {
     let short = issues(db.insert("t", r#"{"k": "a", "s": "toolong"}"#).unwrap_err());
     assert_eq!(short[0].2, "\"toolong\" is longer than 5 characters");
     // Values quoted by the engine's own checks are cut the same way.
-    let e = db.get(&"z".repeat(1 << 20)).unwrap_err().to_string();
+    let e = db.get_many(&["z".repeat(1 << 20)]).unwrap_err().to_string();
     assert!(e.len() < 1024 && e.contains("is not an entity id"), "{e}");
+    assert_eq!(db.get(&"z".repeat(1 << 20)).unwrap(), None, "a key no entity has");
+    let e = db.delete(&"z".repeat(1 << 20), false).unwrap_err().to_string();
+    assert!(e.len() < 1024 && e.contains("no entity with id or key"), "{e}");
     let edges = json!({"k": "b", "edges": [{"dst": "x".repeat(1 << 20), "rel_type": "r"}]});
     let e = db.insert("t", &edges.to_string()).unwrap_err().to_string();
     assert!(e.len() < 1024 && e.contains("edges.0.dst"), "{e}");

@@ -82,9 +82,9 @@ pub enum Command {
     Schema(SchemaCommand),
     /// Insert (upsert) one entity, or a JSONL batch with --batch.
     Insert(InsertArgs),
-    /// Print the entity with this id (soft-deleted ones included).
+    /// Print the entity with this id or natural key (soft-deleted ones included).
     Get {
-        /// Entity id (UUID).
+        /// Entity id (UUID), or the natural key of one live entity (`rem get 'Python Guide'`).
         id: String,
     },
     /// Print the live entities whose natural key is exactly KEY, across tables.
@@ -94,14 +94,14 @@ pub enum Command {
     },
     /// Merge a JSON object into an entity's properties.
     Update {
-        /// Entity id (UUID).
+        /// Entity id (UUID), or a natural key.
         id: String,
         /// JSON object of properties to set, e.g. '{"age": 31}'.
         patch: String,
     },
     /// Soft-delete an entity (or remove it with --hard).
     Delete {
-        /// Entity id (UUID).
+        /// Entity id (UUID), or a natural key.
         id: String,
         /// Remove the entity and its index entries for good.
         #[arg(long)]
@@ -175,8 +175,8 @@ pub enum Command {
         /// Search with this vector instead of a text: a JSON array of numbers of the table's dimensions.
         #[arg(long, conflicts_with = "text", value_name = "JSON")]
         vector: Option<String>,
-        /// Table to search (it must have `embedding_fields`).
-        #[arg(long, short)]
+        /// Table to search (it must have `embedding_fields`); `--schema` is an alias.
+        #[arg(long, short, visible_alias = "schema", default_value = "resources")]
         table: String,
         /// Number of results (1 to 10000).
         #[arg(long, short = 'k', default_value_t = 10)]
@@ -270,8 +270,9 @@ pub enum Command {
         /// Files or folders.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Table of the chunks (needs the `resources` fields; see `rem schema templates`).
-        #[arg(long, default_value = "resources")]
+        /// Table of the chunks (needs the `resources` fields; see `rem schema templates`);
+        /// `--schema` is an alias.
+        #[arg(long, visible_alias = "schema", default_value = "resources")]
         table: String,
         /// Largest chunk, in --unit.
         #[arg(long, default_value_t = 1000)]

@@ -540,3 +540,21 @@ fn a_missing_database_is_an_error_and_only_init_creates_one() {
         Command::new(env!("CARGO_BIN_EXE_rem")).arg("--path").arg(&mistyped).args(["schema", "list"]).output().unwrap();
     assert!(out.status.success() && out.stdout.starts_with(b"["));
 }
+
+#[test]
+fn natural_keys_name_entities_and_search_defaults_to_resources() {
+    let dir = setup();
+    let d = dir.path();
+    ok(d, &["insert", "person", r#"{"name": "Python Guide", "age": 3}"#]);
+    assert_eq!(ok(d, &["get", "Python Guide"])["properties"]["age"], 3);
+    assert_eq!(ok(d, &["update", "Python Guide", r#"{"age": 4}"#])["properties"]["age"], 4);
+    assert_eq!(ok(d, &["delete", "Python Guide", "--hard"])["properties"]["name"], "Python Guide");
+    assert!(fails(d, &["get", "Python Guide"]).contains("no entity"));
+    let err = fails(d, &["update", "Python Guide", "{}"]);
+    assert!(err.contains("no entity with id or key \"Python Guide\""), "{err}");
+    // `rem search` without --table searches `resources`; --schema is --table's alias.
+    let err = fails(d, &["search", "anything"]);
+    assert!(err.contains("resources"), "{err}");
+    let err = fails(d, &["search", "anything", "--schema", "person"]);
+    assert!(err.contains("person") && err.contains("embedding_fields"), "{err}");
+}

@@ -107,7 +107,11 @@ fn update_merges_and_revalidates() {
     assert_eq!(updated["properties"]["role"], "engineer", "untouched keys kept");
     assert!(matches!(db.update(&id, &json!({"age": -1}).to_string()), Err(Error::Validation(_))));
     assert!(matches!(db.update("942881f7-a48a-5e6f-bcfb-000000000000", "{}"), Err(Error::NotFound(_))));
-    assert!(matches!(db.update("not-a-uuid", "{}"), Err(Error::InvalidArgument(_))));
+    assert!(matches!(db.update("not-a-key", "{}"), Err(Error::NotFound(_))));
+    assert!(matches!(db.update("", "{}"), Err(Error::InvalidArgument(_))));
+    // A natural key names the entity for get, update and delete.
+    assert_eq!(parse(&db.update("Bob", &json!({"age": 27}).to_string()).unwrap())["id"], id.as_str());
+    assert_eq!(parse(&db.get("Bob").unwrap().unwrap())["properties"]["age"], 27);
     // Renaming the key field moves the key index entry.
     db.update(&id, &json!({"name": "Robert"}).to_string()).unwrap();
     assert!(db.lookup("Bob").unwrap().is_empty());

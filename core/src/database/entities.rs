@@ -213,10 +213,17 @@ impl<S: Storage> Database<S> {
         Ok(Some((table, bytes)))
     }
 
-    /// Merge `patch` (JSON object) into the properties of `id`, re-validate and store.
-    /// Errors: `NotFound` (absent or soft-deleted), `InvalidArgument`, `Validation`, `Storage`.
+    /// Merge `patch` (JSON object) into the properties of `id` (an id or a natural key),
+    /// re-validate and store. Errors: `NotFound` (absent or soft-deleted), `InvalidArgument`,
+    /// `Validation`, `Storage`.
     pub fn update(&self, id: &str, patch: &str) -> Result<String> {
-        let uuid = parse_id(id)?;
+        let Some(uuid) = self.id_or_key(id)? else {
+            return Err(Error::NotFound(format!(
+                "no entity with id or key {} in tenant '{}'",
+                crate::error::preview(&format!("{id:?}")),
+                self.tenant
+            )));
+        };
         let mut tx = self.begin(true)?;
         let Some((table, bytes)) = self.locate(&tx, &uuid)? else {
             return Err(Error::NotFound(format!("no entity with id {id} in tenant '{}'", self.tenant)));
@@ -263,11 +270,17 @@ impl<S: Storage> Database<S> {
         String::from_utf8(encode_entity(&new)?).map_err(|e| Error::Internal(e.to_string()))
     }
 
-    /// Soft-delete (`hard == false`) or remove `id` with its index entries.
+    /// Soft-delete (`hard == false`) or remove `id` (an id or a natural key) with its index entries.
     /// Returns the entity as last stored. Soft-deleting a deleted entity is a no-op.
     /// Errors: `NotFound`, `InvalidArgument`, `Storage`.
     pub fn delete(&self, id: &str, hard: bool) -> Result<String> {
-        let uuid = parse_id(id)?;
+        let Some(uuid) = self.id_or_key(id)? else {
+            return Err(Error::NotFound(format!(
+                "no entity with id or key {} in tenant '{}'",
+                crate::error::preview(&format!("{id:?}")),
+                self.tenant
+            )));
+        };
         let mut tx = self.begin(true)?;
         let Some((table, bytes)) = self.locate(&tx, &uuid)? else {
             return Err(Error::NotFound(format!("no entity with id {id} in tenant '{}'", self.tenant)));
@@ -294,11 +307,37 @@ impl<S: Storage> Database<S> {
         String::from_utf8(encode_entity(&result)?).map_err(|e| Error::Internal(e.to_string()))
     }
 
-    /// The entity `id` as JSON (soft-deleted ones included), or `None`.
+    /// The entity `id` as JSON (soft-deleted ones included), or `None`; `id` may be a natural
+    /// key (the one live entity with it).
     pub fn get(&self, id: &str) -> Result<Option<String>> {
-        let uuid = parse_id(id)?;
+        let Some(uuid) = self.id_or_key(id)? else { return Ok(None) };
         let tx = self.begin(false)?;
         Ok(self.locate(&tx, &uuid)?.map(|(_, b)| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// The entity `id_or_key` names: a UUID as it is, else the one live entity whose natural key
+    /// it is (`None` when none has it). Errors: `InvalidArgument` (empty, or a key that names
+    /// entities in several tables: pass the id).
+    fn id_or_key(&self, id_or_key: &str) -> Result<Option<Uuid>> {
+        if let Ok(id) = Uuid::parse_str(id_or_key) {
+            return Ok(Some(id));
+        }
+        if id_or_key.is_empty() {
+            return Err(Error::InvalidArgument("an entity id or natural key must not be empty".into()));
+        }
+        let hits = self.lookup(id_or_key)?;
+        match hits.as_slice() {
+            [] => Ok(None),
+            [one] => {
+                let e: Value = serde_json::from_str(one).map_err(|e| Error::Storage(e.to_string()))?;
+                parse_id(e["id"].as_str().unwrap_or_default()).map(Some)
+            }
+            many => Err(Error::InvalidArgument(format!(
+                "key {} names {} entities in different tables; pass an id",
+                crate::error::preview(&format!("{id_or_key:?}")),
+                many.len()
+            ))),
+        }
     }
 
     /// `get` for each id in order, with two batched storage round trips.

@@ -98,7 +98,7 @@ pub fn get(g: &Global, id: &str) -> Result<()> {
     let db = super::open(g)?;
     match db.get(id)? {
         Some(e) => output::value(g.format, &output::parse(&e)?),
-        None => Err(Error::NotFound(format!("no entity with id {id} in tenant '{}'", db.tenant())).into()),
+        None => Err(Error::NotFound(format!("no entity with id or key {id:?} in tenant '{}'", db.tenant())).into()),
     }
 }
 

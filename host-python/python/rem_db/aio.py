@@ -250,7 +250,7 @@ class AsyncREMDatabase:
         self,
         query: Union[str, VectorLike],
         *,
-        table: str,
+        table: str = "resources",
         limit: int = 10,
         min_score: float = 0.0,
         where: Optional[str] = None,

@@ -366,17 +366,22 @@ class REMDatabase:
     def get(self, id: str) -> Optional[Entity]:
         """The entity ``id`` (soft-deleted ones included, with ``deleted_at`` set), or ``None``.
 
+        ``id`` may also be a natural key: the one live entity with that key (``None`` when no
+        entity has it), as ``rem get 'Python Guide'`` does.
+
         Raises:
-            InvalidArgumentError: ``id`` is not a UUID.
+            InvalidArgumentError: ``id`` is empty, or a key that names entities in several
+                tables (pass the id).
         """
         return self._db.get(id)  # type: ignore[no-any-return]
 
     def get_batch(self, ids: Sequence[str]) -> List[Optional[Entity]]:
-        """:meth:`get` for each id, in order (``None`` where missing), in one call."""
+        """:meth:`get` for each id (UUIDs, not keys), in order (``None`` where missing), in one call."""
         return self._db.get_many(list(ids))  # type: ignore[no-any-return]
 
     def update(self, id: str, patch: Mapping[str, Any]) -> Entity:
         """Merge ``patch`` into the entity's properties (top-level keys replace), re-validate and store.
+        ``id`` may be a natural key (as for :meth:`get`).
 
         Returns:
             The updated entity.
@@ -389,7 +394,8 @@ class REMDatabase:
 
     def delete(self, id: str, *, hard: bool = False) -> Entity:
         """Soft-delete (set ``deleted_at``; hidden from queries, ``get`` still returns it),
-        or with ``hard=True`` remove the entity, its index entries and edges.
+        or with ``hard=True`` remove the entity, its index entries and edges. ``id`` may be a
+        natural key (as for :meth:`get`).
 
         Returns:
             The entity as last stored.
@@ -539,7 +545,7 @@ class REMDatabase:
         self,
         query: Union[str, VectorLike],
         *,
-        table: str,
+        table: str = "resources",
         limit: int = 10,
         min_score: float = 0.0,
         where: Optional[str] = None,
@@ -551,7 +557,7 @@ class REMDatabase:
         Args:
             query: text (embedded with the table's model) or a vector of the
                 table's dimension (list of floats or 1-D NumPy array).
-            table: the table.
+            table: the table (default ``resources``, where ``ingest`` puts document chunks).
             limit: top-k, 1 to 10,000.
             min_score: smallest ``_score`` returned (``_score`` = 1 - cosine distance, in [-1, 1]).
             where: a REM SQL predicate (what follows ``WHERE``) the rows must match;
