@@ -93,6 +93,11 @@ fn signal_check() -> InterruptCheck {
     }))
 }
 
+/// `DatabaseClosedError`, for a call on a closed handle.
+fn closed_error(py: Python<'_>) -> PyErr {
+    error::own(py, "DatabaseClosedError", closed().to_string())
+}
+
 fn closed() -> rem_host::Error {
     rem_host::Error::InvalidArgument("the database is closed; open a new REMDatabase".into())
 }
@@ -113,7 +118,7 @@ impl Database {
     pub(crate) fn host(&self, py: Python<'_>) -> PyResult<Arc<dyn rem_host::Api>> {
         let guard =
             self.db.read().map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?;
-        guard.clone().ok_or_else(|| error::to_py(py, closed(), None))
+        guard.clone().ok_or_else(|| closed_error(py))
     }
 
     /// Run `f` on the open database with the GIL released; map errors to `rem_db.errors`.
@@ -122,16 +127,13 @@ impl Database {
             .db
             .read()
             .map_err(|_| error::to_py(py, rem_host::Error::Internal("lock poisoned".into()), None))?
-            .clone();
+            .clone()
+            .ok_or_else(|| closed_error(py))?;
         // The host catches its own panics; this catches any in the closures here (and in dropping
         // the last reference, which closes the file), so that no panic reaches Python as
         // `PanicException` (which `except Exception` does not catch).
         let result = py.detach(move || {
-            std::panic::catch_unwind(AssertUnwindSafe(move || match db {
-                Some(db) => f(&*db),
-                None => Err(closed()),
-            }))
-            .unwrap_or_else(|panic| {
+            std::panic::catch_unwind(AssertUnwindSafe(move || f(&*db))).unwrap_or_else(|panic| {
                 Err(rem_host::Error::Internal(format!("{} (a bug in REM)", rem_host::panic_message(&*panic))))
             })
         });

@@ -91,6 +91,20 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(obj))
 }
 
+/// An exception of `rem_db.errors` that no host error becomes (`DatabaseClosedError`,
+/// `SerializationError`): class `name` with `message`. Falls back to `RuntimeError` only when
+/// `rem_db.errors` cannot be imported (a broken install).
+pub fn own(py: Python<'_>, name: &str, message: String) -> PyErr {
+    match class(py, name).and_then(|cls| cls.call1((message.clone(),))) {
+        Ok(obj) => PyErr::from_value(obj),
+        Err(import) => {
+            let err = PyRuntimeError::new_err(format!("{message} (and rem_db.errors failed to import)"));
+            err.set_cause(py, Some(import));
+            err
+        }
+    }
+}
+
 /// Raise the exception a WIT `error` case (`case`, its WIT name) becomes, carrying `message`:
 /// the case goes through the host's conversion and this module's mapping, as an engine error
 /// does. For the test that walks every case (`tests/test_errors.py`); not public API.

@@ -4,15 +4,15 @@
 //! `dict` (string keys), `list`, `tuple`, `str`, `int` (64-bit), `float`
 //! (finite), `bool` and `None` are written directly; anything else goes through
 //! `rem_db._convert._default` (Pydantic models, dates, enums, UUIDs, NumPy...),
-//! whose result is written in turn. Errors: `TypeError` (unsupported type,
-//! non-string key), `ValueError` (NaN/infinity, integer out of range, nesting
-//! deeper than [`MAX_DEPTH`]).
+//! whose result is written in turn. Errors: `rem_db.errors.SerializationError`, a
+//! `TypeError` and a `ValueError` (unsupported type, non-string key, NaN/infinity, integer
+//! out of range, nesting deeper than [`MAX_DEPTH`]).
 
 use std::cell::RefCell;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -49,10 +49,15 @@ fn string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// `SerializationError` (a `TypeError` and a `ValueError`) saying `message`.
+fn serialization(py: Python<'_>, message: String) -> PyErr {
+    crate::error::own(py, "SerializationError", message)
+}
+
 /// Append the JSON text of `obj` to `out`.
 pub fn write(obj: &Bound<'_, PyAny>, out: &mut String, depth: u32) -> PyResult<()> {
     if depth > MAX_DEPTH {
-        return Err(PyValueError::new_err(format!("value nests deeper than {MAX_DEPTH} levels")));
+        return Err(serialization(obj.py(), format!("value nests deeper than {MAX_DEPTH} levels")));
     }
     if obj.is_none() {
         out.push_str("null");
@@ -69,13 +74,16 @@ pub fn write(obj: &Bound<'_, PyAny>, out: &mut String, depth: u32) -> PyResult<(
                 Ok(v) => {
                     let _ = write!(out, "{v}");
                 }
-                Err(_) => return Err(PyValueError::new_err(format!("integer {i} does not fit in 64 bits"))),
+                Err(_) => return Err(serialization(obj.py(), format!("integer {i} does not fit in 64 bits"))),
             },
         }
     } else if let Ok(f) = obj.cast::<PyFloat>() {
         let v = f.value();
         if !v.is_finite() {
-            return Err(PyValueError::new_err(format!("{v} is not a JSON number (NaN and infinity are not allowed)")));
+            return Err(serialization(
+                obj.py(),
+                format!("{v} is not a JSON number (NaN and infinity are not allowed)"),
+            ));
         }
         out.push_str(&serde_json::Number::from_f64(v).map(|n| n.to_string()).unwrap_or_else(|| "null".into()));
     } else if let Ok(d) = obj.cast::<PyDict>() {
@@ -86,7 +94,7 @@ pub fn write(obj: &Bound<'_, PyAny>, out: &mut String, depth: u32) -> PyResult<(
             }
             let key = k
                 .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err(format!("object keys must be strings, got {}", type_name(&k))))?;
+                .map_err(|_| serialization(k.py(), format!("object keys must be strings, got {}", type_name(&k))))?;
             string(&key.to_cow()?, out);
             out.push(':');
             write(&v, out, depth + 1)?;

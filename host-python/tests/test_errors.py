@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import pytest
 
@@ -67,3 +67,21 @@ def test_each_wit_case_becomes_its_python_class(case: str) -> None:
 def test_a_name_that_is_not_a_case_is_refused() -> None:
     with pytest.raises(ValueError, match="not a WIT error case"):
         _rem._raise_wit_error("no-such-case", "x")
+
+
+def test_the_exceptions_the_bindings_design_names(tmp_path: Any) -> None:
+    db = rem_db.REMDatabase(tmp_path / "db", embedding_model="hash:16")
+    db.register_schema("t", {"type": "object", "properties": {"a": {}}})
+    # Values that cannot be JSON: SerializationError, also TypeError / ValueError.
+    for bad in [{"a": object()}, {"a": float("nan")}, {1: "x"}, {"a": 1 << 70}]:
+        with pytest.raises(rem_db.SerializationError) as err:
+            db.insert("t", bad)
+        assert isinstance(err.value, (TypeError, ValueError)) and err.value.kind == "serialization"
+    assert db.count("t") == 0
+    # A closed handle: DatabaseClosedError, still an InvalidArgumentError (and a ValueError).
+    db.close()
+    with pytest.raises(rem_db.DatabaseClosedError, match="closed") as closed:
+        db.count("t")
+    assert isinstance(closed.value, rem_db.InvalidArgumentError) and closed.value.kind == "database_closed"
+    # The memory cap is also a MemoryError.
+    assert issubclass(rem_db.ResourceExhaustedError, MemoryError)

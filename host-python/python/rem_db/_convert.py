@@ -13,7 +13,7 @@ import uuid
 from pathlib import PurePath
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from .errors import InvalidArgumentError, SchemaError
+from .errors import InvalidArgumentError, SchemaError, SerializationError
 
 def _default(value: Any) -> Any:
     """JSON fallback (of ``json.dumps`` and of the native writer): Pydantic models, mappings,
@@ -34,7 +34,9 @@ def _default(value: Any) -> Any:
     tolist = getattr(value, "tolist", None)  # NumPy arrays and scalars
     if tolist is not None and callable(tolist):
         return tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable; convert it to str, int, float, list or dict")
+    raise SerializationError(
+        f"{type(value).__name__} is not JSON-serialisable; convert it to str, int, float, list or dict"
+    )
 
 
 def dumps(value: Any) -> str:

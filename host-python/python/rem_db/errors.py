@@ -23,6 +23,8 @@ __all__ = [
     "QueryError",
     "UnsupportedError",
     "InvalidArgumentError",
+    "DatabaseClosedError",
+    "SerializationError",
     "EmbeddingError",
     "LlmError",
     "StorageError",
@@ -141,6 +143,21 @@ class InvalidArgumentError(RemError, ValueError):
     kind = "invalid_argument"
 
 
+class DatabaseClosedError(InvalidArgumentError):
+    """A call on a handle after :meth:`~rem_db.REMDatabase.close` (as ``sqlite3`` refuses
+    to operate on a closed database). Open a new handle."""
+
+    kind = "database_closed"
+
+
+class SerializationError(RemError, TypeError, ValueError):
+    """A Python value that cannot be written as JSON: an unsupported type or a non-string
+    key (also a ``TypeError``), NaN or infinity, an integer beyond 64 bits, or nesting too
+    deep (also a ``ValueError``). Nothing was sent to the engine."""
+
+    kind = "serialization"
+
+
 class EmbeddingError(RemError):
     """The embedding provider failed or is unavailable (the message says how to fix it).
 
@@ -212,8 +229,9 @@ class UnauthorizedError(RemError, PermissionError):
     kind = "unauthorized"
 
 
-class ResourceExhaustedError(RemError):
-    """The engine hit its memory cap (``memory_limit``); the call was rolled back."""
+class ResourceExhaustedError(RemError, MemoryError):
+    """The engine hit its memory cap (``memory_limit``); the call was rolled back (also a
+    ``MemoryError``)."""
 
     kind = "resource_exhausted"
 
