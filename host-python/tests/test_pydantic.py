@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
@@ -140,3 +140,29 @@ def test_a_typo_in_a_setting_says_what_was_meant(db: REMDatabase) -> None:
 
     with pytest.raises(rem_db.SchemaError, match="did you mean 'title'"):
         db.register_schema("posts", Post)
+
+
+def test_the_core_models_register_as_the_core_tables(tmp_path: Any) -> None:
+    from rem_db.models import CORE_MODELS, Message, Moment, Session
+
+    with REMDatabase(tmp_path / "core", embedding_model="hash:64") as core, \
+            REMDatabase(tmp_path / "models", embedding_model="hash:64") as typed:
+        core.register_core_schemas()
+        for model in CORE_MODELS:
+            built_in = core.get_schema(model.TABLE)
+            record = typed.register_schema(model.TABLE, model)
+            for setting in ["key_field", "indexed_fields", "embedding_fields", "references", "version",
+                            "short_name", "category"]:
+                assert record[setting] == built_in[setting], (model.TABLE, setting)
+            assert set(record["schema"]["properties"]) == set(built_in["schema"]["properties"]), model.TABLE
+            # The model registers over the built-in table too (same major version).
+            core.register_schema(model.TABLE, model)
+        typed.insert("sessions", Session(session_id="s1", user_id="alice", case_id="CASE-7"))
+        typed.insert("messages", Message(message_id="m1", session_id="s1", role="user", content="hi",
+                                         timestamp="2026-12-07T09:00:00Z", span_id="sp1"))
+        typed.insert("moments", Moment(name="hello", summary="said hi", start_time="2026-12-07T09:00:00Z",
+                                       end_time="2026-12-07T09:01:00Z", moment_type="communication",
+                                       classifications=["greeting"]))
+        assert typed.sql("SELECT session_id FROM sessions WHERE case_id = 'CASE-7'") == [{"session_id": "s1"}]
+        assert typed.get("m1")["properties"]["span_id"] == "sp1"
+        assert typed.get_edges(typed.get("m1")["id"])[0]["rel_type"] == "belongs_to"

