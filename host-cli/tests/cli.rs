@@ -611,3 +611,26 @@ fn the_model_is_found_from_any_shell_and_init_never_fails_for_want_of_one() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["core_schemas"].as_array().unwrap().len(), 5, "{report}");
 }
+
+#[test]
+fn a_shown_schema_edited_registers_again_under_its_name() {
+    let dir = fresh();
+    let d = dir.path();
+    let doc = json!({"title": "Article", "type": "object", "key_field": "slug",
+                     "properties": {"slug": {"type": "string"}, "status": {"type": "string"}}});
+    std::fs::write(d.join("a.json"), doc.to_string()).unwrap();
+    ok(d, &["schema", "add", d.join("a.json").to_str().unwrap(), "--name", "articles"]);
+    // rem schema show articles > x.json; edit; rem schema add x.json
+    let mut shown = ok(d, &["schema", "show", "articles"]);
+    assert_eq!(shown["references"], json!([]));
+    shown["indexed_fields"] = json!(["status"]);
+    std::fs::write(d.join("x.json"), serde_json::to_string_pretty(&shown).unwrap()).unwrap();
+    let again = ok(d, &["schema", "add", d.join("x.json").to_str().unwrap()]);
+    assert_eq!((again["name"].as_str(), again["indexed_fields"].clone()), (Some("articles"), json!(["status"])));
+    // Its inner schema alone registers under the same name too.
+    std::fs::write(d.join("inner.json"), again["schema"].to_string()).unwrap();
+    let inner = ok(d, &["schema", "add", d.join("inner.json").to_str().unwrap()]);
+    assert_eq!(inner["name"], "articles");
+    let tables = ok(d, &["schema", "list"]);
+    assert_eq!(tables.as_array().unwrap().len(), 1, "{tables}");
+}

@@ -86,9 +86,23 @@ pub struct Reference {
 fn references_setting(doc: &Map<String, Value>) -> Result<Vec<Reference>> {
     let shape = "'references' must map field names to {\"table\": \"<table>\", \"rel_type\": \"<type>\"}";
     let Some(v) = setting(doc, "references") else { return Ok(Vec::new()) };
-    let Value::Object(map) = v else { return Err(Error::InvalidSchema(format!("{shape}, got {v}"))) };
+    // The list form is how a schema record shows them (`[{field, table, rel_type}]`).
+    let pairs: Vec<(String, &Value)> = match v {
+        Value::Object(map) => map.iter().map(|(f, spec)| (f.clone(), spec)).collect(),
+        Value::Array(list) => list
+            .iter()
+            .map(|spec| match spec.get("field") {
+                Some(Value::String(f)) if !f.is_empty() => Ok((f.clone(), spec)),
+                _ => {
+                    Err(Error::InvalidSchema(format!("{shape} (or a list of {{field, table, rel_type}}), got {spec}")))
+                }
+            })
+            .collect::<Result<_>>()?,
+        _ => return Err(Error::InvalidSchema(format!("{shape}, got {v}"))),
+    };
     let mut out = Vec::new();
-    for (field, spec) in map {
+    for (field, spec) in pairs {
+        let field = &field;
         let text = |name: &str| match spec.get(name) {
             Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
             _ => Err(Error::InvalidSchema(format!("{shape}: '{field}' needs a non-empty '{name}'"))),
@@ -113,6 +127,58 @@ pub fn check_table_name(name: &str) -> Result<()> {
             "invalid table name {name:?}: use 1 to 128 ASCII letters, digits or '_', not starting with a digit"
         )))
     }
+}
+
+/// A schema record (what `get-schema` returns: `{name, version, key_field, ..., schema}`) as the
+/// document it stands for: its `schema`, with the record's settings (as edited) written over
+/// the document's own. Anything else is returned as it is. So `rem schema show x > x.json`,
+/// an edit, and `rem schema add x.json` register what the file says.
+fn unwrap_record(doc: Value) -> Value {
+    let is_record = doc.get("schema").is_some_and(Value::is_object)
+        && doc.get("name").is_some_and(Value::is_string)
+        && doc.get("properties").is_none()
+        && doc.get("type").is_none();
+    let Value::Object(mut record) = doc else { return doc };
+    if !is_record {
+        return Value::Object(record);
+    }
+    let Some(Value::Object(mut inner)) = record.remove("schema") else { return Value::Object(record) };
+    let mut set = |key: &str, value: Value| {
+        if let Some(Value::Object(extra)) = inner.get_mut("json_schema_extra") {
+            extra.remove(key);
+        }
+        if value.is_null() {
+            inner.remove(key);
+        } else {
+            inner.insert(key.to_string(), value);
+        }
+    };
+    for key in [
+        "version",
+        "key_field",
+        "indexed_fields",
+        "covering_fields",
+        "embedding_fields",
+        "references",
+        "embedding_provider",
+        "short_name",
+        "category",
+        "description",
+    ] {
+        if let Some(v) = record.remove(key) {
+            set(key, v);
+        }
+    }
+    if let Some(Value::Object(h)) = record.remove("hnsw") {
+        for (from, to) in
+            [("m", "hnsw_m"), ("ef_construction", "hnsw_ef_construction"), ("ef_search", "hnsw_ef_search")]
+        {
+            if let Some(v) = h.get(from) {
+                set(to, v.clone());
+            }
+        }
+    }
+    Value::Object(inner)
 }
 
 /// The declared property closest to `name` by edit distance, if it is close enough to be a
@@ -241,6 +307,7 @@ impl SchemaRecord {
     /// property, or a document the JSON Schema compiler rejects).
     pub fn from_document(name: &str, doc: Value) -> Result<Self> {
         check_table_name(name)?;
+        let doc = unwrap_record(doc);
         let Value::Object(map) = &doc else {
             return Err(Error::InvalidSchema("a schema must be a JSON object".into()));
         };
@@ -625,6 +692,24 @@ mod tests {
         assert!(
             SchemaRecord::from_document("t", bad).unwrap_err().to_string().contains("'indexed' must be true or false")
         );
+    }
+
+    #[test]
+    fn a_record_registers_as_the_document_it_shows() {
+        let doc = json!({"title": "Article", "type": "object", "key_field": "slug",
+                         "properties": {"slug": {"type": "string"}, "body": {"type": "string"}},
+                         "references": {"slug": {"table": "pages", "rel_type": "mirrors"}}});
+        let first = SchemaRecord::from_document("articles", doc).unwrap();
+        let mut edited = serde_json::to_value(&first).unwrap();
+        edited["indexed_fields"] = json!(["body"]);
+        edited["references"] = json!([]);
+        let again = SchemaRecord::from_document("articles", edited).unwrap();
+        assert_eq!(again.key_field.as_deref(), Some("slug"));
+        assert_eq!(again.indexed_fields, vec!["body"], "the edit is what registers");
+        assert!(again.references.is_empty());
+        let listed = json!({"type": "object", "properties": {"s": {}},
+                            "references": [{"field": "s", "table": "sessions", "rel_type": "belongs_to"}]});
+        assert_eq!(SchemaRecord::from_document("t", listed).unwrap().references[0].rel_type, "belongs_to");
     }
 
     #[test]

@@ -38,6 +38,12 @@ fn snake_case(s: &str) -> String {
 
 /// The table name for a schema document: `short_name` (nested or top level), else `title` in snake_case.
 pub fn table_name(doc: &Value) -> Option<String> {
+    // A schema record (`rem schema show` output) names its table.
+    if doc.get("schema").is_some_and(Value::is_object)
+        && let Some(name) = doc.get("name").and_then(Value::as_str)
+    {
+        return Some(name.to_string());
+    }
     let extra = doc.get("json_schema_extra");
     let short = extra.and_then(|e| e.get("short_name")).or_else(|| doc.get("short_name")).and_then(Value::as_str);
     short.map(str::to_string).or_else(|| doc.get("title").and_then(Value::as_str).map(snake_case))
@@ -73,6 +79,15 @@ pub fn run(g: &Global, cmd: SchemaCommand) -> Result<()> {
             let Some(name) = name.or_else(|| table_name(&doc)) else {
                 bail!("{source} has no `short_name` or `title` to name the table; pass --name <table>");
             };
+            // The table's name goes into the document, so that the schema as `rem schema show`
+            // prints it (its `schema` member alone, too) registers again under the same name.
+            let mut doc = doc;
+            if table_name(&doc).as_deref() != Some(name.as_str())
+                && let Some(obj) = doc.as_object_mut()
+                && !obj.contains_key("schema")
+            {
+                obj.insert("short_name".into(), name.clone().into());
+            }
             if let Some(path) = out {
                 let text = serde_json::to_string_pretty(&doc)? + "\n";
                 std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
