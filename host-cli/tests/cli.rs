@@ -634,3 +634,51 @@ fn a_shown_schema_edited_registers_again_under_its_name() {
     let tables = ok(d, &["schema", "list"]);
     assert_eq!(tables.as_array().unwrap().len(), 1, "{tables}");
 }
+
+#[test]
+fn a_pydantic_model_file_registers_with_its_settings() {
+    let dir = fresh();
+    let d = dir.path();
+    std::fs::write(
+        d.join("models.py"),
+        "from pydantic import BaseModel, Field\n\nclass Article(BaseModel):\n    slug: str = Field(json_schema_extra={'key_field': True})\n    title: str = Field(json_schema_extra={'indexed': True})\n\nclass NotAModel:\n    pass\n",
+    )
+    .unwrap();
+    // Pydantic: the project's `.venv` (`make setup` installs it there), else python3 on PATH.
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python3");
+    let with_python = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rem"));
+        c.arg("--path").arg(d.join("db")).args(args);
+        if venv.exists() {
+            c.env("P8_PYTHON", &venv);
+        }
+        c.output().unwrap()
+    };
+    let model = format!("{}::Article", d.join("models.py").display());
+    let out = with_python(&["schema", "add", &model]);
+    assert!(out.status.success(), "needs Pydantic in .venv (`make setup`): {}", String::from_utf8_lossy(&out.stderr));
+    let rec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((rec["name"].as_str(), rec["key_field"].as_str()), (Some("article"), Some("slug")));
+    assert_eq!(rec["indexed_fields"], json!(["title"]));
+    let module = d.join("models.py").display().to_string();
+    let err = String::from_utf8_lossy(&with_python(&["schema", "add", &format!("{module}::Nope")]).stderr).into_owned();
+    assert!(err.contains("has no class Nope"), "{err}");
+    let err =
+        String::from_utf8_lossy(&with_python(&["schema", "add", &format!("{module}::NotAModel")]).stderr).into_owned();
+    assert!(err.contains("is not a Pydantic model"), "{err}");
+    // A Python without Pydantic says what to install.
+    let out = Command::new(env!("CARGO_BIN_EXE_rem"))
+        .arg("--path")
+        .arg(d.join("db"))
+        .args(["schema", "add", &model])
+        .env("P8_PYTHON", "/usr/bin/python3")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && (err.contains("Pydantic is not installed") || err.contains("cannot run")),
+        "{err}"
+    );
+    let err = String::from_utf8_lossy(&with_python(&["schema", "add", "missing.py::X"]).stderr).into_owned();
+    assert!(err.contains("no Python file missing.py"), "{err}");
+}

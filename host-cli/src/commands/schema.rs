@@ -10,6 +10,9 @@ use crate::output;
 
 /// Read a schema file: YAML for `.yaml`/`.yml`, JSON otherwise.
 pub fn read_schema_file(file: &Path) -> Result<Value> {
+    if let Some((module, class)) = file.to_str().and_then(|f| f.rsplit_once("::")) {
+        return pydantic_schema(Path::new(module), class);
+    }
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read schema file {}", file.display()))?;
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext == "yaml" || ext == "yml" {
@@ -17,6 +20,57 @@ pub fn read_schema_file(file: &Path) -> Result<Value> {
     } else {
         serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", file.display()))
     }
+}
+
+/// The Python interpreter that imports Pydantic models: `$P8_PYTHON`, else `python3`.
+const ENV_PYTHON: &str = "P8_PYTHON";
+
+/// Import `class` from the Python file `module` with `python3` and return its
+/// `model_json_schema()` (`rem schema add models.py::Article`). Errors: no such file, no
+/// Python, the file failing to import (its traceback's last line), no such class, not a
+/// Pydantic model.
+fn pydantic_schema(module: &Path, class: &str) -> Result<Value> {
+    if !module.is_file() {
+        bail!("no Python file {} (write FILE.py::Class)", module.display());
+    }
+    if class.is_empty() || !class.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+        bail!("{class:?} is not a Python class name (write FILE.py::Class)");
+    }
+    // The script reads its arguments from argv: nothing from the command line is spliced into code.
+    const SCRIPT: &str = r#"
+import importlib.util, json, sys
+path, name = sys.argv[1], sys.argv[2]
+try:
+    import pydantic
+except ImportError:
+    sys.exit("error: Pydantic is not installed for this Python: pip install pydantic (or set P8_PYTHON)")
+spec = importlib.util.spec_from_file_location("rem_schema_module", path)
+module = importlib.util.module_from_spec(spec)
+sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(path)))
+spec.loader.exec_module(module)
+obj = module
+for part in name.split("."):
+    if not hasattr(obj, part):
+        sys.exit(f"error: {path} has no class {name}")
+    obj = getattr(obj, part)
+if not (isinstance(obj, type) and issubclass(obj, pydantic.BaseModel)):
+    sys.exit(f"error: {path}::{name} is not a Pydantic model (a subclass of pydantic.BaseModel)")
+print(json.dumps(obj.model_json_schema()))
+"#;
+    let python = std::env::var(ENV_PYTHON).ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into());
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(module)
+        .arg(class)
+        .output()
+        .with_context(|| format!("cannot run {python} to import {}::{class} (set P8_PYTHON)", module.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("it failed").trim();
+        bail!("importing {}::{class} with {python} failed: {}", module.display(), last.trim_start_matches("error: "));
+    }
+    serde_json::from_slice(&out.stdout).context("the model's JSON schema is not JSON")
 }
 
 fn snake_case(s: &str) -> String {
