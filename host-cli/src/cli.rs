@@ -448,8 +448,9 @@ pub struct InsertArgs {
     /// The entity as a JSON object (omit with --batch).
     #[arg(conflicts_with = "batch")]
     pub data: Option<String>,
-    /// Insert every line of a JSONL file ('-' for stdin) atomically: one bad
-    /// line rejects the whole batch and the error names the line and field.
+    /// Insert every line of a JSONL file ('-' for stdin), or every item of a YAML list
+    /// (.yaml/.yml), atomically: one bad row rejects the whole batch and the error names the
+    /// line (or item) and field.
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub batch: Option<PathBuf>,
     /// With --batch: also print the ids of the rows, in input order (`ids`).

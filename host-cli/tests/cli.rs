@@ -682,3 +682,16 @@ fn a_pydantic_model_file_registers_with_its_settings() {
     let err = String::from_utf8_lossy(&with_python(&["schema", "add", "missing.py::X"]).stderr).into_owned();
     assert!(err.contains("no Python file missing.py"), "{err}");
 }
+
+#[test]
+fn a_yaml_batch_inserts_its_rows() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::write(d.join("people.yaml"), "- name: Ann\n  age: 31\n- name: Ben\n  age: 40\n  role: manager\n").unwrap();
+    let out = ok(d, &["insert", "person", "--batch", d.join("people.yaml").to_str().unwrap()]);
+    assert_eq!(out["inserted"], 2, "{out}");
+    assert_eq!(ok(d, &["query", "SELECT name FROM person WHERE age > 35"]), json!([{"name": "Ben"}]));
+    std::fs::write(d.join("bad.yml"), "- name: Cy\n- name: Di\n  age: 5\n").unwrap();
+    let err = fails(d, &["insert", "person", "--batch", d.join("bad.yml").to_str().unwrap()]);
+    assert!(err.contains("line 1, field `age`") && err.contains("nothing was written"), "{err}");
+}

@@ -54,11 +54,28 @@ pub fn batch_error(e: Error, lines: &[usize], source: &str) -> anyhow::Error {
     crate::errors::BatchRejected(msg, e).into()
 }
 
+/// The rows of a batch file: YAML (`.yaml`/`.yml`: a list of objects, each row numbered by its
+/// position from 1) or JSONL (anything else; numbered by line).
+pub fn read_rows(source: &std::path::Path) -> Result<(Vec<String>, Vec<usize>)> {
+    let ext = source.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if ext != "yaml" && ext != "yml" {
+        return read_jsonl(source);
+    }
+    let text = std::fs::read_to_string(source).with_context(|| format!("cannot read {}", source.display()))?;
+    let doc: Value =
+        serde_yaml_ng::from_str(&text).with_context(|| format!("{} is not valid YAML", source.display()))?;
+    let Value::Array(items) = doc else {
+        bail!("{} must hold a YAML list of rows (`- name: ...`)", source.display());
+    };
+    let rows = items.iter().map(Value::to_string).collect();
+    Ok((rows, (1..=items.len()).collect()))
+}
+
 /// `rem insert <table> <json>` or `rem insert <table> --batch [file|-]`.
 pub fn insert(g: &Global, args: InsertArgs) -> Result<()> {
     let db = super::open(g)?;
     if let Some(source) = &args.batch {
-        let (rows, lines) = read_jsonl(source)?;
+        let (rows, lines) = read_rows(source)?;
         let started = Instant::now();
         let bar = ProgressBar::new(rows.len() as u64);
         bar.set_style(
