@@ -166,3 +166,24 @@ def test_the_core_models_register_as_the_core_tables(tmp_path: Any) -> None:
         assert typed.sql("SELECT session_id FROM sessions WHERE case_id = 'CASE-7'") == [{"session_id": "s1"}]
         assert typed.get("m1")["properties"]["span_id"] == "sp1"
         assert typed.get_edges(typed.get("m1")["id"])[0]["rel_type"] == "belongs_to"
+
+
+def test_memory_engine_takes_the_designs_argument_order_and_closes(tmp_path: Any) -> None:
+    class Note(BaseModel):
+        model_config = ConfigDict(json_schema_extra={"key_field": "title", "embedding_fields": ["text"]})
+        title: str
+        text: str
+
+    mem = MemoryEngine(path=tmp_path / "db", embedding_model="hash:64")
+    table = mem.register_model(Note, name="notes")
+    note_id = mem.insert(table, Note(title="deploy", text="the disk was full"))
+    assert mem.insert(Note(title="lunch", text="pizza")) != note_id
+    got = mem.get(table, note_id, Note)
+    assert got is not None and got.text == "the disk was full"
+    assert mem.get(Note, "deploy") == got, "a natural key works too"
+    assert [n.title for n in mem.query(table, Note, "SELECT * FROM notes ORDER BY title")] == ["deploy", "lunch"]
+    assert mem.search("disk full", Note, 1)[0][0].title == "deploy"
+    mem.close()
+    mem.close()
+    with pytest.raises(rem_db.DatabaseClosedError):
+        mem.query(Note, "SELECT * FROM notes")
