@@ -253,6 +253,9 @@ pub enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// What is in the database: rows, soft-deleted rows, indexed fields and vectors per table,
+    /// the file's size and the engine's version.
+    Stats,
     /// Serve the database to an MCP client (Claude Desktop, an IDE, an agent framework) over
     /// stdio: the Model Context Protocol's JSON-RPC on stdin and stdout (docs/agent.md).
     /// Uses the `rem serve` server of the database when one runs, else opens the file.

@@ -695,3 +695,18 @@ fn a_yaml_batch_inserts_its_rows() {
     let err = fails(d, &["insert", "person", "--batch", d.join("bad.yml").to_str().unwrap()]);
     assert!(err.contains("line 1, field `age`") && err.contains("nothing was written"), "{err}");
 }
+
+#[test]
+fn stats_counts_rows_and_deleted_rows_per_table() {
+    let dir = setup();
+    let d = dir.path();
+    ok(d, &["insert", "person", r#"{"name": "Ann", "age": 3}"#]);
+    ok(d, &["insert", "person", r#"{"name": "Ben", "age": 4}"#]);
+    ok(d, &["delete", "Ben"]);
+    let stats = ok(d, &["stats"]);
+    assert_eq!(
+        (stats["tables"]["person"]["rows"].as_u64(), stats["tables"]["person"]["deleted"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(stats["file_bytes"].as_u64().unwrap() > 0);
+}

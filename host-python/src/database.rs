@@ -536,6 +536,16 @@ impl Database {
         json::loads(py, &text)
     }
 
+    /// What is in the database (a dict; see `rem_host::stats::stats`).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, |db| rem_host::stats::stats(db).map(|v| v.to_string()))
+    }
+
+    /// That the handle works (a dict; see `rem_host::stats::health`).
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, |db| rem_host::stats::health(db).map(|v| v.to_string()))
+    }
+
     /// The vector index figures of `table` (a dict).
     fn index_stats<'py>(&self, py: Python<'py>, table: String) -> PyResult<Bound<'py, PyAny>> {
         self.run_json(py, move |db| db.index_stats(&table))

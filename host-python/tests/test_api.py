@@ -279,3 +279,14 @@ def test_type_errors_for_wrong_arguments(db: REMDatabase) -> None:
         db.insert("x", ["not", "a", "dict"])
     with pytest.raises(TypeError):
         db.sql("SELECT 1", params="oops")  # type: ignore[arg-type]
+
+
+def test_stats_and_health(people: rem_db.REMDatabase) -> None:
+    people.delete(people.lookup("Bob")[0]["id"])
+    stats = people.stats()
+    person = stats["tables"]["person"]
+    assert (person["rows"], person["deleted"], person["indexed_fields"]) == (3, 1, ["role", "age"])
+    assert person["vectors"]["live"] == 3 and person["vectors"]["dims"] == 64
+    assert stats["file_bytes"] > 0 and stats["engine"].startswith("rem-core ")
+    health = people.health()
+    assert health["ok"] and health["tables"] == 1 and health["path"] == people.path

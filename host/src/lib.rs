@@ -26,6 +26,7 @@ pub mod redact;
 pub mod remote;
 mod runtime;
 mod state;
+pub mod stats;
 pub mod templates;
 
 pub use api::Api;

@@ -95,6 +95,10 @@ pub fn run(cli: Cli) -> Result<()> {
             agent::dream(g, &options, llm.as_deref(), verbose)
         }
         Command::Mcp => mcp::run(g),
+        Command::Stats => {
+            let db = open(g)?;
+            crate::output::value(g.format, &rem_host::stats::stats(db.as_ref())?)
+        }
         Command::Edge(cmd) => graph::edge(g, cmd),
         Command::Traverse { start, depth, direction, types, dfs, limit } => {
             graph::traverse(g, &start, depth, &direction, &types, dfs, limit)

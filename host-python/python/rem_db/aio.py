@@ -89,7 +89,8 @@ class AsyncREMDatabase:
     #: ``dream``), or keep state in :attr:`sync`
     #: (``register_schema`` records a model's table for ``upsert``).
     _THREADED = frozenset(
-        {"ingest", "upsert", "register_core_schemas", "register_schema", "query_natural_language", "dream"}
+        {"ingest", "upsert", "register_core_schemas", "register_schema", "query_natural_language", "dream", "stats",
+         "health"}
     )
 
     async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -300,6 +301,14 @@ class AsyncREMDatabase:
             dry_run=dry_run,
             max_context_chars=max_context_chars,
         )
+
+    async def stats(self) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.stats`."""
+        return await self._call(self.sync.stats)
+
+    async def health(self) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.health`."""
+        return await self._call(self.sync.health)
 
     async def index_stats(self, table: str) -> IndexStats:
         """See :meth:`rem_db.REMDatabase.index_stats`."""

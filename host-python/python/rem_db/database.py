@@ -586,6 +586,21 @@ class REMDatabase:
         out = self._db.search(table, text, vec, limit, min_score, where, hybrid, ef_search)
         return out  # type: ignore[no-any-return]
 
+    def stats(self) -> Dict[str, Any]:
+        """What is in the database: ``{"tenant", "engine", "file_bytes" (None when served),
+        "tables": {name: {"rows", "deleted", "indexed_fields", "vectors"?: {"model", "dims",
+        "live", "tombstones", "m", "ef_search"}}}}``. ``rem stats`` prints the same."""
+        return self._db.stats()  # type: ignore[no-any-return]
+
+    def health(self) -> Dict[str, Any]:
+        """That the handle works: ``{"ok": True, "engine": "rem-core <version> (format <n>)",
+        "path", "server", "tenant", "tables" (how many), "file_bytes"}``.
+
+        Raises:
+            DatabaseClosedError: the handle is closed; ServerConnectionError: the server is gone.
+        """
+        return self._db.health()  # type: ignore[no-any-return]
+
     def index_stats(self, table: str) -> IndexStats:
         """Figures of ``table``'s vector index (model, dims, M, ef_construction, ef_search, live, tombstones).
 
