@@ -145,6 +145,9 @@ pub enum Command {
         /// Return at most this many nodes.
         #[arg(long)]
         limit: Option<u32>,
+        /// Show each node's table and natural key beside its id (always with --format table).
+        #[arg(long)]
+        keys: bool,
     },
     /// Shortest path between two entities (ids or natural keys).
     Path {

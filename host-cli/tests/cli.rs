@@ -710,3 +710,17 @@ fn stats_counts_rows_and_deleted_rows_per_table() {
     );
     assert!(stats["file_bytes"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn graph_output_names_its_nodes() {
+    let dir = setup();
+    let d = dir.path();
+    ok(d, &["insert", "person", r#"{"name": "Ann", "age": 3}"#]);
+    ok(d, &["insert", "person", r#"{"name": "Ben", "age": 4}"#]);
+    ok(d, &["edge", "add", "Ann", "Ben", "knows"]);
+    let steps = ok(d, &["traverse", "Ann", "--keys"]);
+    assert_eq!(steps[1]["key"], "Ben");
+    assert_eq!(steps[1]["table"], "person");
+    let out = rem(d, &["traverse", "Ann", "--format", "table"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Ben"), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -290,3 +290,11 @@ def test_stats_and_health(people: rem_db.REMDatabase) -> None:
     assert stats["file_bytes"] > 0 and stats["engine"].startswith("rem-core ")
     health = people.health()
     assert health["ok"] and health["tables"] == 1 and health["path"] == people.path
+
+
+def test_traverse_can_return_the_entities_it_reaches(people: rem_db.REMDatabase) -> None:
+    people.create_edge("Alice", "Bob", "knows")
+    people.create_edge("Bob", "Carol", "knows")
+    steps = people.traverse("Alice", depth=2, entities=True)
+    assert [(s["depth"], s["entity"]["properties"]["name"]) for s in steps] == [(0, "Alice"), (1, "Bob"), (2, "Carol")]
+    assert "entity" not in people.traverse("Alice", depth=1)[0]

@@ -21,6 +21,7 @@ mod http;
 pub mod ingest;
 pub mod kv;
 pub mod llm;
+pub mod nodes;
 pub mod private;
 pub mod redact;
 pub mod remote;

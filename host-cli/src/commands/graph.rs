@@ -48,11 +48,19 @@ pub fn traverse(
     types: &[String],
     dfs: bool,
     limit: Option<u32>,
+    keys: bool,
 ) -> Result<()> {
     let db = super::open(g)?;
     let strategy = if dfs { Strategy::Dfs } else { Strategy::Bfs };
     let out = db.traverse(start, direction.parse()?, depth, types, strategy, limit)?;
-    output::value(g.format, &output::parse(&out)?)
+    let mut rows = output::parse(&out)?;
+    // A table is for people: names beside the ids.
+    if (keys || g.format == crate::cli::Format::Table)
+        && let Some(list) = rows.as_array_mut()
+    {
+        rem_host::nodes::label(db.as_ref(), list, "id")?;
+    }
+    output::value(g.format, &rows)
 }
 
 /// `rem path`.

@@ -347,6 +347,7 @@ class AsyncREMDatabase:
         rel_type: Union[str, Sequence[str], None] = None,
         strategy: str = "bfs",
         limit: Optional[int] = None,
+        entities: bool = False,
     ) -> List[TraversalStep]:
         """See :meth:`rem_db.REMDatabase.traverse`."""
         return await self._call(
@@ -357,6 +358,7 @@ class AsyncREMDatabase:
             rel_type=rel_type,
             strategy=strategy,
             limit=limit,
+            entities=entities,
         )
 
     async def shortest_path(

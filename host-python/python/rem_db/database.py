@@ -670,18 +670,27 @@ class REMDatabase:
         rel_type: Union[str, Sequence[str], None] = None,
         strategy: str = "bfs",
         limit: Optional[int] = None,
+        entities: bool = False,
     ) -> List[TraversalStep]:
         """Walk the graph from ``start`` (id or natural key) up to ``depth`` hops (1 to 10).
 
         Returns:
             ``{id, depth, path}`` per node reached (the start first, depth 0);
-            BFS depths are hop distances; ``strategy="dfs"`` walks depth-first.
+            BFS depths are hop distances; ``strategy="dfs"`` walks depth-first. With
+            ``entities=True`` each step also has ``entity``, the node's stored entity (read
+            in one call), as the design's ``traverse`` returns the reached entities.
 
         Raises:
             NotFoundError: no such start. InvalidArgumentError: bad depth, direction or strategy.
         """
-        out = self._db.traverse(start, direction, depth, _convert.rel_types(rel_type), strategy, limit)
-        return out  # type: ignore[no-any-return]
+        out: List[TraversalStep] = self._db.traverse(
+            start, direction, depth, _convert.rel_types(rel_type), strategy, limit
+        )
+        if entities:
+            found = self.get_batch([step["id"] for step in out])
+            for step, entity in zip(out, found):
+                step["entity"] = entity
+        return out
 
     def shortest_path(
         self,

@@ -46,12 +46,17 @@ class SearchHit(_SearchHitBase, total=False):
     _bm25_score: float
 
 
-class TraversalStep(TypedDict):
-    """A node reached by ``traverse``: its id, hop depth (0 for the start) and the edges from the start."""
-
+class _TraversalStepBase(TypedDict):
     id: str
     depth: int
     path: List[Edge]
+
+
+class TraversalStep(_TraversalStepBase, total=False):
+    """A node reached by ``traverse``: its id, hop depth (0 for the start) and the edges from the
+    start; ``entity`` (the stored entity, or None) with ``traverse(..., entities=True)``."""
+
+    entity: Optional["Entity"]
 
 
 class GraphPath(TypedDict):
