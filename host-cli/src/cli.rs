@@ -127,28 +127,7 @@ pub enum Command {
     #[command(subcommand)]
     Edge(EdgeCommand),
     /// Walk the graph from an entity (id or natural key).
-    Traverse {
-        /// Start entity: id or natural key.
-        start: String,
-        /// Maximum hops (1 to 10).
-        #[arg(long, default_value_t = 2)]
-        depth: u32,
-        /// Edge direction to follow: out, in or both.
-        #[arg(long, default_value = "out")]
-        direction: String,
-        /// Relationship types to follow on every hop (repeat for several; default: all).
-        #[arg(long = "type", value_name = "REL")]
-        types: Vec<String>,
-        /// Depth-first instead of breadth-first.
-        #[arg(long)]
-        dfs: bool,
-        /// Return at most this many nodes.
-        #[arg(long)]
-        limit: Option<u32>,
-        /// Show each node's table and natural key beside its id (always with --format table).
-        #[arg(long)]
-        keys: bool,
-    },
+    Traverse(TraverseArgs),
     /// Shortest path between two entities (ids or natural keys).
     Path {
         /// Source entity.
@@ -462,4 +441,29 @@ pub struct InsertArgs {
     /// With --batch: also print the ids of the rows, in input order (`ids`).
     #[arg(long, requires = "batch")]
     pub ids: bool,
+}
+
+/// `rem traverse`.
+#[derive(Debug, Args)]
+pub struct TraverseArgs {
+    /// Start entity: id or natural key.
+    pub start: String,
+    /// Maximum hops (1 to 10).
+    #[arg(long, default_value_t = 2)]
+    pub depth: u32,
+    /// Edge direction to follow: out, in or both.
+    #[arg(long, default_value = "out")]
+    pub direction: String,
+    /// Relationship types to follow on every hop (repeat for several; default: all).
+    #[arg(long = "type", value_name = "REL")]
+    pub types: Vec<String>,
+    /// Depth-first instead of breadth-first.
+    #[arg(long)]
+    pub dfs: bool,
+    /// Return at most this many nodes.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Show each node's table and natural key beside its id (always with --format table).
+    #[arg(long)]
+    pub keys: bool,
 }

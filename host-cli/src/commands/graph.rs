@@ -40,22 +40,13 @@ pub fn edge(g: &Global, cmd: EdgeCommand) -> Result<()> {
 }
 
 /// `rem traverse`.
-pub fn traverse(
-    g: &Global,
-    start: &str,
-    depth: u32,
-    direction: &str,
-    types: &[String],
-    dfs: bool,
-    limit: Option<u32>,
-    keys: bool,
-) -> Result<()> {
+pub fn traverse(g: &Global, args: &crate::cli::TraverseArgs) -> Result<()> {
     let db = super::open(g)?;
-    let strategy = if dfs { Strategy::Dfs } else { Strategy::Bfs };
-    let out = db.traverse(start, direction.parse()?, depth, types, strategy, limit)?;
+    let strategy = if args.dfs { Strategy::Dfs } else { Strategy::Bfs };
+    let out = db.traverse(&args.start, args.direction.parse()?, args.depth, &args.types, strategy, args.limit)?;
     let mut rows = output::parse(&out)?;
     // A table is for people: names beside the ids.
-    if (keys || g.format == crate::cli::Format::Table)
+    if (args.keys || g.format == crate::cli::Format::Table)
         && let Some(list) = rows.as_array_mut()
     {
         rem_host::nodes::label(db.as_ref(), list, "id")?;

@@ -100,9 +100,7 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::output::value(g.format, &rem_host::stats::stats(db.as_ref())?)
         }
         Command::Edge(cmd) => graph::edge(g, cmd),
-        Command::Traverse { start, depth, direction, types, dfs, limit, keys } => {
-            graph::traverse(g, &start, depth, &direction, &types, dfs, limit, keys)
-        }
+        Command::Traverse(args) => graph::traverse(g, &args),
         Command::Path { from, to, direction, max_depth, types, weighted } => {
             graph::path(g, &from, &to, &direction, max_depth, &types, weighted)
         }
