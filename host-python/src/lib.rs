@@ -18,6 +18,9 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<database::Database>()?;
+    // The host's log records go to Python's `logging` (logger `rem`); levels are read from
+    // Python's configuration (cached; `rem_db` sets the `rem` logger from `P8_LOG`).
+    pyo3_log::init();
     database::note_main_thread(m.py())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ENGINE_HASH", rem_host::ENGINE_HASH)?;

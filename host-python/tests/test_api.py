@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Dict, List
@@ -298,3 +299,20 @@ def test_traverse_can_return_the_entities_it_reaches(people: rem_db.REMDatabase)
     steps = people.traverse("Alice", depth=2, entities=True)
     assert [(s["depth"], s["entity"]["properties"]["name"]) for s in steps] == [(0, "Alice"), (1, "Bob"), (2, "Carol")]
     assert "entity" not in people.traverse("Alice", depth=1)[0]
+
+
+def test_slow_calls_are_logged_at_debug_through_logging(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: the log bridge reads Python's logging levels once.
+    script = (
+        "import logging, rem_db\n"
+        "logging.basicConfig(level=logging.DEBUG, format='%(name)s %(levelname)s %(message)s')\n"
+        f"db = rem_db.REMDatabase({str(tmp_path / 'db')!r}, embedding_model='hash:16')\n"
+        "db.register_schema('t', {'type': 'object', 'properties': {'a': {'type': 'string'}}})\n"
+    )
+    env = {**os.environ, "P8_SLOW_CALL_MS": "0"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "rem DEBUG slow Write call:" in out.stderr and " ms (tenant default" in out.stderr, out.stderr

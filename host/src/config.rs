@@ -1,6 +1,7 @@
 //! Configuration: every environment variable REM reads, and the default paths.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Root of REM's per-user files (default `~/.p8`).
 pub const ENV_HOME: &str = "P8_HOME";
@@ -124,6 +125,22 @@ pub fn default_db_path() -> PathBuf {
 /// The compiled-component cache directory: `$P8_CACHE_DIR`, else `$P8_HOME/cache`.
 pub fn cache_dir() -> PathBuf {
     env_path(ENV_CACHE_DIR).unwrap_or_else(|| home().join("cache"))
+}
+
+/// Calls taking at least this many milliseconds are logged at `debug` (logger `rem`) with their
+/// timing (default [`DEFAULT_SLOW_CALL_MS`]).
+pub const ENV_SLOW_CALL: &str = "P8_SLOW_CALL_MS";
+
+/// Default threshold of a slow call: 100 ms.
+pub const DEFAULT_SLOW_CALL_MS: u64 = 100;
+
+/// The slow-call threshold from `$P8_SLOW_CALL_MS` (read once; a bad value falls back to the default).
+pub fn slow_call() -> Duration {
+    static SLOW: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *SLOW.get_or_init(|| {
+        let ms = std::env::var(ENV_SLOW_CALL).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_SLOW_CALL_MS);
+        Duration::from_millis(ms)
+    })
 }
 
 /// Where `make setup` (and anyone) may put the all-MiniLM-L6-v2 weights for REM to find them

@@ -17,7 +17,19 @@ component run by an embedded wasmtime host over redb storage::
 
 from __future__ import annotations
 
+import logging as _logging
+import os as _os
 from typing import TYPE_CHECKING, Any
+
+# The engine host logs through Python's `logging`, logger "rem" (slow calls, at debug, with their
+# timing; P8_SLOW_CALL_MS sets the threshold). P8_LOG=debug|info|warning sets its level and, when
+# the application configured no handler, prints it to stderr.
+_level = _os.environ.get("P8_LOG", "").strip().upper()
+if _level:
+    _rem_logger = _logging.getLogger("rem")
+    _rem_logger.setLevel(getattr(_logging, _level, _logging.WARNING))
+    if not _rem_logger.handlers and not _logging.getLogger().handlers:
+        _rem_logger.addHandler(_logging.StreamHandler())
 
 from ._rem import DEFAULT_EMBEDDING_MODEL, ENGINE_HASH, __version__
 from .database import MEMORY, REMDatabase

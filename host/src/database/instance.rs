@@ -41,7 +41,7 @@ pub(super) struct Inner {
     pub(super) live: Option<Live>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 pub(super) enum Mode {
     /// A read snapshot.
     Read,
@@ -266,8 +266,16 @@ impl Database {
     /// (redb meeting a damaged file, or a bug) rolls the transaction back and becomes an error:
     /// no panic leaves this function, and the handle stays usable with a fresh engine.
     pub(super) fn transaction<T>(&self, mode: Mode, body: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {
+        let started = Instant::now();
         let mut inner = self.lock()?;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.transaction_in(&mut inner, mode, body))) {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.transaction_in(&mut inner, mode, body)));
+        let took = started.elapsed();
+        if took >= config::slow_call() {
+            // Through `log`: Python's `logging` (logger `rem`) in the wheel, stderr nowhere else.
+            log::debug!(target: "rem", "slow {mode:?} call: {} ms (tenant {}, {})", took.as_millis(), self.tenant,
+                self.path.as_ref().map_or_else(|| "in memory".to_string(), |p| p.display().to_string()));
+        }
+        match outcome {
             Ok(result) => result,
             Err(panic) => {
                 let text = crate::error::panic_message(&*panic);
