@@ -149,7 +149,8 @@ pub fn write_row<S: Storage + ?Sized>(
     tx.put(keys::entity(tenant, &new.rec.name, &id), text)?;
     Ok(Some(match is_live {
         true => {
-            VecOp::Upsert(id, crate::vector::embed::embedding_text(&new.entity.properties, &new.rec.embedding_fields))
+            let text = crate::vector::embed::embedding_text(&new.entity.properties, &new.rec.embedding_fields);
+            VecOp::Upsert(id, text, None)
         }
         false => VecOp::SoftDelete(id),
     }))

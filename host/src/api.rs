@@ -51,6 +51,8 @@ pub trait Api: Send + Sync {
     fn get(&self, id: &str) -> Result<Option<String>>;
     /// See [`crate::Database::get_many`].
     fn get_many(&self, ids: &[String]) -> Result<Vec<Option<String>>>;
+    /// See [`crate::Database::get_vectors`].
+    fn get_vectors(&self, ids: &[String]) -> Result<Vec<Option<Vec<f32>>>>;
     /// See [`crate::Database::update`].
     fn update(&self, id: &str, patch: &str) -> Result<String>;
     /// See [`crate::Database::delete`].
@@ -166,6 +168,9 @@ impl Api for crate::Database {
     }
     fn get_many(&self, ids: &[String]) -> Result<Vec<Option<String>>> {
         crate::Database::get_many(self, ids)
+    }
+    fn get_vectors(&self, ids: &[String]) -> Result<Vec<Option<Vec<f32>>>> {
+        crate::Database::get_vectors(self, ids)
     }
     fn update(&self, id: &str, patch: &str) -> Result<String> {
         crate::Database::update(self, id, patch)

@@ -27,7 +27,10 @@ pub fn writes(name: &str) -> bool {
 
 /// Whether call `name` is a point read, short enough to run on the thread that read the request.
 pub fn quick(name: &str) -> bool {
-    matches!(name, "version" | "get" | "get-many" | "count" | "lookup" | "list-schemas" | "get-schema" | "prepare")
+    matches!(
+        name,
+        "version" | "get" | "get-many" | "get-vectors" | "count" | "lookup" | "list-schemas" | "get-schema" | "prepare"
+    )
 }
 
 /// The request's arguments, with errors naming the field at fault.
@@ -112,6 +115,7 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
             let found = db.get_many(&a.strings("ids")?)?;
             Ok(array(found.into_iter().map(|e| e.unwrap_or_else(|| "null".into())).collect()))
         }
+        "get-vectors" => json(&db.get_vectors(&a.strings("ids")?)?),
         "update" => db.update(a.str("id")?, a.str("patch")?),
         "delete" => db.delete(a.str("id")?, a.bool("hard", false)?),
         "lookup" => Ok(array(db.lookup(a.str("key")?)?)),

@@ -12,4 +12,5 @@ mod query;
 mod search;
 mod sqlite_diff;
 mod storage;
+mod vectors;
 mod wit;

@@ -12,7 +12,7 @@ use crate::json::parse::ReadError;
 use crate::json::record::decode_entity;
 use crate::model::entity::{Entity, merge_edges, parse_edges};
 use crate::model::ids::{identity, parse_id};
-use crate::model::schema::{CompiledSchema, SchemaRecord};
+use crate::model::schema::{CompiledSchema, SchemaRecord, VECTOR_MEMBER};
 use crate::storage::keys;
 use crate::storage::store::Storage;
 use crate::storage::tx::{PrefixScan, Tx};
@@ -54,6 +54,72 @@ struct Prepared<'t> {
     /// The compact JSON text of `props`, when the caller's text was exactly that.
     props_text: Option<&'t str>,
     edges: Vec<crate::model::entity::InlineEdge>,
+    /// The vector the row brought (its `embedding` member), if any.
+    vector: Option<Vec<f32>>,
+}
+
+/// Read the vector a row brought (`value`, its `embedding` member) for `rec`'s table; problems
+/// are added to `issues` at `embedding` (`embedding.<i>` for an item that is not a number).
+fn row_vector(value: Value, rec: &SchemaRecord, issues: &mut Vec<Issue>) -> Option<Vec<f32>> {
+    let at = |tail: Option<u32>| {
+        let mut loc = vec![PathSegment::Field(VECTOR_MEMBER.into())];
+        loc.extend(tail.map(PathSegment::Index));
+        loc
+    };
+    let items = match value {
+        Value::Null => return None,
+        Value::Array(items) => items,
+        other => {
+            issues.push(Issue {
+                loc: at(None),
+                kind: IssueKind::ListType,
+                msg: format!(
+                    "a row's vector must be a list of numbers, got {}",
+                    crate::error::preview(&other.to_string())
+                ),
+            });
+            return None;
+        }
+    };
+    let Some(dims) = rec.embedding_dims.filter(|_| rec.has_vectors()) else {
+        issues.push(Issue {
+            loc: at(None),
+            kind: IssueKind::ValueError,
+            msg: format!(
+                "table '{}' keeps no vectors: give it embedding_fields (a model embeds them), or \
+                 embedding_provider \"none\" with embedding_dims for rows that bring their own",
+                rec.name
+            ),
+        });
+        return None;
+    };
+    if items.len() != dims {
+        issues.push(Issue {
+            loc: at(None),
+            kind: IssueKind::ValueError,
+            msg: format!(
+                "a vector of {} dimensions, but table '{}' keeps {dims}-dimensional vectors",
+                items.len(),
+                rec.name
+            ),
+        });
+        return None;
+    }
+    let mut out = Vec::with_capacity(dims);
+    for (j, item) in items.iter().enumerate() {
+        match item.as_f64().map(|f| f as f32).filter(|f| f.is_finite()) {
+            Some(f) => out.push(f),
+            None => {
+                issues.push(Issue {
+                    loc: at(Some(j as u32)),
+                    kind: IssueKind::FloatType,
+                    msg: format!("vector items must be finite numbers, got {item}"),
+                });
+                return None;
+            }
+        }
+    }
+    Some(out)
 }
 
 impl<S: Storage> Database<S> {
@@ -91,9 +157,12 @@ impl<S: Storage> Database<S> {
         };
         let mut issues = Vec::new();
         let edges = props.remove("edges");
+        let declared = |name: &str| rec.schema.get("properties").and_then(|p| p.get(name)).is_some();
+        let vector = if declared(VECTOR_MEMBER) { None } else { props.remove(VECTOR_MEMBER) };
         // The text stays the properties' text only if no member was taken out or filled in.
-        let mut props_text = text.filter(|_| edges.is_none());
+        let mut props_text = text.filter(|_| edges.is_none() && vector.is_none());
         let edges = edges.map(|e| parse_edges(e, now, &mut issues)).unwrap_or_default();
+        let vector = vector.and_then(|v| row_vector(v, rec, &mut issues));
         let mut value = Value::Object(props);
         match schema.validate(&mut value) {
             Ok(true) => props_text = None,
@@ -106,7 +175,7 @@ impl<S: Storage> Database<S> {
         let Value::Object(props) = value else { unreachable!("validated value stays an object") };
         let ident = identity(&rec.name, &props, rec.key_field.as_deref());
         let key = keys::entity(&self.tenant, &rec.name, ident.id.as_bytes());
-        Ok(Prepared { id: ident.id, key, props, props_text, edges })
+        Ok(Prepared { id: ident.id, key, props, props_text, edges, vector })
     }
 
     /// Upsert a prepared row (see `docs/design.md` for the rules).
@@ -127,7 +196,10 @@ impl<S: Storage> Database<S> {
         };
         let text = crate::json::write::entity_with(&entity, p.props_text);
         let old = old.as_ref().map(|o| Side { rec, entity: o });
-        let op = write_row(tx, &self.tenant, old, Some(Side { rec, entity: &entity }), Some(text))?;
+        let mut op = write_row(tx, &self.tenant, old, Some(Side { rec, entity: &entity }), Some(text))?;
+        if let (Some(VecOp::Upsert(_, _, slot)), Some(v)) = (op.as_mut(), p.vector) {
+            *slot = Some(v);
+        }
         Ok((entity, op))
     }
 
@@ -187,7 +259,7 @@ impl<S: Storage> Database<S> {
             tx.prefetch(prepared.iter().map(|p| p.key.clone()).collect())?;
             for p in prepared {
                 let (e, op) = self.apply(&mut tx, &schema.record, p, &now)?;
-                if !schema.record.embedding_fields.is_empty() {
+                if schema.record.has_vectors() {
                     vec_ops.extend(op);
                 }
                 ids.push(e.id);
@@ -242,6 +314,9 @@ impl<S: Storage> Database<S> {
         let now = crate::model::time::now();
         let mut issues = Vec::new();
         let new_edges = patch.remove("edges").map(|e| parse_edges(e, &now, &mut issues)).unwrap_or_default();
+        let declared = schema.record.schema.get("properties").and_then(|p| p.get(VECTOR_MEMBER)).is_some();
+        let vector = if declared { None } else { patch.remove(VECTOR_MEMBER) };
+        let vector = vector.and_then(|v| row_vector(v, &schema.record, &mut issues));
         let mut props: Map<String, Value> = old.properties.clone();
         for (k, v) in patch {
             props.insert(k, v);
@@ -258,13 +333,16 @@ impl<S: Storage> Database<S> {
             Entity { modified_at: now, edges: merge_edges(&old.edges, new_edges), properties: props, ..old.clone() };
         let rec = &schema.record;
         let text = crate::json::write::entity(&new);
-        let op = write_row(
+        let mut op = write_row(
             &mut tx,
             &self.tenant,
             Some(Side { rec, entity: &old }),
             Some(Side { rec, entity: &new }),
             Some(text),
         )?;
+        if let (Some(VecOp::Upsert(_, _, slot)), Some(v)) = (op.as_mut(), vector) {
+            *slot = Some(v);
+        }
         self.vector_index().index_vectors(&mut tx, rec, op.into_iter().collect())?;
         tx.commit()?;
         String::from_utf8(encode_entity(&new)?).map_err(|e| Error::Internal(e.to_string()))

@@ -21,7 +21,7 @@ impl<S: Storage> Database<S> {
         self.vector_index().resolve_embedding(&mut record)?;
         let mut tx = self.begin(true)?;
         let key = keys::schema(&self.tenant, name);
-        let mut reembed = !record.embedding_fields.is_empty();
+        let mut reembed = record.has_vectors();
         if let Some(old) = tx.get(&key)? {
             let old: SchemaRecord = serde_json::from_slice(&old)
                 .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;

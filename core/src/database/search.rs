@@ -52,7 +52,7 @@ impl<S: Storage> Database<S> {
             return Err(Error::InvalidArgument(format!("top_k must be 1 to 10000, got {}", opts.top_k)));
         }
         let schema = self.require_table(table)?;
-        if schema.record.embedding_fields.is_empty() {
+        if !schema.record.has_vectors() {
             return Err(Error::InvalidArgument(format!(
                 "table '{table}' has no embedding_fields, so it cannot be searched semantically; add \
                  \"embedding_fields\" to its schema and register it again"
@@ -101,6 +101,12 @@ impl<S: Storage> Database<S> {
             _ => None,
         };
         let mut q: Box<[f32]> = match query {
+            SearchQuery::Text(_) if rec.has_no_model() => {
+                return Err(Error::InvalidArgument(format!(
+                    "table '{table}' has no embedding model (its rows bring their own vectors), so search it \
+                     with a query vector of {dims} dimensions, not text"
+                )));
+            }
             SearchQuery::Text(text) => match self.vector_index().embed_texts(rec, &[text])?.pop().flatten() {
                 Some(v) => v,
                 None => return Ok(Vec::new()),
@@ -220,13 +226,36 @@ impl<S: Storage> Database<S> {
         Ok(out)
     }
 
+    /// The stored vectors of `ids` (entity ids), in order, as the index keeps them: unit length
+    /// (REM normalises every vector for cosine), `None` for an absent or soft-deleted entity or
+    /// one without a vector. Errors: `InvalidArgument` (not a UUID), `Storage`.
+    pub fn vectors(&self, ids: &[String]) -> Result<Vec<Option<Vec<f32>>>> {
+        let uuids = ids.iter().map(|i| parse_id(i).map(|u| *u.as_bytes())).collect::<Result<Vec<_>>>()?;
+        let tx = self.begin(false)?;
+        let idx_keys: Vec<Vec<u8>> = uuids.iter().map(|u| keys::id_index(&self.tenant, u)).collect();
+        let mut by_table: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, t) in tx.get_many(&idx_keys)?.into_iter().enumerate() {
+            if let Some(t) = t {
+                by_table.entry(String::from_utf8_lossy(&t).into_owned()).or_default().push(i);
+            }
+        }
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; ids.len()];
+        for (table, at) in by_table {
+            let wanted: Vec<[u8; 16]> = at.iter().map(|i| uuids[*i]).collect();
+            for (i, v) in at.into_iter().zip(layout::read_vectors(&tx, &self.tenant, &table, &wanted)?) {
+                out[i] = v.map(Vec::from);
+            }
+        }
+        Ok(out)
+    }
+
     /// Figures about `table`'s vector index as JSON: model, dims, parameters, nodes
     /// (`live`, `tombstones`, `count`), `max_level`, and `resident` (nodes read into memory).
     /// Errors: `SchemaNotFound`, `InvalidArgument` (no embedding fields), `Storage`.
     pub fn index_stats(&self, table: &str) -> Result<Value> {
         let schema = self.require_table(table)?;
         let rec = &schema.record;
-        if rec.embedding_fields.is_empty() {
+        if !rec.has_vectors() {
             return Err(Error::InvalidArgument(format!("table '{table}' has no embedding_fields, so no vector index")));
         }
         let tx = self.begin(false)?;
@@ -260,7 +289,7 @@ impl<S: Storage> Database<S> {
     pub fn rebuild_index(&self, table: &str, reembed: bool) -> Result<Value> {
         let schema = self.require_table(table)?;
         let rec = schema.record.clone();
-        if rec.embedding_fields.is_empty() {
+        if !rec.has_vectors() {
             return Err(Error::InvalidArgument(format!("table '{table}' has no embedding_fields, so no vector index")));
         }
         let mut tx = self.begin(true)?;

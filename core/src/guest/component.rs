@@ -175,6 +175,9 @@ impl GuestDatabase for Db {
     fn get_many(&self, ids: Vec<String>) -> Result<Vec<Option<String>>, WitError> {
         self.db()?.get_many(&ids).map_err(to_wit)
     }
+    fn get_vectors(&self, ids: Vec<String>) -> Result<Vec<Option<Vec<f32>>>, WitError> {
+        self.db()?.vectors(&ids).map_err(to_wit)
+    }
     fn update(&self, id: String, patch: String) -> Result<String, WitError> {
         self.db()?.update(&id, &patch).map_err(to_wit)
     }

@@ -8,13 +8,14 @@ use crate::error::{Error, Issue, IssueKind, PathSegment, Result};
 use crate::model::defaults::Defaults;
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
-pub const SETTINGS: [&str; 13] = [
+pub const SETTINGS: [&str; 14] = [
     "key_field",
     "indexed_fields",
     "covering_fields",
     "references",
     "embedding_fields",
     "embedding_provider",
+    "embedding_dims",
     "hnsw_m",
     "hnsw_ef_construction",
     "hnsw_ef_search",
@@ -23,6 +24,17 @@ pub const SETTINGS: [&str; 13] = [
     "category",
     "description",
 ];
+
+/// The `embedding_provider` of a table whose rows bring their own vectors (an `embedding`
+/// member of each row) and that embeds nothing itself; it needs `embedding_dims`.
+pub const NO_MODEL: &str = "none";
+
+/// The member of a row that carries its own vector (and the column `SELECT embedding` reads),
+/// unless the schema declares a property of that name.
+pub const VECTOR_MEMBER: &str = "embedding";
+
+/// Largest `embedding_dims` a schema may state.
+pub const MAX_DIMS: usize = 65_536;
 
 /// Version used when a schema states none.
 pub const DEFAULT_VERSION: &str = "1.0.0";
@@ -51,11 +63,12 @@ pub struct SchemaRecord {
     pub references: Vec<Reference>,
     /// Embedding model, e.g. `local:all-MiniLM-L6-v2` (the host's default is filled in at registration).
     pub embedding_provider: Option<String>,
-    /// Dimension of the model's vectors, recorded at registration.
+    /// Dimension of the table's vectors: the model's, recorded at registration, or the
+    /// `embedding_dims` setting of a table without a model ([`NO_MODEL`]).
     #[serde(default)]
     pub embedding_dims: Option<usize>,
     /// HNSW parameters (`hnsw_m`, `hnsw_ef_construction`, `hnsw_ef_search` settings;
-    /// defaults M=16, ef_construction=100, ef_search=64) when there are embedding fields.
+    /// defaults M=16, ef_construction=100, ef_search=64) when the table has a vector index.
     #[serde(default)]
     pub hnsw: Option<HnswParams>,
     /// Short name (defaults to the table name).
@@ -168,6 +181,12 @@ fn unwrap_record(doc: Value) -> Value {
         if let Some(v) = record.remove(key) {
             set(key, v);
         }
+    }
+    // A model's dimension is found again at registration; a table without a model states its own.
+    if record.get("embedding_provider").and_then(Value::as_str) == Some(NO_MODEL)
+        && let Some(v) = record.remove("embedding_dims")
+    {
+        set("embedding_dims", v);
     }
     if let Some(Value::Object(h)) = record.remove("hnsw") {
         for (from, to) in
@@ -372,7 +391,21 @@ impl SchemaRecord {
             ef_construction: number_setting(map, "hnsw_ef_construction", 8, 2000)?.unwrap_or(defaults.ef_construction),
             ef_search: number_setting(map, "hnsw_ef_search", 1, 10_000)?.unwrap_or(defaults.ef_search),
         };
-        let hnsw = if embedding_fields.is_empty() { None } else { Some(hnsw) };
+        let embedding_dims = number_setting(map, "embedding_dims", 1, MAX_DIMS)?;
+        let no_model = embedding_provider.as_deref() == Some(NO_MODEL);
+        if no_model && !embedding_fields.is_empty() {
+            return Err(Error::InvalidSchema(format!(
+                "embedding_provider '{NO_MODEL}' embeds nothing, but the schema names embedding fields ({}): \
+                 name a model, or remove the fields and let each row bring its vector",
+                embedding_fields.join(", ")
+            )));
+        }
+        if no_model && embedding_dims.is_none() {
+            return Err(Error::InvalidSchema(format!(
+                "embedding_provider '{NO_MODEL}' needs 'embedding_dims': the dimension of the vectors rows bring"
+            )));
+        }
+        let hnsw = if embedding_fields.is_empty() && !no_model { None } else { Some(hnsw) };
         let record = SchemaRecord {
             name: name.to_string(),
             version,
@@ -382,7 +415,7 @@ impl SchemaRecord {
             embedding_fields,
             references,
             embedding_provider,
-            embedding_dims: None,
+            embedding_dims,
             hnsw,
             short_name: string_setting(map, "short_name")?.unwrap_or_else(|| name.to_string()),
             category: string_setting(map, "category")?.unwrap_or_else(|| "user".to_string()),
@@ -392,6 +425,17 @@ impl SchemaRecord {
         };
         CompiledSchema::compile(record.clone())?;
         Ok(record)
+    }
+
+    /// Whether the table keeps a vector index: it embeds fields, or its rows bring their
+    /// vectors ([`NO_MODEL`]).
+    pub fn has_vectors(&self) -> bool {
+        !self.embedding_fields.is_empty() || self.has_no_model()
+    }
+
+    /// Whether the table embeds nothing itself (`embedding_provider: "none"`).
+    pub fn has_no_model(&self) -> bool {
+        self.embedding_provider.as_deref() == Some(NO_MODEL)
     }
 
     /// Refuse replacing `self` (stored) with `new` when `new` bumps the major version.

@@ -13,10 +13,11 @@ use super::plan;
 use crate::error::{Error, Result};
 use crate::json::record::decode_entity;
 use crate::model::entity::Entity;
-use crate::model::schema::SchemaRecord;
+use crate::model::schema::{SchemaRecord, VECTOR_MEMBER};
 use crate::storage::keys;
 use crate::storage::store::Storage;
 use crate::storage::tx::{PrefixScan, Tx};
+use crate::vector::layout::read_vectors;
 
 /// Rows per page of a table scan.
 const SCAN_PAGE: u32 = 4096;
@@ -131,6 +132,9 @@ impl<'a, S: Storage> Exec<'a, S> {
                 rows.sort_by(|a, b| a.entity.id.cmp(&b.entity.id));
             }
         }
+        if !plan.grouped && wanted.as_ref().is_some_and(|w| w.contains(VECTOR_MEMBER)) {
+            self.attach_vectors(rec, &mut rows)?;
+        }
         let out: Vec<(Vec<Value>, Out)> = if plan.grouped {
             let rows: Vec<Entity> = rows.into_iter().map(|r| r.entity).collect();
             self.group(plan, &rows)?
@@ -149,6 +153,27 @@ impl<'a, S: Storage> Exec<'a, S> {
         };
         let result = self.order_and_limit(plan, out)?;
         Ok((result, read))
+    }
+
+    /// Give each row its stored vector as the column `embedding` (`SELECT embedding FROM t`), in
+    /// a table that keeps vectors and declares no property of that name. A row without a vector
+    /// gets `NULL`. Vectors are read after filtering, so a predicate on `embedding` sees `NULL`.
+    fn attach_vectors(&self, rec: &SchemaRecord, rows: &mut [Read]) -> Result<()> {
+        let declared = rec.schema.get("properties").and_then(|p| p.get(VECTOR_MEMBER)).is_some();
+        if !rec.has_vectors() || declared {
+            return Ok(());
+        }
+        let tx = Tx::new(self.store);
+        for chunk in rows.chunks_mut(crate::storage::store::SCAN_PAGE as usize) {
+            let ids = chunk
+                .iter()
+                .map(|r| crate::model::ids::parse_id(&r.entity.id).map(|u| *u.as_bytes()))
+                .collect::<Result<Vec<_>>>()?;
+            for (r, v) in chunk.iter_mut().zip(read_vectors(&tx, self.tenant, &rec.name, &ids)?) {
+                r.entity.properties.insert(VECTOR_MEMBER.into(), v.map_or(Value::Null, |v| vector_json(&v)));
+            }
+        }
+        Ok(())
     }
 
     /// Sort by the ORDER BY keys (stable), apply DISTINCT, OFFSET and LIMIT.
@@ -290,6 +315,11 @@ fn star(id: String, entity_type: String, mut properties: Map<String, Value>) -> 
     properties.shift_insert(0, "id".into(), Value::String(id));
     properties.shift_insert(1, "entity_type".into(), Value::String(entity_type));
     Value::Object(properties)
+}
+
+/// A vector as a JSON array, each item the shortest decimal that reads back as the same `f32`.
+pub fn vector_json(v: &[f32]) -> Value {
+    Value::Array(v.iter().map(|f| Value::from(f.to_string().parse::<f64>().unwrap_or(f64::from(*f)))).collect())
 }
 
 /// A row read for a query: decoded as far as the query needs, with its `*` text when spliced.

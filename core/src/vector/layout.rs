@@ -53,6 +53,31 @@ pub fn links_key(tenant: &str, table: &str, ord: u32) -> Vec<u8> {
     with(tenant, table, keys::vector::LINKS, &ord.to_be_bytes())
 }
 
+/// The stored (unit-length) vectors of `ids` in `table`'s index, in order: `None` for a row
+/// without a vector or a soft-deleted one. Errors: `Storage` (a corrupt or missing record).
+pub fn read_vectors<S: Storage + ?Sized>(
+    tx: &Tx<'_, S>,
+    tenant: &str,
+    table: &str,
+    ids: &[[u8; 16]],
+) -> Result<Vec<Option<Box<[f32]>>>> {
+    let id_keys: Vec<Vec<u8>> = ids.iter().map(|id| id_key(tenant, table, id)).collect();
+    let records: Vec<Option<IdRecord>> = tx
+        .get_many(&id_keys)?
+        .into_iter()
+        .map(|b| b.map(|b| IdRecord::decode(&b)).transpose())
+        .collect::<Result<_>>()?;
+    let live: Vec<(usize, u32)> =
+        records.iter().enumerate().filter_map(|(i, r)| r.filter(|r| r.live).map(|r| (i, r.ord))).collect();
+    let keys: Vec<Vec<u8>> = live.iter().map(|(_, ord)| vector_key(tenant, table, *ord)).collect();
+    let mut out: Vec<Option<Box<[f32]>>> = vec![None; ids.len()];
+    for ((i, _), bytes) in live.iter().zip(tx.get_many(&keys)?) {
+        let bytes = bytes.ok_or_else(|| Error::Storage(format!("vector index of '{table}' lost a vector")))?;
+        out[*i] = Some(decode_vector(&bytes)?.1);
+    }
+    Ok(out)
+}
+
 /// The index's header record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meta {

@@ -159,7 +159,7 @@ impl Maintainer<'_> {
         rec: &SchemaRecord,
         ops: Vec<VecOp>,
     ) -> Result<()> {
-        if rec.embedding_fields.is_empty() || ops.is_empty() {
+        if !rec.has_vectors() || ops.is_empty() {
             return Ok(());
         }
         let tenant = self.tenant.to_string();
@@ -177,21 +177,40 @@ impl Maintainer<'_> {
             .into_iter()
             .map(|b| b.map(|b| IdRecord::decode(&b)).transpose())
             .collect::<Result<_>>()?;
-        // Each op's text hash, and what changes: texts to embed, and keyword-index changes
-        // (Some(text) indexes the text, None removes the row).
-        let hashes: Vec<Option<[u8; 16]>> = ops
+        // Each live row's hash: of its text, or of "" for a row without text (whose vector, if
+        // it has one, the row brought). A stored vector with the same hash is kept as it is.
+        let hashes: Vec<[u8; 16]> = ops
             .iter()
             .map(|op| match op {
-                VecOp::Upsert(_, Some(text)) => Some(text_hash(text)),
-                _ => None,
+                VecOp::Upsert(_, Some(text), _) => text_hash(text),
+                _ => text_hash(""),
             })
             .collect();
+        // New vectors by op index: brought by the row, or embedded from a changed text. And the
+        // keyword-index changes (Some(text) indexes the text, None removes the row).
+        let mut new_vectors: HashMap<usize, Option<Box<[f32]>>> = HashMap::new();
         let mut to_embed: Vec<(usize, String)> = Vec::new();
         let mut keyword: Vec<([u8; 16], Option<String>)> = Vec::new();
+        let dims = rec.embedding_dims.unwrap_or(0);
         for (i, op) in ops.iter().enumerate() {
+            let same = existing[i].filter(|r| r.text_hash == hashes[i]);
             match op {
-                VecOp::Upsert(id, Some(text)) => {
-                    let same = existing[i].filter(|r| Some(r.text_hash) == hashes[i]);
+                VecOp::Upsert(id, text, Some(v)) => {
+                    if v.len() != dims {
+                        return Err(Error::InvalidArgument(format!(
+                            "a vector of {} dimensions for table '{table}', whose vectors have {dims}",
+                            v.len()
+                        )));
+                    }
+                    let mut v = v.clone();
+                    new_vectors.insert(i, normalize(&mut v).then(|| v.into_boxed_slice()));
+                    match text {
+                        Some(t) if !same.is_some_and(|r| r.live) => keyword.push((*id, Some(t.clone()))),
+                        Some(_) => {}
+                        None => keyword.push((*id, None)),
+                    }
+                }
+                VecOp::Upsert(id, Some(text), None) => {
                     if same.is_none() {
                         to_embed.push((i, text.clone()));
                     }
@@ -199,13 +218,14 @@ impl Maintainer<'_> {
                         keyword.push((*id, Some(text.clone())));
                     }
                 }
-                VecOp::Upsert(id, None) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => keyword.push((*id, None)),
+                VecOp::Upsert(id, None, None) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => {
+                    keyword.push((*id, None))
+                }
             }
         }
         let texts: Vec<String> = to_embed.iter().map(|(_, t)| t.clone()).collect();
         let vectors = self.embed_texts(rec, &texts)?;
-        let mut new_vectors: HashMap<usize, Option<Box<[f32]>>> =
-            to_embed.iter().map(|(i, _)| *i).zip(vectors).collect();
+        new_vectors.extend(to_embed.iter().map(|(i, _)| *i).zip(vectors));
         let meta = match self.read_meta(tx, table)? {
             Some(m) => m,
             None => self.new_meta(rec),
@@ -220,38 +240,35 @@ impl Maintainer<'_> {
                     let old = existing[i];
                     let key = id_keys[i].clone();
                     match op {
-                        VecOp::Upsert(id, text) => {
-                            let (Some(_), Some(hash)) = (text, hashes[i]) else {
+                        VecOp::Upsert(id, ..) => match new_vectors.remove(&i) {
+                            Some(vector) => {
                                 if let Some(r) = old {
+                                    g.set_deleted(r.ord, true, &mut loader)?;
+                                }
+                                match vector {
+                                    Some(v) => {
+                                        let ord = g.insert(*id, v, level_for(id, m), &mut loader)?;
+                                        let rec = IdRecord { ord, text_hash: hashes[i], live: true };
+                                        id_writes.push((key, Some(rec)));
+                                    }
+                                    None => id_writes.push((key, None)),
+                                }
+                            }
+                            None => match old {
+                                // Unchanged: revive the node if the row was soft-deleted.
+                                Some(r) if r.text_hash == hashes[i] && !r.live => {
+                                    g.set_deleted(r.ord, false, &mut loader)?;
+                                    id_writes.push((key, Some(IdRecord { live: true, ..r })));
+                                }
+                                Some(r) if r.text_hash == hashes[i] => {}
+                                // The row has no text (or its text was embedded to nothing) any more.
+                                Some(r) => {
                                     g.set_deleted(r.ord, true, &mut loader)?;
                                     id_writes.push((key, None));
                                 }
-                                continue;
-                            };
-                            match new_vectors.remove(&i) {
-                                None => {
-                                    // Unchanged text: revive the node if the row was soft-deleted.
-                                    let r = old.expect("unchanged text has a record");
-                                    if !r.live {
-                                        g.set_deleted(r.ord, false, &mut loader)?;
-                                        id_writes.push((key, Some(IdRecord { live: true, ..r })));
-                                    }
-                                }
-                                Some(vector) => {
-                                    if let Some(r) = old {
-                                        g.set_deleted(r.ord, true, &mut loader)?;
-                                    }
-                                    match vector {
-                                        Some(v) => {
-                                            let ord = g.insert(*id, v, level_for(id, m), &mut loader)?;
-                                            let rec = IdRecord { ord, text_hash: hash, live: true };
-                                            id_writes.push((key, Some(rec)));
-                                        }
-                                        None => id_writes.push((key, None)),
-                                    }
-                                }
-                            }
-                        }
+                                None => {}
+                            },
+                        },
                         VecOp::SoftDelete(_) => {
                             if let Some(r) = old.filter(|r| r.live) {
                                 g.set_deleted(r.ord, true, &mut loader)?;
@@ -373,8 +390,24 @@ impl Maintainer<'_> {
         self.flush_graph(tx, table, meta)
     }
 
-    /// Embed every live row of `rec`'s table into a new index (after a schema change).
+    /// Embed every live row of `rec`'s table into a new index (after a schema change). Vectors
+    /// rows brought are replaced by their text's embedding, except in a table without a model,
+    /// whose vectors are kept (with the new graph parameters) while their dimension stays.
     pub(crate) fn reembed_table<S: Storage>(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord) -> Result<()> {
+        if rec.has_no_model()
+            && let Some(old) = self.read_meta(tx, &rec.name)?.filter(|m| Some(m.dims) == rec.embedding_dims)
+        {
+            let fresh = self.new_meta(rec);
+            let meta = Meta {
+                model: fresh.model,
+                m: fresh.m,
+                ef_construction: fresh.ef_construction,
+                ef_search: fresh.ef_search,
+                ..old
+            };
+            self.rebuild_graph(tx, rec, meta)?;
+            return Ok(());
+        }
         self.drop_vectors(tx, &rec.name, true)?;
         if rec.embedding_fields.is_empty() {
             return Ok(());
@@ -409,9 +442,11 @@ impl Maintainer<'_> {
         Ok(())
     }
 
-    /// Resolve the model and dimension of a schema with embedding fields (one probe `embed` call).
+    /// Resolve the model and dimension of a schema with embedding fields (one probe `embed` call);
+    /// a stated `embedding_dims` must be the model's. A table without a model keeps its own.
+    /// Errors: `Embedding` (the probe), `InvalidSchema` (a stated dimension the model does not have).
     pub(crate) fn resolve_embedding(&self, rec: &mut SchemaRecord) -> Result<()> {
-        if rec.embedding_fields.is_empty() {
+        if rec.embedding_fields.is_empty() || rec.has_no_model() {
             return Ok(());
         }
         let model = rec.embedding_provider.clone().unwrap_or_else(|| self.embedder.default_model());
@@ -419,6 +454,12 @@ impl Maintainer<'_> {
         let dims = probe.first().map(Vec::len).unwrap_or(0);
         if dims == 0 {
             return Err(Error::Embedding(format!("model '{model}' returned no vector for a probe text")));
+        }
+        if let Some(stated) = rec.embedding_dims.filter(|d| *d != dims) {
+            return Err(Error::InvalidSchema(format!(
+                "embedding_dims is {stated}, but model '{model}' makes {dims}-dimensional vectors: \
+                 drop the setting or state {dims}"
+            )));
         }
         rec.embedding_provider = Some(model);
         rec.embedding_dims = Some(dims);

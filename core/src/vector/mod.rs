@@ -17,8 +17,10 @@ pub mod maintain;
 
 /// The vector work of one written row.
 pub enum VecOp {
-    /// The row is live with this text (`None`: no embedding field has a value).
-    Upsert([u8; 16], Option<String>),
+    /// The row is live with this text (`None`: no embedding field has a value) and, when the
+    /// row brought one, its own vector (of the table's dimension, not yet normalised), which is
+    /// indexed instead of the text's embedding.
+    Upsert([u8; 16], Option<String>, Option<Vec<f32>>),
     /// The row was soft-deleted.
     SoftDelete([u8; 16]),
     /// The row was removed.
@@ -29,7 +31,7 @@ impl VecOp {
     /// The row's id.
     pub fn id(&self) -> [u8; 16] {
         match self {
-            VecOp::Upsert(id, _) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => *id,
+            VecOp::Upsert(id, ..) | VecOp::SoftDelete(id) | VecOp::HardDelete(id) => *id,
         }
     }
 }

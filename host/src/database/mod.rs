@@ -334,6 +334,13 @@ impl Database {
         self.call(Mode::Read, |db, s, h| db.call_get_many(s, h, ids))
     }
 
+    /// The stored vectors of `ids` (entity ids), in order: unit length (REM normalises every
+    /// vector for cosine similarity), `None` for an absent or soft-deleted entity or one
+    /// without a vector. Errors: `InvalidArgument` (not a UUID), `Storage`.
+    pub fn get_vectors(&self, ids: &[String]) -> Result<Vec<Option<Vec<f32>>>> {
+        self.call(Mode::Read, |db, s, h| db.call_get_vectors(s, h, ids))
+    }
+
     /// Merge `patch` (JSON object text) into the entity's properties, re-validate, store.
     /// Errors: `NotFound`, `InvalidArgument`, `Validation`, `Storage`.
     pub fn update(&self, id: &str, patch: &str) -> Result<String> {

@@ -213,6 +213,9 @@ impl Api for Remote {
         let items = raw_items(&self.call("get-many", &json!({"ids": ids}))?)?;
         Ok(items.into_iter().map(|t| (t != "null").then_some(t)).collect())
     }
+    fn get_vectors(&self, ids: &[String]) -> Result<Vec<Option<Vec<f32>>>> {
+        parsed(&self.call("get-vectors", &json!({"ids": ids}))?)
+    }
     fn update(&self, id: &str, patch: &str) -> Result<String> {
         self.call("update", &json!({"id": id, "patch": patch}))
     }

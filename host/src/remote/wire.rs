@@ -52,6 +52,7 @@ pub const CALLS: &[&str] = &[
     "insert-batch",
     "get",
     "get-many",
+    "get-vectors",
     "update",
     "delete",
     "lookup",
