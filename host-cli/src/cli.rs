@@ -86,6 +86,9 @@ pub enum Command {
     Get {
         /// Entity id (UUID), or the natural key of one live entity (`rem get 'Python Guide'`).
         id: String,
+        /// Also print the entity's stored vector as `embedding` (unit length, as indexed).
+        #[arg(long)]
+        include_vectors: bool,
     },
     /// Print the live entities whose natural key is exactly KEY, across tables.
     Lookup {
@@ -175,6 +178,9 @@ pub enum Command {
         /// Candidate list size for this search (default: the table's ef_search).
         #[arg(long)]
         ef_search: Option<u32>,
+        /// Also print each row's stored vector as `embedding` (unit length, as indexed).
+        #[arg(long)]
+        include_vectors: bool,
     },
     /// The engine as a portable WASI component: write it out with its WIT.
     #[command(subcommand)]

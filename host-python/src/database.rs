@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use rem_host::{Direction, Embeddings, InterruptCheck, OpenOptions, SearchOptions, SearchQuery, Strategy};
 
 use crate::{embed, error, json, llm};
@@ -267,10 +268,39 @@ impl Database {
         self.run(py, move |db| entity_id(&db.insert(&table, &data)?))
     }
 
-    /// Upsert every row (an iterable of dicts) or none; returns the ids in order.
-    fn insert_batch(&self, py: Python<'_>, table: String, rows: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-        let rows = json::dumps_each(rows)?;
+    /// Upsert every row (an iterable of dicts) or none; returns the ids in order. With
+    /// `vectors` (the rows' own vectors: `len(rows) * dims` little-endian float32s, as
+    /// NumPy's `tobytes()` gives them), row `i` gets vector `i` as its `embedding` member.
+    /// Errors: `ValueError` (a buffer that is not `len(rows)` vectors of `dims`).
+    #[pyo3(signature = (table, rows, vectors=None, dims=0))]
+    fn insert_batch(
+        &self,
+        py: Python<'_>,
+        table: String,
+        rows: &Bound<'_, PyAny>,
+        vectors: Option<&[u8]>,
+        dims: usize,
+    ) -> PyResult<Vec<String>> {
+        let mut rows = json::dumps_each(rows)?;
+        if let Some(bytes) = vectors {
+            json::splice_vectors(&mut rows, bytes, dims)?;
+        }
         self.run(py, move |db| db.insert_batch(&table, &rows))
+    }
+
+    /// The stored vectors of `ids` (entity ids), in order: each the bytes of its unit-length
+    /// little-endian float32s (for `numpy.frombuffer`), or `None`.
+    fn get_vectors<'py>(&self, py: Python<'py>, ids: Vec<String>) -> PyResult<Vec<Option<Bound<'py, PyBytes>>>> {
+        let found = self.run(py, move |db| db.get_vectors(&ids))?;
+        Ok(found
+            .into_iter()
+            .map(|v| {
+                v.map(|v| {
+                    let bytes: Vec<u8> = v.iter().flat_map(|f| f.to_le_bytes()).collect();
+                    PyBytes::new(py, &bytes)
+                })
+            })
+            .collect())
     }
 
     /// The entity (a dict) or `None`.

@@ -144,6 +144,30 @@ pub fn dumps_each(items: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     Ok(out)
 }
 
+/// Give row `i` of `rows` (JSON object texts) vector `i` of `bytes` (little-endian float32s,
+/// `dims` per vector) as its `embedding` member, written first. Errors: `ValueError` (a buffer
+/// that is not `rows.len()` vectors of `dims`, a row that is not an object).
+pub fn splice_vectors(rows: &mut [String], bytes: &[u8], dims: usize) -> PyResult<()> {
+    let want = rows.len() * dims * 4;
+    if dims == 0 || bytes.len() != want {
+        return Err(PyValueError::new_err(format!(
+            "vectors must be {} rows of {dims} float32 values ({want} bytes), got {} bytes",
+            rows.len(),
+            bytes.len()
+        )));
+    }
+    for (i, (row, chunk)) in rows.iter_mut().zip(bytes.chunks_exact(dims * 4)).enumerate() {
+        let v: Vec<f32> = chunk.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let Some(rest) = row.strip_prefix('{') else {
+            return Err(PyValueError::new_err(format!("row {i} is not a JSON object")));
+        };
+        let list = serde_json::to_string(&v).map_err(|e| PyValueError::new_err(format!("vector {i}: {e}")))?;
+        let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+        *row = format!("{{\"embedding\":{list}{sep}{rest}");
+    }
+    Ok(())
+}
+
 /// Parse JSON text straight into Python objects (one pass, no intermediate tree):
 /// objects → `dict` (in document order), arrays → `list`, integers → `int`, other
 /// numbers → `float`, strings, booleans, `null` → `None`. Errors: `ValueError` (malformed).
@@ -307,4 +331,12 @@ impl<'de, 'py> serde::de::Visitor<'de> for Builder<'_, 'py> {
 #[pyfunction]
 pub fn _dumps(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     dumps(obj)
+}
+
+/// [`splice_vectors`] for the asyncio client of a served database: `rows` (JSON object texts)
+/// with row `i` given vector `i` of `vectors` as its `embedding`. Errors: `ValueError`. Not public API.
+#[pyfunction]
+pub fn _splice_vectors(mut rows: Vec<String>, vectors: &[u8], dims: usize) -> PyResult<Vec<String>> {
+    splice_vectors(&mut rows, vectors, dims)?;
+    Ok(rows)
 }

@@ -31,5 +31,6 @@ fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error::_error_from_wire, m)?)?;
     m.add_function(wrap_pyfunction!(error::_connection_error, m)?)?;
     m.add_function(wrap_pyfunction!(json::_dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(json::_splice_vectors, m)?)?;
     Ok(())
 }

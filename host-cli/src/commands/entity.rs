@@ -111,12 +111,32 @@ pub fn insert(g: &Global, args: InsertArgs) -> Result<()> {
 }
 
 /// `rem get <id>`.
-pub fn get(g: &Global, id: &str) -> Result<()> {
+pub fn get(g: &Global, id: &str, vectors: bool) -> Result<()> {
     let db = super::open(g)?;
     match db.get(id)? {
-        Some(e) => output::value(g.format, &output::parse(&e)?),
+        Some(e) => {
+            let mut e = output::parse(&e)?;
+            if vectors {
+                attach_vectors(db.as_ref(), std::slice::from_mut(&mut e))?;
+            }
+            output::value(g.format, &e)
+        }
         None => Err(Error::NotFound(format!("no entity with id or key {id:?} in tenant '{}'", db.tenant())).into()),
     }
+}
+
+/// Give each entity in `rows` its stored vector as `embedding` (`null` without one), in one call.
+pub fn attach_vectors(db: &dyn rem_host::Api, rows: &mut [Value]) -> Result<()> {
+    let ids: Vec<String> = rows.iter().map(|r| r["id"].as_str().unwrap_or_default().to_string()).collect();
+    for (row, v) in rows.iter_mut().zip(db.get_vectors(&ids)?) {
+        if let Value::Object(m) = row {
+            // Each item the shortest decimal that reads back as the same f32.
+            let v =
+                v.map(|v| v.iter().map(|f| f.to_string().parse::<f64>().map_or(Value::Null, Value::from)).collect());
+            m.insert("embedding".into(), v.map_or(Value::Null, Value::Array));
+        }
+    }
+    Ok(())
 }
 
 /// `rem lookup <key>`.

@@ -64,14 +64,14 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Schema(cmd) => schema::run(g, cmd),
         Command::Insert(args) => entity::insert(g, args),
-        Command::Get { id } => entity::get(g, &id),
+        Command::Get { id, include_vectors } => entity::get(g, &id, include_vectors),
         Command::Lookup { key } => entity::lookup(g, &key),
         Command::Update { id, patch } => entity::update(g, &id, &patch),
         Command::Delete { id, hard } => entity::delete(g, &id, hard),
         Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
         Command::Count { table } => entity::count(g, &table),
         Command::Query { sql, explain, params } => query::run(g, &sql, explain, params.as_deref()),
-        Command::Search { text, vector, table, top_k, min_score, filter, hybrid, ef_search } => {
+        Command::Search { text, vector, table, top_k, min_score, filter, hybrid, ef_search, include_vectors } => {
             let options = rem_host::SearchOptions { top_k, min_score, filter, hybrid, ef_search };
             let query = match (text, vector) {
                 (_, Some(v)) => rem_host::SearchQuery::Vector(
@@ -80,7 +80,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 (Some(t), None) => rem_host::SearchQuery::Text(t),
                 (None, None) => anyhow::bail!("give a text to search for, or --vector"),
             };
-            search::search(g, &table, &query, &options)
+            search::search(g, &table, &query, &options, include_vectors)
         }
         Command::Index(cmd) => search::index(g, cmd),
         Command::Component(crate::cli::ComponentCommand::Export { dir }) => component::export(g, &dir),

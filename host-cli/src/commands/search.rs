@@ -2,15 +2,20 @@
 
 use anyhow::Result;
 use rem_host::{SearchOptions, SearchQuery};
+use serde_json::Value;
 
 use crate::cli::{Global, IndexCommand};
 use crate::output;
 
-/// Search `table` for `query` (a text or a vector) and print the rows with their `_score`.
-pub fn search(g: &Global, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<()> {
+/// Search `table` for `query` (a text or a vector) and print the rows with their `_score`
+/// (and, with `vectors`, their stored vectors as `embedding`).
+pub fn search(g: &Global, table: &str, query: &SearchQuery, options: &SearchOptions, vectors: bool) -> Result<()> {
     let db = super::open(g)?;
-    let rows = db.search(table, query, options)?;
-    output::value(g.format, &output::parse(&rows)?)
+    let mut rows = output::parse(&db.search(table, query, options)?)?;
+    if vectors && let Value::Array(items) = &mut rows {
+        super::entity::attach_vectors(db.as_ref(), items)?;
+    }
+    output::value(g.format, &rows)
 }
 
 /// Run a `rem index` subcommand.

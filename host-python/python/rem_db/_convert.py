@@ -112,6 +112,62 @@ def vector(value: Any) -> List[float]:
         raise InvalidArgumentError(f"a query vector must hold numbers: {e}") from e
 
 
+def vector_rows(vectors: Any, rows: int) -> "tuple[bytes, int]":
+    """The rows' own vectors as one buffer of little-endian float32s and their dimension:
+    from a 2-D NumPy array (``n × d``, converted without a Python list) or a sequence of
+    ``rows`` vectors (lists or 1-D arrays).
+
+    Raises:
+        InvalidArgumentError: not ``rows`` vectors, vectors of different lengths, not numbers.
+    """
+    try:
+        import numpy as np
+
+        have_numpy = True
+    except ImportError:  # pragma: no cover (numpy is optional; lists work without it)
+        have_numpy = False
+    if have_numpy:
+        try:
+            arr = np.ascontiguousarray(vectors, dtype="<f4")
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(f"vectors must be {rows} vectors of numbers of one length: {e}") from e
+        if arr.ndim != 2 or arr.shape[0] != rows:
+            raise InvalidArgumentError(
+                f"vectors must be an array of {rows} rows (one per row inserted), got shape {tuple(arr.shape)}"
+            )
+        return arr.tobytes(), int(arr.shape[1])
+    import array
+    import sys
+
+    flat = array.array("f")
+    items = [vector(v) for v in vectors]
+    if len(items) != rows or len({len(v) for v in items}) > 1:
+        raise InvalidArgumentError(f"vectors must be {rows} vectors of one length (one per row inserted)")
+    for v in items:
+        flat.extend(v)
+    if sys.byteorder != "little":  # pragma: no cover
+        flat.byteswap()
+    return flat.tobytes(), len(items[0]) if items else 0
+
+
+def vector_out(data: Optional[bytes]) -> Any:
+    """A stored vector (little-endian float32 bytes) as a 1-D float32 NumPy array (read-only,
+    sharing the bytes), or a list of floats when NumPy is not installed; ``None`` stays."""
+    if data is None:
+        return None
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        import array
+        import sys
+
+        out = array.array("f", data)
+        if sys.byteorder != "little":
+            out.byteswap()
+        return out.tolist()
+    return np.frombuffer(data, dtype="<f4")
+
+
 EmbeddingFunction = Callable[[List[str]], Any]
 
 #: A chat model as a callable: ``llm(messages, schema)`` with ``messages`` a list of

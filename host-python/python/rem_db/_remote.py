@@ -83,10 +83,27 @@ class AsyncNative:
         entity = await self.call("insert", {"table": table, "data": _rem._dumps(data)})
         return entity["id"]  # type: ignore[no-any-return]
 
-    async def insert_batch(self, table: str, rows: Any) -> List[str]:
-        return await self.call(  # type: ignore[no-any-return]
-            "insert-batch", {"table": table, "rows": [_rem._dumps(r) for r in rows]}
-        )
+    async def insert_batch(self, table: str, rows: Any, vectors: Optional[bytes] = None, dims: int = 0) -> List[str]:
+        texts = [_rem._dumps(r) for r in rows]
+        if vectors is not None:
+            texts = _rem._splice_vectors(texts, vectors, dims)
+        return await self.call("insert-batch", {"table": table, "rows": texts})  # type: ignore[no-any-return]
+
+    async def get_vectors(self, ids: List[str]) -> List[Optional[bytes]]:
+        import array
+        import sys
+
+        found = await self.call("get-vectors", {"ids": list(ids)})
+        out: List[Optional[bytes]] = []
+        for v in found:
+            if v is None:
+                out.append(None)
+                continue
+            a = array.array("f", v)
+            if sys.byteorder != "little":  # pragma: no cover
+                a.byteswap()
+            out.append(a.tobytes())
+        return out
 
     async def get(self, id: str) -> Any:
         return await self.call("get", {"id": id})

@@ -199,25 +199,29 @@ class AsyncREMDatabase:
         """See :meth:`rem_db.REMDatabase.get_schema`."""
         return await self._call(self.sync.get_schema, name)
 
-    async def insert(self, table: str, data: Any) -> str:
+    async def insert(self, table: str, data: Any, *, vector: Optional[VectorLike] = None) -> str:
         """See :meth:`rem_db.REMDatabase.insert`."""
-        return await self._call(self.sync.insert, table, data)
+        return await self._call(self.sync.insert, table, data, vector=vector)
 
-    async def insert_batch(self, table: str, rows: Iterable[Any]) -> List[str]:
+    async def insert_batch(self, table: str, rows: Iterable[Any], *, vectors: Optional[Any] = None) -> List[str]:
         """See :meth:`rem_db.REMDatabase.insert_batch`."""
-        return await self._call(self.sync.insert_batch, table, list(rows))
+        return await self._call(self.sync.insert_batch, table, list(rows), vectors=vectors)
+
+    async def get_vectors(self, ids: Sequence[str]) -> List[Optional[Any]]:
+        """See :meth:`rem_db.REMDatabase.get_vectors`."""
+        return await self._call(self.sync.get_vectors, ids)
 
     async def upsert(self, models: Any) -> List[str]:
         """See :meth:`rem_db.REMDatabase.upsert`."""
         return await self._call(self.sync.upsert, models)
 
-    async def get(self, id: str) -> Optional[Entity]:
+    async def get(self, id: str, *, include_vectors: bool = False) -> Optional[Entity]:
         """See :meth:`rem_db.REMDatabase.get`."""
-        return await self._call(self.sync.get, id)
+        return await self._call(self.sync.get, id, include_vectors=include_vectors)
 
-    async def get_batch(self, ids: Sequence[str]) -> List[Optional[Entity]]:
+    async def get_batch(self, ids: Sequence[str], *, include_vectors: bool = False) -> List[Optional[Entity]]:
         """See :meth:`rem_db.REMDatabase.get_batch`."""
-        return await self._call(self.sync.get_batch, ids)
+        return await self._call(self.sync.get_batch, ids, include_vectors=include_vectors)
 
     async def update(self, id: str, patch: Mapping[str, Any]) -> Entity:
         """See :meth:`rem_db.REMDatabase.update`."""
@@ -257,6 +261,7 @@ class AsyncREMDatabase:
         where: Optional[str] = None,
         hybrid: bool = False,
         ef_search: Optional[int] = None,
+        include_vectors: bool = False,
     ) -> List[SearchHit]:
         """See :meth:`rem_db.REMDatabase.search`."""
         return await self._call(
@@ -268,6 +273,7 @@ class AsyncREMDatabase:
             where=where,
             hybrid=hybrid,
             ef_search=ef_search,
+            include_vectors=include_vectors,
         )
 
     async def query_natural_language(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from types import TracebackType
@@ -317,29 +318,100 @@ class REMDatabase:
 
     # -- entities ------------------------------------------------------------
 
-    def insert(self, table: str, data: Any) -> str:
+    def insert(self, table: str, data: Any, *, vector: Optional[VectorLike] = None) -> str:
         """Validate and upsert one entity; returns its id (a UUID string).
 
         Args:
             table: table name.
             data: a dict (or Pydantic instance) of the entity's properties.
-                Defaults from the schema are applied.
+                Defaults from the schema are applied. An ``embedding`` member (a list of
+                numbers), unless the schema declares that property, is the row's own vector.
+            vector: the row's own vector (list of floats or 1-D NumPy array) of the table's
+                dimension: indexed instead of embedding the row's text. A table registered with
+                ``embedding_provider: "none"`` and ``embedding_dims`` keeps only such vectors.
 
         Raises:
             SchemaNotFoundError: no such table.
-            ValidationError: ``data`` does not satisfy the schema (``.errors()`` lists every issue).
+            ValidationError: ``data`` does not satisfy the schema (``.errors()`` lists every issue),
+                or ``vector`` has the wrong dimension (``loc`` ``["embedding"]``).
             EmbeddingError: the embedding fields could not be embedded.
         """
-        return self._db.insert(table, data if type(data) is dict else _convert.as_object(data, "data"))
+        obj = data if type(data) is dict else _convert.as_object(data, "data")
+        if vector is not None:
+            obj = {**obj, "embedding": _convert.vector(vector)}
+        return self._db.insert(table, obj)
 
-    def insert_batch(self, table: str, rows: Iterable[Any]) -> List[str]:
+    def insert_batch(self, table: str, rows: Iterable[Any], *, vectors: Optional[Any] = None) -> List[str]:
         """Upsert every row or none (one transaction); returns the ids in order.
+
+        Args:
+            vectors: the rows' own vectors, one per row: a 2-D NumPy array (``len(rows) × dims``,
+                passed as one float32 buffer, no Python list in between) or a list of vectors.
+                Rows given vectors are not embedded (see :meth:`insert`).
 
         Raises:
             ValidationError: some rows are invalid; each issue's ``loc`` starts with the row index.
+            InvalidArgumentError: ``vectors`` is not one vector per row.
             SchemaNotFoundError, EmbeddingError: as :meth:`insert`.
         """
-        return self._db.insert_batch(table, rows if type(rows) is list else list(rows))
+        items = rows if type(rows) is list else list(rows)
+        if vectors is None:
+            return self._db.insert_batch(table, items)
+        buffer, dims = _convert.vector_rows(vectors, len(items))
+        return self._db.insert_batch(table, items, buffer, dims)
+
+    def get_vectors(self, ids: Sequence[str]) -> List[Optional[Any]]:
+        """The stored vectors of ``ids`` (entity ids), in order, in one call: each a 1-D
+        float32 NumPy array (a list of floats without NumPy) of unit length, as the index
+        keeps it (REM normalises every vector for cosine similarity); ``None`` for a missing
+        or soft-deleted entity or one without a vector.
+
+        Raises:
+            InvalidArgumentError: an id that is not a UUID.
+        """
+        out: List[Optional[Any]] = self._then(
+            self._db.get_vectors(list(ids)), lambda found: [_convert.vector_out(v) for v in found]
+        )
+        return out
+
+    def _then(self, result: Any, fn: Any) -> Any:
+        """``fn(result)``, or, when the handle is served asynchronously and ``result`` is a
+        coroutine, a coroutine of it."""
+        if inspect.isawaitable(result):
+
+            async def later() -> Any:
+                return fn(await result)
+
+            return later()
+        return fn(result)
+
+    def _with_vectors(self, result: Any, single: bool) -> Any:
+        """Entities (one, or a list with ``None`` gaps) each given its stored vector as
+        ``embedding`` (see :meth:`get_vectors`); awaitable in, awaitable out."""
+
+        def attach(found: Any) -> Any:
+            rows = [found] if single else found
+            ids = [r["id"] for r in rows if r is not None]
+            if not ids:
+                return found
+
+            def put(vectors: List[Any]) -> Any:
+                it = iter(vectors)
+                for r in rows:
+                    if r is not None:
+                        r["embedding"] = next(it)
+                return found
+
+            return self._then(self.get_vectors(ids), put)
+
+        if inspect.isawaitable(result):
+
+            async def later() -> Any:
+                out = attach(await result)
+                return await out if inspect.isawaitable(out) else out
+
+            return later()
+        return attach(result)
 
     def upsert(self, models: Any) -> List[str]:
         """Upsert Pydantic instances (one, or an iterable) into their tables
@@ -363,21 +435,24 @@ class REMDatabase:
                 ids[pos] = id_
         return ids
 
-    def get(self, id: str) -> Optional[Entity]:
+    def get(self, id: str, *, include_vectors: bool = False) -> Optional[Entity]:
         """The entity ``id`` (soft-deleted ones included, with ``deleted_at`` set), or ``None``.
 
         ``id`` may also be a natural key: the one live entity with that key (``None`` when no
-        entity has it), as ``rem get 'Python Guide'`` does.
+        entity has it), as ``rem get 'Python Guide'`` does. With ``include_vectors``, the
+        entity's stored vector is its ``embedding`` (see :meth:`get_vectors`).
 
         Raises:
             InvalidArgumentError: ``id`` is empty, or a key that names entities in several
                 tables (pass the id).
         """
-        return self._db.get(id)  # type: ignore[no-any-return]
+        found = self._db.get(id)
+        return self._with_vectors(found, True) if include_vectors else found  # type: ignore[no-any-return]
 
-    def get_batch(self, ids: Sequence[str]) -> List[Optional[Entity]]:
+    def get_batch(self, ids: Sequence[str], *, include_vectors: bool = False) -> List[Optional[Entity]]:
         """:meth:`get` for each id (UUIDs, not keys), in order (``None`` where missing), in one call."""
-        return self._db.get_many(list(ids))  # type: ignore[no-any-return]
+        found = self._db.get_many(list(ids))
+        return self._with_vectors(found, False) if include_vectors else found  # type: ignore[no-any-return]
 
     def update(self, id: str, patch: Mapping[str, Any]) -> Entity:
         """Merge ``patch`` into the entity's properties (top-level keys replace), re-validate and store.
@@ -551,6 +626,7 @@ class REMDatabase:
         where: Optional[str] = None,
         hybrid: bool = False,
         ef_search: Optional[int] = None,
+        include_vectors: bool = False,
     ) -> List[SearchHit]:
         """Semantic search of ``table``'s embedding fields (HNSW, cosine).
 
@@ -565,6 +641,7 @@ class REMDatabase:
             hybrid: fuse a BM25 keyword ranking with the vector ranking
                 (reciprocal rank fusion, Cormack et al. 2009); text queries only.
             ef_search: HNSW search breadth for this call (default: the table's, 64).
+            include_vectors: give each hit its stored vector as ``embedding`` (see :meth:`get_vectors`).
 
         Returns:
             Entities with ``_score``, best first.
@@ -584,7 +661,7 @@ class REMDatabase:
         else:
             vec = _convert.vector(query)
         out = self._db.search(table, text, vec, limit, min_score, where, hybrid, ef_search)
-        return out  # type: ignore[no-any-return]
+        return self._with_vectors(out, False) if include_vectors else out  # type: ignore[no-any-return]
 
     def stats(self) -> Dict[str, Any]:
         """What is in the database: ``{"tenant", "engine", "file_bytes" (None when served),

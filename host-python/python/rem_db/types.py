@@ -17,14 +17,7 @@ class Edge(TypedDict):
     created_at: str
 
 
-class Entity(TypedDict):
-    """A stored entity: system fields plus the validated ``properties``.
-
-    ``id`` is a UUID string (BLAKE3 of tenant, table and natural key when the
-    table has a ``key_field``); timestamps are RFC 3339 UTC strings;
-    ``deleted_at`` is set by a soft delete.
-    """
-
+class _EntityBase(TypedDict):
     id: str
     entity_type: str
     created_at: str
@@ -32,6 +25,19 @@ class Entity(TypedDict):
     deleted_at: Optional[str]
     edges: List[Edge]
     properties: Dict[str, Any]
+
+
+class Entity(_EntityBase, total=False):
+    """A stored entity: system fields plus the validated ``properties``.
+
+    ``id`` is a UUID string (BLAKE3 of tenant, table and natural key when the
+    table has a ``key_field``); timestamps are RFC 3339 UTC strings;
+    ``deleted_at`` is set by a soft delete. ``embedding`` (asked for with
+    ``include_vectors=True``) is the stored vector: a 1-D float32 NumPy array of unit
+    length (a list of floats without NumPy), or None for an entity without one.
+    """
+
+    embedding: Any
 
 
 class _SearchHitBase(Entity):
