@@ -97,6 +97,8 @@ pub trait Api: Send + Sync {
     fn query(&self, sql: &str) -> Result<String>;
     /// See [`crate::Database::query_with_params`].
     fn query_with_params(&self, sql: &str, params: &str) -> Result<String>;
+    /// See [`crate::Database::query_page`].
+    fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String>;
     /// See [`crate::Database::prepare`].
     fn prepare(&self, sql: &str) -> Result<String>;
     /// See [`crate::Database::search`].
@@ -226,6 +228,9 @@ impl Api for crate::Database {
     }
     fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
         crate::Database::query_with_params(self, sql, params)
+    }
+    fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String> {
+        crate::Database::query_page(self, sql, params, after, limit)
     }
     fn prepare(&self, sql: &str) -> Result<String> {
         crate::Database::prepare(self, sql)

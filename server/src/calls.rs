@@ -152,6 +152,9 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
         ),
         "query" => db.query(a.str("sql")?),
         "query-with-params" => db.query_with_params(a.str("sql")?, a.str("params")?),
+        "query-page" => {
+            db.query_page(a.str("sql")?, a.opt_str("params")?, a.opt_str("after")?, a.opt_u32("limit")?.unwrap_or(1000))
+        }
         "prepare" => db.prepare(a.str("sql")?),
         "search" => {
             let query = match (args.get("text").filter(|v| !v.is_null()), args.get("vector").filter(|v| !v.is_null())) {

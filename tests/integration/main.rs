@@ -8,6 +8,7 @@ mod entities;
 mod fuzz;
 mod minilm;
 mod openai;
+mod pages;
 mod query;
 mod search;
 mod sqlite_diff;

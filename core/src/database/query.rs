@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::Database;
 use crate::error::{Error, Result};
 use crate::sql::exec::{Exec, index_fields};
+use crate::sql::ir::{CmpOp, Ex, Projection};
 use crate::sql::out::{self, Out};
 use crate::sql::{compile, covering, first_word, params, plan, statements};
 use crate::storage::store::Storage;
@@ -22,13 +23,94 @@ impl<S: Storage> Database<S> {
     /// `:name`/`$name`) bound as literals first (see [`params::bind`]).
     /// Errors: as `query`, plus `InvalidArgument` (params that are not JSON, missing, unused or unbindable).
     pub fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
-        let params: Value = crate::json::parse::parse(params).map_err(|e| match e {
+        self.query(&params::bind(sql, &Self::parse_params(params)?)?)
+    }
+
+    /// Query parameters (JSON text) as a value. Errors: `InvalidArgument` (not JSON).
+    fn parse_params(params: &str) -> Result<Value> {
+        crate::json::parse::parse(params).map_err(|e| match e {
             crate::json::parse::ReadError::Syntax(e) => {
                 Error::InvalidArgument(format!("params are not valid JSON: {e}"))
             }
             big => Error::InvalidArgument(format!("params: {big}")),
-        })?;
-        self.query(&params::bind(sql, &params)?)
+        })
+    }
+
+    /// One page of a `SELECT`'s rows in id order, for reading a large result a page at a time
+    /// (keyset pagination: each page starts after the last id of the one before, so a page
+    /// costs what its rows cost, and memory stays bounded). `after` is the `next` of the page
+    /// before (`None` for the first), `limit` the page size (1 to 100,000). Returns JSON
+    /// `{"rows": [...], "next": "<id>" | null}`; `next` is null on the last page.
+    ///
+    /// Errors: as [`Database::query`]; `Unsupported` for a statement that is not a plain
+    /// `SELECT` of one table (`ORDER BY`, `GROUP BY`, aggregates, `DISTINCT`, `LIMIT`,
+    /// `OFFSET`, `LOOKUP`, `SEARCH`, `TRAVERSE`: run those with `query`); `InvalidArgument`
+    /// (`after` not an id, `limit` out of range).
+    pub fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String> {
+        if let Some(p) = params {
+            let bound = params::bind(sql, &Self::parse_params(p)?)?;
+            return self.query_page(&bound, None, after, limit);
+        }
+        if !(1..=100_000).contains(&limit) {
+            return Err(Error::InvalidArgument(format!("a page holds 1 to 100000 rows, got {limit}")));
+        }
+        let after = after.map(crate::model::ids::parse_id).transpose()?;
+        let refuse = |what: &str| {
+            Err(Error::Unsupported(format!(
+                "reading a query page by page needs a plain SELECT of one table, in id order; {what} is not \
+                 supported there: run the statement with query"
+            )))
+        };
+        let word = first_word(sql);
+        if matches!(word.as_str(), "LOOKUP" | "SEARCH" | "TRAVERSE" | "EXPLAIN") {
+            return refuse(&word);
+        }
+        let statements = self.parsed.parse(sql)?;
+        let query = single_query(&statements)?;
+        let (select, table) = compile::source_table(query)?;
+        let schema = self.require_table(&table)?;
+        let mut q = compile::compile_select(query, select, &schema)?;
+        for (on, what) in [
+            (!q.order_by.is_empty(), "ORDER BY"),
+            (q.grouped, "GROUP BY or an aggregate"),
+            (q.distinct, "DISTINCT"),
+            (q.limit.is_some() || q.offset > 0, "LIMIT or OFFSET"),
+        ] {
+            if on {
+                return refuse(what);
+            }
+        }
+        if let Some(after) = after {
+            let bound = Ex::Cmp(
+                Box::new(Ex::Col(vec!["id".into()])),
+                CmpOp::Gt,
+                Box::new(Ex::Lit(Value::String(after.to_string()))),
+            );
+            q.filter = Some(match q.filter.take() {
+                Some(f) => Ex::And(Box::new(bound), Box::new(f)),
+                None => bound,
+            });
+        }
+        q.limit = Some(u64::from(limit));
+        // The cursor: each row's id, as a hidden last column when the projection has no `*`.
+        const CURSOR: &str = "\u{0}cursor";
+        if let Projection::Items(items) = &mut q.projection {
+            items.push((CURSOR.into(), Ex::Col(vec!["id".into()])));
+        }
+        let access = plan::choose(self.store(), self.tenant(), &schema.record, &q, self.live_count(&table)?)?;
+        let (rows, _) = Exec { store: self.store(), tenant: self.tenant() }.execute(&q, &schema.record, &access)?;
+        let mut values = rows.into_iter().map(Out::into_value).collect::<Result<Vec<Value>>>()?;
+        let mut last = None;
+        for v in &mut values {
+            if let Value::Object(m) = v {
+                last = match m.shift_remove(CURSOR) {
+                    Some(id) => Some(id),
+                    None => m.get("id").cloned(),
+                };
+            }
+        }
+        let next = if values.len() as u64 == u64::from(limit) { last.unwrap_or(Value::Null) } else { Value::Null };
+        Ok(serde_json::json!({"rows": values, "next": next}).to_string())
     }
 
     /// [`Database::query`] returning the rows as values.

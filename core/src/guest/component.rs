@@ -178,6 +178,15 @@ impl GuestDatabase for Db {
     fn get_vectors(&self, ids: Vec<String>) -> Result<Vec<Option<Vec<f32>>>, WitError> {
         self.db()?.vectors(&ids).map_err(to_wit)
     }
+    fn query_page(
+        &self,
+        sql: String,
+        params: Option<String>,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<String, WitError> {
+        self.db()?.query_page(&sql, params.as_deref(), after.as_deref(), limit).map_err(to_wit)
+    }
     fn update(&self, id: String, patch: String) -> Result<String, WitError> {
         self.db()?.update(&id, &patch).map_err(to_wit)
     }

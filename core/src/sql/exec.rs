@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::eval::{Row, eval, total_order, truthy};
-use super::ir::{AggFn, Projection, Select};
+use super::ir::{AggFn, CmpOp, Ex, Projection, Select};
 use super::out::Out;
 use super::plan;
 use crate::error::{Error, Result};
@@ -74,7 +74,16 @@ impl<'a, S: Storage> Exec<'a, S> {
         };
         match &access.access {
             plan::Access::Scan => {
-                let mut scan = self.scan_table(&plan.table)?;
+                let mut scan = match plan.filter.as_ref().and_then(id_floor) {
+                    // Rows are stored in id order: start at the smallest id the filter allows.
+                    Some(floor) => {
+                        let prefix = keys::entity_prefix(self.tenant, &plan.table);
+                        let end = keys::prefix_end(&prefix);
+                        PrefixScan::range(self.store, keys::entity(self.tenant, &plan.table, &floor), end)
+                            .with_page(SCAN_PAGE)
+                    }
+                    None => self.scan_table(&plan.table)?,
+                };
                 'scan: loop {
                     let page = scan.next_packed()?;
                     if page.is_empty() {
@@ -315,6 +324,22 @@ fn star(id: String, entity_type: String, mut properties: Map<String, Value>) -> 
     properties.shift_insert(0, "id".into(), Value::String(id));
     properties.shift_insert(1, "entity_type".into(), Value::String(entity_type));
     Value::Object(properties)
+}
+
+/// The smallest id a row passing `filter` can have, when the filter requires (at its top
+/// level, or in an AND there) `id > 'L'` or `id >= 'L'` with `L` a canonical id: ids compare
+/// as strings in the order their bytes are stored, so a scan may start at `L`.
+fn id_floor(filter: &Ex) -> Option<[u8; 16]> {
+    match filter {
+        Ex::And(a, b) => id_floor(a).max(id_floor(b)),
+        Ex::Cmp(a, CmpOp::Gt | CmpOp::Ge, b) => match (&**a, &**b) {
+            (Ex::Col(path), Ex::Lit(Value::String(lit))) if path.len() == 1 && path[0] == "id" => {
+                uuid::Uuid::parse_str(lit).ok().filter(|u| u.to_string() == *lit).map(|u| *u.as_bytes())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// A vector as a JSON array, each item the shortest decimal that reads back as the same `f32`.

@@ -451,6 +451,14 @@ impl Database {
         self.call(Mode::Read, |db, s, h| db.call_query_with_params(s, h, sql, params))
     }
 
+    /// One page of a plain `SELECT`'s rows in id order after the id `after`, at most `limit`
+    /// (1 to 100,000), with optional `params`: JSON `{"rows": [...], "next": id | null}` (keyset
+    /// pagination; `next` is null on the last page). Errors: as `query_with_params`, plus
+    /// `Unsupported` (ORDER BY, GROUP BY, aggregates, DISTINCT, LIMIT, OFFSET, REM statements).
+    pub fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String> {
+        self.call(Mode::Read, |db, s, h| db.call_query_page(s, h, sql, params, after, limit))
+    }
+
     /// Check one REM SQL statement without reading any row (parse, resolve the table, compile).
     /// Returns JSON `{statement, tables, read_only}`. Errors: the error [`Database::query`]
     /// would return for the same text (`InvalidQuery`, `SchemaNotFound`, `Unsupported`).

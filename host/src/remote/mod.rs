@@ -285,6 +285,9 @@ impl Api for Remote {
     fn query_with_params(&self, sql: &str, params: &str) -> Result<String> {
         self.call("query-with-params", &json!({"sql": sql, "params": params}))
     }
+    fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String> {
+        self.call("query-page", &json!({"sql": sql, "params": params, "after": after, "limit": limit}))
+    }
     fn prepare(&self, sql: &str) -> Result<String> {
         self.call("prepare", &json!({"sql": sql}))
     }

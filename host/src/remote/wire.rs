@@ -67,6 +67,7 @@ pub const CALLS: &[&str] = &[
     "query",
     "query-with-params",
     "prepare",
+    "query-page",
     "search",
     "index-stats",
     "rebuild-index",
