@@ -118,8 +118,12 @@ pub enum Command {
         #[arg(long)]
         limit: Option<u32>,
         /// Skip this many first.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, conflicts_with = "after")]
         offset: u32,
+        /// Start after this entity id (keyset pagination: pass the last id of the page before;
+        /// a page then costs only its own rows). Pages hold --limit entities (default 1000).
+        #[arg(long, value_name = "ID")]
+        after: Option<String>,
     },
     /// Count live entities of a table.
     Count {

@@ -449,6 +449,20 @@ impl Database {
         })
     }
 
+    /// One page of a plain SELECT in id order after the id `after`: `{"rows": [...], "next": id | None}`.
+    #[pyo3(signature = (sql, params=None, after=None, limit=1000))]
+    fn query_page<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+        after: Option<String>,
+        limit: u32,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let params = params.map(json::dumps).transpose()?;
+        self.run_json(py, move |db| db.query_page(&sql, params.as_deref(), after.as_deref(), limit))
+    }
+
     /// Semantic search by `text` or `vector` (exactly one); entities with `_score` (a list of dicts).
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (table, text, vector, top_k, min_score, filter, hybrid, ef_search))]

@@ -108,6 +108,13 @@ def test_vectors_through_a_server_with_both_clients(tmp_path: Path) -> None:
             got = loop.run_until_complete(adb.get(ids[0], include_vectors=True))
             assert got is not None
             np.testing.assert_allclose(got["embedding"], unit(np.array([1, 2, 3, 4.0])), atol=1e-6)
+
+            async def names() -> "list[str]":
+                return [r["name"] async for r in adb.iter("points", batch_size=7)]
+
+            assert sorted(loop.run_until_complete(names())) == sorted([f"p{i}" for i in range(50)] + ["solo", "async"])
+            page = loop.run_until_complete(adb.list("points", limit=5, after=ids[0]))
+            assert len(page) == 5 and all(e["id"] > ids[0] for e in page)
             loop.run_until_complete(adb.close())
         finally:
             loop.close()
@@ -127,3 +134,49 @@ def test_the_cli_takes_an_embedding_member_and_shows_vectors(tmp_path: Path) -> 
     out = subprocess.run([*rem, "search", "--vector", "[0,1,0,0]", "--table", "points", "--format", "json"],
                          check=True, capture_output=True, text=True)
     assert json.loads(out.stdout)[0]["properties"]["name"] == "cli"
+
+
+def test_iter_query_streams_pages_in_id_order(db: rem_db.REMDatabase) -> None:
+    db.register_schema("n", {"type": "object", "properties": {"i": {"type": "integer"}}, "key_field": "i",
+                             "indexed_fields": ["i"]})
+    db.insert_batch("n", [{"i": i} for i in range(2345)])
+    whole = db.sql("SELECT i FROM n")
+    it = db.iter_query("SELECT i FROM n", batch_size=500)
+    assert next(it) == whole[0], "the first row comes before the rest is read"
+    assert [whole[0], *it] == whole
+    big = list(db.iter("n", where="i >= 2000", batch_size=64))
+    assert sorted(r["i"] for r in big) == list(range(2000, 2345))
+    assert sorted(r["i"] for r in db.iter_query("SELECT i FROM n WHERE i < ?", params=[10])) == list(range(10))
+    with pytest.raises(rem_db.UnsupportedError, match="ORDER BY"):
+        next(db.iter_query("SELECT i FROM n ORDER BY i"))
+    # list with a cursor: pages of entities that join up.
+    first = db.list("n", limit=1000)
+    second = db.list("n", limit=1000, after=first[-1]["id"])
+    assert [e["id"] for e in first + second] == [e["id"] for e in db.list("n", limit=2000)]
+    with pytest.raises(rem_db.InvalidArgumentError):
+        db.list("n", after="not-an-id")
+
+
+def test_the_cli_streams_jsonl_pages(tmp_path: Path) -> None:
+    path = tmp_path / "db"
+    rem = [REM, "--path", str(path)]
+    subprocess.run([*rem, "init", "--no-core"], check=True, capture_output=True)
+    schema = tmp_path / "n.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"i": {"type": "integer"}}, "key_field": "i"}))
+    subprocess.run([*rem, "schema", "add", str(schema), "--name", "n"], check=True, capture_output=True)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"i": i}) + "\n" for i in range(2500)))
+    subprocess.run([*rem, "insert", "n", "--batch", str(rows)], check=True, capture_output=True)
+    out = subprocess.run([*rem, "--format", "jsonl", "query", "SELECT i FROM n"], check=True, capture_output=True,
+                         text=True)
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    assert sorted(r["i"] for r in lines) == list(range(2500))
+    # A statement that cannot be paged still prints, whole.
+    out = subprocess.run([*rem, "--format", "jsonl", "query", "SELECT i FROM n ORDER BY i DESC LIMIT 2"],
+                         check=True, capture_output=True, text=True)
+    assert [json.loads(x)["i"] for x in out.stdout.splitlines()] == [2499, 2498]
+    page = subprocess.run([*rem, "list", "n", "--limit", "3"], check=True, capture_output=True, text=True)
+    first = json.loads(page.stdout)
+    after = subprocess.run([*rem, "list", "n", "--limit", "3", "--after", first[-1]["id"]], check=True,
+                           capture_output=True, text=True)
+    assert len(json.loads(after.stdout)) == 3 and json.loads(after.stdout)[0]["id"] > first[-1]["id"]

@@ -159,9 +159,24 @@ pub fn delete(g: &Global, id: &str, hard: bool) -> Result<()> {
 }
 
 /// `rem list <table>`.
-pub fn list(g: &Global, table: &str, limit: Option<u32>, offset: u32) -> Result<()> {
+pub fn list(g: &Global, table: &str, limit: Option<u32>, offset: u32, after: Option<&str>) -> Result<()> {
     let db = super::open(g)?;
-    let rows = db.list(table, limit, offset)?.iter().map(|e| output::parse(e)).collect::<Result<Vec<Value>>>()?;
+    let texts = match after {
+        None => db.list(table, limit, offset)?,
+        Some(after) => {
+            // Quoted, so a table named like a keyword reads as a name.
+            let sql = format!("SELECT id FROM \"{table}\"");
+            let page = output::parse(&db.query_page(&sql, None, Some(after), limit.unwrap_or(1000))?)?;
+            let ids: Vec<String> = page["rows"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["id"].as_str().map(String::from))
+                .collect();
+            db.get_many(&ids)?.into_iter().flatten().collect()
+        }
+    };
+    let rows = texts.iter().map(|e| output::parse(e)).collect::<Result<Vec<Value>>>()?;
     output::rows(g.format, &rows)
 }
 

@@ -68,7 +68,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lookup { key } => entity::lookup(g, &key),
         Command::Update { id, patch } => entity::update(g, &id, &patch),
         Command::Delete { id, hard } => entity::delete(g, &id, hard),
-        Command::List { table, limit, offset } => entity::list(g, &table, limit, offset),
+        Command::List { table, limit, offset, after } => entity::list(g, &table, limit, offset, after.as_deref()),
         Command::Count { table } => entity::count(g, &table),
         Command::Query { sql, explain, params } => query::run(g, &sql, explain, params.as_deref()),
         Command::Search { text, vector, table, top_k, min_score, filter, hybrid, ef_search, include_vectors } => {

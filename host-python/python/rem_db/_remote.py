@@ -131,6 +131,12 @@ class AsyncNative:
             return await self.call("query", {"sql": sql})
         return await self.call("query-with-params", {"sql": sql, "params": _rem._dumps(params)})
 
+    async def query_page(
+        self, sql: str, params: Any = None, after: Optional[str] = None, limit: int = 1000
+    ) -> Any:
+        args = {"sql": sql, "params": None if params is None else _rem._dumps(params), "after": after, "limit": limit}
+        return await self.call("query-page", args)
+
     async def search(
         self,
         table: str,

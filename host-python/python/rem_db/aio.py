@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union, cast
 
 from ._convert import EmbeddingFunction, LlmFunction
 from ._remote import AsyncNative, ServedCalls
@@ -235,9 +235,11 @@ class AsyncREMDatabase:
         """See :meth:`rem_db.REMDatabase.lookup`."""
         return await self._call(self.sync.lookup, key)
 
-    async def list(self, table: str, *, limit: Optional[int] = None, offset: int = 0) -> List[Entity]:
+    async def list(
+        self, table: str, *, limit: Optional[int] = None, offset: int = 0, after: Optional[str] = None
+    ) -> List[Entity]:
         """See :meth:`rem_db.REMDatabase.list`."""
-        return await self._call(self.sync.list, table, limit=limit, offset=offset)
+        return await self._call(self.sync.list, table, limit=limit, offset=offset, after=after)
 
     async def count(self, table: str) -> int:
         """See :meth:`rem_db.REMDatabase.count`."""
@@ -250,6 +252,39 @@ class AsyncREMDatabase:
         return await self._call(self.sync.sql, query, params=params)
 
     query = sql
+
+    async def query_page(
+        self,
+        sql: str,
+        *,
+        params: Union[Sequence[Any], Mapping[str, Any], None] = None,
+        after: Optional[str] = None,
+        limit: int = 1000,
+    ) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.query_page`."""
+        return await self._call(self.sync.query_page, sql, params=params, after=after, limit=limit)
+
+    async def iter_query(
+        self,
+        sql: str,
+        *,
+        params: Union[Sequence[Any], Mapping[str, Any], None] = None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[Dict[str, Any]]:
+        """See :meth:`rem_db.REMDatabase.iter_query`: an async iterator, one call per page."""
+        after: Optional[str] = None
+        while True:
+            page = await self.query_page(sql, params=params, after=after, limit=batch_size)
+            for row in page["rows"]:
+                yield row
+            after = page["next"]
+            if after is None:
+                return
+
+    def iter(self, table: str, *, where: Optional[str] = None, batch_size: int = 1000) -> AsyncIterator[Dict[str, Any]]:
+        """See :meth:`rem_db.REMDatabase.iter`: an async iterator."""
+        sql = f'SELECT * FROM "{table}"' + ("" if where is None else f" WHERE {where}")
+        return self.iter_query(sql, batch_size=batch_size)
 
     async def search(
         self,

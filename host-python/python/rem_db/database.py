@@ -6,13 +6,13 @@ import inspect
 import os
 import threading
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Type, Union
 
 from . import _convert
 from ._convert import LlmFunction
 from ._rem import Database as _Native
 from ._rem import default_db_path
-from .errors import NotFoundError
+from .errors import InvalidArgumentError, NotFoundError
 from .types import Edge, Entity, GraphPath, IndexStats, SearchHit, TraversalStep
 
 __all__ = ["REMDatabase", "MEMORY"]
@@ -376,11 +376,12 @@ class REMDatabase:
 
     def _then(self, result: Any, fn: Any) -> Any:
         """``fn(result)``, or, when the handle is served asynchronously and ``result`` is a
-        coroutine, a coroutine of it."""
+        coroutine, a coroutine of it (awaiting what ``fn`` returns too)."""
         if inspect.isawaitable(result):
 
             async def later() -> Any:
-                return fn(await result)
+                out = fn(await result)
+                return await out if inspect.isawaitable(out) else out
 
             return later()
         return fn(result)
@@ -404,14 +405,7 @@ class REMDatabase:
 
             return self._then(self.get_vectors(ids), put)
 
-        if inspect.isawaitable(result):
-
-            async def later() -> Any:
-                out = attach(await result)
-                return await out if inspect.isawaitable(out) else out
-
-            return later()
-        return attach(result)
+        return self._then(result, attach)
 
     def upsert(self, models: Any) -> List[str]:
         """Upsert Pydantic instances (one, or an iterable) into their tables
@@ -484,13 +478,25 @@ class REMDatabase:
         """Live entities whose natural key is exactly ``key``, across tables."""
         return self._db.lookup(key)  # type: ignore[no-any-return]
 
-    def list(self, table: str, *, limit: Optional[int] = None, offset: int = 0) -> List[Entity]:
-        """Live entities of ``table`` in id order: ``limit`` of them (all when ``None``) after ``offset``.
+    def list(
+        self, table: str, *, limit: Optional[int] = None, offset: int = 0, after: Optional[str] = None
+    ) -> List[Entity]:
+        """Live entities of ``table`` in id order: ``limit`` of them (all when ``None``) after
+        ``offset``, or, with ``after`` (an id: the last of the page before), the ``limit``
+        (default 1,000) after that id, a page costing only its own rows (keyset pagination).
 
         Raises:
             SchemaNotFoundError: no such table.
+            InvalidArgumentError: ``after`` is not an id; ``after`` with ``offset``.
         """
-        return self._db.list(table, limit, offset)  # type: ignore[no-any-return]
+        if after is None:
+            return self._db.list(table, limit, offset)  # type: ignore[no-any-return]
+        if offset:
+            raise InvalidArgumentError("list takes after= or offset=, not both")
+        page = self._db.query_page(f'SELECT id FROM "{table}"', None, after, 1000 if limit is None else limit)
+        return self._then(  # type: ignore[no-any-return]
+            page, lambda p: self._db.get_many([r["id"] for r in p["rows"]])
+        )
 
     def count(self, table: str) -> int:
         """Number of live (not soft-deleted) entities of ``table``.
@@ -532,6 +538,60 @@ class REMDatabase:
         return text  # type: ignore[no-any-return]
 
     query = sql
+
+    def query_page(
+        self,
+        sql: str,
+        *,
+        params: Union[Sequence[Any], Mapping[str, Any], None] = None,
+        after: Optional[str] = None,
+        limit: int = 1000,
+    ) -> Dict[str, Any]:
+        """One page of a plain ``SELECT`` (one table; no ``ORDER BY``, ``GROUP BY``, aggregates,
+        ``DISTINCT``, ``LIMIT`` or ``OFFSET``) in id order: ``{"rows": [...], "next": id | None}``.
+        Pass ``next`` as ``after`` for the page after (``None`` on the last page). Keyset
+        pagination: each page costs what its own rows cost. :meth:`iter_query` walks them all.
+
+        Raises:
+            UnsupportedError: a statement that cannot be paged by id (run it with :meth:`sql`).
+            InvalidArgumentError: ``after`` is not an id, ``limit`` outside 1..100,000.
+            QueryError, SchemaNotFoundError: as :meth:`sql`.
+        """
+        bound = None if params is None else (params if isinstance(params, Mapping) else list(params))
+        return self._db.query_page(sql, bound, after, limit)
+
+    def iter_query(
+        self,
+        sql: str,
+        *,
+        params: Union[Sequence[Any], Mapping[str, Any], None] = None,
+        batch_size: int = 1000,
+    ) -> Iterator[Dict[str, Any]]:
+        """Yield the rows of a plain ``SELECT`` (see :meth:`query_page`) in id order, reading
+        ``batch_size`` rows a call, so memory stays bounded however large the result. Each page
+        is its own read: rows written meanwhile may appear if their id comes later.
+
+        Raises:
+            as :meth:`query_page` (on the first ``next()``).
+        """
+        after: Optional[str] = None
+        while True:
+            page = self.query_page(sql, params=params, after=after, limit=batch_size)
+            yield from page["rows"]
+            after = page["next"]
+            if after is None:
+                return
+
+    def iter(self, table: str, *, where: Optional[str] = None, batch_size: int = 1000) -> Iterator[Dict[str, Any]]:
+        """Yield the live rows of ``table`` (``SELECT *`` rows: ``id``, ``entity_type`` and the
+        properties) matching the REM SQL predicate ``where``, in id order, ``batch_size`` a
+        call (see :meth:`iter_query`).
+
+        Raises:
+            SchemaNotFoundError: no such table; QueryError: a malformed ``where``.
+        """
+        sql = f'SELECT * FROM "{table}"' + ("" if where is None else f" WHERE {where}")
+        return self.iter_query(sql, batch_size=batch_size)
 
     def query_natural_language(
         self,
