@@ -31,6 +31,14 @@ fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error::_error_from_wire, m)?)?;
     m.add_function(wrap_pyfunction!(error::_connection_error, m)?)?;
     m.add_function(wrap_pyfunction!(json::_dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(_cli, m)?)?;
     m.add_function(wrap_pyfunction!(json::_splice_vectors, m)?)?;
     Ok(())
+}
+
+/// Run the `rem` command line with `argv` (the program name first) in this process, without
+/// the GIL: the `rem` console script of the wheel (`rem_db._cli.main`). Returns the exit code.
+#[pyfunction]
+fn _cli(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(|| rem_cli::run(argv))
 }

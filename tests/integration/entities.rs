@@ -281,3 +281,39 @@ fn reference_fields_become_edges_and_a_missing_target_writes_nothing() {
     let incoming = parse(&db.get_edges(&s1, rem_host::Direction::Incoming, &[]).unwrap());
     assert_eq!(incoming.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn an_entity_shows_its_edges_however_they_were_added() {
+    let db = people();
+    let names = ["Alice", "Bob", "Charlie"];
+    let ids: Vec<String> = names
+        .iter()
+        .map(|n| parse(&db.get(n).unwrap().unwrap_or_else(|| panic!("{n}")))["id"].as_str().unwrap().to_string())
+        .collect();
+    let edges_of = |who: &str| parse(&db.get(who).unwrap().unwrap())["edges"].clone();
+    db.add_edge("Alice", "Bob", "knows", Some(r#"{"weight": 0.5}"#)).unwrap();
+    let shown = edges_of("Alice");
+    assert_eq!(shown.as_array().unwrap().len(), 1, "{shown}");
+    assert_eq!((shown[0]["dst"].as_str(), shown[0]["rel_type"].as_str()), (Some(ids[1].as_str()), Some("knows")));
+    assert_eq!(shown[0]["properties"]["weight"], 0.5);
+    // A batch, and the same edge again with new properties: one entry each, properties replaced.
+    let batch = [
+        json!({"src": "Alice", "dst": "Charlie", "rel_type": "manages"}).to_string(),
+        json!({"src": "Alice", "dst": "Bob", "rel_type": "knows", "properties": {"weight": 0.9}}).to_string(),
+        json!({"src": "Bob", "dst": "Charlie", "rel_type": "knows"}).to_string(),
+    ];
+    db.add_edges_with_progress(&batch, 1000, &mut |_| {}).unwrap();
+    let shown = edges_of("Alice");
+    assert_eq!(shown.as_array().unwrap().len(), 2, "{shown}");
+    assert_eq!(shown[0]["properties"]["weight"], 0.9);
+    assert_eq!(edges_of("Bob").as_array().unwrap().len(), 1);
+    // Removing an edge takes it out; upserting the row keeps the rest.
+    db.delete_edge("Alice", "Bob", "knows").unwrap();
+    assert_eq!(edges_of("Alice").as_array().unwrap().len(), 1);
+    db.insert("person", &json!({"name": "Alice", "age": 30}).to_string()).unwrap();
+    let shown = edges_of("Alice");
+    assert_eq!(shown.as_array().unwrap().len(), 1, "{shown}");
+    assert_eq!(shown[0]["rel_type"], "manages");
+    let stored = parse(&db.get_edges("Alice", rem_host::Direction::Outgoing, &[]).unwrap());
+    assert_eq!(stored.as_array().unwrap().len(), 1, "the edge records agree: {stored}");
+}

@@ -7,7 +7,10 @@ use crate::database::{Database, parse_json};
 use crate::error::{Error, IssueKind, Result};
 use crate::graph::walk::{self, Reader};
 use crate::graph::{self, Direction, TraverseOptions};
+use crate::json::record::decode_entity;
+use crate::model::entity::{InlineEdge, merge_edges};
 use crate::model::ids::parse_id;
+use crate::storage::keys;
 use crate::storage::store::Storage;
 use crate::storage::tx::Tx;
 
@@ -54,8 +57,40 @@ impl<S: Storage> Database<S> {
             self.tenant(),
             &graph::new_edge(&s, &d, rel_type, props, &crate::model::time::now()),
         )?;
+        self.show_edges(&mut tx, &s, std::slice::from_ref(&edge), &[])?;
         tx.commit()?;
         to_json(&edge)
+    }
+
+    /// Keep the `edges` field of `src`'s row in step with edge records an edge call wrote
+    /// (`added`, merged in as inline edges are) or removed (`removed`: `(dst, rel_type)`), so an
+    /// entity shows its edges however they were added. The row's text alone changes: what it
+    /// owns (indexes, row copies, vectors) does not depend on `edges`, and `modified_at` stays.
+    fn show_edges(
+        &self,
+        tx: &mut Tx<'_, S>,
+        src: &Uuid,
+        added: &[graph::Edge],
+        removed: &[(String, String)],
+    ) -> Result<()> {
+        let Some((table, bytes)) = self.locate(tx, src)? else { return Ok(()) };
+        let mut entity = decode_entity(&bytes)?;
+        let before = entity.edges.clone();
+        let new = added
+            .iter()
+            .map(|e| InlineEdge {
+                dst: e.dst.clone(),
+                rel_type: e.rel_type.clone(),
+                properties: e.properties.clone(),
+                created_at: e.created_at.clone(),
+            })
+            .collect();
+        entity.edges = merge_edges(&entity.edges, new);
+        entity.edges.retain(|e| !removed.iter().any(|(dst, rel)| e.dst == *dst && e.rel_type == *rel));
+        if entity.edges != before {
+            tx.put(keys::entity(self.tenant(), &table, src.as_bytes()), crate::json::write::entity(&entity))?;
+        }
+        Ok(())
     }
 
     /// Add (upsert) many edges, all or none. Each item is a JSON object
@@ -66,6 +101,8 @@ impl<S: Storage> Database<S> {
         let mut tx = self.begin(true)?;
         let now = crate::model::time::now();
         let mut resolved: std::collections::HashMap<String, Uuid> = std::collections::HashMap::new();
+        // Edges written, by source, to show in each source row once at the end.
+        let mut by_src: std::collections::BTreeMap<Uuid, Vec<graph::Edge>> = std::collections::BTreeMap::new();
         let bad = |i: usize, field: &str, kind: IssueKind, msg: String| {
             let mut loc = vec![crate::PathSegment::Index(i as u32)];
             if !field.is_empty() {
@@ -109,8 +146,12 @@ impl<S: Storage> Database<S> {
                     return Err(bad(i, "properties", IssueKind::DictType, "properties must be an object".into()));
                 }
             };
-            graph::put_edge(&mut tx, self.tenant(), &graph::new_edge(&ends[0], &ends[1], &rel, props, &now))
+            let edge = graph::put_edge(&mut tx, self.tenant(), &graph::new_edge(&ends[0], &ends[1], &rel, props, &now))
                 .map_err(|err| bad(i, "rel_type", IssueKind::ValueError, err.to_string()))?;
+            by_src.entry(ends[0]).or_default().push(edge);
+        }
+        for (src, added) in by_src {
+            self.show_edges(&mut tx, &src, &added, &[])?;
         }
         tx.commit()?;
         Ok(edges.len() as u32)
@@ -130,6 +171,7 @@ impl<S: Storage> Database<S> {
         let Some(edge) = graph::remove_edge(&mut tx, self.tenant(), &s.to_string(), &d.to_string(), rel_type)? else {
             return Err(Error::NotFound(format!("no edge {src} -[{rel_type}]-> {dst}")));
         };
+        self.show_edges(&mut tx, &s, &[], &[(d.to_string(), rel_type.to_string())])?;
         tx.commit()?;
         to_json(&edge)
     }
