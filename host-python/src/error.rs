@@ -5,6 +5,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyInt, PyList, PyString, PyTuple};
+use rem_host::embed::ProviderFailure;
 use rem_host::{Error, PathSegment};
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
@@ -31,6 +32,11 @@ fn class_name(e: &Error) -> &'static str {
         Error::Connection(_) => "ServerConnectionError",
         Error::Unauthorized(_) => "UnauthorizedError",
         Error::Embedding(_) => "EmbeddingError",
+        Error::EmbeddingProvider { failure, .. } => match failure {
+            ProviderFailure::Connection => "EmbeddingConnectionError",
+            ProviderFailure::Authentication => "EmbeddingAuthenticationError",
+            ProviderFailure::RateLimited => "EmbeddingRateLimitError",
+        },
         Error::Llm(_) => "LlmError",
         Error::ResourceExhausted(_) => "ResourceExhaustedError",
         Error::Timeout(_) => "CallTimeoutError",
@@ -85,6 +91,9 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
         Error::Validation(list) => cls.call1((message, issues(py, list)?))?,
         Error::InvalidQuery { line, column, .. } => cls.call1((message, *line, *column))?,
         Error::Locked { path, holder } => cls.call1((message, path.display().to_string(), *holder))?,
+        Error::EmbeddingProvider { retry_after, failure: ProviderFailure::RateLimited, .. } => {
+            cls.call1((message, *retry_after))?
+        }
         _ => cls.call1((message,))?,
     };
     obj.setattr("kind", e.kind())?;

@@ -49,6 +49,18 @@ pub enum Error {
     /// Embedding failure.
     #[error("embedding error: {0}")]
     Embedding(String),
+    /// An embedding provider failure the caller may act on: the provider could not be reached,
+    /// refused the credentials, or is rate limiting (wait `retry_after` seconds, when it said).
+    /// Its `kind()` is `embedding`, as [`Error::Embedding`]'s.
+    #[error("embedding error: {message}")]
+    EmbeddingProvider {
+        /// What went wrong (redacted).
+        message: String,
+        /// Which failure it was.
+        failure: crate::embed::ProviderFailure,
+        /// Seconds to wait before retrying (`Retry-After`), for a rate limit that said.
+        retry_after: Option<f64>,
+    },
     /// Sandbox limit hit; the call was rolled back and the database stays usable.
     #[error("resource exhausted: {0}")]
     ResourceExhausted(String),
@@ -230,7 +242,7 @@ impl Error {
             Error::Unsupported(_) => "unsupported",
             Error::InvalidArgument(_) => "invalid_argument",
             Error::Storage(_) => "storage",
-            Error::Embedding(_) => "embedding",
+            Error::Embedding(_) | Error::EmbeddingProvider { .. } => "embedding",
             Error::ResourceExhausted(_) => "resource_exhausted",
             Error::Locked { .. } => "locked",
             Error::DatabaseNotFound { .. } => "database_not_found",

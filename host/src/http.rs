@@ -28,12 +28,24 @@ pub(crate) struct Refused {
     pub message: String,
 }
 
+/// What went wrong on the last attempt of a request given up on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LastTry {
+    /// The server could not be reached (or the connection broke, or timed out).
+    Transport,
+    /// 429, with the `Retry-After` it sent in seconds (when it sent a number).
+    RateLimited(Option<f64>),
+    /// 5xx, or no attempt could start before the deadline.
+    Server,
+}
+
 /// Why a request failed: refused outright, or given up on after retries.
 pub(crate) enum Failure {
     /// A 4xx other than 429.
     Refused(Refused),
-    /// Transport errors, 429s or 5xx until the retries or the deadline ran out.
-    GaveUp(String),
+    /// Transport errors, 429s or 5xx until the retries or the deadline ran out: the message,
+    /// and what the last attempt met.
+    GaveUp(String, LastTry),
 }
 
 impl Failure {
@@ -41,7 +53,21 @@ impl Failure {
     pub fn message(self) -> String {
         match self {
             Failure::Refused(r) => r.message,
-            Failure::GaveUp(m) => m,
+            Failure::GaveUp(m, _) => m,
+        }
+    }
+
+    /// The provider failure a caller can act on, with the seconds to wait for a rate limit:
+    /// unreachable (`Connection`), credentials refused (401 or 403: `Authentication`), or
+    /// rate limited (429 until the retries ran out: `RateLimited`); `None` for other failures.
+    pub fn provider_failure(&self) -> Option<(crate::embed::ProviderFailure, Option<f64>)> {
+        use crate::embed::ProviderFailure as F;
+        match self {
+            Failure::Refused(Refused { status: 401 | 403, .. }) => Some((F::Authentication, None)),
+            Failure::Refused(_) => None,
+            Failure::GaveUp(_, LastTry::Transport) => Some((F::Connection, None)),
+            Failure::GaveUp(_, LastTry::RateLimited(after)) => Some((F::RateLimited, *after)),
+            Failure::GaveUp(_, LastTry::Server) => None,
         }
     }
 }
@@ -52,6 +78,7 @@ impl Retrying<'_> {
         let key = self.key.unwrap_or_default();
         let cut = |text: &str| text.chars().take(400).collect::<String>();
         let mut last = String::new();
+        let mut last_try = LastTry::Server;
         let mut attempts = 0;
         for attempt in 0..=self.retries {
             if attempt > 0 {
@@ -79,10 +106,18 @@ impl Retrying<'_> {
                 Ok(r) => r,
                 Err(e) => {
                     last = crate::redact::redact(&format!("cannot reach {url}: {e}"), &[key]);
+                    last_try = LastTry::Transport;
                     continue;
                 }
             };
             let status = resp.status().as_u16();
+            // Retry-After in seconds (RFC 9110 section 10.2.3; the HTTP-date form is not read).
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s >= 0.0);
             let text = resp.body_mut().with_config().limit(64 << 20).read_to_string().unwrap_or_default();
             if status == 200 {
                 // The answer itself is returned as it came: only error texts are redacted.
@@ -94,6 +129,7 @@ impl Retrying<'_> {
             let message = cut(&message);
             if status == 429 || status >= 500 {
                 last = message;
+                last_try = if status == 429 { LastTry::RateLimited(retry_after) } else { LastTry::Server };
                 continue;
             }
             return Err(Failure::Refused(Refused { status, message }));
@@ -101,7 +137,7 @@ impl Retrying<'_> {
         if last.is_empty() {
             last = crate::redact::redact(&format!("{url}: the deadline passed"), &[key]);
         }
-        Err(Failure::GaveUp(format!("{last} (gave up after {attempts} attempts)")))
+        Err(Failure::GaveUp(format!("{last} (gave up after {attempts} attempts)"), last_try))
     }
 }
 

@@ -38,6 +38,10 @@ pub struct HostState {
     pub interrupt: Option<InterruptCheck>,
     /// Why the call in progress was stopped, if it was.
     pub stop: Option<Stop>,
+    /// The kind of the last embedding provider failure of the call in progress, with the
+    /// seconds it asked to wait: the engine's `embedding` error carries only a message, so the
+    /// host puts the kind back on the error it returns.
+    pub embed_failure: Option<(crate::embed::ProviderFailure, Option<f64>)>,
 }
 
 /// Why a call was stopped before it finished.
@@ -65,6 +69,7 @@ impl HostState {
             deadline: None,
             interrupt: None,
             stop: None,
+            embed_failure: None,
         }
     }
 
@@ -145,7 +150,7 @@ impl embeddings::Host for HostState {
             yes
         };
         let result = if past(&self.deadline) {
-            Err("no time left".into())
+            Err(String::from("no time left").into())
         } else {
             self.embeddings.embed_before(&model, &texts, self.deadline, &interrupted)
         };
@@ -157,7 +162,10 @@ impl embeddings::Host for HostState {
             self.stop = Some(Stop::Deadline);
             return Err(types::Error::Embedding("the embedding call ran past the call's deadline".into()));
         }
-        result.map_err(types::Error::Embedding)
+        result.map_err(|e| {
+            self.embed_failure = e.failure.map(|f| (f, e.retry_after));
+            types::Error::Embedding(e.message)
+        })
     }
 
     fn default_model(&mut self) -> String {

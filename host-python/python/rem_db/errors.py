@@ -26,6 +26,9 @@ __all__ = [
     "DatabaseClosedError",
     "SerializationError",
     "EmbeddingError",
+    "EmbeddingConnectionError",
+    "EmbeddingAuthenticationError",
+    "EmbeddingRateLimitError",
     "LlmError",
     "StorageError",
     "DatabaseLockedError",
@@ -161,10 +164,36 @@ class SerializationError(RemError, TypeError, ValueError):
 class EmbeddingError(RemError):
     """The embedding provider failed or is unavailable (the message says how to fix it).
 
-    When a custom Python embedding function raised, its exception is ``__cause__``.
+    When a custom Python embedding function raised, its exception is ``__cause__``. An
+    OpenAI-compatible provider's failures that a caller can act on are subclasses:
+    :class:`EmbeddingConnectionError`, :class:`EmbeddingAuthenticationError`,
+    :class:`EmbeddingRateLimitError`. Nothing the call wrote was kept.
     """
 
     kind = "embedding"
+
+
+class EmbeddingConnectionError(EmbeddingError, ConnectionError):
+    """The embedding provider could not be reached (transport errors until the retries ran
+    out: three, with 0.5, 1 and 2 s between them). Also a ``ConnectionError``."""
+
+
+class EmbeddingAuthenticationError(EmbeddingError, PermissionError):
+    """The embedding provider refused the credentials (HTTP 401 or 403): check
+    ``P8_OPENAI_API_KEY``. Also a ``PermissionError``."""
+
+
+class EmbeddingRateLimitError(EmbeddingError):
+    """The embedding provider kept answering 429 (rate limited) until the retries ran out.
+
+    Attributes:
+        retry_after: seconds the provider asked to wait (its ``Retry-After`` header), or
+            ``None`` when it did not say.
+    """
+
+    def __init__(self, message: str, retry_after: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LlmError(RemError):

@@ -354,6 +354,7 @@ impl Database {
         // Each engine call has its own deadline, from its start (a batch sent in chunks gets one per chunk).
         let state = live.store.data_mut();
         state.stop = None;
+        state.embed_failure = None;
         state.deadline = live.call_timeout.map(|t| Instant::now() + t);
         if live.timed {
             let ticks = next_check(state.deadline, state.interrupt.is_some());
@@ -377,7 +378,12 @@ impl Database {
                 live.store.data_mut().ok_calls += 1;
                 Ok(v)
             }
-            Ok(Err(e)) => Err(e.into()),
+            Ok(Err(e)) => Err(match (Error::from(e), live.store.data_mut().embed_failure.take()) {
+                (Error::Embedding(message), Some((failure, retry_after))) => {
+                    Error::EmbeddingProvider { message, failure, retry_after }
+                }
+                (e, _) => e,
+            }),
             Err(trap) => {
                 if live.store.data().limiter.hit {
                     Err(Error::ResourceExhausted(format!(

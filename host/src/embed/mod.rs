@@ -20,6 +20,36 @@ pub use openai::{OpenAi, OpenAiConfig};
 /// The default embedding model when neither the schema nor `P8_DEFAULT_EMBEDDING` names one.
 pub const DEFAULT_MODEL: &str = "local:all-MiniLM-L6-v2";
 
+/// A provider failure a caller can act on (the OpenAI-compatible client tells them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderFailure {
+    /// The provider could not be reached (transport errors until the retries ran out).
+    Connection,
+    /// The provider refused the credentials (HTTP 401 or 403): check the API key.
+    Authentication,
+    /// The provider is rate limiting (HTTP 429 until the retries ran out).
+    RateLimited,
+}
+
+/// Why embedding failed: the message for the `embedding` error case and, when the provider
+/// told, the kind of failure and the seconds it asked to wait (`Retry-After`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbedError {
+    /// What went wrong, redacted (no key or credential in it).
+    pub message: String,
+    /// The kind of provider failure, when known.
+    pub failure: Option<ProviderFailure>,
+    /// Seconds to wait before retrying, when a rate-limiting provider said.
+    pub retry_after: Option<f64>,
+}
+
+impl From<String> for EmbedError {
+    fn from(message: String) -> Self {
+        EmbedError { message, failure: None, retry_after: None }
+    }
+}
+
 /// Something that turns texts into vectors.
 pub trait Provider: Send + Sync {
     /// One vector per text, in order. Errors: a message for the `embedding` error case.
@@ -93,24 +123,24 @@ impl Embeddings {
 
     /// Embed `texts` with `model`. Errors: unknown model, provider unavailable (with how to fix), provider failure.
     pub fn embed(&self, model: &str, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
-        self.embed_before(model, texts, None, &|| false)
+        self.embed_before(model, texts, None, &|| false).map_err(|e| e.message)
     }
 
     /// [`Embeddings::embed`] that gives up at `deadline`: the OpenAI client's request timeout is cut to
     /// what is left before each request and it retries no later; MiniLM stops between its batches,
     /// also when `interrupted()` answers `true`. Errors: as `embed`, and "deadline passed" /
-    /// "interrupted".
+    /// "interrupted"; an OpenAI-compatible provider's failure says its kind ([`EmbedError`]).
     pub fn embed_before(
         &self,
         model: &str,
         texts: &[String],
         deadline: Option<std::time::Instant>,
         interrupted: &dyn Fn() -> bool,
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         if let Some((name, f)) = &self.custom
             && name == model
         {
-            return f(texts);
+            return Ok(f(texts)?);
         }
         if let Some(dims) = model.strip_prefix("hash:") {
             let dims: usize = dims
@@ -118,20 +148,21 @@ impl Embeddings {
                 .ok()
                 .filter(|d| (1..=8192).contains(d))
                 .ok_or_else(|| format!("'{model}': hash dimensions must be an integer from 1 to 8192"))?;
-            return HashEmbedder::new(dims).embed(texts);
+            return Ok(HashEmbedder::new(dims).embed(texts)?);
         }
         match model {
             "local:all-MiniLM-L6-v2" | "all-MiniLM-L6-v2" | "sentence-transformers/all-MiniLM-L6-v2" => {
-                self.minilm()?.embed_before(texts, deadline, interrupted)
+                Ok(self.minilm()?.embed_before(texts, deadline, interrupted)?)
             }
             m if m.starts_with("openai:") => {
                 let config = OpenAiConfig { deadline, ..self.openai.clone() };
-                OpenAi::new(&m["openai:".len()..], config)?.embed(texts)
+                OpenAi::new(&m["openai:".len()..], config)?.embed_detailed(texts)
             }
             m => Err(format!(
                 "unknown embedding model '{m}': use local:all-MiniLM-L6-v2 (the default), openai:<model> or \
                  hash:<dims> (lexical, no model)"
-            )),
+            )
+            .into()),
         }
     }
 

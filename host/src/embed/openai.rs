@@ -89,7 +89,7 @@ impl OpenAi {
         Ok(OpenAi { config, model: model.to_string(), agent })
     }
 
-    fn request(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+    fn request(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, super::EmbedError> {
         let url = format!("{}/embeddings", self.config.base_url.trim_end_matches('/'));
         let body = serde_json::json!({"model": self.model, "input": texts}).to_string();
         let text = crate::http::Retrying {
@@ -100,29 +100,42 @@ impl OpenAi {
             deadline: self.config.deadline,
         }
         .post(&url, &body)
-        .map_err(crate::http::Failure::message)?;
+        .map_err(|f| {
+            let (failure, retry_after) = f.provider_failure().unzip();
+            super::EmbedError { message: f.message(), failure, retry_after: retry_after.flatten() }
+        })?;
         let mut reply: Reply = serde_json::from_str(&text).map_err(|e| format!("{url}: unexpected reply ({e})"))?;
         if reply.data.len() != texts.len() {
-            return Err(format!("{url} returned {} embeddings for {} texts", reply.data.len(), texts.len()));
+            return Err(format!("{url} returned {} embeddings for {} texts", reply.data.len(), texts.len()).into());
         }
         reply.data.sort_by_key(|i| i.index);
         Ok(reply.data.into_iter().map(|i| i.embedding).collect())
     }
 }
 
-impl Provider for OpenAi {
-    /// Errors are redacted ([`crate::redact`]): no URL credentials, bearer token or API key in them.
-    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+impl OpenAi {
+    /// [`Provider::embed`] with the kind of a failure kept ([`super::EmbedError`]): unreachable,
+    /// credentials refused, or rate limited with the `Retry-After` seconds. Errors are redacted
+    /// ([`crate::redact`]): no URL credentials, bearer token or API key in them.
+    pub fn embed_detailed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, super::EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(self.config.batch.max(1)) {
             if self.config.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                return Err("deadline passed".into());
+                return Err(String::from("deadline passed").into());
             }
-            let got = self
-                .request(chunk)
-                .map_err(|e| crate::redact::redact(&e, &[self.config.api_key.as_deref().unwrap_or_default()]))?;
+            let got = self.request(chunk).map_err(|mut e| {
+                e.message = crate::redact::redact(&e.message, &[self.config.api_key.as_deref().unwrap_or_default()]);
+                e
+            })?;
             out.extend(got);
         }
         Ok(out)
+    }
+}
+
+impl Provider for OpenAi {
+    /// Errors are redacted ([`crate::redact`]): no URL credentials, bearer token or API key in them.
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, String> {
+        self.embed_detailed(texts).map_err(|e| e.message)
     }
 }

@@ -102,7 +102,7 @@ pub fn status_of(e: &Error) -> u16 {
         Error::Unauthorized(_) => 401,
         Error::Timeout(_) => 504,
         Error::Interrupted(_) | Error::Connection(_) => 503,
-        Error::Embedding(_) | Error::Llm(_) => 502,
+        Error::Embedding(_) | Error::EmbeddingProvider { .. } | Error::Llm(_) => 502,
         Error::ResourceExhausted(_) => 507,
         _ => 500,
     }
@@ -127,7 +127,7 @@ fn own_message(e: &Error) -> String {
         | Error::Interrupted(m)
         | Error::Trap(m)
         | Error::Internal(m) => m.clone(),
-        Error::InvalidQuery { message, .. } => message.clone(),
+        Error::InvalidQuery { message, .. } | Error::EmbeddingProvider { message, .. } => message.clone(),
         Error::Io { message, .. } => message.clone(),
         other => other.to_string(),
     }
@@ -148,6 +148,10 @@ pub fn error_to_wire(e: &Error) -> Value {
         }
         Error::DatabaseNotFound { path } => body["path"] = path.display().to_string().into(),
         Error::Io { context, .. } => body["context"] = context.clone().into(),
+        Error::EmbeddingProvider { failure, retry_after, .. } => {
+            body["failure"] = json!(failure);
+            body["retry_after"] = json!(retry_after);
+        }
         Error::Forked { opened_in, now } => {
             body["opened_in"] = (*opened_in).into();
             body["now"] = (*now).into();
@@ -182,7 +186,14 @@ pub fn error_from_wire(status: u16, body: &str) -> Error {
         "unsupported" => Error::Unsupported(m),
         "invalid_argument" => Error::InvalidArgument(m),
         "storage" => Error::Storage(m),
-        "embedding" => Error::Embedding(m),
+        "embedding" => match e.get("failure").cloned().map(serde_json::from_value) {
+            Some(Ok(failure)) => Error::EmbeddingProvider {
+                message: m,
+                failure,
+                retry_after: e.get("retry_after").and_then(Value::as_f64),
+            },
+            _ => Error::Embedding(m),
+        },
         "resource_exhausted" => Error::ResourceExhausted(m),
         "locked" => {
             Error::Locked { path: s("path").into(), holder: e.get("holder").and_then(Value::as_u64).map(|p| p as u32) }
@@ -274,6 +285,16 @@ mod tests {
             assert_eq!(back.kind(), e.kind());
             assert_eq!(back.to_string(), e.to_string(), "{wire}");
         }
+        let limited = Error::EmbeddingProvider {
+            message: "busy".into(),
+            failure: crate::embed::ProviderFailure::RateLimited,
+            retry_after: Some(7.0),
+        };
+        let back = error_from_wire(502, &error_to_wire(&limited).to_string());
+        assert!(
+            matches!(&back, Error::EmbeddingProvider { failure: crate::embed::ProviderFailure::RateLimited, retry_after: Some(s), .. } if *s == 7.0),
+            "{back:?}"
+        );
         assert!(matches!(error_from_wire(502, "<html>bad gateway</html>"), Error::Connection(_)));
         assert!(matches!(error_from_wire(401, ""), Error::Unauthorized(_)));
     }
