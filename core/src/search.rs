@@ -28,11 +28,14 @@ pub struct SearchOptions {
     pub hybrid: bool,
     /// Override the table's `ef_search` for this query.
     pub ef_search: Option<u32>,
+    /// The vectors searched: `embedding` (`None`: the table's model) or `embedding_alt` (the
+    /// second model's, for a table with `embedding_provider_alt`).
+    pub vector_field: Option<String>,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { top_k: 10, min_score: -1.0, filter: None, hybrid: false, ef_search: None }
+        SearchOptions { top_k: 10, min_score: -1.0, filter: None, hybrid: false, ef_search: None, vector_field: None }
     }
 }
 

@@ -185,6 +185,10 @@ pub enum Command {
         /// Also print each row's stored vector as `embedding` (unit length, as indexed).
         #[arg(long)]
         include_vectors: bool,
+        /// Search these vectors: `embedding` (the table's model, the default) or `embedding_alt`
+        /// (the second model's: `embedding_provider_alt` or `P8_ALT_EMBEDDING`).
+        #[arg(long, value_name = "FIELD")]
+        vector_field: Option<String>,
     },
     /// The engine as a portable WASI component: write it out with its WIT.
     #[command(subcommand)]

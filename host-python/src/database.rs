@@ -465,7 +465,7 @@ impl Database {
 
     /// Semantic search by `text` or `vector` (exactly one); entities with `_score` (a list of dicts).
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (table, text, vector, top_k, min_score, filter, hybrid, ef_search))]
+    #[pyo3(signature = (table, text, vector, top_k, min_score, filter, hybrid, ef_search, vector_field=None))]
     fn search<'py>(
         &self,
         py: Python<'py>,
@@ -477,6 +477,7 @@ impl Database {
         filter: Option<String>,
         hybrid: bool,
         ef_search: Option<u32>,
+        vector_field: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.run_json(py, move |db| {
             let query = match (text, vector) {
@@ -484,7 +485,7 @@ impl Database {
                 (None, Some(v)) => SearchQuery::Vector(v),
                 _ => return Err(rem_host::Error::InvalidArgument("search needs either a text or a vector".into())),
             };
-            db.search(&table, &query, &SearchOptions { top_k, min_score, filter, hybrid, ef_search })
+            db.search(&table, &query, &SearchOptions { top_k, min_score, filter, hybrid, ef_search, vector_field })
         })
     }
 

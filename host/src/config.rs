@@ -89,6 +89,10 @@ pub const ENV_SERVER: &str = "P8_SERVER";
 /// (see `crate::llm`). Unset: no LLM is configured.
 pub const ENV_DEFAULT_LLM: &str = "P8_DEFAULT_LLM";
 
+/// Second embedding model of tables with embedding fields that name no `embedding_provider_alt`
+/// (each row then also keeps an `embedding_alt` vector); unset: none.
+pub const ENV_ALT_EMBEDDING: &str = "P8_ALT_EMBEDDING";
+
 /// The bearer token clients send to a server and `rem serve` requires (else `--token-file`).
 pub const ENV_SERVER_TOKEN: &str = "P8_SERVER_TOKEN";
 

@@ -171,4 +171,8 @@ impl embeddings::Host for HostState {
     fn default_model(&mut self) -> String {
         self.embeddings.default_model().to_string()
     }
+
+    fn alt_model(&mut self) -> Option<String> {
+        self.embeddings.alt_model().map(str::to_string)
+    }
 }

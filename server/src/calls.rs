@@ -178,6 +178,7 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
                 filter: a.opt_str("filter")?.map(str::to_string),
                 hybrid: a.bool("hybrid", defaults.hybrid)?,
                 ef_search: a.opt_u32("ef_search")?,
+                vector_field: a.opt_str("vector_field")?.map(str::to_string),
             };
             db.search(a.str("table")?, &query, &options)
         }

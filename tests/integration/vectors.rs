@@ -175,3 +175,67 @@ fn a_model_less_schema_survives_its_record_round_trip() {
         "new graph parameters keep the vectors"
     );
 }
+
+fn alt_stats(db: &Database, table: &str) -> Value {
+    parse(&db.index_stats(table).unwrap())["alt"].clone()
+}
+
+#[test]
+fn a_second_model_keeps_embedding_alt_vectors_searchable_on_their_own() {
+    let db = Database::in_memory().unwrap();
+    let schema = json!({
+        "type": "object",
+        "properties": {"title": {"type": "string"}},
+        "key_field": "title",
+        "embedding_fields": ["title"],
+        "embedding_provider": "hash:32",
+        "embedding_provider_alt": "hash:16",
+    });
+    let rec = parse(&db.register_schema("docs", &schema.to_string()).unwrap());
+    assert_eq!(
+        (rec["embedding_provider_alt"].as_str(), rec["embedding_dims_alt"].as_u64()),
+        (Some("hash:16"), Some(16))
+    );
+    for t in ["web server proxy", "sql database", "text editor"] {
+        db.insert("docs", &json!({"title": t}).to_string()).unwrap();
+    }
+    let alt = alt_stats(&db, "docs");
+    assert_eq!((alt["dims"].as_u64(), alt["live"].as_u64()), (Some(16), Some(3)), "{alt}");
+    let opts = |field: &str| SearchOptions { top_k: 1, vector_field: Some(field.into()), ..Default::default() };
+    let hits = parse(&db.search("docs", &SearchQuery::Text("database".into()), &opts("embedding_alt")).unwrap());
+    assert_eq!(hits[0]["properties"]["title"], "sql database");
+    // A query vector is checked against the second model's dimension.
+    let err = db.search("docs", &SearchQuery::Vector(vec![1.0; 32]), &opts("embedding_alt")).unwrap_err();
+    assert!(err.to_string().contains("16-dimensional"), "{err}");
+    assert!(db.search("docs", &SearchQuery::Vector(vec![1.0; 16]), &opts("embedding_alt")).is_ok());
+    let err = db.search("docs", &SearchQuery::Text("x".into()), &opts("nope")).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    // Deletes follow; dropping the setting drops the second index.
+    db.delete("text editor", false).unwrap();
+    assert_eq!(alt_stats(&db, "docs")["live"], 2);
+    let mut plain = schema.clone();
+    plain.as_object_mut().unwrap().remove("embedding_provider_alt");
+    db.register_schema("docs", &plain.to_string()).unwrap();
+    assert!(alt_stats(&db, "docs").is_null());
+    let err = db.search("docs", &SearchQuery::Text("sql".into()), &opts("embedding_alt")).unwrap_err();
+    assert!(err.to_string().contains("embedding_provider_alt"), "{err}");
+    // A second model needs embedding fields.
+    let bad = json!({"type": "object", "embedding_provider_alt": "hash:8"});
+    assert!(matches!(db.register_schema("bad", &bad.to_string()), Err(Error::InvalidSchema(_))));
+}
+
+#[test]
+fn the_hosts_alt_model_applies_to_tables_that_name_none() {
+    use rem_host::{Embeddings, OpenOptions};
+    let embeddings = Embeddings::new(Some("hash:24".into()), None).with_alt_model(Some("hash:8".into()));
+    let db = Database::open(OpenOptions::in_memory().embeddings(embeddings)).unwrap();
+    let schema = json!({"type": "object", "properties": {"t": {"type": "string"}}, "embedding_fields": ["t"]});
+    let rec = parse(&db.register_schema("notes", &schema.to_string()).unwrap());
+    assert_eq!((rec["embedding_provider_alt"].as_str(), rec["embedding_dims_alt"].as_u64()), (Some("hash:8"), Some(8)));
+    db.insert("notes", &json!({"t": "hello"}).to_string()).unwrap();
+    assert_eq!(alt_stats(&db, "notes")["live"], 1);
+    // A table without embedding fields gets no second index.
+    let plain = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+    let rec = parse(&db.register_schema("plain", &plain.to_string()).unwrap());
+    assert!(rec.get("embedding_provider_alt").is_none(), "{rec}");
+}

@@ -32,6 +32,8 @@ impl<S: Storage> Database<S> {
             let same_vectors = old.embedding_fields == record.embedding_fields
                 && old.embedding_provider == record.embedding_provider
                 && old.embedding_dims == record.embedding_dims
+                && old.embedding_provider_alt == record.embedding_provider_alt
+                && old.embedding_dims_alt == record.embedding_dims_alt
                 && old.hnsw.map(|p| (p.m, p.ef_construction)) == record.hnsw.map(|p| (p.m, p.ef_construction));
             reembed = !same_vectors;
         }
@@ -42,6 +44,9 @@ impl<S: Storage> Database<S> {
             self.vector_index().reembed_table(&mut tx, &record)?;
         } else if let Some(p) = record.hnsw {
             self.vector_index().set_ef_search(&mut tx, name, p.ef_search)?;
+            if record.alt_index().is_some() {
+                self.vector_index().set_ef_search(&mut tx, &crate::model::schema::alt_index_name(name), p.ef_search)?;
+            }
         }
         tx.commit()?;
         Ok(String::from_utf8(bytes).unwrap_or_default())

@@ -11,7 +11,7 @@ use super::Database;
 use crate::error::{Error, Result};
 use crate::keyword;
 use crate::model::ids::parse_id;
-use crate::model::schema::CompiledSchema;
+use crate::model::schema::{ALT_VECTOR_FIELD, CompiledSchema, VECTOR_MEMBER};
 use crate::search::{EXACT_FILTER_MAX, HYBRID_DEPTH, SearchOptions, SearchQuery, fuse};
 use crate::storage::keys;
 use crate::storage::store::Storage;
@@ -88,7 +88,26 @@ impl<S: Storage> Database<S> {
     /// by reciprocal rank fusion (see `text`); `_score` is the fused score and `min_score` applies to it.
     pub fn search(&self, table: &str, query: SearchQuery, opts: &SearchOptions) -> Result<Vec<Value>> {
         let schema = self.check_search(table, opts)?;
-        let rec = &schema.record;
+        // The index searched: the table's own, or its second model's.
+        let second;
+        let rec = match opts.vector_field.as_deref() {
+            None | Some(VECTOR_MEMBER) => &schema.record,
+            Some(ALT_VECTOR_FIELD) => {
+                second = schema.record.alt_index().ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "table '{table}' keeps no {ALT_VECTOR_FIELD} vectors: register it with \
+                         embedding_provider_alt (or with P8_ALT_EMBEDDING set)"
+                    ))
+                })?;
+                &second
+            }
+            Some(other) => {
+                return Err(Error::InvalidArgument(format!(
+                    "vector_field must be {VECTOR_MEMBER} or {ALT_VECTOR_FIELD}, got {other:?}"
+                )));
+            }
+        };
+        let index = rec.name.as_str();
         let mut tx = self.begin(false)?;
         let dims = rec.embedding_dims.unwrap_or(0);
         let keyword_query = match (&query, opts.hybrid) {
@@ -129,20 +148,20 @@ impl<S: Storage> Database<S> {
             Some(f) if !f.trim().is_empty() => Some(self.filter_ids(table, f)?),
             _ => None,
         };
-        let Some(meta) = self.vector_index().read_meta(&tx, table)? else { return Ok(Vec::new()) };
+        let Some(meta) = self.vector_index().read_meta(&tx, index)? else { return Ok(Vec::new()) };
         let tenant = self.tenant().to_string();
         // Hybrid fuses two deeper rankings; RRF needs more than k from each.
         let top_k = opts.top_k as usize;
         let k = if opts.hybrid { top_k.max(HYBRID_DEPTH) } else { top_k };
         let ef = opts.ef_search.map_or(meta.ef_search, |e| e as usize).max(k);
         let hits: Vec<(Hit, [u8; 16])> = {
-            let mut loader = TxLoader { tx: &tx, tenant: &tenant, table };
+            let mut loader = TxLoader { tx: &tx, tenant: &tenant, table: index };
             // Node ordinals of the matching rows.
             let allowed_ords: Option<Vec<u32>> = match &allowed {
                 None => None,
                 Some(ids) => {
                     let ids: Vec<[u8; 16]> = ids.iter().copied().collect();
-                    let keys: Vec<Vec<u8>> = ids.iter().map(|id| layout::id_key(&tenant, table, id)).collect();
+                    let keys: Vec<Vec<u8>> = ids.iter().map(|id| layout::id_key(&tenant, index, id)).collect();
                     let mut ords = Vec::new();
                     for b in tx.get_many(&keys)?.into_iter().flatten() {
                         let r = IdRecord::decode(&b)?;
@@ -154,7 +173,7 @@ impl<S: Storage> Database<S> {
                     Some(ords)
                 }
             };
-            self.vector_index().with_graph(&meta, table, |g| {
+            self.vector_index().with_graph(&meta, index, |g| {
                 let hits = match &allowed_ords {
                     Some(ords) if ords.len() <= EXACT_FILTER_MAX => g.exact(&q, ords, k, &mut loader)?,
                     Some(ords) => {
@@ -259,11 +278,26 @@ impl<S: Storage> Database<S> {
             return Err(Error::InvalidArgument(format!("table '{table}' has no embedding_fields, so no vector index")));
         }
         let tx = self.begin(false)?;
-        let meta = self.vector_index().read_meta(&tx, table)?.unwrap_or_else(|| self.vector_index().new_meta(rec));
+        let mut out = self.graph_stats(&tx, table, rec)?;
+        if let Some(second) = rec.alt_index() {
+            out["alt"] = self.graph_stats(&tx, &second.name, &second)?;
+        }
+        Ok(out)
+    }
+
+    /// [`Database::index_stats`] of one vector index (`index`: the table, or its second model's).
+    fn graph_stats(
+        &self,
+        tx: &crate::storage::tx::Tx<'_, S>,
+        index: &str,
+        rec: &crate::model::schema::SchemaRecord,
+    ) -> Result<Value> {
+        let table = index;
+        let meta = self.vector_index().read_meta(tx, index)?.unwrap_or_else(|| self.vector_index().new_meta(rec));
         let resident = self
             .vectors
             .borrow()
-            .get(table)
+            .get(index)
             .filter(|c| c.generation == meta.generation)
             .map_or(0, |c| c.graph.resident());
         Ok(json!({
@@ -296,6 +330,11 @@ impl<S: Storage> Database<S> {
         match self.vector_index().read_meta(&tx, table)? {
             Some(meta) if !reembed => {
                 self.vector_index().rebuild_graph(&mut tx, &rec, meta)?;
+                if let Some(second) = rec.alt_index()
+                    && let Some(meta) = self.vector_index().read_meta(&tx, &second.name)?
+                {
+                    self.vector_index().rebuild_graph(&mut tx, &second, meta)?;
+                }
             }
             _ => self.vector_index().reembed_table(&mut tx, &rec)?,
         }

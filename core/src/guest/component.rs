@@ -71,6 +71,9 @@ impl crate::Embedder for HostEmbedder {
     fn default_model(&self) -> String {
         wit_embeddings::default_model()
     }
+    fn alt_model(&self) -> Option<String> {
+        wit_embeddings::alt_model()
+    }
 }
 
 fn to_wit(e: Error) -> WitError {
@@ -223,6 +226,7 @@ impl GuestDatabase for Db {
             filter: options.filter,
             hybrid: options.hybrid,
             ef_search: options.ef_search,
+            vector_field: options.vector_field,
         };
         let rows = self.db()?.search(&table, query, &opts).map_err(to_wit)?;
         serde_json::to_string(&rows).map_err(|e| WitError::Internal(e.to_string()))

@@ -8,7 +8,7 @@ use crate::error::{Error, Issue, IssueKind, PathSegment, Result};
 use crate::model::defaults::Defaults;
 
 /// REM settings names read from `json_schema_extra` (nested) or the top level.
-pub const SETTINGS: [&str; 14] = [
+pub const SETTINGS: [&str; 15] = [
     "key_field",
     "indexed_fields",
     "covering_fields",
@@ -16,6 +16,7 @@ pub const SETTINGS: [&str; 14] = [
     "embedding_fields",
     "embedding_provider",
     "embedding_dims",
+    "embedding_provider_alt",
     "hnsw_m",
     "hnsw_ef_construction",
     "hnsw_ef_search",
@@ -32,6 +33,20 @@ pub const NO_MODEL: &str = "none";
 /// The member of a row that carries its own vector (and the column `SELECT embedding` reads),
 /// unless the schema declares a property of that name.
 pub const VECTOR_MEMBER: &str = "embedding";
+
+/// The field naming a table's second vectors (from `embedding_provider_alt` or the host's
+/// `P8_ALT_EMBEDDING`), in `search(..., vector_field)`.
+pub const ALT_VECTOR_FIELD: &str = "embedding_alt";
+
+/// The name of the second vector index of table `table` (a table name never holds a `.`).
+pub fn alt_index_name(table: &str) -> String {
+    format!("{table}.alt")
+}
+
+/// Whether `name` is an index name of [`alt_index_name`], not a table.
+pub fn is_alt_index(name: &str) -> bool {
+    name.ends_with(".alt")
+}
 
 /// Largest `embedding_dims` a schema may state.
 pub const MAX_DIMS: usize = 65_536;
@@ -67,6 +82,14 @@ pub struct SchemaRecord {
     /// `embedding_dims` setting of a table without a model ([`NO_MODEL`]).
     #[serde(default)]
     pub embedding_dims: Option<usize>,
+    /// The second embedding model (setting `embedding_provider_alt`, else the host's
+    /// `P8_ALT_EMBEDDING`, filled in at registration), whose vectors of the same text are kept
+    /// as `embedding_alt` in an index of their own. Needs embedding fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_provider_alt: Option<String>,
+    /// Dimension of the second model's vectors, recorded at registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_dims_alt: Option<usize>,
     /// HNSW parameters (`hnsw_m`, `hnsw_ef_construction`, `hnsw_ef_search` settings;
     /// defaults M=16, ef_construction=100, ef_search=64) when the table has a vector index.
     #[serde(default)]
@@ -174,6 +197,7 @@ fn unwrap_record(doc: Value) -> Value {
         "embedding_fields",
         "references",
         "embedding_provider",
+        "embedding_provider_alt",
         "short_name",
         "category",
         "description",
@@ -392,6 +416,14 @@ impl SchemaRecord {
             ef_search: number_setting(map, "hnsw_ef_search", 1, 10_000)?.unwrap_or(defaults.ef_search),
         };
         let embedding_dims = number_setting(map, "embedding_dims", 1, MAX_DIMS)?;
+        let embedding_provider_alt = string_setting(map, "embedding_provider_alt")?;
+        if embedding_provider_alt.is_some() && embedding_fields.is_empty() {
+            return Err(Error::InvalidSchema(
+                "embedding_provider_alt embeds the embedding fields with a second model, but the schema names none: \
+                 add embedding_fields"
+                    .into(),
+            ));
+        }
         let no_model = embedding_provider.as_deref() == Some(NO_MODEL);
         if no_model && !embedding_fields.is_empty() {
             return Err(Error::InvalidSchema(format!(
@@ -416,6 +448,8 @@ impl SchemaRecord {
             references,
             embedding_provider,
             embedding_dims,
+            embedding_provider_alt,
+            embedding_dims_alt: None,
             hnsw,
             short_name: string_setting(map, "short_name")?.unwrap_or_else(|| name.to_string()),
             category: string_setting(map, "category")?.unwrap_or_else(|| "user".to_string()),
@@ -431,6 +465,20 @@ impl SchemaRecord {
     /// vectors ([`NO_MODEL`]).
     pub fn has_vectors(&self) -> bool {
         !self.embedding_fields.is_empty() || self.has_no_model()
+    }
+
+    /// The second vector index of the table as a record of its own (named [`alt_index_name`],
+    /// with the second model and dimension), when it has one.
+    pub fn alt_index(&self) -> Option<SchemaRecord> {
+        let model = self.embedding_provider_alt.clone()?;
+        Some(SchemaRecord {
+            name: alt_index_name(&self.name),
+            embedding_provider: Some(model),
+            embedding_dims: self.embedding_dims_alt,
+            embedding_provider_alt: None,
+            embedding_dims_alt: None,
+            ..self.clone()
+        })
     }
 
     /// Whether the table embeds nothing itself (`embedding_provider: "none"`).

@@ -11,6 +11,11 @@ pub trait Embedder {
     fn embed(&self, model: &str, texts: &[String]) -> Result<Vec<Vec<f32>>>;
     /// The model used when a schema names none (the host's `P8_DEFAULT_EMBEDDING`).
     fn default_model(&self) -> String;
+    /// The second model of tables that name no `embedding_provider_alt` (the host's
+    /// `P8_ALT_EMBEDDING`), if any.
+    fn alt_model(&self) -> Option<String> {
+        None
+    }
 }
 
 /// An embedder that has no provider: every call fails with a hint.

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::json::record::decode_entity;
 use crate::keyword;
 use crate::model::ids::parse_id;
-use crate::model::schema::SchemaRecord;
+use crate::model::schema::{SchemaRecord, alt_index_name, is_alt_index};
 use crate::storage::keys;
 use crate::storage::store::Storage;
 use crate::storage::tx::Tx;
@@ -162,6 +162,20 @@ impl Maintainer<'_> {
         if !rec.has_vectors() || ops.is_empty() {
             return Ok(());
         }
+        if let Some(alt) = rec.alt_index() {
+            // The second model's index follows the same rows; a vector a row brought is the
+            // first model's, so the second embeds the text.
+            let alt_ops = ops
+                .iter()
+                .map(|op| match op {
+                    VecOp::Upsert(id, text, _) => VecOp::Upsert(*id, text.clone(), None),
+                    VecOp::SoftDelete(id) => VecOp::SoftDelete(*id),
+                    VecOp::HardDelete(id) => VecOp::HardDelete(*id),
+                })
+                .collect();
+            self.index_vectors(tx, &alt, alt_ops)?;
+        }
+        let keywords = !is_alt_index(&rec.name);
         let tenant = self.tenant.to_string();
         let table = rec.name.as_str();
         // The last operation on an id wins.
@@ -292,7 +306,7 @@ impl Maintainer<'_> {
                 None => tx.delete(k)?,
             }
         }
-        for (id, text) in keyword {
+        for (id, text) in keyword.into_iter().filter(|_| keywords) {
             keyword::set_document(tx, &tenant, table, &id, text.as_deref())?;
         }
         let meta = self.flush_graph(tx, table, meta)?;
@@ -409,6 +423,11 @@ impl Maintainer<'_> {
             return Ok(());
         }
         self.drop_vectors(tx, &rec.name, true)?;
+        let alt = !is_alt_index(&rec.name);
+        if alt {
+            // The second model's index is built again below, or dropped when there is none now.
+            self.drop_vectors(tx, &alt_index_name(&rec.name), false)?;
+        }
         if rec.embedding_fields.is_empty() {
             return Ok(());
         }
@@ -426,7 +445,7 @@ impl Maintainer<'_> {
                 }
             }
         }
-        for (id, text) in &rows {
+        for (id, text) in rows.iter().filter(|_| alt) {
             keyword::set_document(tx, self.tenant, &rec.name, id, Some(text))?;
         }
         let mut items = Vec::with_capacity(rows.len());
@@ -439,6 +458,9 @@ impl Maintainer<'_> {
             }
         }
         self.insert_vectors(tx, &rec.name, self.new_meta(rec), items)?;
+        if let Some(second) = rec.alt_index().filter(|_| alt) {
+            self.reembed_table(tx, &second)?;
+        }
         Ok(())
     }
 
@@ -450,10 +472,10 @@ impl Maintainer<'_> {
             return Ok(());
         }
         let model = rec.embedding_provider.clone().unwrap_or_else(|| self.embedder.default_model());
-        let probe = self.embedder.embed(&model, &["dimension probe".to_string()])?;
-        let dims = probe.first().map(Vec::len).unwrap_or(0);
-        if dims == 0 {
-            return Err(Error::Embedding(format!("model '{model}' returned no vector for a probe text")));
+        let dims = self.probe(&model)?;
+        if let Some(alt) = rec.embedding_provider_alt.clone().or_else(|| self.embedder.alt_model()) {
+            rec.embedding_dims_alt = Some(self.probe(&alt)?);
+            rec.embedding_provider_alt = Some(alt);
         }
         if let Some(stated) = rec.embedding_dims.filter(|d| *d != dims) {
             return Err(Error::InvalidSchema(format!(
@@ -464,5 +486,14 @@ impl Maintainer<'_> {
         rec.embedding_provider = Some(model);
         rec.embedding_dims = Some(dims);
         Ok(())
+    }
+
+    /// The dimension of `model`'s vectors (one `embed` call). Errors: `Embedding`.
+    fn probe(&self, model: &str) -> Result<usize> {
+        let probe = self.embedder.embed(model, &["dimension probe".to_string()])?;
+        match probe.first().map(Vec::len).unwrap_or(0) {
+            0 => Err(Error::Embedding(format!("model '{model}' returned no vector for a probe text"))),
+            dims => Ok(dims),
+        }
     }
 }

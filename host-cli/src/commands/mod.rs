@@ -71,8 +71,19 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::List { table, limit, offset, after } => entity::list(g, &table, limit, offset, after.as_deref()),
         Command::Count { table } => entity::count(g, &table),
         Command::Query { sql, explain, params } => query::run(g, &sql, explain, params.as_deref()),
-        Command::Search { text, vector, table, top_k, min_score, filter, hybrid, ef_search, include_vectors } => {
-            let options = rem_host::SearchOptions { top_k, min_score, filter, hybrid, ef_search };
+        Command::Search {
+            text,
+            vector,
+            table,
+            top_k,
+            min_score,
+            filter,
+            hybrid,
+            ef_search,
+            include_vectors,
+            vector_field,
+        } => {
+            let options = rem_host::SearchOptions { top_k, min_score, filter, hybrid, ef_search, vector_field };
             let query = match (text, vector) {
                 (_, Some(v)) => rem_host::SearchQuery::Vector(
                     serde_json::from_str(&v).context("--vector must be a JSON array of numbers, e.g. [0.1, 0.2]")?,

@@ -70,6 +70,7 @@ class Database:
         filter: Optional[str],
         hybrid: bool,
         ef_search: Optional[int],
+        vector_field: Optional[str] = None,
     ) -> Any: ...
     def register_core_schemas(self) -> List[str]: ...
     def ingest(

@@ -147,9 +147,10 @@ class AsyncNative:
         filter: Optional[str],
         hybrid: bool,
         ef_search: Optional[int],
+        vector_field: Optional[str] = None,
     ) -> Any:
         args: Dict[str, Any] = {"table": table, "top_k": top_k, "min_score": min_score, "filter": filter,
-                                "hybrid": hybrid, "ef_search": ef_search}
+                                "hybrid": hybrid, "ef_search": ef_search, "vector_field": vector_field}
         if text is not None:
             args["text"] = text
         if vector is not None:

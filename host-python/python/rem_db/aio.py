@@ -297,6 +297,7 @@ class AsyncREMDatabase:
         hybrid: bool = False,
         ef_search: Optional[int] = None,
         include_vectors: bool = False,
+        vector_field: str = "embedding",
     ) -> List[SearchHit]:
         """See :meth:`rem_db.REMDatabase.search`."""
         return await self._call(
@@ -309,6 +310,7 @@ class AsyncREMDatabase:
             hybrid=hybrid,
             ef_search=ef_search,
             include_vectors=include_vectors,
+            vector_field=vector_field,
         )
 
     async def query_natural_language(

@@ -687,6 +687,7 @@ class REMDatabase:
         hybrid: bool = False,
         ef_search: Optional[int] = None,
         include_vectors: bool = False,
+        vector_field: str = "embedding",
     ) -> List[SearchHit]:
         """Semantic search of ``table``'s embedding fields (HNSW, cosine).
 
@@ -702,6 +703,9 @@ class REMDatabase:
                 (reciprocal rank fusion, Cormack et al. 2009); text queries only.
             ef_search: HNSW search breadth for this call (default: the table's, 64).
             include_vectors: give each hit its stored vector as ``embedding`` (see :meth:`get_vectors`).
+            vector_field: the vectors searched: ``"embedding"`` (the table's model) or
+                ``"embedding_alt"`` (the second model's, for a table registered with
+                ``embedding_provider_alt`` or while ``P8_ALT_EMBEDDING`` was set).
 
         Returns:
             Entities with ``_score``, best first.
@@ -720,7 +724,8 @@ class REMDatabase:
             vec = query  # converted (and checked) by the native layer
         else:
             vec = _convert.vector(query)
-        out = self._db.search(table, text, vec, limit, min_score, where, hybrid, ef_search)
+        field = None if vector_field == "embedding" else vector_field
+        out = self._db.search(table, text, vec, limit, min_score, where, hybrid, ef_search, field)
         return self._with_vectors(out, False) if include_vectors else out  # type: ignore[no-any-return]
 
     def stats(self) -> Dict[str, Any]:

@@ -480,6 +480,7 @@ impl Database {
             filter: options.filter.clone(),
             hybrid: options.hybrid,
             ef_search: options.ef_search,
+            vector_field: options.vector_field.clone(),
         };
         self.call(Mode::Read, |db, s, h| db.call_search(s, h, table, &q, &o))
     }

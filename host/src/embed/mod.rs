@@ -63,6 +63,7 @@ pub type CustomEmbedder = Arc<dyn Fn(&[String]) -> Result<Vec<Vec<f32>>, String>
 #[derive(Clone)]
 pub struct Embeddings {
     default_model: String,
+    alt_model: Option<String>,
     model_dir: Option<PathBuf>,
     custom: Option<(String, CustomEmbedder)>,
     openai: OpenAiConfig,
@@ -96,7 +97,20 @@ impl Embeddings {
         let default_model = default_model
             .or_else(|| std::env::var("P8_DEFAULT_EMBEDDING").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
-        Embeddings { default_model, model_dir, custom: None, openai: OpenAiConfig::default() }
+        let alt_model = std::env::var(crate::config::ENV_ALT_EMBEDDING).ok().filter(|s| !s.is_empty());
+        Embeddings { default_model, alt_model, model_dir, custom: None, openai: OpenAiConfig::default() }
+    }
+
+    /// Give tables with embedding fields a second vector per row from `model` (`None`: none),
+    /// instead of `$P8_ALT_EMBEDDING`.
+    pub fn with_alt_model(mut self, model: Option<String>) -> Embeddings {
+        self.alt_model = model;
+        self
+    }
+
+    /// The second model of tables that name no `embedding_provider_alt`, if any.
+    pub fn alt_model(&self) -> Option<&str> {
+        self.alt_model.as_deref()
     }
 
     /// Route model `name` to `f` (for example `custom:my-model`).

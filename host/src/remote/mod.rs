@@ -293,7 +293,8 @@ impl Api for Remote {
     }
     fn search(&self, table: &str, query: &SearchQuery, options: &SearchOptions) -> Result<String> {
         let mut args = json!({"table": table, "top_k": options.top_k, "min_score": options.min_score,
-                              "filter": options.filter, "hybrid": options.hybrid, "ef_search": options.ef_search});
+                              "filter": options.filter, "hybrid": options.hybrid, "ef_search": options.ef_search,
+                              "vector_field": options.vector_field});
         match query {
             SearchQuery::Text(t) => args["text"] = t.clone().into(),
             SearchQuery::Vector(v) => args["vector"] = json!(v),

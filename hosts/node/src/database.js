@@ -188,9 +188,9 @@ export class Database {
     const out = params === undefined ? this.call("query", sql) : this.call("queryWithParams", sql, JSON.stringify(params));
     return JSON.parse(out);
   }
-  search(table, query, { topK = 10, minScore = -1, filter, hybrid = false, efSearch } = {}) {
+  search(table, query, { topK = 10, minScore = -1, filter, hybrid = false, efSearch, vectorField } = {}) {
     const q = typeof query === "string" ? { tag: "text", val: query } : { tag: "vector", val: Float32Array.from(query) };
-    return JSON.parse(this.call("search", table, q, { topK, minScore, filter, hybrid, efSearch }));
+    return JSON.parse(this.call("search", table, q, { topK, minScore, filter, hybrid, efSearch, vectorField }));
   }
   indexStats(table) { return JSON.parse(this.call("indexStats", table)); }
 }

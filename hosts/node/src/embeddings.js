@@ -41,6 +41,8 @@ export class EmbeddingError extends Error {
 export function embeddingsImport(models, defaultModel) {
   return {
     defaultModel: () => defaultModel,
+    // No second model (P8_ALT_EMBEDDING) in the Node host: tables keep one vector per row.
+    altModel: () => undefined,
     embed(model, texts) {
       const f = models[model];
       if (!f) {
