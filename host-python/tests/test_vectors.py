@@ -180,3 +180,17 @@ def test_the_cli_streams_jsonl_pages(tmp_path: Path) -> None:
     after = subprocess.run([*rem, "list", "n", "--limit", "3", "--after", first[-1]["id"]], check=True,
                            capture_output=True, text=True)
     assert len(json.loads(after.stdout)) == 3 and json.loads(after.stdout)[0]["id"] > first[-1]["id"]
+
+
+def test_a_second_model_is_searched_with_vector_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("P8_ALT_EMBEDDING", "hash:16")
+    with rem_db.REMDatabase(tmp_path / "db", embedding_model="hash:64") as db:
+        record = db.register_schema("docs", {"type": "object", "properties": {"t": {"type": "string"}},
+                                             "key_field": "t", "embedding_fields": ["t"]})
+        assert (record["embedding_provider_alt"], record["embedding_dims_alt"]) == ("hash:16", 16)
+        db.insert_batch("docs", [{"t": "green tea"}, {"t": "rust borrow checker"}])
+        hits = db.search("tea", table="docs", limit=1, vector_field="embedding_alt")
+        assert hits[0]["properties"]["t"] == "green tea"
+        assert db.index_stats("docs")["alt"]["live"] == 2
+        with pytest.raises(rem_db.InvalidArgumentError, match="16-dimensional"):
+            db.search([1.0] * 64, table="docs", vector_field="embedding_alt")

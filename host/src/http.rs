@@ -28,6 +28,18 @@ pub(crate) struct Refused {
     pub message: String,
 }
 
+/// A provider failure a caller can act on (the OpenAI-compatible clients tell them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderFailure {
+    /// The provider could not be reached (transport errors until the retries ran out).
+    Connection,
+    /// The provider refused the credentials (HTTP 401 or 403): check the API key.
+    Authentication,
+    /// The provider is rate limiting (HTTP 429 until the retries ran out).
+    RateLimited,
+}
+
 /// What went wrong on the last attempt of a request given up on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum LastTry {
@@ -60,8 +72,8 @@ impl Failure {
     /// The provider failure a caller can act on, with the seconds to wait for a rate limit:
     /// unreachable (`Connection`), credentials refused (401 or 403: `Authentication`), or
     /// rate limited (429 until the retries ran out: `RateLimited`); `None` for other failures.
-    pub fn provider_failure(&self) -> Option<(crate::embed::ProviderFailure, Option<f64>)> {
-        use crate::embed::ProviderFailure as F;
+    pub fn provider_failure(&self) -> Option<(ProviderFailure, Option<f64>)> {
+        use ProviderFailure as F;
         match self {
             Failure::Refused(Refused { status: 401 | 403, .. }) => Some((F::Authentication, None)),
             Failure::Refused(_) => None,

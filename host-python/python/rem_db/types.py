@@ -77,9 +77,7 @@ class GraphPath(TypedDict):
     path: List[Edge]
 
 
-class IndexStats(TypedDict):
-    """Figures of a table's vector index (HNSW, Malkov & Yashunin 2018)."""
-
+class _IndexStatsBase(TypedDict):
     table: str
     embedding_fields: List[str]
     model: str
@@ -93,3 +91,10 @@ class IndexStats(TypedDict):
     tombstones: int
     max_level: int
     resident: int
+
+
+class IndexStats(_IndexStatsBase, total=False):
+    """Figures of a table's vector index (HNSW, Malkov & Yashunin 2018); ``alt``: the same
+    figures of its second model's index (``embedding_alt``), when it has one."""
+
+    alt: "IndexStats"

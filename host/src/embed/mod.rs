@@ -20,17 +20,7 @@ pub use openai::{OpenAi, OpenAiConfig};
 /// The default embedding model when neither the schema nor `P8_DEFAULT_EMBEDDING` names one.
 pub const DEFAULT_MODEL: &str = "local:all-MiniLM-L6-v2";
 
-/// A provider failure a caller can act on (the OpenAI-compatible client tells them apart).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderFailure {
-    /// The provider could not be reached (transport errors until the retries ran out).
-    Connection,
-    /// The provider refused the credentials (HTTP 401 or 403): check the API key.
-    Authentication,
-    /// The provider is rate limiting (HTTP 429 until the retries ran out).
-    RateLimited,
-}
+pub use crate::http::ProviderFailure;
 
 /// Why embedding failed: the message for the `embedding` error case and, when the provider
 /// told, the kind of failure and the seconds it asked to wait (`Retry-After`).
