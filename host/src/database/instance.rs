@@ -271,8 +271,10 @@ impl Database {
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.transaction_in(&mut inner, mode, body)));
         let took = started.elapsed();
         if took >= config::slow_call() {
-            // Through `log`: Python's `logging` (logger `rem`) in the wheel, stderr nowhere else.
-            log::debug!(target: "rem", "slow {mode:?} call: {} ms (tenant {}, {})", took.as_millis(), self.tenant,
+            // A `tracing` event: `rem serve`'s subscriber prints it; without a subscriber (the wheel)
+            // tracing's `log` feature hands it on as a `log` record, which pyo3-log gives Python's
+            // `logging` (logger `rem`).
+            tracing::debug!(target: "rem", "slow {mode:?} call: {} ms (tenant {}, {})", took.as_millis(), self.tenant,
                 self.path.as_ref().map_or_else(|| "in memory".to_string(), |p| p.display().to_string()));
         }
         match outcome {
