@@ -15,6 +15,21 @@ fn close(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6)
 }
 
+/// A table keyed and embedded on `title`, with `models` (`embedding_provider` and maybe
+/// `embedding_provider_alt`) merged in.
+fn titled(models: Value) -> Value {
+    let mut schema = json!({
+        "type": "object",
+        "properties": {"title": {"type": "string"}},
+        "key_field": "title",
+        "embedding_fields": ["title"],
+    });
+    for (k, v) in models.as_object().unwrap() {
+        schema[k] = v.clone();
+    }
+    schema
+}
+
 fn own_vectors_db() -> Database {
     let db = Database::in_memory().unwrap();
     let schema = json!({
@@ -126,13 +141,7 @@ fn bad_vectors_name_the_row_and_change_nothing() {
 #[test]
 fn a_table_with_a_model_takes_a_rows_own_vector_instead_of_embedding() {
     let db = Database::in_memory().unwrap();
-    let schema = json!({
-        "type": "object",
-        "properties": {"title": {"type": "string"}},
-        "key_field": "title",
-        "embedding_fields": ["title"],
-        "embedding_provider": "hash:8",
-    });
+    let schema = titled(json!({"embedding_provider": "hash:8"}));
     db.register_schema("docs", &schema.to_string()).unwrap();
     let mine = [0.0f32, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0];
     let a = parse(&db.insert("docs", &json!({"title": "alpha", "embedding": mine}).to_string()).unwrap());
@@ -183,14 +192,7 @@ fn alt_stats(db: &Database, table: &str) -> Value {
 #[test]
 fn a_second_model_keeps_embedding_alt_vectors_searchable_on_their_own() {
     let db = Database::in_memory().unwrap();
-    let schema = json!({
-        "type": "object",
-        "properties": {"title": {"type": "string"}},
-        "key_field": "title",
-        "embedding_fields": ["title"],
-        "embedding_provider": "hash:32",
-        "embedding_provider_alt": "hash:16",
-    });
+    let schema = titled(json!({"embedding_provider": "hash:32", "embedding_provider_alt": "hash:16"}));
     let rec = parse(&db.register_schema("docs", &schema.to_string()).unwrap());
     assert_eq!(
         (rec["embedding_provider_alt"].as_str(), rec["embedding_dims_alt"].as_u64()),
