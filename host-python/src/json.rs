@@ -145,7 +145,7 @@ pub fn dumps_each(items: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 }
 
 /// Give row `i` of `rows` (JSON object texts) vector `i` of `bytes` (little-endian float32s,
-/// `dims` per vector) as its `embedding` member, written first. Errors: `ValueError` (a buffer
+/// `dims` per vector) as its `embedding` member, written last. Errors: `ValueError` (a buffer
 /// that is not `rows.len()` vectors of `dims`, a row that is not an object).
 pub fn splice_vectors(rows: &mut [String], bytes: &[u8], dims: usize) -> PyResult<()> {
     let want = rows.len() * dims * 4;
@@ -158,12 +158,14 @@ pub fn splice_vectors(rows: &mut [String], bytes: &[u8], dims: usize) -> PyResul
     }
     for (i, (row, chunk)) in rows.iter_mut().zip(bytes.chunks_exact(dims * 4)).enumerate() {
         let v: Vec<f32> = chunk.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        let Some(rest) = row.strip_prefix('{') else {
+        let Some(body) = row.strip_prefix('{').and_then(|r| r.strip_suffix('}')) else {
             return Err(PyValueError::new_err(format!("row {i} is not a JSON object")));
         };
         let list = serde_json::to_string(&v).map_err(|e| PyValueError::new_err(format!("vector {i}: {e}")))?;
-        let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
-        *row = format!("{{\"embedding\":{list}{sep}{rest}");
+        // Written last: of two `embedding` members the engine keeps the later, so `vectors=`
+        // wins over one in the row, as `insert(vector=)` does.
+        let sep = if body.trim().is_empty() { "" } else { "," };
+        *row = format!("{{{body}{sep}\"embedding\":{list}}}");
     }
     Ok(())
 }

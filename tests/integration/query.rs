@@ -129,3 +129,29 @@ fn refusals_are_errors_never_results() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn unknown_columns_in_a_declared_table_are_named_with_a_hint() {
+    let db = rem_host::Database::in_memory().unwrap();
+    let schema = json!({"type": "object", "additionalProperties": false,
+                        "properties": {"category": {"type": "string"}, "title": {"type": "string"}}});
+    db.register_schema("books", &schema.to_string()).unwrap();
+    db.insert("books", &json!({"category": "programming", "title": "SICP"}).to_string()).unwrap();
+    let message = |sql: &str| match db.query(sql) {
+        Err(Error::InvalidQuery { message, .. }) => message,
+        other => panic!("{sql}: {other:?}"),
+    };
+    let m = message("SELECT title FROM books WHERE catgory = 'programming'");
+    assert!(m.contains("'catgory'") && m.contains("did you mean 'category'?"), "{m}");
+    let m = message("SELECT title FROM books WHERE category = \"programming\"");
+    assert!(m.contains("strings take single quotes: write 'programming'"), "{m}");
+    // Declared names, system fields and free-form tables are as before.
+    assert_eq!(
+        parse(&db.query("SELECT title, id FROM books WHERE category = 'programming'").unwrap())[0]["title"],
+        "SICP"
+    );
+    let free = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+    db.register_schema("free", &free.to_string()).unwrap();
+    db.insert("free", &json!({"a": "x", "b": 1}).to_string()).unwrap();
+    assert_eq!(parse(&db.query("SELECT b FROM free WHERE zzz IS NULL").unwrap())[0]["b"], 1);
+}

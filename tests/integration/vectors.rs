@@ -155,6 +155,15 @@ fn a_table_with_a_model_takes_a_rows_own_vector_instead_of_embedding() {
     // Upserting the same text without a vector keeps the row's own vector.
     db.update("alpha", &json!({"title": "alpha"}).to_string()).unwrap();
     assert!(close(db.get_vectors(&ids[..1]).unwrap()[0].as_deref().unwrap(), &mine), "same text keeps it");
+    // New graph parameters alone keep the vectors rows brought.
+    let mut denser = schema.clone();
+    denser["hnsw_m"] = json!(8);
+    db.register_schema("docs", &denser.to_string()).unwrap();
+    assert!(close(db.get_vectors(&ids[..1]).unwrap()[0].as_deref().unwrap(), &mine), "a graph rebuild keeps it");
+    // The same row twice in one batch keeps the vector it brought while its text stays.
+    let twice = [json!({"title": "gamma", "embedding": mine}).to_string(), json!({"title": "gamma"}).to_string()];
+    let gamma = db.insert_batch("docs", &twice).unwrap();
+    assert!(close(db.get_vectors(&gamma[..1]).unwrap()[0].as_deref().unwrap(), &mine));
     // A wrong dimension for a model's table is refused too.
     let err = db.insert("docs", &json!({"title": "g", "embedding": [1, 2]}).to_string()).unwrap_err();
     assert!(err.to_string().contains("8-dimensional"), "{err}");
@@ -203,6 +212,13 @@ fn a_second_model_keeps_embedding_alt_vectors_searchable_on_their_own() {
     }
     let alt = alt_stats(&db, "docs");
     assert_eq!((alt["dims"].as_u64(), alt["live"].as_u64()), (Some(16), Some(3)), "{alt}");
+    // Another second model embeds the rows already there.
+    let mut other = schema.clone();
+    other["embedding_provider_alt"] = json!("hash:12");
+    db.register_schema("docs", &other.to_string()).unwrap();
+    let alt = alt_stats(&db, "docs");
+    assert_eq!((alt["dims"].as_u64(), alt["live"].as_u64()), (Some(12), Some(3)), "{alt}");
+    db.register_schema("docs", &schema.to_string()).unwrap();
     let opts = |field: &str| SearchOptions { top_k: 1, vector_field: Some(field.into()), ..Default::default() };
     let hits = parse(&db.search("docs", &SearchQuery::Text("database".into()), &opts("embedding_alt")).unwrap());
     assert_eq!(hits[0]["properties"]["title"], "sql database");

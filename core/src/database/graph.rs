@@ -76,6 +76,12 @@ impl<S: Storage> Database<S> {
         let Some((table, bytes)) = self.locate(tx, src)? else { return Ok(()) };
         let mut entity = decode_entity(&bytes)?;
         let before = entity.edges.clone();
+        // Inline edges keep `dst` as written; compare in the canonical form edge records use.
+        for e in &mut entity.edges {
+            if let Ok(u) = Uuid::parse_str(&e.dst) {
+                e.dst = u.to_string();
+            }
+        }
         let new = added
             .iter()
             .map(|e| InlineEdge {

@@ -68,7 +68,10 @@ impl<S: Storage> Database<S> {
         let statements = self.parsed.parse(sql)?;
         let query = single_query(&statements)?;
         let (select, table) = compile::source_table(query)?;
-        let schema = self.require_table(&table)?;
+        let schema = match self.require_table(&table) {
+            Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => return refuse("the kv form"),
+            found => found?,
+        };
         let mut q = compile::compile_select(query, select, &schema)?;
         for (on, what) in [
             (!q.order_by.is_empty(), "ORDER BY"),

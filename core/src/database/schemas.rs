@@ -22,6 +22,7 @@ impl<S: Storage> Database<S> {
         let mut tx = self.begin(true)?;
         let key = keys::schema(&self.tenant, name);
         let mut reembed = record.has_vectors();
+        let mut regraph = false;
         if let Some(old) = tx.get(&key)? {
             let old: SchemaRecord = serde_json::from_slice(&old)
                 .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;
@@ -29,19 +30,24 @@ impl<S: Storage> Database<S> {
             if old.indexed_fields != record.indexed_fields || old.covering_fields != record.covering_fields {
                 self.rewrite_indexes(&mut tx, &old, &record)?;
             }
-            let same_vectors = old.embedding_fields == record.embedding_fields
+            let same_model = old.embedding_fields == record.embedding_fields
                 && old.embedding_provider == record.embedding_provider
                 && old.embedding_dims == record.embedding_dims
                 && old.embedding_provider_alt == record.embedding_provider_alt
-                && old.embedding_dims_alt == record.embedding_dims_alt
-                && old.hnsw.map(|p| (p.m, p.ef_construction)) == record.hnsw.map(|p| (p.m, p.ef_construction));
-            reembed = !same_vectors;
+                && old.embedding_dims_alt == record.embedding_dims_alt;
+            let same_graph =
+                old.hnsw.map(|p| (p.m, p.ef_construction)) == record.hnsw.map(|p| (p.m, p.ef_construction));
+            reembed = !same_model;
+            regraph = same_model && !same_graph;
         }
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
         tx.put(key, bytes.clone())?;
         if reembed {
-            // A new model, new fields or new graph parameters: embed and index every row again.
+            // A new model or new fields: embed and index every row again.
             self.vector_index().reembed_table(&mut tx, &record)?;
+        } else if regraph {
+            // New graph parameters only: the stored vectors (rows' own ones too) are indexed again.
+            self.vector_index().rebuild_with_params(&mut tx, &record)?;
         } else if let Some(p) = record.hnsw {
             self.vector_index().set_ef_search(&mut tx, name, p.ef_search)?;
             if record.alt_index().is_some() {

@@ -38,14 +38,17 @@ pub const VECTOR_MEMBER: &str = "embedding";
 /// `P8_ALT_EMBEDDING`), in `search(..., vector_field)`.
 pub const ALT_VECTOR_FIELD: &str = "embedding_alt";
 
+/// What [`alt_index_name`] appends to a table's name.
+pub const ALT_SUFFIX: &str = ".alt";
+
 /// The name of the second vector index of table `table` (a table name never holds a `.`).
 pub fn alt_index_name(table: &str) -> String {
-    format!("{table}.alt")
+    format!("{table}{ALT_SUFFIX}")
 }
 
 /// Whether `name` is an index name of [`alt_index_name`], not a table.
 pub fn is_alt_index(name: &str) -> bool {
-    name.ends_with(".alt")
+    name.ends_with(ALT_SUFFIX)
 }
 
 /// Largest `embedding_dims` a schema may state.
@@ -226,7 +229,7 @@ fn unwrap_record(doc: Value) -> Value {
 
 /// The declared property closest to `name` by edit distance, if it is close enough to be a
 /// misspelling (at most 2 edits, and fewer than half of `name`'s length).
-fn closest<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     declared
         .map(|d| (strsim::levenshtein(&name.to_lowercase(), &d.to_lowercase()), d))
         .filter(|(dist, _)| *dist <= 2 && *dist * 2 < name.chars().count().max(2))

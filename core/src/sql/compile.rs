@@ -9,7 +9,7 @@ use sqlparser::ast::{
 use super::eval::ValueSet;
 use super::ir::{Agg, AggFn, CmpOp, Ex, OrderKey, Projection, Select};
 use crate::error::{Error, Result};
-use crate::model::schema::CompiledSchema;
+use crate::model::schema::{CompiledSchema, VECTOR_MEMBER, closest};
 
 /// System fields readable as ordinary columns.
 pub const SYSTEM_FIELDS: [&str; 5] = ["id", "entity_type", "created_at", "modified_at", "deleted_at"];
@@ -169,7 +169,12 @@ impl Compiler<'_> {
         self.expr(e, scope)
     }
 
-    fn column(&self, path: Vec<String>) -> Result<Ex> {
+    /// A column reference; `quoted` when it was written in double quotes. In a table that
+    /// declares its properties (`additionalProperties: false`) a name that is neither a property,
+    /// a system field nor the stored vector (`embedding`, in a table with vectors) is an
+    /// `InvalidQuery` naming it, with the closest name and, for a double-quoted one, the hint
+    /// that strings take single quotes.
+    fn column(&self, path: Vec<String>, quoted: bool) -> Result<Ex> {
         let first = path[0].as_str();
         if SYSTEM_FIELDS.contains(&first) {
             if path.len() > 1 {
@@ -178,13 +183,20 @@ impl Compiler<'_> {
             return Ok(Ex::Col(path));
         }
         let prop = if first == "properties" && path.len() > 1 { path[1].as_str() } else { first };
-        if self.schema.record.strict {
-            let known = self.schema.record.schema.get("properties").and_then(Value::as_object);
+        let rec = &self.schema.record;
+        if rec.strict && !(prop == VECTOR_MEMBER && rec.has_vectors()) {
+            let known = rec.schema.get("properties").and_then(Value::as_object);
             if !known.is_some_and(|p| p.contains_key(prop)) {
+                let names = known.into_iter().flat_map(|p| p.keys().map(String::as_str)).chain(SYSTEM_FIELDS);
+                let near = closest(prop, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
+                let quotes = match quoted {
+                    true => format!(" (double quotes name a column; strings take single quotes: write '{prop}')"),
+                    false => String::new(),
+                };
                 return Err(Error::query(format!(
-                    "Unknown column '{}' in table '{}'",
+                    "Unknown column '{}' in table '{}'{near}{quotes}",
                     path.join("."),
-                    self.schema.record.name
+                    rec.name
                 )));
             }
         }
@@ -195,8 +207,8 @@ impl Compiler<'_> {
         use ast::Expr as E;
         let b = |x: Ex| Box::new(x);
         Ok(match e {
-            E::Identifier(i) => self.column(vec![i.value.clone()])?,
-            E::CompoundIdentifier(parts) => self.column(ident_path(parts))?,
+            E::Identifier(i) => self.column(vec![i.value.clone()], i.quote_style == Some('"'))?,
+            E::CompoundIdentifier(parts) => self.column(ident_path(parts), false)?,
             E::Value(v) => Ex::Lit(literal(&v.value)?),
             E::Nested(inner) => self.expr(inner, scope)?,
             E::BinaryOp { op: op @ (BinaryOperator::And | BinaryOperator::Or), .. } => {

@@ -99,7 +99,9 @@ impl<'a, S: Storage> Exec<'a, S> {
             }
             plan::Access::Lookup(c) => {
                 let ids = plan::ids(self.store, c)?;
-                'ids: for chunk in ids.chunks(crate::storage::store::SCAN_PAGE as usize) {
+                // Ids come sorted: rows below the smallest id the filter allows are not read.
+                let from = plan.filter.as_ref().and_then(id_floor).map_or(0, |f| ids.partition_point(|id| *id < f));
+                'ids: for chunk in ids[from..].chunks(crate::storage::store::SCAN_PAGE as usize) {
                     let keys: Vec<Vec<u8>> =
                         chunk.iter().map(|id| crate::storage::keys::entity(self.tenant, &plan.table, id)).collect();
                     for bytes in self.store.get_many(&keys)?.into_iter().flatten() {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::json::record::decode_entity;
 use crate::keyword;
 use crate::model::ids::parse_id;
-use crate::model::schema::{SchemaRecord, alt_index_name, is_alt_index};
+use crate::model::schema::{ALT_SUFFIX, NO_MODEL, SchemaRecord, alt_index_name, is_alt_index};
 use crate::storage::keys;
 use crate::storage::store::Storage;
 use crate::storage::tx::Tx;
@@ -178,13 +178,23 @@ impl Maintainer<'_> {
         let keywords = !is_alt_index(&rec.name);
         let tenant = self.tenant.to_string();
         let table = rec.name.as_str();
-        // The last operation on an id wins.
+        // The last operation on an id wins; a vector the row brought earlier in the batch stays
+        // with it while its text is the same (as it would over two calls).
         let mut last: HashMap<[u8; 16], usize> = HashMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            last.insert(op.id(), i);
+        let mut ops: Vec<Option<VecOp>> = ops.into_iter().map(Some).collect();
+        for i in 0..ops.len() {
+            let Some(id) = ops[i].as_ref().map(VecOp::id) else { continue };
+            if let Some(j) = last.insert(id, i) {
+                let earlier = ops[j].take();
+                if let (Some(VecOp::Upsert(_, old_text, Some(v))), Some(VecOp::Upsert(_, text, slot @ None))) =
+                    (earlier, ops[i].as_mut())
+                    && old_text == *text
+                {
+                    *slot = Some(v);
+                }
+            }
         }
-        let ops: Vec<VecOp> =
-            ops.into_iter().enumerate().filter(|(i, op)| last[&op.id()] == *i).map(|(_, op)| op).collect();
+        let ops: Vec<VecOp> = ops.into_iter().flatten().collect();
         let id_keys: Vec<Vec<u8>> = ops.iter().map(|op| layout::id_key(&tenant, table, &op.id())).collect();
         let existing: Vec<Option<IdRecord>> = tx
             .get_many(&id_keys)?
@@ -404,22 +414,17 @@ impl Maintainer<'_> {
         self.flush_graph(tx, table, meta)
     }
 
-    /// Embed every live row of `rec`'s table into a new index (after a schema change). Vectors
-    /// rows brought are replaced by their text's embedding, except in a table without a model,
-    /// whose vectors are kept (with the new graph parameters) while their dimension stays.
+    /// Embed every live row of `rec`'s table into a new index (after a change of model or
+    /// fields, or `rebuild-index` with `reembed`). Vectors rows brought are replaced by their
+    /// text's embedding. A table without a model embeds nothing: its vectors are kept (the graph
+    /// rebuilt with `rec`'s parameters) when it had no model before either and the dimension
+    /// stays, and dropped otherwise (rows bring them again).
     pub(crate) fn reembed_table<S: Storage>(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord) -> Result<()> {
         if rec.has_no_model()
-            && let Some(old) = self.read_meta(tx, &rec.name)?.filter(|m| Some(m.dims) == rec.embedding_dims)
+            && let Some(old) =
+                self.read_meta(tx, &rec.name)?.filter(|m| m.model == NO_MODEL && Some(m.dims) == rec.embedding_dims)
         {
-            let fresh = self.new_meta(rec);
-            let meta = Meta {
-                model: fresh.model,
-                m: fresh.m,
-                ef_construction: fresh.ef_construction,
-                ef_search: fresh.ef_search,
-                ..old
-            };
-            self.rebuild_graph(tx, rec, meta)?;
+            self.rebuild_graph(tx, rec, self.with_params(rec, old))?;
             return Ok(());
         }
         self.drop_vectors(tx, &rec.name, true)?;
@@ -432,7 +437,9 @@ impl Maintainer<'_> {
             return Ok(());
         }
         let mut rows: Vec<([u8; 16], String)> = Vec::new();
-        let mut scan = tx.scan_prefix(&keys::entity_prefix(self.tenant, &rec.name))?;
+        // The rows are the table's, whichever of its indexes is built.
+        let table = rec.name.strip_suffix(ALT_SUFFIX).unwrap_or(&rec.name);
+        let mut scan = tx.scan_prefix(&keys::entity_prefix(self.tenant, table))?;
         loop {
             let page = scan.next_page()?;
             if page.is_empty() {
@@ -460,6 +467,29 @@ impl Maintainer<'_> {
         self.insert_vectors(tx, &rec.name, self.new_meta(rec), items)?;
         if let Some(second) = rec.alt_index().filter(|_| alt) {
             self.reembed_table(tx, &second)?;
+        }
+        Ok(())
+    }
+
+    /// `meta` (an index's header) with `rec`'s model and graph parameters.
+    pub(crate) fn with_params(&self, rec: &SchemaRecord, meta: Meta) -> Meta {
+        let fresh = self.new_meta(rec);
+        Meta {
+            model: fresh.model,
+            m: fresh.m,
+            ef_construction: fresh.ef_construction,
+            ef_search: fresh.ef_search,
+            ..meta
+        }
+    }
+
+    /// Rebuild `rec`'s graphs (its own and its second model's) from their stored vectors with
+    /// `rec`'s parameters: a change of `hnsw_m` or `hnsw_ef_construction` alone keeps every vector.
+    pub(crate) fn rebuild_with_params<S: Storage>(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord) -> Result<()> {
+        for index in std::iter::once(rec.clone()).chain(rec.alt_index()) {
+            if let Some(meta) = self.read_meta(tx, &index.name)? {
+                self.rebuild_graph(tx, &index, self.with_params(&index, meta))?;
+            }
         }
         Ok(())
     }

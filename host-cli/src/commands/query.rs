@@ -32,7 +32,8 @@ fn stream(db: &dyn rem_host::Api, sql: &str, params: Option<&str>) -> Result<boo
     let mut after: Option<String> = None;
     loop {
         let page = match db.query_page(sql, params, after.as_deref(), STREAM_PAGE) {
-            Err(rem_host::Error::Unsupported(_)) if after.is_none() => return Ok(false),
+            // Not a plain SELECT, or a server older than `query-page`: run it whole.
+            Err(rem_host::Error::Unsupported(_) | rem_host::Error::NotFound(_)) if after.is_none() => return Ok(false),
             other => output::parse(&other?)?,
         };
         if let Some(rows) = page["rows"].as_array() {

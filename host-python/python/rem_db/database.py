@@ -494,8 +494,10 @@ class REMDatabase:
         if offset:
             raise InvalidArgumentError("list takes after= or offset=, not both")
         page = self._db.query_page(f'SELECT id FROM "{table}"', None, after, 1000 if limit is None else limit)
+        # A row removed between the two reads is left out.
         return self._then(  # type: ignore[no-any-return]
-            page, lambda p: self._db.get_many([r["id"] for r in p["rows"]])
+            page,
+            lambda p: self._then(self._db.get_many([r["id"] for r in p["rows"]]), lambda es: [e for e in es if e]),
         )
 
     def count(self, table: str) -> int:
