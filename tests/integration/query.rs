@@ -145,6 +145,14 @@ fn unknown_columns_in_a_declared_table_are_named_with_a_hint() {
     assert!(m.contains("'catgory'") && m.contains("did you mean 'category'?"), "{m}");
     let m = message("SELECT title FROM books WHERE category = \"programming\"");
     assert!(m.contains("strings take single quotes: write 'programming'"), "{m}");
+    // A table left out: the keyword after FROM is named, where it stands.
+    match db.query("SELECT *\nFROM WHERE") {
+        Err(Error::InvalidQuery { message, line, column }) => {
+            assert!(message.contains("expected a table name after FROM, found the keyword WHERE"), "{message}");
+            assert_eq!((line, column), (2, 6));
+        }
+        other => panic!("{other:?}"),
+    }
     // Declared names, system fields and free-form tables are as before.
     assert_eq!(
         parse(&db.query("SELECT title, id FROM books WHERE category = 'programming'").unwrap())[0]["title"],

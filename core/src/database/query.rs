@@ -68,7 +68,7 @@ impl<S: Storage> Database<S> {
         let statements = self.parsed.parse(sql)?;
         let query = single_query(&statements)?;
         let (select, table) = compile::source_table(query)?;
-        let schema = match self.require_table(&table) {
+        let schema = match self.source_schema(sql, &table) {
             Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => return refuse("the kv form"),
             found => found?,
         };
@@ -114,6 +114,38 @@ impl<S: Storage> Database<S> {
         }
         let next = if values.len() as u64 == u64::from(limit) { last.unwrap_or(Value::Null) } else { Value::Null };
         Ok(serde_json::json!({"rows": values, "next": next}).to_string())
+    }
+
+    /// The schema of the table a statement reads; a missing table whose name is a clause keyword
+    /// written after FROM (`SELECT * FROM WHERE x = 1`: the table was left out) is an
+    /// `InvalidQuery` saying so, at the keyword's line and column, not a missing table.
+    fn source_schema(&self, sql: &str, table: &str) -> Result<std::rc::Rc<crate::model::schema::CompiledSchema>> {
+        const CLAUSES: [&str; 6] = ["WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET"];
+        match self.require_table(table) {
+            Err(Error::SchemaNotFound(m)) => {
+                let word = table.to_ascii_uppercase();
+                if !CLAUSES.contains(&word.as_str()) {
+                    return Err(Error::SchemaNotFound(m));
+                }
+                // Where the keyword stands: the first word after FROM.
+                let upper = sql.to_ascii_uppercase();
+                let at = upper.find("FROM").map(|f| f + 4).and_then(|f| upper[f..].find(&word).map(|w| f + w));
+                let (line, column) = at.map_or((0, 0), |at| {
+                    let before = &sql[..at];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    (line as u32, column as u32)
+                });
+                Err(Error::InvalidQuery {
+                    message: format!(
+                        "expected a table name after FROM, found the keyword {word}: write SELECT ... FROM <table> {word} ..."
+                    ),
+                    line,
+                    column,
+                })
+            }
+            other => other,
+        }
     }
 
     /// [`Database::query`] returning the rows as values.
@@ -174,7 +206,7 @@ impl<S: Storage> Database<S> {
         let statements = self.parsed.parse(sql)?;
         let query = single_query(&statements)?;
         let (select, table) = compile::source_table(query)?;
-        match self.require_table(&table) {
+        match self.source_schema(sql, &table) {
             Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => {
                 statements::kv_keys(select)?;
             }
@@ -191,7 +223,7 @@ impl<S: Storage> Database<S> {
         let query = single_query(&statements)?;
         let (select, table) = compile::source_table(query)?;
         // `kv` is the natural-key index, unless the tenant registered a table of that name.
-        let schema = match self.require_table(&table) {
+        let schema = match self.source_schema(sql, &table) {
             Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => {
                 if explain {
                     return Ok(vec![Out::Value(
