@@ -13,6 +13,7 @@ pub fn person_schema() -> Value {
             "age": {"type": "integer", "minimum": 0},
             "role": {"type": "string", "enum": ["engineer", "manager", "designer"], "default": "engineer"},
             "tags": {"type": "array", "items": {"type": "string"}, "default": []},
+            "nickname": {"type": "string"},
             "contact": {"type": "object", "properties": {"address": {"type": "object", "properties": {"city": {"type": "string"}}}}}
         },
         "required": ["name", "age"],

@@ -113,7 +113,12 @@ fn refusals_are_errors_never_results() {
         ("INSERT INTO person VALUES (1)", "INSERT"),
         ("UPDATE person SET age = 1", "UPDATE"),
         ("DELETE FROM person", "DELETE"),
-        ("SELECT name FROM person WHERE age + 1 > 3", "not supported"),
+        ("SELECT name FROM person WHERE name SIMILAR TO 'A%'", "not supported"),
+        ("SELECT SOUNDEX(name) FROM person", "the function SOUNDEX() (REM SQL has COALESCE"),
+        ("SELECT INTERVAL '1 day' FROM person", "can only be added to or subtracted from a timestamp"),
+        ("SELECT name FROM person WHERE created_at > NOW() - INTERVAL 'soon'", "is not an interval"),
+        ("SELECT edges FROM person", "edges system field is not readable in SQL yet"),
+        ("SELECT ROUND(age, 1, 2) FROM person", "ROUND() takes 1 to 2 arguments, got 3"),
         ("SELECT name, COUNT(*) FROM person", "GROUP BY"),
         ("SEARCH 'web server' IN person", "no embedding_fields"),
     ];
@@ -158,8 +163,97 @@ fn unknown_columns_in_a_declared_table_are_named_with_a_hint() {
         parse(&db.query("SELECT title, id FROM books WHERE category = 'programming'").unwrap())[0]["title"],
         "SICP"
     );
-    let free = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+    let free = json!({"type": "object", "additionalProperties": true, "properties": {"a": {"type": "string"}}});
     db.register_schema("free", &free.to_string()).unwrap();
     db.insert("free", &json!({"a": "x", "b": 1}).to_string()).unwrap();
     assert_eq!(parse(&db.query("SELECT b FROM free WHERE zzz IS NULL").unwrap())[0]["b"], 1);
+    // What Pydantic emits (properties, no additionalProperties) declares its columns too.
+    let pydantic = json!({"type": "object", "title": "Book", "properties": {"category": {"type": "string"}}});
+    db.register_schema("pbooks", &pydantic.to_string()).unwrap();
+    let m = message("SELECT * FROM pbooks WHERE category = \"programming\"");
+    assert!(m.contains("Unknown column 'programming' in table 'pbooks'") && m.contains("single quotes"), "{m}");
+    assert!(m.contains("additionalProperties: true"), "{m}");
+}
+
+#[test]
+fn expressions_in_select_where_and_order_by() {
+    let r = rows(
+        "SELECT name, age * 2 + 1 AS a, age / 4 AS q, age % 4 AS m, age / 4.0 AS f, name || '!' AS shout, \
+         CASE role WHEN 'manager' THEN 'M' ELSE 'E' END AS grade, \
+         CASE WHEN age > 28 THEN 'senior' WHEN age > 20 THEN 'junior' END AS band, \
+         CAST(age AS TEXT) AS t, COALESCE(NULLIF(role, 'engineer'), LOWER(name)) AS nick, NULLIF(role, 'engineer') AS boss, \
+         ROUND(age / 7.0, 2) AS r, SUBSTR(name, 2, 3) AS mid, LENGTH(name) AS len, CARDINALITY(tags) AS ntags, \
+         REPLACE(role, 'e', 'E') AS rep, TRIM('  x  ') AS tr, ABS(20 - age) AS dist \
+         FROM person ORDER BY age % 10 DESC, name",
+    );
+    let alice = r.iter().find(|x| x["name"] == "Alice").unwrap();
+    assert_eq!(alice["a"], 61);
+    assert_eq!((alice["q"].clone(), alice["m"].clone(), alice["f"].clone()), (json!(7), json!(2), json!(7.5)));
+    assert_eq!(
+        (alice["shout"].clone(), alice["grade"].clone(), alice["band"].clone()),
+        (json!("Alice!"), json!("E"), json!("senior"))
+    );
+    assert_eq!(
+        (alice["t"].clone(), alice["nick"].clone(), alice["boss"].clone()),
+        (json!("30"), json!("alice"), Value::Null)
+    );
+    assert_eq!((alice["r"].clone(), alice["mid"].clone(), alice["len"].clone()), (json!(4.29), json!("lic"), json!(5)));
+    assert_eq!(
+        (alice["ntags"].clone(), alice["rep"].clone(), alice["tr"].clone()),
+        (json!(2), json!("EnginEEr"), json!("x"))
+    );
+    assert_eq!(alice["dist"], 10);
+    // ORDER BY an expression: age % 10 is 5 (Bob, Charlie) then 0 (Alice).
+    assert_eq!(r.iter().map(|x| x["name"].as_str().unwrap()).collect::<Vec<_>>(), ["Bob", "Charlie", "Alice"]);
+    assert_eq!(
+        names("SELECT name FROM person WHERE age + 5 > 35 OR name || role = 'Bobengineer' ORDER BY name"),
+        ["Bob", "Charlie"]
+    );
+    assert_eq!(names("SELECT name FROM person WHERE UPPER(SUBSTRING(name FROM 1 FOR 1)) = 'C'"), ["Charlie"]);
+    assert_eq!(
+        names(
+            "SELECT name FROM person WHERE 'staff' = ANY(tags) AND CARDINALITY(tags) = 2 AND age::text LIKE '3%' ORDER BY name"
+        ),
+        ["Alice", "Charlie"]
+    );
+    // Grouped: expressions over aggregates and over grouping keys.
+    let g = rows(
+        "SELECT role, SUM(age) / COUNT(*) AS mean, MAX(age) - MIN(age) AS spread FROM person GROUP BY role ORDER BY role",
+    );
+    assert_eq!((g[0]["mean"].clone(), g[0]["spread"].clone()), (json!(27), json!(5)));
+}
+
+#[test]
+fn timestamps_and_json_paths() {
+    let db = people();
+    let all = |sql: &str| -> Vec<Value> {
+        parse(&db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))).as_array().unwrap().clone()
+    };
+    // Rows were written just now: inside the last 7 days, none older, none in the future.
+    assert_eq!(all("SELECT name FROM person WHERE created_at > NOW() - INTERVAL '7 days'").len(), 3);
+    assert_eq!(all("SELECT name FROM person WHERE created_at < NOW() - INTERVAL '1 hour'").len(), 0);
+    assert_eq!(all("SELECT name FROM person WHERE created_at <= CURRENT_TIMESTAMP + INTERVAL '1' MINUTE").len(), 3);
+    let day = &all("SELECT DATE_TRUNC('day', created_at) AS d, created_at FROM person LIMIT 1")[0];
+    let (d, created) = (day["d"].as_str().unwrap(), day["created_at"].as_str().unwrap());
+    assert_eq!(d, format!("{}T00:00:00.000000Z", &created[..10]));
+    let counts = all(
+        "SELECT DATE_TRUNC('month', created_at) AS m, COUNT(*) AS n FROM person GROUP BY DATE_TRUNC('month', created_at)",
+    );
+    assert_eq!(counts.iter().map(|c| c["n"].as_u64().unwrap()).sum::<u64>(), 3);
+    // JSON: dotted paths, -> and ->> (text) reach into nested objects alike.
+    let r = all("SELECT name, contact.address.city AS a, contact->'address'->>'city' AS b, tags->0 AS first \
+                 FROM person WHERE contact->'address'->>'city' = 'Delft' ORDER BY name");
+    assert_eq!(r.len(), 2);
+    assert_eq!(
+        (r[0]["a"].clone(), r[0]["b"].clone(), r[0]["first"].clone()),
+        (json!("Delft"), json!("Delft"), json!("engineer"))
+    );
+    // A bad timestamp or unit is an error naming it.
+    let err = db.query("SELECT DATE_TRUNC('fortnight', created_at) AS d FROM person").unwrap_err().to_string();
+    assert!(err.contains("'fortnight'"), "{err}");
+    let err = db
+        .query("SELECT name || ' ' AS x FROM person WHERE 'yesterday' + INTERVAL '1 day' > created_at")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'yesterday' is not a timestamp"), "{err}");
 }

@@ -7,7 +7,8 @@ use sqlparser::ast::{
 };
 
 use super::eval::ValueSet;
-use super::ir::{Agg, AggFn, CmpOp, Ex, OrderKey, Projection, Select};
+use super::ir::{Agg, AggFn, ArithOp, CastTo, CmpOp, Ex, Func, OrderKey, Projection, Select};
+use super::{ir, scalar};
 use crate::error::{Error, Result};
 use crate::model::schema::{CompiledSchema, VECTOR_MEMBER, closest};
 
@@ -123,6 +124,21 @@ fn check_depth(root: &ast::Expr) -> Result<()> {
             }
             E::Between { expr, low, high, .. } => children.extend([&**expr, &**low, &**high]),
             E::Like { expr, pattern, .. } | E::ILike { expr, pattern, .. } => children.extend([&**expr, &**pattern]),
+            E::Case { operand, conditions, else_result, .. } => {
+                children.extend(operand.as_deref());
+                children.extend(conditions.iter().flat_map(|c| [&c.condition, &c.result]));
+                children.extend(else_result.as_deref());
+            }
+            E::Cast { expr, .. } | E::Ceil { expr, .. } | E::Floor { expr, .. } => children.push(expr),
+            E::Substring { expr, substring_from, substring_for, .. } => {
+                children.push(expr);
+                children.extend(substring_from.as_deref());
+                children.extend(substring_for.as_deref());
+            }
+            E::Trim { expr, trim_what, .. } => {
+                children.push(expr);
+                children.extend(trim_what.as_deref());
+            }
             E::Function(f) => {
                 if let FunctionArguments::List(l) = &f.args {
                     children.extend(l.args.iter().filter_map(|a| match a {
@@ -170,12 +186,18 @@ impl Compiler<'_> {
     }
 
     /// A column reference; `quoted` when it was written in double quotes. In a table that
-    /// declares its properties (`additionalProperties: false`) a name that is neither a property,
-    /// a system field nor the stored vector (`embedding`, in a table with vectors) is an
-    /// `InvalidQuery` naming it, with the closest name and, for a double-quoted one, the hint
-    /// that strings take single quotes.
+    /// declares its properties (a non-empty `properties`, and `additionalProperties` not `true`
+    /// or a schema) a name that is neither a property, a system field nor the stored vector
+    /// (`embedding`, in a table with vectors) is an `InvalidQuery` naming it, with the closest
+    /// name and, for a double-quoted one, the hint that strings take single quotes. Free-form
+    /// tables (no properties, or `additionalProperties: true`) read a missing field as `NULL`.
     fn column(&self, path: Vec<String>, quoted: bool) -> Result<Ex> {
         let first = path[0].as_str();
+        if first == "edges" {
+            return Err(Error::Unsupported(
+                "the edges system field is not readable in SQL yet: use TRAVERSE, `rem edges` or get()".into(),
+            ));
+        }
         if SYSTEM_FIELDS.contains(&first) {
             if path.len() > 1 {
                 return Err(Error::query(format!("system field '{first}' has no sub-fields")));
@@ -184,21 +206,28 @@ impl Compiler<'_> {
         }
         let prop = if first == "properties" && path.len() > 1 { path[1].as_str() } else { first };
         let rec = &self.schema.record;
-        if rec.strict && !(prop == VECTOR_MEMBER && rec.has_vectors()) {
-            let known = rec.schema.get("properties").and_then(Value::as_object);
-            if !known.is_some_and(|p| p.contains_key(prop)) {
-                let names = known.into_iter().flat_map(|p| p.keys().map(String::as_str)).chain(SYSTEM_FIELDS);
-                let near = closest(prop, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
-                let quotes = match quoted {
-                    true => format!(" (double quotes name a column; strings take single quotes: write '{prop}')"),
-                    false => String::new(),
-                };
-                return Err(Error::query(format!(
-                    "Unknown column '{}' in table '{}'{near}{quotes}",
-                    path.join("."),
-                    rec.name
-                )));
-            }
+        let known = rec.schema.get("properties").and_then(Value::as_object);
+        let open = matches!(rec.schema.get("additionalProperties"), Some(Value::Bool(true) | Value::Object(_)));
+        let declared = rec.strict || (known.is_some_and(|p| !p.is_empty()) && !open);
+        let vector = prop == VECTOR_MEMBER && rec.has_vectors();
+        if declared && !vector && !known.is_some_and(|p| p.contains_key(prop)) {
+            let names = known.into_iter().flat_map(|p| p.keys().map(String::as_str)).chain(SYSTEM_FIELDS);
+            let near = closest(prop, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
+            let quotes = match quoted {
+                true => format!(" (double quotes name a column; strings take single quotes: write '{prop}')"),
+                false => String::new(),
+            };
+            let undeclared = match rec.strict {
+                true => "",
+                false => {
+                    " (a field the schema does not declare: declare it, or set additionalProperties: true to query undeclared fields)"
+                }
+            };
+            return Err(Error::query(format!(
+                "Unknown column '{}' in table '{}'{near}{quotes}{undeclared}",
+                path.join("."),
+                rec.name
+            )));
         }
         Ok(Ex::Col(path))
     }
@@ -226,10 +255,82 @@ impl Compiler<'_> {
                 }
                 chain(*op == BinaryOperator::And, terms)
             }
-            E::BinaryOp { left, op, right } => match cmp_op(op) {
-                Some(c) => Ex::Cmp(b(self.expr(left, scope)?), c, b(self.expr(right, scope)?)),
-                None => return Err(unsupported(format!("the operator {op}"))),
-            },
+            E::BinaryOp { left, op, right } => {
+                if let Some(c) = cmp_op(op) {
+                    return Ok(Ex::Cmp(b(self.expr(left, scope)?), c, b(self.expr(right, scope)?)));
+                }
+                if let (BinaryOperator::Plus | BinaryOperator::Minus, E::Interval(iv)) = (op, right.as_ref()) {
+                    let mut interval = interval(iv)?;
+                    if *op == BinaryOperator::Minus {
+                        interval = ir::Interval { months: -interval.months, micros: -interval.micros };
+                    }
+                    return Ok(fold(Ex::Shift(b(self.expr(left, scope)?), interval)));
+                }
+                if matches!(op, BinaryOperator::Arrow | BinaryOperator::LongArrow) {
+                    return self.json_path(left, op, right, scope);
+                }
+                let arith = match op {
+                    BinaryOperator::Plus => ArithOp::Add,
+                    BinaryOperator::Minus => ArithOp::Sub,
+                    BinaryOperator::Multiply => ArithOp::Mul,
+                    BinaryOperator::Divide => ArithOp::Div,
+                    BinaryOperator::Modulo => ArithOp::Mod,
+                    BinaryOperator::StringConcat => {
+                        return Ok(fold(Ex::Concat(b(self.expr(left, scope)?), b(self.expr(right, scope)?))));
+                    }
+                    _ => return Err(unsupported(format!("the operator {op}"))),
+                };
+                fold(Ex::Arith(b(self.expr(left, scope)?), arith, b(self.expr(right, scope)?)))
+            }
+            E::Interval(_) => {
+                return Err(Error::query(
+                    "an INTERVAL can only be added to or subtracted from a timestamp (ts + INTERVAL '1 day')",
+                ));
+            }
+            E::Case { operand, conditions, else_result, .. } => {
+                let operand = operand.as_ref().map(|o| self.expr(o, scope).map(b)).transpose()?;
+                let whens = conditions
+                    .iter()
+                    .map(|c| Ok((self.expr(&c.condition, scope)?, self.expr(&c.result, scope)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                let otherwise = else_result.as_ref().map(|x| self.expr(x, scope).map(b)).transpose()?;
+                Ex::Case(operand, whens, otherwise)
+            }
+            E::Cast { kind: ast::CastKind::Cast | ast::CastKind::DoubleColon, expr, data_type, format: None } => {
+                fold(Ex::Cast(b(self.expr(expr, scope)?), cast_to(data_type)?))
+            }
+            E::Ceil { expr, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+                fold(Ex::Call(Func::Ceil, vec![self.expr(expr, scope)?]))
+            }
+            E::Floor { expr, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+                fold(Ex::Call(Func::Floor, vec![self.expr(expr, scope)?]))
+            }
+            E::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![self.expr(expr, scope)?];
+                args.push(match substring_from {
+                    Some(f) => self.expr(f, scope)?,
+                    None => Ex::Lit(Value::from(1)),
+                });
+                if let Some(n) = substring_for {
+                    args.push(self.expr(n, scope)?);
+                }
+                fold(Ex::Call(Func::Substr, args))
+            }
+            E::Trim { trim_where, trim_what, expr, trim_characters } => {
+                let func = match trim_where {
+                    None | Some(ast::TrimWhereField::Both) => Func::Trim,
+                    Some(ast::TrimWhereField::Leading) => Func::Ltrim,
+                    Some(ast::TrimWhereField::Trailing) => Func::Rtrim,
+                };
+                let mut args = vec![self.expr(expr, scope)?];
+                match (trim_what, trim_characters.as_deref()) {
+                    (Some(w), None) => args.push(self.expr(w, scope)?),
+                    (None, Some([c])) => args.push(self.expr(c, scope)?),
+                    (None, None) => {}
+                    _ => return Err(Error::query("TRIM takes one set of characters to remove")),
+                }
+                fold(Ex::Call(func, args))
+            }
             E::UnaryOp { op: UnaryOperator::Not, expr } => Ex::Not(b(self.expr(expr, scope)?)),
             E::UnaryOp { op: UnaryOperator::Minus, expr } => Ex::Neg(b(self.expr(expr, scope)?)),
             E::UnaryOp { op: UnaryOperator::Plus, expr } => self.expr(expr, scope)?,
@@ -273,8 +374,7 @@ impl Compiler<'_> {
             E::Subquery(_) | E::InSubquery { .. } | E::Exists { .. } => {
                 return Err(unsupported("a subquery"));
             }
-            E::Case { .. } => return Err(unsupported("CASE")),
-            E::Cast { .. } => return Err(unsupported("CAST")),
+            E::Cast { .. } => return Err(unsupported("this form of CAST (use CAST(x AS type) or x::type)")),
             other => return Err(unsupported(format!("the expression `{other}`"))),
         })
     }
@@ -334,14 +434,166 @@ impl Compiler<'_> {
             self.aggs.push(Agg { func, arg });
             return Ok(Ex::Agg(self.aggs.len() - 1));
         }
-        let arg = one_arg(&name, args)?.ok_or_else(|| Error::query(format!("{name}(*) is not valid")))?;
-        let arg = Box::new(self.expr(arg, scope)?);
-        match name.as_str() {
-            "LOWER" => Ok(Ex::Lower(arg)),
-            "UPPER" => Ok(Ex::Upper(arg)),
-            _ => Err(unsupported(format!("the function {name}()"))),
+        if matches!(name.as_str(), "NOW" | "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP") {
+            if !args.is_empty() {
+                return Err(Error::query(format!("{name}() takes no arguments")));
+            }
+            // One time for the whole statement, as PostgreSQL's transaction time.
+            return Ok(Ex::Lit(scalar::now()));
         }
+        let func = match name.as_str() {
+            "LOWER" | "UPPER" => None,
+            "COALESCE" => Some((Func::Coalesce, 1, usize::MAX)),
+            "NULLIF" => Some((Func::Nullif, 2, 2)),
+            "ABS" => Some((Func::Abs, 1, 1)),
+            "ROUND" => Some((Func::Round, 1, 2)),
+            "FLOOR" => Some((Func::Floor, 1, 1)),
+            "CEIL" | "CEILING" => Some((Func::Ceil, 1, 1)),
+            "LENGTH" | "CHAR_LENGTH" | "CHARACTER_LENGTH" => Some((Func::Length, 1, 1)),
+            "SUBSTR" | "SUBSTRING" => Some((Func::Substr, 2, 3)),
+            "TRIM" | "BTRIM" => Some((Func::Trim, 1, 2)),
+            "LTRIM" => Some((Func::Ltrim, 1, 2)),
+            "RTRIM" => Some((Func::Rtrim, 1, 2)),
+            "REPLACE" => Some((Func::Replace, 3, 3)),
+            "CONCAT" => Some((Func::Concat, 1, usize::MAX)),
+            "CARDINALITY" => Some((Func::Cardinality, 1, 1)),
+            "ARRAY_LENGTH" => Some((Func::Cardinality, 2, 2)),
+            "DATE_TRUNC" => Some((Func::DateTrunc, 2, 2)),
+            _ => {
+                return Err(unsupported(format!(
+                    "the function {name}() (REM SQL has COALESCE, NULLIF, ABS, ROUND, FLOOR, CEIL, LENGTH, SUBSTR, \
+                     TRIM, LTRIM, RTRIM, REPLACE, CONCAT, LOWER, UPPER, CARDINALITY, ARRAY_LENGTH, DATE_TRUNC, NOW \
+                     and the aggregates COUNT, SUM, AVG, MIN, MAX)"
+                )));
+            }
+        };
+        let Some((func, min, max)) = func else {
+            let arg = one_arg(&name, args)?.ok_or_else(|| Error::query(format!("{name}(*) is not valid")))?;
+            let arg = Box::new(self.expr(arg, scope)?);
+            return Ok(fold(if name == "LOWER" { Ex::Lower(arg) } else { Ex::Upper(arg) }));
+        };
+        let mut exprs = Vec::with_capacity(args.len());
+        for a in args {
+            match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => exprs.push(self.expr(x, scope)?),
+                _ => return Err(Error::query(format!("{name}() takes plain arguments (no *, no names)"))),
+            }
+        }
+        if exprs.len() < min || exprs.len() > max {
+            let count = match (min, max) {
+                (a, b) if a == b => format!("{a}"),
+                (a, usize::MAX) => format!("at least {a}"),
+                (a, b) => format!("{a} to {b}"),
+            };
+            return Err(Error::query(format!("{name}() takes {count} arguments, got {}", exprs.len())));
+        }
+        if name == "ARRAY_LENGTH" {
+            // Arrays here are one-dimensional (JSON arrays): dimension 1 only.
+            if !matches!(exprs.pop(), Some(Ex::Lit(Value::Number(n))) if n.as_i64() == Some(1)) {
+                return Err(Error::query("ARRAY_LENGTH(array, 1): REM arrays have one dimension"));
+            }
+        }
+        Ok(fold(Ex::Call(func, exprs)))
     }
+
+    /// `x -> 'key'` / `x ->> 'key'` (and `-> 0` for array elements) on a column path: the
+    /// path one segment longer, the same as `x.key`; `->>` gives the value's text, as PostgreSQL's does.
+    fn json_path(&mut self, left: &ast::Expr, op: &BinaryOperator, right: &ast::Expr, scope: Scope) -> Result<Ex> {
+        let key = match right {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                ast::Value::Number(n, _) => n.parse::<u64>().ok().map(|n| n.to_string()),
+                _ => None,
+            },
+            _ => None,
+        }
+        .ok_or_else(|| Error::query(format!("{op} takes a quoted key or an array index, got {right}")))?;
+        let path = match self.expr(left, scope)? {
+            Ex::Col(mut path) if !SYSTEM_FIELDS.contains(&path[0].as_str()) => {
+                path.push(key);
+                path
+            }
+            _ => return Err(Error::query(format!("{op} applies to a column holding JSON (write column -> 'key')"))),
+        };
+        let col = Ex::Col(path);
+        Ok(if *op == BinaryOperator::LongArrow { Ex::Cast(Box::new(col), CastTo::Text) } else { col })
+    }
+}
+
+/// Evaluate an expression whose operands are all literals now, once (so `NOW() - INTERVAL
+/// '7 days'` is a literal the planner can use as an index bound). A failure (division by zero,
+/// a bad cast) is left in place to be raised when the query runs.
+fn fold(ex: Ex) -> Ex {
+    if !ex.children().iter().all(|c| matches!(c, Ex::Lit(_))) {
+        return ex;
+    }
+    let empty = crate::model::entity::Entity {
+        id: String::new(),
+        entity_type: String::new(),
+        created_at: String::new(),
+        modified_at: String::new(),
+        deleted_at: None,
+        edges: Vec::new(),
+        properties: Default::default(),
+    };
+    let value = super::eval::eval(&ex, &super::eval::Row { entity: &empty, aggs: &[] });
+    match scalar::take_fault() {
+        Some(_) => ex,
+        None => Ex::Lit(value),
+    }
+}
+
+/// The target of a `CAST`.
+fn cast_to(t: &ast::DataType) -> Result<CastTo> {
+    use ast::DataType as T;
+    Ok(match t {
+        T::Int(_)
+        | T::Integer(_)
+        | T::BigInt(_)
+        | T::SmallInt(_)
+        | T::TinyInt(_)
+        | T::Int8(_)
+        | T::Int4(_)
+        | T::Int2(_)
+        | T::Int64
+        | T::Int32 => CastTo::Integer,
+        T::Real
+        | T::Float(_)
+        | T::Double(_)
+        | T::DoublePrecision
+        | T::Float4
+        | T::Float8
+        | T::Float64
+        | T::Numeric(_)
+        | T::Decimal(_) => CastTo::Float,
+        T::Text | T::Varchar(_) | T::Char(_) | T::String(_) | T::CharVarying(_) | T::Character(_) => CastTo::Text,
+        T::Boolean | T::Bool => CastTo::Boolean,
+        other => {
+            return Err(unsupported(format!(
+                "CAST to {other} (REM SQL casts to INTEGER, FLOAT, NUMERIC, TEXT and BOOLEAN; timestamps are RFC 3339 text)"
+            )));
+        }
+    })
+}
+
+/// An `INTERVAL '...'` literal (a leading unit is appended: `INTERVAL '7' DAY`).
+fn interval(iv: &ast::Interval) -> Result<ir::Interval> {
+    let text = match iv.value.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            ast::Value::Number(n, _) => n.clone(),
+            _ => return Err(Error::query("INTERVAL takes a quoted text such as '7 days'")),
+        },
+        _ => return Err(Error::query("INTERVAL takes a quoted text such as '7 days'")),
+    };
+    if iv.last_field.is_some() {
+        return Err(unsupported("INTERVAL ... TO ... ranges (write INTERVAL '1 day 2 hours')"));
+    }
+    let text = match &iv.leading_field {
+        Some(f) => format!("{text} {}", f.to_string().to_ascii_lowercase()),
+        None => text,
+    };
+    scalar::parse_interval(&text)
 }
 
 fn uint(e: &ast::Expr, what: &str) -> Result<u64> {
@@ -447,7 +699,7 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
     if grouped {
         // Non-aggregate select items must be grouping keys.
         for (name, ex, ast_expr) in &items {
-            if !matches!(ex, Ex::Agg(_)) && contains_bare_column(ex) {
+            if !matches!(ex, Ex::Agg(_)) && ex.reads_bare_column() {
                 let is_key = select_group_matches(&select.group_by, ast_expr);
                 if !is_key {
                     return Err(Error::query(format!(
@@ -511,22 +763,6 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
         limit,
         offset,
     })
-}
-
-fn contains_bare_column(ex: &Ex) -> bool {
-    match ex {
-        Ex::Col(_) => true,
-        Ex::Lit(_) | Ex::Agg(_) => false,
-        Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => {
-            contains_bare_column(a) || contains_bare_column(b)
-        }
-        Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
-            contains_bare_column(a)
-        }
-        Ex::InList(a, l, ..) => contains_bare_column(a) || l.iter().any(contains_bare_column),
-        Ex::Between(a, b, c, _) => contains_bare_column(a) || contains_bare_column(b) || contains_bare_column(c),
-        Ex::Like(a, b, ..) => contains_bare_column(a) || contains_bare_column(b),
-    }
 }
 
 fn select_group_matches(group_by: &GroupByExpr, e: &ast::Expr) -> bool {

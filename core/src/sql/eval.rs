@@ -591,6 +591,24 @@ pub fn eval(ex: &Ex, row: &Row<'_>) -> Value {
             _ => Value::Null,
         },
         Ex::Neg(a) => negate(&operand(a, row)),
+        Ex::Arith(a, op, b) => super::scalar::arith(&operand(a, row), *op, &operand(b, row)),
+        Ex::Concat(a, b) => super::scalar::concat(&operand(a, row), &operand(b, row)),
+        Ex::Call(f, args) => super::scalar::call(*f, &args.iter().map(|a| eval(a, row)).collect::<Vec<_>>()),
+        Ex::Cast(a, to) => super::scalar::cast(&operand(a, row), *to),
+        Ex::Shift(a, iv) => super::scalar::shift(&operand(a, row), *iv),
+        Ex::Case(operand_ex, whens, otherwise) => {
+            let subject = operand_ex.as_ref().map(|o| eval(o, row));
+            for (when, then) in whens {
+                let hit = match &subject {
+                    Some(s) => truthy(&cmp_values(s, CmpOp::Eq, &eval(when, row))),
+                    None => truthy(&eval(when, row)),
+                };
+                if hit {
+                    return eval(then, row);
+                }
+            }
+            otherwise.as_ref().map_or(Value::Null, |e| eval(e, row))
+        }
         Ex::Any(needle, op, arr) => {
             let n = eval(needle, row);
             match eval(arr, row) {

@@ -10,6 +10,7 @@ use super::eval::{Row, eval, total_order, truthy};
 use super::ir::{AggFn, CmpOp, Ex, Projection, Select};
 use super::out::Out;
 use super::plan;
+use super::scalar;
 use crate::error::{Error, Result};
 use crate::json::record::decode_entity;
 use crate::model::entity::Entity;
@@ -38,7 +39,18 @@ impl<'a, S: Storage> Exec<'a, S> {
     }
 
     /// Run a compiled `SELECT` through `access`; returns the output rows and the number of rows read.
+    /// Errors: those of storage, and an expression's failure on a row (division by zero, a bad
+    /// cast: see [`super::scalar`]), which fails the whole query.
     pub fn execute(&self, plan: &Select, rec: &SchemaRecord, access: &plan::Plan) -> Result<(Vec<Out>, u64)> {
+        scalar::take_fault();
+        let result = self.run(plan, rec, access);
+        match scalar::take_fault() {
+            Some(fault) if result.is_ok() => Err(fault),
+            _ => result,
+        }
+    }
+
+    fn run(&self, plan: &Select, rec: &SchemaRecord, access: &plan::Plan) -> Result<(Vec<Out>, u64)> {
         let keep = |r: &Read| {
             let e = &r.entity;
             (plan.include_deleted || e.is_live())

@@ -48,6 +48,81 @@ pub struct Agg {
     pub arg: Ex,
 }
 
+/// Arithmetic operators. Integers stay integers (`/` truncates toward zero, `%` takes the
+/// dividend's sign) and overflow is an error; a float on either side makes the result a float.
+/// Division or remainder by zero is an error, as in PostgreSQL (SQLite returns `NULL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+}
+
+/// Scalar functions (see [`super::scalar`] for each one's rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    /// `COALESCE(a, b, ...)`: the first non-null argument.
+    Coalesce,
+    /// `NULLIF(a, b)`: `NULL` when `a = b`, else `a`.
+    Nullif,
+    /// `ABS(x)`.
+    Abs,
+    /// `ROUND(x [, digits])`: half away from zero.
+    Round,
+    /// `FLOOR(x)`.
+    Floor,
+    /// `CEIL(x)` / `CEILING(x)`.
+    Ceil,
+    /// `LENGTH(s)` / `CHAR_LENGTH(s)`: characters.
+    Length,
+    /// `SUBSTR(s, start [, count])` / `SUBSTRING(s FROM start FOR count)`: 1-based characters.
+    Substr,
+    /// `TRIM([chars FROM] s)` / `BTRIM(s [, chars])`: both ends.
+    Trim,
+    /// `LTRIM(s [, chars])` / `TRIM(LEADING ...)`.
+    Ltrim,
+    /// `RTRIM(s [, chars])` / `TRIM(TRAILING ...)`.
+    Rtrim,
+    /// `REPLACE(s, from, to)`: every occurrence.
+    Replace,
+    /// `CONCAT(a, b, ...)`: text of the non-null arguments.
+    Concat,
+    /// `CARDINALITY(array)` / `ARRAY_LENGTH(array, 1)`: elements.
+    Cardinality,
+    /// `DATE_TRUNC('unit', timestamp)`: RFC 3339 timestamp truncated to the unit.
+    DateTrunc,
+}
+
+/// What `CAST(x AS type)` converts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CastTo {
+    /// `INTEGER`, `INT`, `BIGINT`, `SMALLINT`: 64-bit integer (floats rounded half away from zero).
+    Integer,
+    /// `REAL`, `FLOAT`, `DOUBLE PRECISION`, `NUMERIC`, `DECIMAL`: 64-bit float.
+    Float,
+    /// `TEXT`, `VARCHAR`, `CHAR`, `STRING`.
+    Text,
+    /// `BOOLEAN`, `BOOL`.
+    Boolean,
+}
+
+/// A calendar interval (`INTERVAL '7 days'`): months and microseconds, applied to a timestamp
+/// in UTC (months first, so `'1 month'` from January 31 is the last day of February).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    /// Whole months (years × 12 + months).
+    pub months: i64,
+    /// Days, hours, minutes, seconds and fractions, in microseconds (a day is 86,400 s in UTC).
+    pub micros: i64,
+}
+
 /// A compiled expression.
 #[derive(Debug, Clone)]
 pub enum Ex {
@@ -85,9 +160,52 @@ pub enum Ex {
     Neg(Box<Ex>),
     /// The value of aggregate slot `n` (grouped queries only).
     Agg(usize),
+    /// `a op b` over numbers.
+    Arith(Box<Ex>, ArithOp, Box<Ex>),
+    /// `a || b`: text concatenation (`NULL` if either side is).
+    Concat(Box<Ex>, Box<Ex>),
+    /// A scalar function call.
+    Call(Func, Vec<Ex>),
+    /// `CAST(x AS type)`.
+    Cast(Box<Ex>, CastTo),
+    /// `CASE [operand] WHEN .. THEN .. [ELSE ..] END`: (operand, (when, then) pairs, else).
+    Case(Option<Box<Ex>>, Vec<(Ex, Ex)>, Option<Box<Ex>>),
+    /// `timestamp ± INTERVAL '...'` (the interval negated for `-`).
+    Shift(Box<Ex>, Interval),
 }
 
 impl Ex {
+    /// The expressions this one is computed from, in order.
+    pub fn children(&self) -> Vec<&Ex> {
+        match self {
+            Ex::Col(_) | Ex::Lit(_) | Ex::Agg(_) => Vec::new(),
+            Ex::Cmp(a, _, b)
+            | Ex::And(a, b)
+            | Ex::Or(a, b)
+            | Ex::Any(a, _, b)
+            | Ex::Like(a, b, ..)
+            | Ex::Arith(a, _, b)
+            | Ex::Concat(a, b) => vec![a, b],
+            Ex::Not(a)
+            | Ex::IsNull(a, _)
+            | Ex::Lower(a)
+            | Ex::Upper(a)
+            | Ex::Neg(a)
+            | Ex::LikeLit(a, ..)
+            | Ex::Cast(a, _)
+            | Ex::Shift(a, _) => vec![a],
+            Ex::InList(a, l, ..) => std::iter::once(&**a).chain(l).collect(),
+            Ex::Between(a, b, c, _) => vec![a, b, c],
+            Ex::Call(_, args) => args.iter().collect(),
+            Ex::Case(operand, whens, otherwise) => operand
+                .as_deref()
+                .into_iter()
+                .chain(whens.iter().flat_map(|(w, t)| [w, t]))
+                .chain(otherwise.as_deref())
+                .collect(),
+        }
+    }
+
     /// Add the top-level property names this expression reads to `out`.
     pub fn properties_read(&self, out: &mut std::collections::HashSet<String>) {
         match self {
@@ -95,23 +213,7 @@ impl Ex {
                 let name = if p[0] == "properties" && p.len() > 1 { &p[1] } else { &p[0] };
                 out.insert(name.clone());
             }
-            Ex::Lit(_) | Ex::Agg(_) => {}
-            Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) | Ex::Like(a, b, ..) => {
-                a.properties_read(out);
-                b.properties_read(out);
-            }
-            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
-                a.properties_read(out)
-            }
-            Ex::InList(a, l, ..) => {
-                a.properties_read(out);
-                l.iter().for_each(|e| e.properties_read(out));
-            }
-            Ex::Between(a, b, c, _) => {
-                a.properties_read(out);
-                b.properties_read(out);
-                c.properties_read(out);
-            }
+            other => other.children().into_iter().for_each(|c| c.properties_read(out)),
         }
     }
 
@@ -119,14 +221,16 @@ impl Ex {
     pub fn mentions(&self, name: &str) -> bool {
         match self {
             Ex::Col(p) => p.first().is_some_and(|f| f == name),
-            Ex::Lit(_) | Ex::Agg(_) => false,
-            Ex::Cmp(a, _, b) | Ex::And(a, b) | Ex::Or(a, b) | Ex::Any(a, _, b) => a.mentions(name) || b.mentions(name),
-            Ex::Not(a) | Ex::IsNull(a, _) | Ex::Lower(a) | Ex::Upper(a) | Ex::Neg(a) | Ex::LikeLit(a, ..) => {
-                a.mentions(name)
-            }
-            Ex::InList(a, l, ..) => a.mentions(name) || l.iter().any(|e| e.mentions(name)),
-            Ex::Between(a, b, c, _) => a.mentions(name) || b.mentions(name) || c.mentions(name),
-            Ex::Like(a, b, ..) => a.mentions(name) || b.mentions(name),
+            other => other.children().into_iter().any(|c| c.mentions(name)),
+        }
+    }
+
+    /// Whether the expression reads a column outside an aggregate.
+    pub fn reads_bare_column(&self) -> bool {
+        match self {
+            Ex::Col(_) => true,
+            Ex::Agg(_) => false,
+            other => other.children().into_iter().any(Ex::reads_bare_column),
         }
     }
 }

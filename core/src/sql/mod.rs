@@ -17,6 +17,7 @@ pub mod out;
 pub mod params;
 pub(crate) mod parsed;
 pub mod plan;
+pub mod scalar;
 pub mod statements;
 
 use sqlparser::dialect::GenericDialect;
