@@ -292,7 +292,8 @@ pub enum Command {
         #[arg(long)]
         follow_symlinks: bool,
     },
-    /// Run one REM SQL statement (SELECT, LOOKUP, SEARCH, TRAVERSE, EXPLAIN).
+    /// Run one REM SQL statement (SELECT, LOOKUP, SEARCH, TRAVERSE, EXPLAIN; with --write also
+    /// DELETE FROM t [WHERE ...] [HARD] and UPDATE t SET f = expr [WHERE ...]).
     Query {
         /// The statement, e.g. "SELECT name, age FROM person WHERE age > 30 ORDER BY age".
         sql: String,
@@ -303,6 +304,10 @@ pub enum Command {
         /// (e.g. '[30, "engineer"]') or an object for `:name`, `$name`. Bound as SQL literals.
         #[arg(long, value_name = "JSON")]
         params: Option<String>,
+        /// Allow a statement that writes (DELETE, UPDATE), run in one transaction; prints
+        /// `[{"changed": n}]`. Without it such statements are refused.
+        #[arg(long)]
+        write: bool,
     },
 }
 

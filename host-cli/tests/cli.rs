@@ -70,6 +70,14 @@ fn entity_lifecycle_through_the_cli() {
     assert_eq!(bound, json!([{"name": "Alice"}]));
     let err = fails(d, &["query", "SELECT name FROM person WHERE age > ?", "--params", "[]"]);
     assert!(err.contains("refers to parameter 1, but 0 were given"), "{err}");
+    // SQL writes need --write; they print how many rows changed.
+    let err = fails(d, &["query", "UPDATE person SET age = age + 1"]);
+    assert!(err.contains("--write"), "{err}");
+    let changed =
+        ok(d, &["query", "--write", "UPDATE person SET age = age + ? WHERE name = 'Alice'", "--params", "[1]"]);
+    assert_eq!(changed, json!([{"changed": 1}]));
+    assert_eq!(ok(d, &["query", "SELECT age * 2 AS twice FROM person"]), json!([{"twice": 64}]));
+    assert_eq!(ok(d, &["query", "--write", "UPDATE person SET age = 31"]), json!([{"changed": 1}]));
     assert!(ok(d, &["delete", id])["deleted_at"].is_string());
     assert_eq!(ok(d, &["count", "person"]), json!(0));
     ok(d, &["delete", id, "--hard"]);

@@ -449,6 +449,19 @@ impl Database {
         })
     }
 
+    /// Run one statement that may write (DELETE, UPDATE) in one transaction, with `params` bound
+    /// first if given: the rows of a read, `[{"changed": n}]` for a write.
+    #[pyo3(signature = (sql, params=None))]
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let params = params.map(json::dumps).transpose()?;
+        self.run_json(py, move |db| db.execute(&sql, params.as_deref()))
+    }
+
     /// One page of a plain SELECT in id order after the id `after`: `{"rows": [...], "next": id | None}`.
     #[pyo3(signature = (sql, params=None, after=None, limit=1000))]
     fn query_page<'py>(

@@ -141,6 +141,12 @@ def test_rem_database_finds_the_server_and_raises_the_same_exceptions(tmp_path: 
                 db.count("nobody")
             with pytest.raises(rem_db.NotFoundError):
                 db.update("00000000-0000-0000-0000-000000000000", {"age": 1})
+            # SQL writes go to the server as one call, under its writer permit.
+            assert db.execute("UPDATE person SET age = age + 1 WHERE name = 'Alice'") == 1
+            assert other.sql("SELECT age FROM person WHERE name = 'Alice'") == [{"age": 31}]
+            with pytest.raises(rem_db.ValidationError):
+                db.execute("UPDATE person SET age = -1")
+            assert other.sql("SELECT age FROM person WHERE name = 'Alice'") == [{"age": 31}]
             # Threads on one handle run in parallel on the server.
             errors: List[BaseException] = []
 

@@ -99,6 +99,8 @@ pub trait Api: Send + Sync {
     fn query_with_params(&self, sql: &str, params: &str) -> Result<String>;
     /// See [`crate::Database::query_page`].
     fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String>;
+    /// See [`crate::Database::execute`].
+    fn execute(&self, sql: &str, params: Option<&str>) -> Result<String>;
     /// See [`crate::Database::prepare`].
     fn prepare(&self, sql: &str) -> Result<String>;
     /// See [`crate::Database::search`].
@@ -231,6 +233,9 @@ impl Api for crate::Database {
     }
     fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String> {
         crate::Database::query_page(self, sql, params, after, limit)
+    }
+    fn execute(&self, sql: &str, params: Option<&str>) -> Result<String> {
+        crate::Database::execute(self, sql, params)
     }
     fn prepare(&self, sql: &str) -> Result<String> {
         crate::Database::prepare(self, sql)

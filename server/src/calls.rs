@@ -20,6 +20,7 @@ pub fn writes(name: &str) -> bool {
             | "add-edges"
             | "delete-edge"
             | "rebuild-index"
+            | "execute"
             | "write-document"
             | "write-set"
     )
@@ -155,6 +156,7 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
         "query-page" => {
             db.query_page(a.str("sql")?, a.opt_str("params")?, a.opt_str("after")?, a.opt_u32("limit")?.unwrap_or(1000))
         }
+        "execute" => db.execute(a.str("sql")?, a.opt_str("params")?),
         "prepare" => db.prepare(a.str("sql")?),
         "search" => {
             let query = match (args.get("text").filter(|v| !v.is_null()), args.get("vector").filter(|v| !v.is_null())) {

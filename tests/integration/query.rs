@@ -257,3 +257,46 @@ fn timestamps_and_json_paths() {
         .to_string();
     assert!(err.contains("'yesterday' is not a timestamp"), "{err}");
 }
+
+#[test]
+fn delete_and_update_statements_write_atomically() {
+    let db = people();
+    let all = |sql: &str| -> Value { parse(&db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))) };
+    // query stays read-only; execute runs writes, one transaction each.
+    let err = db.query("DELETE FROM person WHERE age > 30").unwrap_err().to_string();
+    assert!(err.contains("query runs reads only") && err.contains("--write"), "{err}");
+    let changed =
+        |sql: &str| parse(&db.execute(sql, None).unwrap_or_else(|e| panic!("{sql}: {e}")))[0]["changed"].clone();
+    assert_eq!(changed("UPDATE person SET age = age + 1, nickname = LOWER(name) || '!' WHERE role = 'engineer'"), 2);
+    let r = all("SELECT name, age, nickname FROM person ORDER BY name");
+    assert_eq!(r[0], json!({"name": "Alice", "age": 31, "nickname": "alice!"}));
+    assert_eq!(r[2], json!({"name": "Charlie", "age": 35, "nickname": null}));
+    // The secondary index on `role` and the natural key follow the rows.
+    assert_eq!(changed("UPDATE person SET role = 'designer' WHERE name = 'Bob'"), 1);
+    assert_eq!(all("SELECT name FROM person WHERE role = 'designer'"), json!([{"name": "Bob"}]));
+    // A row the schema refuses (age below its minimum) fails the whole statement: nothing changes.
+    let before = all("SELECT name, age FROM person ORDER BY name");
+    match db.execute("UPDATE person SET age = age - 31", None) {
+        Err(Error::Validation(issues)) => assert!(format!("{issues:?}").contains("age"), "{issues:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(all("SELECT name, age FROM person ORDER BY name"), before);
+    let err = db.execute("UPDATE person SET id = 'x'", None).unwrap_err().to_string();
+    assert!(err.contains("system field"), "{err}");
+    let err = db.execute("UPDATE person SET agee = 1", None).unwrap_err().to_string();
+    assert!(err.contains("Unknown column 'agee'") && err.contains("did you mean 'age'?"), "{err}");
+    // DELETE is soft (as delete is), HARD removes; params bind as in query.
+    assert_eq!(parse(&db.execute("DELETE FROM person WHERE age > ?", Some("[33]")).unwrap())[0]["changed"], 1);
+    assert_eq!(all("SELECT COUNT(*) AS n FROM person")[0]["n"], 2);
+    assert_eq!(all("SELECT name FROM person WHERE deleted_at IS NOT NULL"), json!([{"name": "Charlie"}]));
+    assert_eq!(changed("DELETE FROM person WHERE deleted_at IS NOT NULL"), 0, "already deleted");
+    assert_eq!(changed("DELETE FROM person WHERE name = 'Charlie' OR deleted_at IS NOT NULL HARD"), 1);
+    assert_eq!(all("SELECT COUNT(*) AS n FROM person WHERE deleted_at IS NOT NULL OR deleted_at IS NULL")[0]["n"], 2);
+    assert_eq!(db.count("person").unwrap(), 2);
+    // prepare tells reads from writes.
+    let p = parse(&db.prepare("UPDATE person SET age = 1 WHERE name = 'Alice'").unwrap());
+    assert_eq!((p["statement"].clone(), p["read_only"].clone()), (json!("update"), json!(false)));
+    assert_eq!(parse(&db.prepare("SELECT name FROM person").unwrap())["read_only"], true);
+    let err = db.execute("DELETE FROM person WHERE age > 1 RETURNING name", None).unwrap_err().to_string();
+    assert!(err.contains("RETURNING"), "{err}");
+}

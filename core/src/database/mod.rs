@@ -6,6 +6,7 @@
 //! reads and writes through one [`Tx`] and the host commits or aborts the
 //! surrounding storage transaction according to the result.
 
+mod dml;
 mod entities;
 mod graph;
 mod query;

@@ -27,7 +27,7 @@ impl<S: Storage> Database<S> {
     }
 
     /// Query parameters (JSON text) as a value. Errors: `InvalidArgument` (not JSON).
-    fn parse_params(params: &str) -> Result<Value> {
+    pub(super) fn parse_params(params: &str) -> Result<Value> {
         crate::json::parse::parse(params).map_err(|e| match e {
             crate::json::parse::ReadError::Syntax(e) => {
                 Error::InvalidArgument(format!("params are not valid JSON: {e}"))
@@ -196,13 +196,18 @@ impl<S: Storage> Database<S> {
                 ("traverse", Vec::new())
             }
             "EXPLAIN" => ("explain", vec![self.prepare_select(explained(sql))?]),
+            "DELETE" | "UPDATE" => {
+                let (kind, select) = self.prepare_write(sql)?;
+                (kind, vec![self.prepare_select(&select)?])
+            }
             _ => ("select", vec![self.prepare_select(sql)?]),
         };
-        Ok(serde_json::json!({"statement": statement, "tables": tables, "read_only": true}).to_string())
+        let read_only = !matches!(statement, "delete" | "update");
+        Ok(serde_json::json!({"statement": statement, "tables": tables, "read_only": read_only}).to_string())
     }
 
     /// Compile a `SELECT` (or the kv form) without running it; its table.
-    fn prepare_select(&self, sql: &str) -> Result<String> {
+    pub(super) fn prepare_select(&self, sql: &str) -> Result<String> {
         let statements = self.parsed.parse(sql)?;
         let query = single_query(&statements)?;
         let (select, table) = compile::source_table(query)?;
@@ -314,12 +319,11 @@ fn single_query(statements: &[sqlparser::ast::Statement]) -> Result<&sqlparser::
         sqlparser::ast::Statement::Insert(_) => {
             Err(Error::Unsupported("INSERT in SQL is not supported: write with insert or insert_batch".into()))
         }
-        sqlparser::ast::Statement::Update(_) => {
-            Err(Error::Unsupported("UPDATE in SQL is not supported: write with update".into()))
-        }
-        sqlparser::ast::Statement::Delete(_) => {
-            Err(Error::Unsupported("DELETE in SQL is not supported: write with delete".into()))
-        }
+        sqlparser::ast::Statement::Update(_) | sqlparser::ast::Statement::Delete(_) => Err(Error::Unsupported(
+            "UPDATE and DELETE write, and query runs reads only: run them with execute (`rem query --write`, \
+             Python db.execute(sql) or db.query(sql, read_only=False))"
+                .into(),
+        )),
         other => {
             let word = other.to_string().split_whitespace().next().unwrap_or("this statement").to_ascii_uppercase();
             Err(Error::Unsupported(format!(

@@ -211,6 +211,9 @@ impl GuestDatabase for Db {
     fn query_with_params(&self, sql: String, params: String) -> Result<String, WitError> {
         self.db()?.query_with_params(&sql, &params).map_err(to_wit)
     }
+    fn execute(&self, sql: String, params: Option<String>) -> Result<String, WitError> {
+        self.db()?.execute(&sql, params.as_deref()).map_err(to_wit)
+    }
 
     fn prepare(&self, sql: String) -> Result<String, WitError> {
         self.db()?.prepare(&sql).map_err(to_wit)

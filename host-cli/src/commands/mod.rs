@@ -70,7 +70,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Delete { id, hard } => entity::delete(g, &id, hard),
         Command::List { table, limit, offset, after } => entity::list(g, &table, limit, offset, after.as_deref()),
         Command::Count { table } => entity::count(g, &table),
-        Command::Query { sql, explain, params } => query::run(g, &sql, explain, params.as_deref()),
+        Command::Query { sql, explain, params, write } => query::run(g, &sql, explain, params.as_deref(), write),
         Command::Search {
             text,
             vector,

@@ -6,9 +6,13 @@ use crate::cli::Global;
 use crate::output;
 
 /// Run one statement, with `params` (JSON) bound to its placeholders, and print its rows
-/// (or, with `explain`, its plan).
-pub fn run(g: &Global, sql: &str, explain: bool, params: Option<&str>) -> Result<()> {
+/// (or, with `explain`, its plan). With `write`, `DELETE` and `UPDATE` run too (`execute`).
+pub fn run(g: &Global, sql: &str, explain: bool, params: Option<&str>, write: bool) -> Result<()> {
     let db = super::open(g)?;
+    if write && !explain {
+        let out = db.execute(sql, params)?;
+        return output::value(g.format, &output::parse(&out)?);
+    }
     if g.format == crate::cli::Format::Jsonl && !explain && stream(db.as_ref(), sql, params)? {
         return Ok(());
     }

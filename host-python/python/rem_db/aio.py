@@ -246,10 +246,18 @@ class AsyncREMDatabase:
         return await self._call(self.sync.count, table)
 
     async def sql(
-        self, query: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None
+        self,
+        query: str,
+        *,
+        params: Union[Sequence[Any], Mapping[str, Any], None] = None,
+        read_only: bool = True,
     ) -> List[Dict[str, Any]]:
         """See :meth:`rem_db.REMDatabase.sql`."""
-        return await self._call(self.sync.sql, query, params=params)
+        return await self._call(self.sync.sql, query, params=params, read_only=read_only)
+
+    async def execute(self, sql: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None) -> int:
+        """See :meth:`rem_db.REMDatabase.execute`."""
+        return await self._call(self.sync.execute, sql, params=params)
 
     query = sql
 

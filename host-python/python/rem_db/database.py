@@ -25,6 +25,18 @@ PathLike = Union[str, "os.PathLike[str]"]
 VectorLike = Any
 
 
+def _bind(params: Union[Sequence[Any], Mapping[str, Any], None]) -> Any:
+    """Query parameters as the engine takes them: ``None``, a list or a dict.
+
+    Raises:
+        TypeError: ``params`` is a string or neither a sequence nor a mapping."""
+    if params is None:
+        return None
+    if isinstance(params, (str, bytes)) or not isinstance(params, (Sequence, Mapping)):
+        raise TypeError("params must be a list/tuple (for ?, $1) or a dict (for :name)")
+    return params if isinstance(params, Mapping) else list(params)
+
+
 class REMDatabase:
     """One tenant's handle on a REM database: the file opened in this process, or,
     when ``rem serve`` serves it, that server (found by itself through the
@@ -510,12 +522,20 @@ class REMDatabase:
 
     # -- query ---------------------------------------------------------------
 
-    def sql(self, query: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None) -> List[Dict[str, Any]]:
+    def sql(
+        self,
+        query: str,
+        *,
+        params: Union[Sequence[Any], Mapping[str, Any], None] = None,
+        read_only: bool = True,
+    ) -> List[Dict[str, Any]]:
         """Run one REM SQL statement; returns its rows as dicts.
 
-        ``SELECT`` (projections, ``WHERE``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``)
+        ``SELECT`` (projections, expressions, ``WHERE``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``)
         plus ``LOOKUP 'key'``, ``SEARCH 'text' IN table [WHERE ...] [LIMIT n]``,
-        ``TRAVERSE FROM 'id' DEPTH n ...`` and ``EXPLAIN``.
+        ``TRAVERSE FROM 'id' DEPTH n ...`` and ``EXPLAIN``; with ``read_only=False`` also
+        ``DELETE FROM t [WHERE ...] [HARD]`` and ``UPDATE t SET f = expr [WHERE ...]``
+        (see :meth:`execute`), which return ``[{"changed": n}]``.
 
         Args:
             query: the statement.
@@ -523,21 +543,49 @@ class REMDatabase:
                 spliced as text): a sequence for ``?`` (in order), ``?N`` and
                 ``$N``; a mapping for ``:name`` and ``$name``. A list value
                 becomes ``(a, b, ...)`` for ``IN``.
+            read_only: ``True`` (the default) refuses statements that write.
 
         Raises:
             QueryError: a malformed statement (``.line``/``.column`` say where).
-            UnsupportedError: a construct REM does not support (named in the message).
+            UnsupportedError: a construct REM does not support (named in the message), or a
+                write with ``read_only=True``.
             SchemaNotFoundError: an unknown table.
             InvalidArgumentError: missing, unused or unbindable params.
+            ValidationError: an ``UPDATE`` a row's schema refuses (nothing is written).
         """
-        if params is None:
-            text = self._db.query(query)
-        else:
-            if isinstance(params, (str, bytes)) or not isinstance(params, (Sequence, Mapping)):
-                raise TypeError("params must be a list/tuple (for ?, $1) or a dict (for :name)")
-            bound = params if isinstance(params, Mapping) else list(params)
-            text = self._db.query(query, bound)
+        bound = _bind(params)
+        if not read_only:
+            return self._db.execute(query, bound)  # type: ignore[no-any-return]
+        text = self._db.query(query) if bound is None else self._db.query(query, bound)
         return text  # type: ignore[no-any-return]
+
+    def execute(self, sql: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None) -> int:
+        """Run one ``DELETE`` or ``UPDATE`` in one transaction; returns the number of rows changed.
+
+        ``DELETE FROM t [WHERE ...]`` soft-deletes the matching rows (as :meth:`delete` does;
+        a trailing ``HARD`` removes them); ``UPDATE t SET f = expr, ... [WHERE ...]`` sets
+        top-level properties to REM SQL expressions of each row (``SET views = views + 1``)
+        and re-validates every row against its schema. Index entries, vectors and counts are
+        kept in step; a failure on any row changes nothing.
+
+        Args:
+            sql: the statement.
+            params: placeholder values, as for :meth:`sql`.
+
+        Returns:
+            Rows deleted (a soft delete counts rows that were live) or updated.
+
+        Raises:
+            InvalidArgumentError: ``sql`` is not a ``DELETE`` or ``UPDATE`` (use :meth:`sql`).
+            ValidationError: an updated row its schema refuses.
+            QueryError, UnsupportedError, SchemaNotFoundError: as :meth:`sql`.
+        """
+        words = sql.split(None, 1)
+        if not words or words[0].upper() not in ("DELETE", "UPDATE"):
+            raise InvalidArgumentError("execute runs DELETE and UPDATE statements; run reads with sql()")
+        return self._then(  # type: ignore[no-any-return]
+            self._db.execute(sql, _bind(params)), lambda rows: int(rows[0]["changed"])
+        )
 
     query = sql
 

@@ -459,6 +459,15 @@ impl Database {
         self.call(Mode::Read, |db, s, h| db.call_query_page(s, h, sql, params, after, limit))
     }
 
+    /// Run one statement that may write, in one transaction: `DELETE FROM t [WHERE ..] [HARD]`
+    /// (soft; `HARD` removes the rows) or `UPDATE t SET f = expr, .. [WHERE ..]` (re-validated as
+    /// `update`); any other statement runs as `query`. `params` as in `query_with_params`.
+    /// Returns JSON: the rows of a read, `[{"changed": n}]` for a write. Errors: as
+    /// `query_with_params`, plus `Validation` (nothing is written) and `Unsupported`.
+    pub fn execute(&self, sql: &str, params: Option<&str>) -> Result<String> {
+        self.call(Mode::Write, |db, s, h| db.call_execute(s, h, sql, params))
+    }
+
     /// Check one REM SQL statement without reading any row (parse, resolve the table, compile).
     /// Returns JSON `{statement, tables, read_only}`. Errors: the error [`Database::query`]
     /// would return for the same text (`InvalidQuery`, `SchemaNotFound`, `Unsupported`).

@@ -288,6 +288,9 @@ impl Api for Remote {
     fn query_page(&self, sql: &str, params: Option<&str>, after: Option<&str>, limit: u32) -> Result<String> {
         self.call("query-page", &json!({"sql": sql, "params": params, "after": after, "limit": limit}))
     }
+    fn execute(&self, sql: &str, params: Option<&str>) -> Result<String> {
+        self.call("execute", &json!({"sql": sql, "params": params}))
+    }
     fn prepare(&self, sql: &str) -> Result<String> {
         self.call("prepare", &json!({"sql": sql}))
     }

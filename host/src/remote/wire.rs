@@ -68,6 +68,7 @@ pub const CALLS: &[&str] = &[
     "query-with-params",
     "prepare",
     "query-page",
+    "execute",
     "search",
     "index-stats",
     "rebuild-index",

@@ -81,6 +81,7 @@ function direction(d) {
 }
 
 const WRITES = new Set([
+  "execute",
   "registerSchema", "insert", "insertBatch", "update", "delete", "addEdge", "addEdges", "deleteEdge", "rebuildIndex",
 ]);
 
@@ -187,6 +188,10 @@ export class Database {
   query(sql, params) {
     const out = params === undefined ? this.call("query", sql) : this.call("queryWithParams", sql, JSON.stringify(params));
     return JSON.parse(out);
+  }
+  /** Run DELETE or UPDATE (or a read) in one write transaction; `[{changed: n}]` for a write. */
+  execute(sql, params) {
+    return JSON.parse(this.call("execute", sql, params === undefined ? undefined : JSON.stringify(params)));
   }
   search(table, query, { topK = 10, minScore = -1, filter, hybrid = false, efSearch, vectorField } = {}) {
     const q = typeof query === "string" ? { tag: "text", val: query } : { tag: "vector", val: Float32Array.from(query) };

@@ -67,6 +67,8 @@ test("a snapshot reopens with everything in it", async () => {
   assert.equal(again.search("person", "bb", { topK: 1 })[0].properties.name, "B");
   assert.equal(again.traverse("A", { depth: 1 }).length, 2);
   assert.deepEqual(again.query("SELECT name FROM person WHERE age > ?", [1]), [{ name: "B" }]);
+  assert.deepEqual(again.execute("UPDATE person SET age = age + ? WHERE name = 'A'", [10]), [{ changed: 1 }]);
+  assert.deepEqual(again.query("SELECT name FROM person WHERE age > 5"), [{ name: "A" }]);
 });
 
 test("scans page in byte order, both ways", () => {
