@@ -449,6 +449,12 @@ impl Database {
         })
     }
 
+    /// Delete `ids` (ids or natural keys) in one transaction, soft or `hard`; the number deleted.
+    #[pyo3(signature = (ids, hard=false))]
+    fn delete_batch(&self, py: Python<'_>, ids: Vec<String>, hard: bool) -> PyResult<u32> {
+        self.run(py, move |db| db.delete_batch(&ids, hard))
+    }
+
     /// Run one statement that may write (DELETE, UPDATE) in one transaction, with `params` bound
     /// first if given: the rows of a read, `[{"changed": n}]` for a write.
     #[pyo3(signature = (sql, params=None))]

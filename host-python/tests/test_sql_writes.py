@@ -7,7 +7,7 @@ import pytest
 
 from rem_db import REMDatabase
 from rem_db.aio import AsyncREMDatabase
-from rem_db.errors import InvalidArgumentError, UnsupportedError, ValidationError
+from rem_db.errors import InvalidArgumentError, NotFoundError, UnsupportedError, ValidationError
 
 SCHEMA = {
     "type": "object",
@@ -64,3 +64,17 @@ def test_async_execute(tmp_path: Path) -> None:
             await db.close()
 
     asyncio.run(main())
+
+
+def test_delete_batch_is_all_or_nothing(tmp_path: Path) -> None:
+    with REMDatabase(tmp_path / "db", embedding_model="hash:8") as db:
+        fill(db)
+        ids = [r["id"] for r in db.sql("SELECT id FROM post WHERE views < 3")]
+        with pytest.raises(NotFoundError):
+            db.delete_batch([*ids, "00000000-0000-0000-0000-000000000000"])
+        assert db.count("post") == 10, "nothing deleted"
+        assert db.delete_batch(ids) == 3
+        assert db.delete_batch(ids) == 0, "already soft-deleted"
+        assert db.count("post") == 7
+        assert db.delete_batch(["p9"], hard=True) == 1, "natural keys too"
+        assert db.sql("SELECT COUNT(*) AS n FROM post WHERE deleted_at IS NOT NULL OR deleted_at IS NULL") == [{"n": 9}]

@@ -120,6 +120,8 @@ pub trait Api: Send + Sync {
     ) -> Result<FileOutcome>;
     /// See [`crate::Database::write_set`].
     fn write_set(&self, writes: &crate::WriteSet) -> Result<crate::WriteSetOutcome>;
+    /// See [`crate::Database::delete_batch`].
+    fn delete_batch(&self, ids: &[String], hard: bool) -> Result<u32>;
     /// Register every core schema (resources, documents, sessions, messages, moments), all or
     /// none; returns the table names. See [`crate::templates::CORE`].
     fn register_core_schemas(&self) -> Result<Vec<String>> {
@@ -261,5 +263,8 @@ impl Api for crate::Database {
     }
     fn write_set(&self, writes: &crate::WriteSet) -> Result<crate::WriteSetOutcome> {
         crate::Database::write_set(self, writes)
+    }
+    fn delete_batch(&self, ids: &[String], hard: bool) -> Result<u32> {
+        crate::Database::delete_batch(self, ids, hard)
     }
 }

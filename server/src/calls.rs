@@ -23,6 +23,7 @@ pub fn writes(name: &str) -> bool {
             | "execute"
             | "write-document"
             | "write-set"
+            | "delete-batch"
     )
 }
 
@@ -197,6 +198,7 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
                 db.write_document(a.str("documents")?, a.str("table")?, document, chunks, a.bool("force", false)?)?;
             json(&outcome)
         }
+        "delete-batch" => json(&db.delete_batch(&a.strings("ids")?, a.bool("hard", false)?)?),
         "write-set" => {
             let writes: rem_host::WriteSet = serde_json::from_value(args.clone())
                 .map_err(|e| Error::InvalidArgument(format!("write-set: the request is not a write set: {e}")))?;

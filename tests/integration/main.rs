@@ -12,6 +12,7 @@ mod pages;
 mod query;
 mod search;
 mod sqlite_diff;
+mod sqlite_join;
 mod storage;
 mod vectors;
 mod wit;

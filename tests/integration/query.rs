@@ -107,8 +107,11 @@ fn refusals_are_errors_never_results() {
     let db = people();
     let cases = [
         ("SELECT * FROM nonexistent", "does not exist"),
-        ("SELECT * FROM person p JOIN person q ON p.name = q.name", "JOIN"),
-        ("SELECT * FROM person WHERE age IN (SELECT age FROM person)", "subquery"),
+        ("SELECT * FROM person p FULL JOIN person q ON p.name = q.name", "FULL"),
+        (
+            "SELECT name FROM person p WHERE age IN (SELECT age FROM person q WHERE q.name = p.name)",
+            "cannot name the outer",
+        ),
         ("SELECT name, ROW_NUMBER() OVER (ORDER BY age) FROM person", "window"),
         ("INSERT INTO person VALUES (1)", "INSERT"),
         ("UPDATE person SET age = 1", "UPDATE"),
@@ -299,4 +302,86 @@ fn delete_and_update_statements_write_atomically() {
     assert_eq!(parse(&db.prepare("SELECT name FROM person").unwrap())["read_only"], true);
     let err = db.execute("DELETE FROM person WHERE age > 1 RETURNING name", None).unwrap_err().to_string();
     assert!(err.contains("RETURNING"), "{err}");
+}
+
+#[test]
+fn joins_subqueries_with_and_union() {
+    let db = people();
+    let team = json!({"type": "object", "key_field": "role", "properties": {"role": {"type": "string"}, "floor": {"type": "integer"}}});
+    db.register_schema("team", &team.to_string()).unwrap();
+    for (role, floor) in [("engineer", 3), ("manager", 5), ("sales", 1)] {
+        db.insert("team", &json!({"role": role, "floor": floor}).to_string()).unwrap();
+    }
+    let all = |sql: &str| -> Value { parse(&db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))) };
+    let nm = |sql: &str| -> Vec<String> {
+        all(sql).as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(
+        all("SELECT p.name, t.floor FROM person p JOIN team t ON p.role = t.role WHERE t.floor > 2 ORDER BY p.name"),
+        json!([{"name": "Alice", "floor": 3}, {"name": "Bob", "floor": 3}, {"name": "Charlie", "floor": 5}])
+    );
+    // Unqualified names resolve to the one table that has them; LEFT JOIN keeps unmatched rows.
+    assert_eq!(
+        all(
+            "SELECT team.role, COUNT(name) AS people FROM team LEFT JOIN person ON person.role = team.role GROUP BY team.role ORDER BY team.role"
+        ),
+        json!([{"role": "engineer", "people": 2}, {"role": "manager", "people": 1}, {"role": "sales", "people": 0}])
+    );
+    let star = all("SELECT * FROM person p JOIN team t ON p.role = t.role WHERE p.name = 'Charlie'");
+    assert_eq!((star[0]["p"]["age"].clone(), star[0]["t"]["floor"].clone()), (json!(35), json!(5)));
+    assert_eq!(all("SELECT t.* FROM person p JOIN team t ON p.role = t.role WHERE p.name = 'Bob'")[0]["floor"], 3);
+    // Subqueries, WITH, derived tables and UNION.
+    assert_eq!(nm("SELECT name FROM person WHERE role IN (SELECT role FROM team WHERE floor >= 5)"), ["Charlie"]);
+    assert_eq!(
+        nm("SELECT p.name FROM person p WHERE p.age > 30 AND person.age < 99"),
+        ["Charlie"],
+        "aliases qualify one table too"
+    );
+    assert_eq!(nm("SELECT name FROM person WHERE age > (SELECT AVG(age) FROM person) ORDER BY name"), ["Charlie"]);
+    assert_eq!(
+        nm("SELECT name FROM person WHERE NOT EXISTS (SELECT role FROM team WHERE floor > 9) AND age < 26"),
+        ["Bob"]
+    );
+    assert_eq!(
+        all(
+            "WITH senior AS (SELECT name, role FROM person WHERE age >= 30) SELECT s.name, t.floor FROM senior s JOIN team t ON s.role = t.role ORDER BY s.name"
+        ),
+        json!([{"name": "Alice", "floor": 3}, {"name": "Charlie", "floor": 5}])
+    );
+    assert_eq!(
+        all("SELECT d.role, d.n FROM (SELECT role, COUNT(*) AS n FROM person GROUP BY role) AS d WHERE d.n > 1"),
+        json!([{"role": "engineer", "n": 2}])
+    );
+    assert_eq!(
+        all("SELECT role FROM person UNION SELECT role FROM team ORDER BY role"),
+        json!([{"role": "engineer"}, {"role": "manager"}, {"role": "sales"}])
+    );
+    assert_eq!(all("SELECT role FROM person UNION ALL SELECT role FROM team").as_array().unwrap().len(), 6);
+    // EXPLAIN names each table's access path, and the keys the joined table is probed with.
+    let plan = all("EXPLAIN SELECT p.name FROM team t JOIN person p ON p.role = t.role WHERE t.floor = 5");
+    let steps = plan[0]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["rows"], 1, "{plan}");
+    assert_eq!(steps[1]["probe"], "role IN (1 keys of the rows joined so far)", "{plan}");
+    assert_eq!(steps[2]["method"], "hash join");
+    // prepare checks the tables without reading.
+    let p = parse(&db.prepare("SELECT p.name FROM person p JOIN team t ON p.role = t.role").unwrap());
+    assert_eq!((p["tables"].clone(), p["read_only"].clone()), (json!(["person", "team"]), json!(true)));
+    assert!(db.prepare("SELECT name FROM person WHERE role IN (SELECT role FROM nope)").is_err());
+    // Errors name what is wrong.
+    for (sql, needle) in [
+        ("SELECT role FROM person p JOIN team t ON p.role = t.role", "ambiguous"),
+        ("SELECT p.nam FROM person p JOIN team t ON p.role = t.role", "did you mean 'p.name'?"),
+        ("SELECT name FROM person p JOIN team t ON p.age > t.floor", "no equality"),
+        ("SELECT name FROM person, team", "write JOIN ... ON"),
+        ("SELECT name FROM person p RIGHT JOIN team t ON p.role = t.role", "RIGHT JOIN"),
+        ("SELECT name FROM person WHERE age = (SELECT age FROM person)", "more than one row"),
+        ("SELECT name FROM person WHERE role IN (SELECT role, floor FROM team)", "one column"),
+        ("SELECT name FROM (SELECT name FROM person)", "needs an alias"),
+        ("SELECT name FROM person p JOIN person p ON p.name = p.name", "more than once"),
+        ("WITH RECURSIVE r AS (SELECT name FROM person) SELECT * FROM r", "WITH RECURSIVE"),
+        ("SELECT name FROM person EXCEPT SELECT role FROM team", "EXCEPT"),
+    ] {
+        let err = db.query(sql).expect_err(sql).to_string();
+        assert!(err.contains(needle), "{sql}: {err}");
+    }
 }

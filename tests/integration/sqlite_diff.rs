@@ -9,7 +9,7 @@
 use rem_host::Database;
 use serde_json::{Value, json};
 
-fn pick<'a>(r: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
+pub(crate) fn pick<'a>(r: &mut fastrand::Rng, xs: &[&'a str]) -> &'a str {
     xs[r.usize(..xs.len())]
 }
 
@@ -82,7 +82,7 @@ fn predicate(r: &mut fastrand::Rng, depth: u32) -> (String, String) {
     }
 }
 
-fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
+pub(crate) fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef::*;
     match v {
         Null => Value::Null,
@@ -94,7 +94,7 @@ fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
 }
 
 /// Numbers compared as f64 (REM may return 30 where SQLite returns 30.0).
-fn normalise(rows: &[Value]) -> Vec<Vec<Value>> {
+pub(crate) fn normalise(rows: &[Value]) -> Vec<Vec<Value>> {
     rows.iter()
         .map(|r| {
             r.as_object()
@@ -129,7 +129,7 @@ fn fixture(r: &mut fastrand::Rng) -> (Database, rusqlite::Connection) {
 }
 
 /// Run `sql` in SQLite: rows as JSON objects keyed by column name.
-fn run_lite(lite: &rusqlite::Connection, sql: &str) -> Vec<Value> {
+pub(crate) fn run_lite(lite: &rusqlite::Connection, sql: &str) -> Vec<Value> {
     let mut stmt = lite.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
     let mut out = Vec::new();

@@ -10,6 +10,7 @@ mod dml;
 mod entities;
 mod graph;
 mod query;
+mod relational;
 mod schemas;
 mod search;
 

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::Database;
+use super::relational::{self, Env};
 use crate::error::{Error, Result};
 use crate::sql::exec::{Exec, index_fields};
 use crate::sql::ir::{CmpOp, Ex, Projection};
@@ -195,40 +196,84 @@ impl<S: Storage> Database<S> {
                 statements::traverse(sql)?;
                 ("traverse", Vec::new())
             }
-            "EXPLAIN" => ("explain", vec![self.prepare_select(explained(sql))?]),
+            "EXPLAIN" => ("explain", self.prepare_select(explained(sql))?),
             "DELETE" | "UPDATE" => {
                 let (kind, select) = self.prepare_write(sql)?;
-                (kind, vec![self.prepare_select(&select)?])
+                (kind, self.prepare_select(&select)?)
             }
-            _ => ("select", vec![self.prepare_select(sql)?]),
+            _ => ("select", self.prepare_select(sql)?),
         };
         let read_only = !matches!(statement, "delete" | "update");
         Ok(serde_json::json!({"statement": statement, "tables": tables, "read_only": read_only}).to_string())
     }
 
     /// Compile a `SELECT` (or the kv form) without running it; its table.
-    pub(super) fn prepare_select(&self, sql: &str) -> Result<String> {
+    pub(super) fn prepare_select(&self, sql: &str) -> Result<Vec<String>> {
         let statements = self.parsed.parse(sql)?;
         let query = single_query(&statements)?;
+        self.prepare_query(query, Some(sql))
+    }
+
+    /// [`Database::prepare_select`] for a parsed query: the stored tables it reads. A query over
+    /// several sources has its tables checked, not compiled (its `WITH` tables would have to be
+    /// read first); subqueries are checked the same way and stand for no rows.
+    fn prepare_query(&self, query: &sqlparser::ast::Query, text: Option<&str>) -> Result<Vec<String>> {
+        if relational::is_relational(query, &Env::default()) {
+            let tables = relational::tables(query);
+            for t in &tables {
+                self.require_table(t)?;
+            }
+            return Ok(tables);
+        }
         let (select, table) = compile::source_table(query)?;
-        match self.source_schema(sql, &table) {
+        let written = text.map_or_else(|| query.to_string(), str::to_string);
+        let inner = std::cell::RefCell::new(Vec::new());
+        match self.source_schema(&written, &table) {
             Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => {
                 statements::kv_keys(select)?;
             }
             found => {
-                compile::compile_select(query, select, &*found?)?;
+                let check = |q: &sqlparser::ast::Query| {
+                    inner.borrow_mut().extend(self.prepare_query(q, None)?);
+                    Ok(Vec::new())
+                };
+                compile::compile_select_with(query, select, &*found?, &check)?;
             }
         }
-        Ok(table)
+        let mut tables = vec![table];
+        for t in inner.into_inner() {
+            if !tables.contains(&t) {
+                tables.push(t);
+            }
+        }
+        Ok(tables)
     }
 
     /// Parse, plan and run a `SELECT` (or the kv form); with `explain`, return the plan instead of the rows.
     fn select(&self, sql: &str, explain: bool) -> Result<Vec<Out>> {
         let statements = self.parsed.parse(sql)?;
         let query = single_query(&statements)?;
+        self.select_query(query, explain, &Env::default(), Some(sql))
+    }
+
+    /// Plan and run a parsed query, with the `WITH` tables of `env` in scope: one stored table
+    /// through the planner, anything else (joins, `WITH`, derived tables, `UNION`) through
+    /// [`super::relational`]. Subqueries in expressions run once, first. `text` is the statement
+    /// as written, when it is one (for error positions).
+    pub(super) fn select_query(
+        &self,
+        query: &sqlparser::ast::Query,
+        explain: bool,
+        env: &Env,
+        text: Option<&str>,
+    ) -> Result<Vec<Out>> {
+        if relational::is_relational(query, env) {
+            return self.relational(query, explain, env);
+        }
         let (select, table) = compile::source_table(query)?;
         // `kv` is the natural-key index, unless the tenant registered a table of that name.
-        let schema = match self.source_schema(sql, &table) {
+        let written = text.map_or_else(|| query.to_string(), str::to_string);
+        let schema = match self.source_schema(&written, &table) {
             Err(Error::SchemaNotFound(_)) if table.eq_ignore_ascii_case("kv") => {
                 if explain {
                     return Ok(vec![Out::Value(
@@ -239,7 +284,8 @@ impl<S: Storage> Database<S> {
             }
             found => found?,
         };
-        let q = compile::compile_select(query, select, &schema)?;
+        let run = |q: &sqlparser::ast::Query| self.query_values(q, env);
+        let q = compile::compile_select_with(query, select, &schema, &run)?;
         // The live count is read only by the planner and EXPLAIN, not by a covered lookup.
         let mut table_rows = None;
         let covered = covering::covered(self.tenant(), &schema.record, &q);

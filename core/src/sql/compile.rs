@@ -37,9 +37,49 @@ enum Scope {
     Group,
 }
 
+/// One source of a query's rows when it has several (a join) or rows already computed (a
+/// `WITH` table, a derived table): its alias and, for a table, its schema (`None`: free-form
+/// rows, whose missing columns read as NULL).
+pub struct Source<'a> {
+    /// The name columns are qualified with (the alias, else the table's name).
+    pub alias: String,
+    /// The table's schema, for checking column names.
+    pub schema: Option<&'a CompiledSchema>,
+}
+
+/// Runs an uncorrelated subquery (`IN (SELECT ..)`, `EXISTS (..)`, `(SELECT ..)`) once, while
+/// the outer query is compiled: its rows as JSON objects.
+pub type Subqueries<'a> = &'a dyn Fn(&ast::Query) -> Result<Vec<Value>>;
+
+/// What column names resolve against.
+enum Names<'a> {
+    /// One table: names are its properties and system fields.
+    Table(&'a CompiledSchema),
+    /// Several sources: names are `alias.column`, or a column only one source has.
+    Sources(&'a [Source<'a>]),
+}
+
 struct Compiler<'a> {
-    schema: &'a CompiledSchema,
+    names: Names<'a>,
+    /// The alias of a one-table query's table (`FROM person p`), which qualifies its columns.
+    alias: Option<String>,
     aggs: Vec<Agg>,
+    subqueries: Option<Subqueries<'a>>,
+}
+
+/// Whether `prop` is a column of a table with this schema (`None`: free-form, every name is).
+/// Declared tables are those with a non-empty `properties` and `additionalProperties` not
+/// `true` (what Pydantic emits), or `additionalProperties: false`.
+fn declares(schema: Option<&CompiledSchema>, prop: &str) -> bool {
+    let Some(schema) = schema else { return true };
+    if SYSTEM_FIELDS.contains(&prop) {
+        return true;
+    }
+    let rec = &schema.record;
+    let known = rec.schema.get("properties").and_then(Value::as_object);
+    let open = matches!(rec.schema.get("additionalProperties"), Some(Value::Bool(true) | Value::Object(_)));
+    let declared = rec.strict || (known.is_some_and(|p| !p.is_empty()) && !open);
+    !declared || (prop == VECTOR_MEMBER && rec.has_vectors()) || known.is_some_and(|p| p.contains_key(prop))
 }
 
 fn ident_path(parts: &[ast::Ident]) -> Vec<String> {
@@ -191,7 +231,15 @@ impl Compiler<'_> {
     /// (`embedding`, in a table with vectors) is an `InvalidQuery` naming it, with the closest
     /// name and, for a double-quoted one, the hint that strings take single quotes. Free-form
     /// tables (no properties, or `additionalProperties: true`) read a missing field as `NULL`.
-    fn column(&self, path: Vec<String>, quoted: bool) -> Result<Ex> {
+    fn column(&self, mut path: Vec<String>, quoted: bool) -> Result<Ex> {
+        let schema = match &self.names {
+            Names::Table(schema) => schema,
+            Names::Sources(sources) => return source_column(sources, path, quoted),
+        };
+        // `p.name` with `FROM person p` (or `person.name`): the table's own column.
+        if path.len() > 1 && (self.alias.as_deref() == Some(path[0].as_str()) || path[0] == schema.record.name) {
+            path.remove(0);
+        }
         let first = path[0].as_str();
         if first == "edges" {
             return Err(Error::Unsupported(
@@ -205,12 +253,9 @@ impl Compiler<'_> {
             return Ok(Ex::Col(path));
         }
         let prop = if first == "properties" && path.len() > 1 { path[1].as_str() } else { first };
-        let rec = &self.schema.record;
-        let known = rec.schema.get("properties").and_then(Value::as_object);
-        let open = matches!(rec.schema.get("additionalProperties"), Some(Value::Bool(true) | Value::Object(_)));
-        let declared = rec.strict || (known.is_some_and(|p| !p.is_empty()) && !open);
-        let vector = prop == VECTOR_MEMBER && rec.has_vectors();
-        if declared && !vector && !known.is_some_and(|p| p.contains_key(prop)) {
+        let rec = &schema.record;
+        if !declares(Some(schema), prop) {
+            let known = rec.schema.get("properties").and_then(Value::as_object);
             let names = known.into_iter().flat_map(|p| p.keys().map(String::as_str)).chain(SYSTEM_FIELDS);
             let near = closest(prop, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
             let quotes = match quoted {
@@ -223,8 +268,15 @@ impl Compiler<'_> {
                     " (a field the schema does not declare: declare it, or set additionalProperties: true to query undeclared fields)"
                 }
             };
+            let outer = match path.len() > 1 {
+                true => format!(
+                    " ('{}' is not this query's table or alias; a subquery cannot name the outer query's columns yet)",
+                    path[0]
+                ),
+                false => String::new(),
+            };
             return Err(Error::query(format!(
-                "Unknown column '{}' in table '{}'{near}{quotes}{undeclared}",
+                "Unknown column '{}' in table '{}'{near}{quotes}{undeclared}{outer}",
                 path.join("."),
                 rec.name
             )));
@@ -371,12 +423,40 @@ impl Compiler<'_> {
                 Ex::Any(b(self.expr(left, scope)?), op, b(self.expr(right, scope)?))
             }
             E::Function(f) => self.function(f, scope)?,
-            E::Subquery(_) | E::InSubquery { .. } | E::Exists { .. } => {
-                return Err(unsupported("a subquery"));
+            E::InSubquery { expr, subquery, negated } => {
+                let target = b(self.expr(expr, scope)?);
+                let items: Vec<Ex> = self
+                    .subquery(subquery)?
+                    .into_iter()
+                    .map(|row| one_value(row).map(Ex::Lit))
+                    .collect::<Result<_>>()?;
+                let set = ValueSet::of(&items).map(Box::new);
+                Ex::InList(target, items, *negated, set)
+            }
+            E::Exists { subquery, negated } => Ex::Lit(Value::Bool(self.subquery(subquery)?.is_empty() == *negated)),
+            E::Subquery(subquery) => {
+                let rows = self.subquery(subquery)?;
+                match rows.len() {
+                    0 => Ex::Lit(Value::Null),
+                    1 => Ex::Lit(one_value(rows.into_iter().next().unwrap_or(Value::Null))?),
+                    n => {
+                        return Err(Error::query(format!(
+                            "more than one row ({n}) returned by a subquery used as an expression: add LIMIT 1 or an aggregate"
+                        )));
+                    }
+                }
             }
             E::Cast { .. } => return Err(unsupported("this form of CAST (use CAST(x AS type) or x::type)")),
             other => return Err(unsupported(format!("the expression `{other}`"))),
         })
+    }
+
+    /// Run an uncorrelated subquery now (its rows), or refuse it where none can run.
+    fn subquery(&self, q: &ast::Query) -> Result<Vec<Value>> {
+        match self.subqueries {
+            Some(run) => run(q),
+            None => Err(unsupported("a subquery here")),
+        }
     }
 
     fn function(&mut self, f: &ast::Function, scope: Scope) -> Result<Ex> {
@@ -392,6 +472,13 @@ impl Compiler<'_> {
             .join(".");
         if f.over.is_some() {
             return Err(unsupported(format!("the window function {name}() OVER (...)")));
+        }
+        // A keyword the parser reads as a function without parentheses (`user`): a column.
+        if matches!(f.args, FunctionArguments::None)
+            && !matches!(name.as_str(), "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP")
+            && let [ObjectNamePart::Identifier(i)] = f.name.0.as_slice()
+        {
+            return self.column(vec![i.value.clone()], i.quote_style == Some('"'));
         }
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(unsupported(format!("{name}() with FILTER or WITHIN GROUP")));
@@ -520,9 +607,77 @@ impl Compiler<'_> {
     }
 }
 
+/// Compile one expression over several sources (a join's `ON`), subqueries run by `subqueries`.
+pub fn expr_over(e: &ast::Expr, sources: &[Source<'_>], subqueries: Subqueries<'_>) -> Result<Ex> {
+    let mut c =
+        Compiler { names: Names::Sources(sources), alias: None, aggs: Vec::new(), subqueries: Some(subqueries) };
+    c.top(e, Scope::Row)
+}
+
+/// The one column of a subquery's row. Errors: `InvalidQuery` when it has several.
+fn one_value(row: Value) -> Result<Value> {
+    match row {
+        Value::Object(m) if m.len() == 1 => Ok(m.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null)),
+        Value::Object(m) => Err(Error::query(format!(
+            "a subquery used as a value must return one column; this one returns {}",
+            m.len()
+        ))),
+        other => Ok(other),
+    }
+}
+
 /// Evaluate an expression whose operands are all literals now, once (so `NOW() - INTERVAL
 /// '7 days'` is a literal the planner can use as an index bound). A failure (division by zero,
 /// a bad cast) is left in place to be raised when the query runs.
+/// A column of a query over several sources: `alias.column...`, or an unqualified name only
+/// one source has (one that declares it, else the one free-form source). Errors:
+/// `InvalidQuery` for an unknown alias or column, or a name several sources have.
+fn source_column(sources: &[Source<'_>], path: Vec<String>, quoted: bool) -> Result<Ex> {
+    let aliases = || sources.iter().map(|s| s.alias.as_str()).collect::<Vec<_>>().join(", ");
+    if path.len() > 1
+        && let Some(src) = sources.iter().find(|s| s.alias == path[0])
+    {
+        if path[1] == "edges" {
+            return Err(Error::Unsupported("the edges system field is not readable in SQL yet: use TRAVERSE".into()));
+        }
+        if !declares(src.schema, &path[1]) {
+            let known = src.schema.and_then(|s| s.record.schema.get("properties")).and_then(Value::as_object);
+            let names = known.into_iter().flat_map(|p| p.keys().map(String::as_str)).chain(SYSTEM_FIELDS);
+            let near =
+                closest(&path[1], names).map(|n| format!("; did you mean '{}.{n}'?", path[0])).unwrap_or_default();
+            return Err(Error::query(format!("Unknown column '{}' in '{}'{near}", path.join("."), path[0])));
+        }
+        return Ok(Ex::Col(path));
+    }
+    let name = &path[0];
+    let declaring: Vec<&Source<'_>> =
+        sources.iter().filter(|s| s.schema.is_some() && declares(s.schema, name)).collect();
+    let free: Vec<&Source<'_>> = sources.iter().filter(|s| s.schema.is_none()).collect();
+    let src = match (declaring.as_slice(), free.as_slice()) {
+        ([one], _) | ([], [one]) => *one,
+        ([], []) => {
+            let quotes = match quoted {
+                true => format!(" (double quotes name a column; strings take single quotes: write '{name}')"),
+                false => String::new(),
+            };
+            return Err(Error::query(format!(
+                "Unknown column '{}': no table of this query ({}) has it{quotes}",
+                path.join("."),
+                aliases()
+            )));
+        }
+        _ => {
+            return Err(Error::query(format!(
+                "column reference '{name}' is ambiguous: qualify it with one of {}",
+                aliases()
+            )));
+        }
+    };
+    let mut qualified = vec![src.alias.clone()];
+    qualified.extend(path);
+    Ok(Ex::Col(qualified))
+}
+
 fn fold(ex: Ex) -> Ex {
     if !ex.children().iter().all(|c| matches!(c, Ex::Lit(_))) {
         return ex;
@@ -649,8 +804,38 @@ pub fn source_table(query: &ast::Query) -> Result<(&ast::Select, String)> {
     Ok((select, table))
 }
 
-/// Compile a `SELECT` over `schema`'s table.
+/// Compile a `SELECT` over `schema`'s table (subqueries refused).
 pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &CompiledSchema) -> Result<Select> {
+    compile_with(query, select, Names::Table(schema), None)
+}
+
+/// [`compile_select`], running uncorrelated subqueries with `subqueries`.
+pub fn compile_select_with(
+    query: &ast::Query,
+    select: &ast::Select,
+    schema: &CompiledSchema,
+    subqueries: Subqueries<'_>,
+) -> Result<Select> {
+    compile_with(query, select, Names::Table(schema), Some(subqueries))
+}
+
+/// Compile a `SELECT` over rows combined from `sources` (each row's properties hold one object
+/// per source alias; see [`Source`]).
+pub fn compile_sources(
+    query: &ast::Query,
+    select: &ast::Select,
+    sources: &[Source<'_>],
+    subqueries: Subqueries<'_>,
+) -> Result<Select> {
+    compile_with(query, select, Names::Sources(sources), Some(subqueries))
+}
+
+fn compile_with(
+    query: &ast::Query,
+    select: &ast::Select,
+    names: Names<'_>,
+    subqueries: Option<Subqueries<'_>>,
+) -> Result<Select> {
     if select.into.is_some() {
         return Err(unsupported("SELECT INTO"));
     }
@@ -665,7 +850,16 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
         Some(ast::Distinct::Distinct) => true,
         Some(other) => return Err(unsupported(format!("{other}"))),
     };
-    let mut c = Compiler { schema, aggs: Vec::new() };
+    let (table, all_members) = match &names {
+        Names::Table(schema) => (schema.record.name.clone(), None),
+        Names::Sources(sources) => (String::new(), Some(sources.iter().map(|s| s.alias.clone()).collect::<Vec<_>>())),
+    };
+    let alias = select.from.first().and_then(|f| match &f.relation {
+        TableFactor::Table { alias: Some(a), .. } => Some(a.name.value.clone()),
+        _ => None,
+    });
+    let mut c = Compiler { names, alias, aggs: Vec::new(), subqueries };
+    let mut members: Option<Vec<String>> = None;
     let filter = select.selection.as_ref().map(|w| c.top(w, Scope::Row)).transpose()?;
     let group_by = match &select.group_by {
         GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => {
@@ -678,9 +872,27 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
     for item in &select.projection {
         match item {
             SelectItem::Wildcard(_) => star = true,
+            SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _)
+                if all_members.as_ref().is_some_and(|m| m.contains(&name.to_string())) =>
+            {
+                star = true;
+                members.get_or_insert_with(Vec::new).push(name.to_string());
+            }
             SelectItem::UnnamedExpr(e) => {
                 let ex = c.top(e, Scope::Group)?;
-                items.push((default_name(e), ex, e))
+                let mut name = default_name(e);
+                // `p.name` (a table or alias, then a column) is named `name`, as PostgreSQL names it.
+                let qualifies = |q: &str| match &all_members {
+                    Some(all) => all.iter().any(|a| a == q),
+                    None => q == table || c.alias.as_deref() == Some(q),
+                };
+                if let ast::Expr::CompoundIdentifier(parts) = e
+                    && parts.len() > 1
+                    && qualifies(&parts[0].value)
+                {
+                    name = ident_path(&parts[1..]).join(".");
+                }
+                items.push((name, ex, e))
             }
             SelectItem::ExprWithAlias { expr, alias } => {
                 items.push((alias.value.clone(), c.top(expr, Scope::Group)?, expr))
@@ -746,9 +958,12 @@ pub fn compile_select(query: &ast::Query, select: &ast::Select, schema: &Compile
     };
     let include_deleted = filter.as_ref().is_some_and(|f| f.mentions("deleted_at"));
     Ok(Select {
-        table: schema.record.name.clone(),
+        table,
         projection: if star {
-            Projection::Star
+            match (members, all_members) {
+                (Some(m), _) | (None, Some(m)) => Projection::Members(m),
+                (None, None) => Projection::Star,
+            }
         } else {
             Projection::Items(items.into_iter().map(|(n, e, _)| (n, e)).collect())
         },

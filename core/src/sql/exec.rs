@@ -51,22 +51,78 @@ impl<'a, S: Storage> Exec<'a, S> {
     }
 
     fn run(&self, plan: &Select, rec: &SchemaRecord, access: &plan::Plan) -> Result<(Vec<Out>, u64)> {
+        if let plan::Access::CountGroups { field } = &access.access {
+            let mut groups = plan::count_groups(self.store, self.tenant, rec, field)?;
+            // Scan order: groups by the id of their first row.
+            groups.sort_by_key(|(id, _)| *id);
+            let keys: Vec<Vec<u8>> =
+                groups.iter().map(|(id, _)| crate::storage::keys::entity(self.tenant, &plan.table, id)).collect();
+            let mut firsts = Vec::with_capacity(groups.len());
+            for bytes in self.store.get_many(&keys)? {
+                let bytes = bytes.ok_or_else(|| Error::Storage("index entry without its row".into()))?;
+                firsts.push(decode_entity(&bytes)?);
+            }
+            let read: u64 = groups.iter().map(|(_, n)| n).sum();
+            let finished = groups
+                .iter()
+                .enumerate()
+                .map(|(i, (_, n))| (i, plan.aggs.iter().map(|_| Value::from(*n)).collect()))
+                .collect();
+            let out = finish_groups(plan, &firsts, finished);
+            return order_and_limit(plan, out).map(|rows| (rows, read));
+        }
+        // `*` rows are spliced from the stored text unless DISTINCT or grouping needs values.
+        let tested = (matches!(plan.projection, Projection::Star) && !plan.grouped && !plan.distinct)
+            .then(|| plan.properties_tested());
+        let wanted = plan.properties_read();
+        let (mut rows, read) = self.read_rows(plan, rec, access, tested.as_ref(), wanted.as_ref())?;
+        if !plan.grouped && wanted.as_ref().is_some_and(|w| w.contains(VECTOR_MEMBER)) {
+            self.attach_vectors(rec, &mut rows)?;
+        }
+        Ok((finish(plan, rows)?, read))
+    }
+
+    /// The entities `access` reaches that pass `plan`'s filter (see [`Exec::execute`]), with only
+    /// the `wanted` properties decoded (`None`: all), for a query that combines them further (a
+    /// join). Errors: those of storage and of the filter's expressions.
+    pub fn entities(
+        &self,
+        plan: &Select,
+        rec: &SchemaRecord,
+        access: &plan::Plan,
+        wanted: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Vec<Entity>> {
+        scalar::take_fault();
+        let result = self.read_rows(plan, rec, access, None, wanted);
+        if let Some(fault) = scalar::take_fault() {
+            return Err(fault);
+        }
+        Ok(result?.0.into_iter().map(|r| r.entity).collect())
+    }
+
+    /// Read the rows `access` reaches that pass the filter (and are live, unless the plan reads
+    /// deleted ones); `tested` splices `*` rows from their text, `wanted` decodes only those
+    /// properties (`None`: all). Returns the rows and how many were read.
+    fn read_rows(
+        &self,
+        plan: &Select,
+        rec: &SchemaRecord,
+        access: &plan::Plan,
+        tested: Option<&std::collections::HashSet<String>>,
+        wanted: Option<&std::collections::HashSet<String>>,
+    ) -> Result<(Vec<Read>, u64)> {
         let keep = |r: &Read| {
             let e = &r.entity;
             (plan.include_deleted || e.is_live())
                 && plan.filter.as_ref().is_none_or(|f| truthy(&eval(f, &Row { entity: e, aggs: &[] })))
         };
-        // `*` rows are spliced from the stored text unless DISTINCT or grouping needs values.
-        let tested = (matches!(plan.projection, Projection::Star) && !plan.grouped && !plan.distinct)
-            .then(|| plan.properties_tested());
-        let wanted = plan.properties_read();
         let decode = |bytes: &[u8]| -> Result<Read> {
-            Ok(match &tested {
+            Ok(match tested {
                 Some(t) => {
                     let (entity, text) = crate::json::record::entity_with_star(bytes, t)?;
                     Read { entity, text }
                 }
-                None => Read { entity: crate::json::record::entity(bytes, wanted.as_ref())?, text: None },
+                None => Read { entity: crate::json::record::entity(bytes, wanted)?, text: None },
             })
         };
         let mut rows: Vec<Read> = Vec::new();
@@ -124,25 +180,8 @@ impl<'a, S: Storage> Exec<'a, S> {
                     }
                 }
             }
-            plan::Access::CountGroups { field } => {
-                let mut groups = plan::count_groups(self.store, self.tenant, rec, field)?;
-                // Scan order: groups by the id of their first row.
-                groups.sort_by_key(|(id, _)| *id);
-                let keys: Vec<Vec<u8>> =
-                    groups.iter().map(|(id, _)| crate::storage::keys::entity(self.tenant, &plan.table, id)).collect();
-                let mut firsts = Vec::with_capacity(groups.len());
-                for bytes in self.store.get_many(&keys)? {
-                    let bytes = bytes.ok_or_else(|| Error::Storage("index entry without its row".into()))?;
-                    firsts.push(decode_entity(&bytes)?);
-                }
-                read = groups.iter().map(|(_, n)| n).sum();
-                let finished = groups
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (_, n))| (i, plan.aggs.iter().map(|_| Value::from(*n)).collect()))
-                    .collect();
-                let out = finish_groups(plan, &firsts, finished);
-                return self.order_and_limit(plan, out).map(|rows| (rows, read));
+            plan::Access::CountGroups { .. } => {
+                return Err(Error::Internal("index-only group counts are answered before rows are read".into()));
             }
             plan::Access::Covered(_) => {
                 return Err(Error::Internal("a covered lookup is answered before execution".into()));
@@ -155,27 +194,7 @@ impl<'a, S: Storage> Exec<'a, S> {
                 rows.sort_by(|a, b| a.entity.id.cmp(&b.entity.id));
             }
         }
-        if !plan.grouped && wanted.as_ref().is_some_and(|w| w.contains(VECTOR_MEMBER)) {
-            self.attach_vectors(rec, &mut rows)?;
-        }
-        let out: Vec<(Vec<Value>, Out)> = if plan.grouped {
-            let rows: Vec<Entity> = rows.into_iter().map(|r| r.entity).collect();
-            self.group(plan, &rows)?
-        } else {
-            rows.into_iter()
-                .map(|Read { entity, text }| {
-                    let row = Row { entity: &entity, aggs: &[] };
-                    let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
-                    let out = match text {
-                        Some(text) => Out::Text(text),
-                        None => Out::Value(project_owned(&plan.projection, entity)),
-                    };
-                    (keys, out)
-                })
-                .collect()
-        };
-        let result = self.order_and_limit(plan, out)?;
-        Ok((result, read))
+        Ok((rows, read))
     }
 
     /// Give each row its stored vector as the column `embedding` (`SELECT embedding FROM t`), in
@@ -198,72 +217,113 @@ impl<'a, S: Storage> Exec<'a, S> {
         }
         Ok(())
     }
+}
 
-    /// Sort by the ORDER BY keys (stable), apply DISTINCT, OFFSET and LIMIT.
-    fn order_and_limit(&self, plan: &Select, mut out: Vec<(Vec<Value>, Out)>) -> Result<Vec<Out>> {
-        if !plan.order_by.is_empty() {
-            out.sort_by(|(a, _), (b, _)| {
-                for (i, k) in plan.order_by.iter().enumerate() {
-                    let o = match (a[i].is_null(), b[i].is_null()) {
-                        (true, true) => Ordering::Equal,
-                        (true, false) => {
-                            if k.nulls_first {
-                                Ordering::Less
-                            } else {
-                                Ordering::Greater
-                            }
+/// The rows of a query after they are read (and passed its filter): grouped and aggregated,
+/// ordered, projected, made distinct, offset and limited.
+fn finish(plan: &Select, rows: Vec<Read>) -> Result<Vec<Out>> {
+    let out: Vec<(Vec<Value>, Out)> = if plan.grouped {
+        let rows: Vec<Entity> = rows.into_iter().map(|r| r.entity).collect();
+        group(plan, &rows)?
+    } else {
+        rows.into_iter()
+            .map(|Read { entity, text }| {
+                let row = Row { entity: &entity, aggs: &[] };
+                let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+                let out = match text {
+                    Some(text) => Out::Text(text),
+                    None => Out::Value(project_owned(&plan.projection, entity)),
+                };
+                (keys, out)
+            })
+            .collect()
+    };
+    order_and_limit(plan, out)
+}
+
+/// Run `plan` over rows already in memory (the joined rows of several tables, a `WITH` table,
+/// a derived table): filter, group, order, project and limit them as a table's rows are.
+/// Errors: an expression's failure on a row (see [`super::scalar`]).
+pub fn run_rows(plan: &Select, rows: Vec<Entity>) -> Result<Vec<Out>> {
+    scalar::take_fault();
+    let kept: Vec<Read> = rows
+        .into_iter()
+        .filter(|e| {
+            (plan.include_deleted || e.is_live())
+                && plan.filter.as_ref().is_none_or(|f| truthy(&eval(f, &Row { entity: e, aggs: &[] })))
+        })
+        .map(|entity| Read { entity, text: None })
+        .collect();
+    let result = finish(plan, kept);
+    match scalar::take_fault() {
+        Some(fault) if result.is_ok() => Err(fault),
+        _ => result,
+    }
+}
+
+/// Sort by the ORDER BY keys (stable), apply DISTINCT, OFFSET and LIMIT.
+fn order_and_limit(plan: &Select, mut out: Vec<(Vec<Value>, Out)>) -> Result<Vec<Out>> {
+    if !plan.order_by.is_empty() {
+        out.sort_by(|(a, _), (b, _)| {
+            for (i, k) in plan.order_by.iter().enumerate() {
+                let o = match (a[i].is_null(), b[i].is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => {
+                        if k.nulls_first {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
                         }
-                        (false, true) => {
-                            if k.nulls_first {
-                                Ordering::Greater
-                            } else {
-                                Ordering::Less
-                            }
-                        }
-                        (false, false) => {
-                            let o = total_order(&a[i], &b[i]);
-                            if k.desc { o.reverse() } else { o }
-                        }
-                    };
-                    if o != Ordering::Equal {
-                        return o;
                     }
+                    (false, true) => {
+                        if k.nulls_first {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
+                    (false, false) => {
+                        let o = total_order(&a[i], &b[i]);
+                        if k.desc { o.reverse() } else { o }
+                    }
+                };
+                if o != Ordering::Equal {
+                    return o;
                 }
-                Ordering::Equal
-            });
-        }
-        let mut result: Vec<Out> = out.into_iter().map(|(_, v)| v).collect();
-        if plan.distinct {
-            let mut seen = std::collections::HashSet::new();
-            result.retain(|v| seen.insert(v.text().into_owned()));
-        }
-        Ok(result
-            .into_iter()
-            .skip(plan.offset.min(usize::MAX as u64) as usize)
-            .take(plan.limit.map(|l| l.min(usize::MAX as u64) as usize).unwrap_or(usize::MAX))
-            .collect())
-    }
-
-    /// Group `rows` and finish the groups.
-    fn group(&self, plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Out)>> {
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
-        for (i, e) in rows.iter().enumerate() {
-            let row = Row { entity: e, aggs: &[] };
-            let key: Vec<Value> = plan.group_by.iter().map(|g| eval(g, &row)).collect();
-            let key_text = serde_json::to_string(&key).unwrap_or_default();
-            let slot = *index.entry(key_text).or_insert_with(|| {
-                groups.push((i, plan.aggs.iter().map(|a| Acc::new(a.func)).collect()));
-                groups.len() - 1
-            });
-            for (acc, agg) in groups[slot].1.iter_mut().zip(&plan.aggs) {
-                acc.add(if agg.func == AggFn::CountStar { Value::Bool(true) } else { eval(&agg.arg, &row) });
             }
-        }
-        let groups =
-            groups.into_iter().map(|(first, accs)| (first, accs.into_iter().map(Acc::finish).collect())).collect();
-        Ok(finish_groups(plan, rows, groups))
+            Ordering::Equal
+        });
     }
+    let mut result: Vec<Out> = out.into_iter().map(|(_, v)| v).collect();
+    if plan.distinct {
+        let mut seen = std::collections::HashSet::new();
+        result.retain(|v| seen.insert(v.text().into_owned()));
+    }
+    Ok(result
+        .into_iter()
+        .skip(plan.offset.min(usize::MAX as u64) as usize)
+        .take(plan.limit.map(|l| l.min(usize::MAX as u64) as usize).unwrap_or(usize::MAX))
+        .collect())
+}
+
+/// Group `rows` and finish the groups.
+fn group(plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Out)>> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
+    for (i, e) in rows.iter().enumerate() {
+        let row = Row { entity: e, aggs: &[] };
+        let key: Vec<Value> = plan.group_by.iter().map(|g| eval(g, &row)).collect();
+        let key_text = serde_json::to_string(&key).unwrap_or_default();
+        let slot = *index.entry(key_text).or_insert_with(|| {
+            groups.push((i, plan.aggs.iter().map(|a| Acc::new(a.func)).collect()));
+            groups.len() - 1
+        });
+        for (acc, agg) in groups[slot].1.iter_mut().zip(&plan.aggs) {
+            acc.add(if agg.func == AggFn::CountStar { Value::Bool(true) } else { eval(&agg.arg, &row) });
+        }
+    }
+    let groups = groups.into_iter().map(|(first, accs)| (first, accs.into_iter().map(Acc::finish).collect())).collect();
+    Ok(finish_groups(plan, rows, groups))
 }
 
 /// Apply HAVING, ORDER BY keys and the projection to groups given as
@@ -321,6 +381,7 @@ fn project(p: &Projection, row: &Row<'_>) -> Value {
         Projection::Items(items) => {
             Value::Object(items.iter().map(|(name, ex)| (name.clone(), eval(ex, row))).collect())
         }
+        Projection::Members(names) => members(names, row.entity.properties.clone()),
     }
 }
 
@@ -328,7 +389,21 @@ fn project(p: &Projection, row: &Row<'_>) -> Value {
 fn project_owned(p: &Projection, entity: Entity) -> Value {
     match p {
         Projection::Star => star(entity.id, entity.entity_type, entity.properties),
+        Projection::Members(names) => members(names, entity.properties),
         items => project(items, &Row { entity: &entity, aggs: &[] }),
+    }
+}
+
+/// A [`Projection::Members`] row from a combined row's properties.
+fn members(names: &[String], mut properties: Map<String, Value>) -> Value {
+    match names {
+        [one] => match properties.swap_remove(one) {
+            Some(v @ Value::Object(_)) => v,
+            _ => Value::Object(Map::new()),
+        },
+        _ => {
+            Value::Object(names.iter().map(|n| (n.clone(), properties.swap_remove(n).unwrap_or(Value::Null))).collect())
+        }
     }
 }
 

@@ -253,6 +253,10 @@ pub enum Projection {
     Star,
     /// Named output columns.
     Items(Vec<(String, Ex)>),
+    /// Rows combined from several sources (a join, a `WITH` table): the members of the row's
+    /// properties named here, one source's object as the row when there is one name, else an
+    /// object of them by name (`SELECT *` of a join: `{"m": {...}, "s": {...}}`).
+    Members(Vec<String>),
 }
 
 impl Select {

@@ -1,12 +1,15 @@
 //! REM SQL: `SELECT` (parsed with sqlparser) plus the REM statements
-//! `LOOKUP`, `SEARCH` and `TRAVERSE`, executed over a table scan.
+//! `LOOKUP`, `SEARCH` and `TRAVERSE`, planned over the secondary indexes.
 //!
 //! Supported: projections (`*`, columns, nested paths, aliases, system
-//! fields), `WHERE` (comparisons, `AND`/`OR`/`NOT`, `IN`, `BETWEEN`,
-//! `LIKE`/`ILIKE` with `ESCAPE`, `IS [NOT] NULL`, `LOWER`/`UPPER`,
-//! `x = ANY(array_field)`), `GROUP BY`/`HAVING` with `COUNT`/`SUM`/`AVG`/`MIN`/`MAX`,
-//! `ORDER BY` several keys with `NULLS FIRST|LAST`, `LIMIT`/`OFFSET`, `DISTINCT`.
-//! Everything else is refused with an error naming the construct.
+//! fields), expressions (arithmetic, `||`, `CASE`, `CAST`, scalar functions:
+//! [`scalar`]), `WHERE` (comparisons, `AND`/`OR`/`NOT`, `IN`, `BETWEEN`,
+//! `LIKE`/`ILIKE` with `ESCAPE`, `IS [NOT] NULL`, `x = ANY(array_field)`),
+//! `GROUP BY`/`HAVING` with `COUNT`/`SUM`/`AVG`/`MIN`/`MAX`, `ORDER BY` several
+//! keys with `NULLS FIRST|LAST`, `LIMIT`/`OFFSET`, `DISTINCT`. Joins, subqueries,
+//! `WITH` and `UNION` are run by `database::relational` over this module's
+//! pieces; `DELETE`/`UPDATE` by `database::dml`. Everything else is refused
+//! with an error naming the construct.
 
 pub mod compile;
 pub mod covering;

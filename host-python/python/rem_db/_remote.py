@@ -131,6 +131,9 @@ class AsyncNative:
             return await self.call("query", {"sql": sql})
         return await self.call("query-with-params", {"sql": sql, "params": _rem._dumps(params)})
 
+    async def delete_batch(self, ids: List[str], hard: bool = False) -> Any:
+        return await self.call("delete-batch", {"ids": ids, "hard": hard})
+
     async def execute(self, sql: str, params: Any = None) -> Any:
         return await self.call("execute", {"sql": sql, "params": None if params is None else _rem._dumps(params)})
 

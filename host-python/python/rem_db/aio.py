@@ -255,6 +255,10 @@ class AsyncREMDatabase:
         """See :meth:`rem_db.REMDatabase.sql`."""
         return await self._call(self.sync.sql, query, params=params, read_only=read_only)
 
+    async def delete_batch(self, ids: Iterable[str], *, hard: bool = False) -> int:
+        """See :meth:`rem_db.REMDatabase.delete_batch`."""
+        return await self._call(self.sync.delete_batch, list(ids), hard=hard)
+
     async def execute(self, sql: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None) -> int:
         """See :meth:`rem_db.REMDatabase.execute`."""
         return await self._call(self.sync.execute, sql, params=params)

@@ -559,6 +559,22 @@ class REMDatabase:
         text = self._db.query(query) if bound is None else self._db.query(query, bound)
         return text  # type: ignore[no-any-return]
 
+    def delete_batch(self, ids: Iterable[str], *, hard: bool = False) -> int:
+        """Delete every id (or natural key), of any tables, in one transaction.
+
+        Args:
+            ids: the rows to delete.
+            hard: remove the rows and their index entries and vectors; by default they are
+                soft-deleted (``deleted_at`` set), as :meth:`delete` does.
+
+        Returns:
+            The number of rows deleted (a soft delete of a row already deleted counts none).
+
+        Raises:
+            NotFoundError: an id that does not exist (named; nothing is deleted).
+        """
+        return self._db.delete_batch(list(ids), hard)  # type: ignore[no-any-return]
+
     def execute(self, sql: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None) -> int:
         """Run one ``DELETE`` or ``UPDATE`` in one transaction; returns the number of rows changed.
 

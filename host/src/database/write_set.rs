@@ -73,4 +73,24 @@ impl Database {
             Ok(out)
         })
     }
+
+    /// Delete every one of `ids` (ids or natural keys, of any tables) in one transaction:
+    /// soft-deleted as [`Database::delete`] does, or removed with `hard`. Returns how many
+    /// rows were deleted (a soft delete of a row already deleted counts none). Errors:
+    /// `NotFound` naming the first id that does not exist (nothing is deleted), `InvalidArgument`.
+    pub fn delete_batch(&self, ids: &[String], hard: bool) -> Result<u32> {
+        self.transaction(Mode::Write, |live| {
+            let mut deleted = 0;
+            for id in ids {
+                let before = Self::invoke(live, |db, s, h| db.call_get(s, h, id))?;
+                let was_live = before
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+                    .is_some_and(|e| e["deleted_at"].is_null());
+                Self::invoke(live, |db, s, h| db.call_delete(s, h, id, hard))?;
+                deleted += u32::from(hard || was_live);
+            }
+            Ok(deleted)
+        })
+    }
 }

@@ -327,6 +327,9 @@ impl Api for Remote {
         let args = serde_json::to_value(writes).map_err(|e| Error::Internal(e.to_string()))?;
         parsed(&self.call("write-set", &args)?)
     }
+    fn delete_batch(&self, ids: &[String], hard: bool) -> Result<u32> {
+        parsed(&self.call("delete-batch", &json!({"ids": ids, "hard": hard}))?)
+    }
 }
 
 /// Where a client should send its calls: an explicit server, or none (find one, else open the file).

@@ -41,7 +41,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const NDJSON: &str = "application/x-ndjson";
 
 /// Every call route (`POST /v1/<name>`), one per export of `wit/engine.wit` plus the host's
-/// multi-call units (`register-schemas`, `write-document`, `write-set`). Checked against the WIT by a test.
+/// multi-call units (`register-schemas`, `write-document`, `write-set`, `delete-batch`). Checked
+/// against the WIT by a test.
 pub const CALLS: &[&str] = &[
     "version",
     "register-schema",
@@ -74,6 +75,7 @@ pub const CALLS: &[&str] = &[
     "rebuild-index",
     "write-document",
     "write-set",
+    "delete-batch",
 ];
 
 /// One JSON array made of JSON texts (entities as the engine returns them), without parsing

@@ -1,0 +1,697 @@
+//! Queries over more than one table's rows: joins (`JOIN .. ON`, `LEFT JOIN .. ON`), `WITH`
+//! tables, derived tables (`FROM (SELECT ..) AS d`) and `UNION [ALL]`.
+//!
+//! Each table is read once through the planner with the parts of the `WHERE` that concern it
+//! alone (so its indexes apply), then the sources are joined left to right by a hash join on
+//! the `ON` clause's equalities. When the rows already joined have few distinct keys, the next
+//! table is read with `key IN (those keys)` added to its filter, so an indexed join key (or the
+//! natural key) is probed instead of scanned. The joined rows are then filtered, grouped,
+//! ordered and projected by the same code as one table's rows ([`exec::run_rows`]).
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+use sqlparser::ast::{self, JoinConstraint, JoinOperator, SetExpr, SetOperator, SetQuantifier, TableFactor};
+
+use super::Database;
+use crate::error::{Error, Result};
+use crate::model::entity::Entity;
+use crate::model::schema::CompiledSchema;
+use crate::sql::compile::{self, Source};
+use crate::sql::eval::{Row, ValueSet, eval};
+use crate::sql::exec::{self, Exec};
+use crate::sql::ir::{CmpOp, Ex, Projection, Select};
+use crate::sql::out::Out;
+use crate::sql::plan;
+use crate::storage::store::Storage;
+
+/// Most distinct join keys sent to the next table as `key IN (...)`; with more, it is read whole.
+const MAX_PROBE_KEYS: usize = 4096;
+
+/// The `WITH` tables in scope: name and rows.
+#[derive(Default, Clone)]
+pub(super) struct Env {
+    ctes: Vec<(String, Rc<Vec<Value>>)>,
+}
+
+impl Env {
+    fn rows(&self, name: &str) -> Option<Rc<Vec<Value>>> {
+        self.ctes.iter().rev().find(|(n, _)| n == name).map(|(_, r)| r.clone())
+    }
+}
+
+/// Whether `query` reads anything but one stored table (joins, `WITH`, derived tables, set
+/// operations, or a `WITH` table named in `FROM`).
+pub(super) fn is_relational(query: &ast::Query, env: &Env) -> bool {
+    if query.with.is_some() {
+        return true;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else { return true };
+    match select.from.as_slice() {
+        [one] => {
+            !one.joins.is_empty()
+                || match &one.relation {
+                    TableFactor::Table { name, .. } => env.rows(&plain_name(name)).is_some(),
+                    _ => true,
+                }
+        }
+        _ => select.from.len() > 1,
+    }
+}
+
+/// The stored tables `query` names in `FROM` and `JOIN` (not its `WITH` tables), in order,
+/// including those of its `WITH` tables, derived tables and `UNION` sides.
+pub(super) fn tables(query: &ast::Query) -> Vec<String> {
+    let mut ctes = Vec::new();
+    let mut out = Vec::new();
+    if let Some(with) = &query.with {
+        for cte in &with.cte_tables {
+            for t in tables(&cte.query) {
+                if !out.contains(&t) && !ctes.contains(&t) {
+                    out.push(t);
+                }
+            }
+            ctes.push(cte.alias.name.value.clone());
+        }
+    }
+    let add = |t: String, out: &mut Vec<String>| {
+        if !out.contains(&t) && !ctes.contains(&t) {
+            out.push(t);
+        }
+    };
+    let mut bodies = vec![query.body.as_ref()];
+    while let Some(body) = bodies.pop() {
+        match body {
+            SetExpr::Select(s) => {
+                for from in &s.from {
+                    for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
+                        match factor {
+                            TableFactor::Table { name, .. } => add(plain_name(name), &mut out),
+                            TableFactor::Derived { subquery, .. } => {
+                                for t in tables(subquery) {
+                                    add(t, &mut out);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                bodies.push(right);
+                bodies.push(left);
+            }
+            SetExpr::Query(q) => {
+                for t in tables(q) {
+                    add(t, &mut out);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A one-part name as written, without its quotes.
+fn plain_name(name: &ast::ObjectName) -> String {
+    match name.0.as_slice() {
+        [ast::ObjectNamePart::Identifier(i)] => i.value.clone(),
+        _ => name.to_string(),
+    }
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::Unsupported(format!("{what} is not supported by REM SQL yet"))
+}
+
+/// One source's rows before joining.
+enum Rows {
+    /// A stored table: read through the planner.
+    Table(Rc<CompiledSchema>),
+    /// Rows already computed (a `WITH` table, a derived table).
+    Values(Rc<Vec<Value>>),
+}
+
+/// A source in `FROM`, with how it joins the ones before it.
+struct From {
+    alias: String,
+    rows: Rows,
+    /// `None` for the first source; else (left join, the `ON` condition).
+    join: Option<(bool, ast::Expr)>,
+}
+
+/// An entity as one source's object in a joined row: system fields, then properties.
+fn entity_object(e: Entity) -> Value {
+    let mut m = Map::with_capacity(e.properties.len() + 5);
+    m.insert("id".into(), Value::String(e.id));
+    m.insert("entity_type".into(), Value::String(e.entity_type));
+    m.insert("created_at".into(), Value::String(e.created_at));
+    m.insert("modified_at".into(), Value::String(e.modified_at));
+    m.insert("deleted_at".into(), e.deleted_at.map_or(Value::Null, Value::String));
+    m.extend(e.properties);
+    Value::Object(m)
+}
+
+/// A joined row as an entity whose properties hold one object per source.
+fn combined(props: Map<String, Value>) -> Entity {
+    Entity {
+        id: String::new(),
+        entity_type: String::new(),
+        created_at: String::new(),
+        modified_at: String::new(),
+        deleted_at: None,
+        edges: Vec::new(),
+        properties: props,
+    }
+}
+
+/// The `AND`ed parts of `ex`.
+fn conjuncts(ex: Ex, out: &mut Vec<Ex>) {
+    match ex {
+        Ex::And(a, b) => {
+            conjuncts(*a, out);
+            conjuncts(*b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// The source aliases an expression reads (first segments of its columns).
+fn aliases(ex: &Ex, out: &mut HashSet<String>) {
+    match ex {
+        Ex::Col(p) => {
+            out.insert(p[0].clone());
+        }
+        other => other.children().into_iter().for_each(|c| aliases(c, out)),
+    }
+}
+
+fn reads_only(ex: &Ex, alias: &str) -> bool {
+    let mut seen = HashSet::new();
+    aliases(ex, &mut seen);
+    seen.len() == 1 && seen.contains(alias)
+}
+
+/// `ex` with the leading alias taken off its columns (for one table's own filter).
+fn unqualified(ex: &Ex) -> Ex {
+    match ex {
+        Ex::Col(p) => Ex::Col(p[1..].to_vec()),
+        other => map_children(other, unqualified),
+    }
+}
+
+/// `ex` rebuilt with `f` applied to each child.
+fn map_children(ex: &Ex, f: fn(&Ex) -> Ex) -> Ex {
+    let b = |x: &Ex| Box::new(f(x));
+    match ex {
+        Ex::Col(_) | Ex::Lit(_) | Ex::Agg(_) => ex.clone(),
+        Ex::Cmp(a, op, c) => Ex::Cmp(b(a), *op, b(c)),
+        Ex::And(a, c) => Ex::And(b(a), b(c)),
+        Ex::Or(a, c) => Ex::Or(b(a), b(c)),
+        Ex::Not(a) => Ex::Not(b(a)),
+        Ex::InList(a, l, n, set) => Ex::InList(b(a), l.iter().map(f).collect(), *n, set.clone()),
+        Ex::Between(a, lo, hi, n) => Ex::Between(b(a), b(lo), b(hi), *n),
+        Ex::Like(a, p, e, n, ci) => Ex::Like(b(a), b(p), *e, *n, *ci),
+        Ex::LikeLit(a, p, n, ci) => Ex::LikeLit(b(a), p.clone(), *n, *ci),
+        Ex::IsNull(a, n) => Ex::IsNull(b(a), *n),
+        Ex::Lower(a) => Ex::Lower(b(a)),
+        Ex::Upper(a) => Ex::Upper(b(a)),
+        Ex::Any(a, op, c) => Ex::Any(b(a), *op, b(c)),
+        Ex::Neg(a) => Ex::Neg(b(a)),
+        Ex::Arith(a, op, c) => Ex::Arith(b(a), *op, b(c)),
+        Ex::Concat(a, c) => Ex::Concat(b(a), b(c)),
+        Ex::Call(func, args) => Ex::Call(*func, args.iter().map(f).collect()),
+        Ex::Cast(a, to) => Ex::Cast(b(a), *to),
+        Ex::Shift(a, iv) => Ex::Shift(b(a), *iv),
+        Ex::Case(o, w, e) => {
+            Ex::Case(o.as_deref().map(b), w.iter().map(|(x, y)| (f(x), f(y))).collect(), e.as_deref().map(b))
+        }
+    }
+}
+
+/// A join key's value as a hash key: numbers by value (`1` and `1.0` alike), strings and
+/// booleans as themselves; `None` for NULL (which joins nothing) and arrays or objects.
+fn key_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => {
+            let f = n.as_f64()?;
+            Some(match n.as_i64() {
+                Some(i) => format!("n{i}"),
+                None if f.fract() == 0.0 && f.abs() < 9.2e18 => format!("n{}", f as i64),
+                None => format!("f{}", f.to_bits()),
+            })
+        }
+        Value::String(s) => Some(format!("s{s}")),
+        Value::Bool(b) => Some(format!("b{b}")),
+        _ => None,
+    }
+}
+
+/// What the plan of a joined query looked like, for EXPLAIN.
+#[derive(Default)]
+struct Explain {
+    steps: Vec<Value>,
+}
+
+impl<S: Storage> Database<S> {
+    /// Run a query over several sources (see the module doc); with `explain`, its plan.
+    pub(super) fn relational(&self, query: &ast::Query, explain: bool, env: &Env) -> Result<Vec<Out>> {
+        let mut env = env.clone();
+        if let Some(with) = &query.with {
+            if with.recursive {
+                return Err(unsupported("WITH RECURSIVE"));
+            }
+            for cte in &with.cte_tables {
+                let rows = self.query_values(&cte.query, &env)?;
+                env.ctes.push((cte.alias.name.value.clone(), Rc::new(rows)));
+            }
+        }
+        match query.body.as_ref() {
+            SetExpr::Select(select) => self.select_sources(query, select, explain, &env),
+            SetExpr::SetOperation { .. } => {
+                let rows = self.set_operation(query.body.as_ref(), &env)?;
+                // ORDER BY / LIMIT of a UNION apply to its rows, by output column.
+                let mut outer = query.clone();
+                outer.with = None;
+                let wrapper = crate::sql::parsed::parse("SELECT * FROM __rem_union")?;
+                let ast::Statement::Query(w) = &wrapper[0] else {
+                    return Err(Error::Internal("the UNION wrapper is not a query".into()));
+                };
+                outer.body = w.body.clone();
+                env.ctes.push(("__rem_union".into(), Rc::new(rows)));
+                self.relational(&outer, explain, &env)
+            }
+            SetExpr::Query(inner) => self.relational(inner, explain, &env),
+            SetExpr::Values(_) => Err(unsupported("VALUES")),
+            other => Err(unsupported(&format!("`{other}`"))),
+        }
+    }
+
+    /// The rows of `body` (a `UNION` of selects): the right side's columns take the left side's
+    /// names by position; `UNION` without `ALL` drops repeated rows.
+    fn set_operation(&self, body: &SetExpr, env: &Env) -> Result<Vec<Value>> {
+        match body {
+            SetExpr::SetOperation { left, op, set_quantifier, right } => {
+                if *op != SetOperator::Union {
+                    return Err(unsupported(&format!("{op} of queries")));
+                }
+                let mut rows = self.set_operation(left, env)?;
+                let more = self.set_operation(right, env)?;
+                let names: Option<Vec<String>> =
+                    rows.first().and_then(Value::as_object).map(|m| m.keys().cloned().collect());
+                for row in more {
+                    rows.push(match (&names, row) {
+                        (Some(names), Value::Object(m)) => {
+                            if m.len() != names.len() {
+                                return Err(Error::query(format!(
+                                    "each UNION query must have the same number of columns ({} and {})",
+                                    names.len(),
+                                    m.len()
+                                )));
+                            }
+                            Value::Object(names.iter().cloned().zip(m.into_iter().map(|(_, v)| v)).collect())
+                        }
+                        (_, row) => row,
+                    });
+                }
+                if !matches!(set_quantifier, SetQuantifier::All) {
+                    let mut seen = HashSet::new();
+                    rows.retain(|r| seen.insert(r.to_string()));
+                }
+                Ok(rows)
+            }
+            SetExpr::Select(_) | SetExpr::Query(_) => {
+                let q = match body {
+                    SetExpr::Query(q) => (**q).clone(),
+                    _ => {
+                        let text = format!("{body}");
+                        let parsed = crate::sql::parsed::parse(&text)?;
+                        let ast::Statement::Query(q) = &parsed[0] else {
+                            return Err(Error::Internal("a UNION side is not a query".into()));
+                        };
+                        (**q).clone()
+                    }
+                };
+                self.query_values(&q, env)
+            }
+            other => Err(unsupported(&format!("`{other}` in a UNION"))),
+        }
+    }
+
+    /// Run `query` (with the `WITH` tables in `env`): its rows as values.
+    pub(super) fn query_values(&self, query: &ast::Query, env: &Env) -> Result<Vec<Value>> {
+        self.select_query(query, false, env, None)?.into_iter().map(Out::into_value).collect()
+    }
+
+    /// The sources of a `SELECT`'s `FROM`, in order, with their joins.
+    fn sources(&self, select: &ast::Select, env: &Env) -> Result<Vec<From>> {
+        let [from] = select.from.as_slice() else {
+            return Err(unsupported("several tables separated by commas (write JOIN ... ON)"));
+        };
+        let mut out = vec![self.source(&from.relation, None, env)?];
+        for j in &from.joins {
+            let (left, on) = match &j.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => (false, c),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (true, c),
+                other => {
+                    let word = format!("{other:?}");
+                    let word = word.split('(').next().unwrap_or("this join").to_ascii_uppercase();
+                    return Err(unsupported(&format!("{word} JOIN (REM SQL joins with JOIN and LEFT JOIN ... ON)")));
+                }
+            };
+            let on = match on {
+                JoinConstraint::On(e) => e.clone(),
+                JoinConstraint::Using(_) | JoinConstraint::Natural => {
+                    return Err(unsupported("JOIN ... USING and NATURAL JOIN (write ON a.x = b.y)"));
+                }
+                JoinConstraint::None => return Err(Error::query("a JOIN needs ON <condition>")),
+            };
+            out.push(self.source(&j.relation, Some((left, on)), env)?);
+        }
+        let mut names = HashSet::new();
+        for s in &out {
+            if !names.insert(s.alias.clone()) {
+                return Err(Error::query(format!(
+                    "table name '{}' specified more than once: give each an alias (FROM t a JOIN t b ON ...)",
+                    s.alias
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    fn source(&self, factor: &TableFactor, join: Option<(bool, ast::Expr)>, env: &Env) -> Result<From> {
+        match factor {
+            TableFactor::Table { name, alias, args: None, .. } => {
+                let table = plain_name(name);
+                let alias = alias.as_ref().map_or(table.clone(), |a| a.name.value.clone());
+                let rows = match env.rows(&table) {
+                    Some(rows) => Rows::Values(rows),
+                    None => Rows::Table(self.require_table(&table)?),
+                };
+                Ok(From { alias, rows, join })
+            }
+            TableFactor::Derived { subquery, alias, lateral: false, .. } => {
+                let alias = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .ok_or_else(|| Error::query("a subquery in FROM needs an alias: FROM (SELECT ...) AS d"))?;
+                Ok(From { alias, rows: Rows::Values(Rc::new(self.query_values(subquery, env)?)), join })
+            }
+            other => Err(unsupported(&format!("the table expression {other}"))),
+        }
+    }
+
+    /// A `SELECT` over its sources (see the module doc).
+    fn select_sources(&self, query: &ast::Query, select: &ast::Select, explain: bool, env: &Env) -> Result<Vec<Out>> {
+        let from = self.sources(select, env)?;
+        let sources: Vec<Source<'_>> = from
+            .iter()
+            .map(|f| Source {
+                alias: f.alias.clone(),
+                schema: match &f.rows {
+                    Rows::Table(s) => Some(s.as_ref()),
+                    Rows::Values(_) => None,
+                },
+            })
+            .collect();
+        let run = |q: &ast::Query| self.query_values(q, env);
+        let mut plan = compile::compile_sources(query, select, &sources, &run)?;
+        let on: Vec<Option<Ex>> = from
+            .iter()
+            .map(|f| f.join.as_ref().map(|(_, e)| compile::expr_over(e, &sources, &run)).transpose())
+            .collect::<Result<_>>()?;
+        // The WHERE's parts about one table alone go to that table's read (not into the
+        // optional side of a LEFT JOIN, where they must see the NULL-extended rows).
+        let mut parts = Vec::new();
+        if let Some(f) = plan.filter.take() {
+            conjuncts(f, &mut parts);
+        }
+        let mut pushed: Vec<Vec<Ex>> = vec![Vec::new(); from.len()];
+        let mut rest = Vec::new();
+        for part in parts {
+            let target = from.iter().position(|f| reads_only(&part, &f.alias));
+            match target {
+                Some(i) if !from[i].join.as_ref().is_some_and(|(left, _)| *left) => pushed[i].push(part),
+                _ => rest.push(part),
+            }
+        }
+        plan.filter = rest.into_iter().reduce(|a, b| Ex::And(Box::new(a), Box::new(b)));
+        // The properties each table must decode (all of them for `*` or `alias.*`).
+        let mut wanted: Vec<Option<HashSet<String>>> = vec![Some(HashSet::new()); from.len()];
+        let star = match &plan.projection {
+            Projection::Members(m) => m.clone(),
+            _ => Vec::new(),
+        };
+        {
+            let mut exprs: Vec<&Ex> = Vec::new();
+            if let Projection::Items(items) = &plan.projection {
+                exprs.extend(items.iter().map(|(_, e)| e));
+            }
+            exprs.extend(plan.filter.iter().chain(&plan.group_by).chain(&plan.having));
+            exprs.extend(plan.order_by.iter().map(|k| &k.expr));
+            exprs.extend(plan.aggs.iter().map(|a| &a.arg));
+            exprs.extend(on.iter().flatten());
+            exprs.extend(pushed.iter().flatten());
+            let mut cols = Vec::new();
+            for e in exprs {
+                columns(e, &mut cols);
+            }
+            for (i, f) in from.iter().enumerate() {
+                if star.contains(&f.alias) {
+                    wanted[i] = None;
+                } else if let Some(w) = wanted[i].as_mut() {
+                    w.extend(cols.iter().filter(|p| p[0] == f.alias && p.len() > 1).map(|p| p[1].clone()));
+                }
+            }
+        }
+        let mut explained = Explain::default();
+        // The first source, then each join in turn.
+        let first = self.read_source(&from[0], &pushed[0], wanted[0].as_ref(), None, &mut explained)?;
+        let mut rows: Vec<Entity> = first
+            .into_iter()
+            .map(|obj| {
+                let mut m = Map::new();
+                m.insert(from[0].alias.clone(), obj);
+                combined(m)
+            })
+            .collect();
+        for (i, f) in from.iter().enumerate().skip(1) {
+            let (left, _) = f.join.as_ref().ok_or_else(|| Error::Internal("a join without its condition".into()))?;
+            let on = on[i].clone().ok_or_else(|| Error::Internal("a join without its condition".into()))?;
+            rows = self.join(rows, f, *left, on, &pushed[i], wanted[i].as_ref(), &mut explained)?;
+        }
+        if explain {
+            return Ok(vec![Out::Value(serde_json::json!({
+                "plan": "join",
+                "steps": explained.steps,
+                "rows_joined": rows.len(),
+            }))]);
+        }
+        exec::run_rows(&plan, rows)
+    }
+
+    /// Read one source's rows as objects, keeping those that pass `filter` (parts about it
+    /// alone) and, when `probe` is given, whose `probe.0` column is one of `probe.1`.
+    fn read_source(
+        &self,
+        f: &From,
+        filter: &[Ex],
+        wanted: Option<&HashSet<String>>,
+        probe: Option<(&[String], Vec<Value>)>,
+        explained: &mut Explain,
+    ) -> Result<Vec<Value>> {
+        let mut parts: Vec<Ex> = filter.iter().map(unqualified).collect();
+        let probed = probe
+            .as_ref()
+            .map(|(path, keys)| format!("{} IN ({} keys of the rows joined so far)", path.join("."), keys.len()));
+        if let Some((path, keys)) = probe {
+            let items: Vec<Ex> = keys.into_iter().map(Ex::Lit).collect();
+            let set = ValueSet::of(&items).map(Box::new);
+            parts.push(Ex::InList(Box::new(Ex::Col(path.to_vec())), items, false, set));
+        }
+        let filter = parts.into_iter().reduce(|a, b| Ex::And(Box::new(a), Box::new(b)));
+        match &f.rows {
+            Rows::Table(schema) => {
+                let q = Select {
+                    table: schema.record.name.clone(),
+                    projection: Projection::Star,
+                    filter,
+                    include_deleted: false,
+                    group_by: Vec::new(),
+                    aggs: Vec::new(),
+                    grouped: false,
+                    having: None,
+                    order_by: Vec::new(),
+                    distinct: false,
+                    limit: None,
+                    offset: 0,
+                };
+                let n = self.live_count(&q.table)?;
+                let access = plan::choose(self.store(), self.tenant(), &schema.record, &q, n)?;
+                let rows = Exec { store: self.store(), tenant: self.tenant() }.entities(
+                    &q,
+                    &schema.record,
+                    &access,
+                    wanted,
+                )?;
+                explained.steps.push(serde_json::json!({
+                    "table": q.table,
+                    "alias": f.alias,
+                    "plan": access.describe(&q.table),
+                    "probe": probed,
+                    "table_rows": n,
+                    "rows": rows.len(),
+                }));
+                Ok(rows.into_iter().map(entity_object).collect())
+            }
+            Rows::Values(values) => {
+                let keep = |v: &Value| match &filter {
+                    None => true,
+                    Some(f) => {
+                        let Value::Object(m) = v else { return false };
+                        let e = combined(m.clone());
+                        crate::sql::eval::truthy(&eval(f, &Row { entity: &e, aggs: &[] }))
+                    }
+                };
+                let rows: Vec<Value> = values.iter().filter(|v| keep(v)).cloned().collect();
+                explained.steps.push(serde_json::json!({"rows_of": f.alias, "rows": rows.len()}));
+                Ok(rows)
+            }
+        }
+    }
+
+    /// Join `rows` with source `f` on `on` (hash join on its equalities between `f` and the
+    /// sources before it; the rest of `on` checked on each pair).
+    #[allow(clippy::too_many_arguments)]
+    fn join(
+        &self,
+        rows: Vec<Entity>,
+        f: &From,
+        left: bool,
+        on: Ex,
+        filter: &[Ex],
+        wanted: Option<&HashSet<String>>,
+        explained: &mut Explain,
+    ) -> Result<Vec<Entity>> {
+        let mut parts = Vec::new();
+        conjuncts(on, &mut parts);
+        // (expression over the rows so far, column of `f`) pairs; the other parts stay.
+        let (mut keys, mut residual) = (Vec::new(), Vec::new());
+        for part in parts {
+            match part {
+                Ex::Cmp(a, CmpOp::Eq, b) => {
+                    let (a, b) = (*a, *b);
+                    let side = |x: &Ex| {
+                        let mut s = HashSet::new();
+                        aliases(x, &mut s);
+                        s
+                    };
+                    let (sa, sb) = (side(&a), side(&b));
+                    let own = |s: &HashSet<String>| s.len() == 1 && s.contains(&f.alias);
+                    let before = |s: &HashSet<String>| !s.is_empty() && !s.contains(&f.alias);
+                    match (&b, &a) {
+                        (Ex::Col(p), _) if own(&sb) && before(&sa) => keys.push((a.clone(), p.clone())),
+                        (_, Ex::Col(p)) if own(&sa) && before(&sb) => keys.push((b.clone(), p.clone())),
+                        _ => residual.push(Ex::Cmp(Box::new(a), CmpOp::Eq, Box::new(b))),
+                    }
+                }
+                other => residual.push(other),
+            }
+        }
+        if keys.is_empty() {
+            return Err(unsupported(&format!(
+                "a join whose ON has no equality between a column of '{}' and the tables before it",
+                f.alias
+            )));
+        }
+        let residual = residual.into_iter().reduce(|a, b| Ex::And(Box::new(a), Box::new(b)));
+        // The key values of the rows so far (one list per key).
+        let row_keys: Vec<Vec<Value>> =
+            rows.iter().map(|e| keys.iter().map(|(x, _)| eval(x, &Row { entity: e, aggs: &[] })).collect()).collect();
+        let mut distinct: Vec<Value> = Vec::new();
+        let mut seen = HashSet::new();
+        for k in &row_keys {
+            if let Some(text) = key_of(&k[0])
+                && seen.insert(text)
+            {
+                distinct.push(k[0].clone());
+            }
+        }
+        let probe_path: Vec<String> = keys[0].1[1..].to_vec();
+        let probe = (distinct.len() <= MAX_PROBE_KEYS).then_some((probe_path.as_slice(), distinct));
+        let right = if rows.is_empty() { Vec::new() } else { self.read_source(f, filter, wanted, probe, explained)? };
+        // Hash the new source's rows by their key columns.
+        let mut table: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+        for (i, r) in right.iter().enumerate() {
+            let key: Option<Vec<String>> = keys.iter().map(|(_, p)| key_of(&member(r, &p[1..]))).collect();
+            if let Some(key) = key {
+                table.entry(key).or_default().push(i);
+            }
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (mut e, k) in rows.into_iter().zip(row_keys) {
+            let key: Option<Vec<String>> = k.iter().map(key_of).collect();
+            let hits: &[usize] = key.and_then(|key| table.get(&key)).map_or(&[], Vec::as_slice);
+            let before = out.len();
+            for (n, &i) in hits.iter().enumerate() {
+                // The row itself goes with its last match; earlier matches take a copy.
+                let mut joined = if n + 1 == hits.len() {
+                    std::mem::replace(&mut e, combined(Map::new()))
+                } else {
+                    combined(e.properties.clone())
+                };
+                joined.properties.insert(f.alias.clone(), right[i].clone());
+                let pass = residual
+                    .as_ref()
+                    .is_none_or(|r| crate::sql::eval::truthy(&eval(r, &Row { entity: &joined, aggs: &[] })));
+                if pass {
+                    out.push(joined);
+                } else if n + 1 == hits.len() {
+                    // Keep the row for a LEFT JOIN's NULL-extended form.
+                    joined.properties.shift_remove(&f.alias);
+                    e = joined;
+                }
+            }
+            if left && out.len() == before {
+                e.properties.insert(f.alias.clone(), Value::Null);
+                out.push(e);
+            }
+        }
+        explained.steps.push(serde_json::json!({
+            "join": if left { "left" } else { "inner" },
+            "with": f.alias,
+            "method": "hash join",
+            "rows": out.len(),
+        }));
+        Ok(out)
+    }
+}
+
+/// The value at `path` inside a source's object (objects by key, arrays by index), or NULL.
+fn member(obj: &Value, path: &[String]) -> Value {
+    let mut cur = obj;
+    for seg in path {
+        cur = match cur {
+            Value::Object(m) => match m.get(seg) {
+                Some(v) => v,
+                None => return Value::Null,
+            },
+            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                Some(v) => v,
+                None => return Value::Null,
+            },
+            _ => return Value::Null,
+        };
+    }
+    cur.clone()
+}
+
+/// Every column path `ex` reads.
+fn columns(ex: &Ex, out: &mut Vec<Vec<String>>) {
+    match ex {
+        Ex::Col(p) => out.push(p.clone()),
+        other => other.children().into_iter().for_each(|c| columns(c, out)),
+    }
+}
