@@ -173,7 +173,9 @@ fn prepare_checks_every_statement_kind_without_reading() {
     assert!(matches!(db.prepare("SELECT * FROM nope"), Err(Error::SchemaNotFound(_))));
     assert!(matches!(db.prepare("SEARCH 'x' IN nope"), Err(Error::SchemaNotFound(_))));
     assert!(matches!(db.prepare("SELEC name FROM person"), Err(Error::InvalidQuery { .. })));
-    assert!(matches!(db.prepare("DELETE FROM person"), Err(Error::Unsupported(_))));
+    // Writes compile, and say they write (only execute runs them; rem ask refuses them).
+    assert_eq!(kind("DELETE FROM person"), json!({"statement": "delete", "tables": ["person"], "read_only": false}));
+    assert!(matches!(db.prepare("INSERT INTO person (name) VALUES ('x')"), Err(Error::Unsupported(_))));
     // A search is checked as far as it can be without embedding: k, the table's embedding
     // fields, and its filter.
     assert!(matches!(db.prepare("SEARCH 'x' IN person LIMIT 0"), Err(Error::InvalidArgument(_))));

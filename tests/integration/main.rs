@@ -11,6 +11,7 @@ mod openai;
 mod pages;
 mod query;
 mod search;
+mod sql_writes;
 mod sqlite_diff;
 mod sqlite_join;
 mod storage;

@@ -357,6 +357,22 @@ fn joins_subqueries_with_and_union() {
         json!([{"role": "engineer"}, {"role": "manager"}, {"role": "sales"}])
     );
     assert_eq!(all("SELECT role FROM person UNION ALL SELECT role FROM team").as_array().unwrap().len(), 6);
+    // The graph and search as tables: TRAVERSE(...) and SEARCH(...) in FROM, joinable and in IN.
+    let (alice, bob) =
+        ("942881f7-a48a-5e6f-bcfb-cc9fc555fded", all("SELECT id FROM person WHERE name = 'Bob'")[0]["id"].clone());
+    db.add_edge(alice, bob.as_str().unwrap(), "knows", None).unwrap();
+    assert_eq!(
+        all("SELECT p.name, t.depth FROM TRAVERSE('Alice', 2) AS t JOIN person p ON p.id = t.id ORDER BY t.depth"),
+        json!([{"name": "Alice", "depth": 0}, {"name": "Bob", "depth": 1}])
+    );
+    assert_eq!(
+        nm(
+            "SELECT name FROM person WHERE id IN (SELECT id FROM TRAVERSE('Alice', 1, 'out', 'knows') AS t) AND name != 'Alice'"
+        ),
+        ["Bob"]
+    );
+    let err = db.query("SELECT * FROM TRAVERSE('Alice') AS t").unwrap_err().to_string();
+    assert!(err.contains("TRAVERSE takes 2 to 4 arguments"), "{err}");
     // EXPLAIN names each table's access path, and the keys the joined table is probed with.
     let plan = all("EXPLAIN SELECT p.name FROM team t JOIN person p ON p.role = t.role WHERE t.floor = 5");
     let steps = plan[0]["steps"].as_array().unwrap();

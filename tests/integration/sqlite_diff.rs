@@ -128,6 +128,19 @@ fn fixture(r: &mut fastrand::Rng) -> (Database, rusqlite::Connection) {
     (db, lite)
 }
 
+/// Panic at the first row where REM's answer and SQLite's differ, showing both statements.
+pub(crate) fn assert_same(got: Vec<Vec<Value>>, want: Vec<Vec<Value>>, rem_sql: &str, lite_sql: &str) {
+    if let Some(i) = (0..got.len().max(want.len())).find(|i| got.get(*i) != want.get(*i)) {
+        panic!(
+            "row {i} differs: REM {:?}, SQLite {:?} ({} and {} rows)\nREM:    {rem_sql}\nSQLite: {lite_sql}",
+            got.get(i),
+            want.get(i),
+            got.len(),
+            want.len()
+        );
+    }
+}
+
 /// Run `sql` in SQLite: rows as JSON objects keyed by column name.
 pub(crate) fn run_lite(lite: &rusqlite::Connection, sql: &str) -> Vec<Value> {
     let mut stmt = lite.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -342,16 +355,7 @@ fn expressions_agree_with_sqlite() {
         let got: Value =
             serde_json::from_str(&db.query(&rem_sql).unwrap_or_else(|e| panic!("{rem_sql}: {e}"))).unwrap();
         let want = run_lite(&lite, &lite_sql);
-        let (got, want_n) = (normalise(got.as_array().unwrap()), normalise(&want));
-        if let Some(i) = (0..got.len().max(want_n.len())).find(|i| got.get(*i) != want_n.get(*i)) {
-            panic!(
-                "row {i} differs: REM {:?}, SQLite {:?} ({} and {} rows)\nREM:    {rem_sql}\nSQLite: {lite_sql}",
-                got.get(i),
-                want_n.get(i),
-                got.len(),
-                want_n.len()
-            );
-        }
+        assert_same(normalise(got.as_array().unwrap()), normalise(&want), &rem_sql, &lite_sql);
         rows_compared += want.len();
         non_null += want.iter().filter(|row| row.get("v").is_some_and(|v| !v.is_null())).count();
         statements += 1;

@@ -5,7 +5,7 @@
 use rem_host::Database;
 use serde_json::{Value, json};
 
-use super::sqlite_diff::{normalise, pick, run_lite};
+use super::sqlite_diff::{assert_same, normalise, pick, run_lite};
 
 const USERS: &[&str] = &["ann", "bob", "cy", "dee"];
 const ROLES: &[&str] = &["user", "assistant", "tool"];
@@ -209,15 +209,7 @@ fn joins_subqueries_ctes_and_unions_agree_with_sqlite() {
             got.sort_by_key(|r| format!("{r:?}"));
             want_n.sort_by_key(|r| format!("{r:?}"));
         }
-        if let Some(i) = (0..got.len().max(want_n.len())).find(|i| got.get(*i) != want_n.get(*i)) {
-            panic!(
-                "row {i} differs: REM {:?}, SQLite {:?} ({} and {} rows)\nREM:    {rem_sql}\nSQLite: {lite_sql}",
-                got.get(i),
-                want_n.get(i),
-                got.len(),
-                want_n.len()
-            );
-        }
+        assert_same(got, want_n, &rem_sql, &lite_sql);
         rows_compared += want.len();
         statements += 1;
     }

@@ -126,7 +126,7 @@ fn strip_hard(sql: &str) -> (&str, bool) {
             if word.eq_ignore_ascii_case("HARD")
                 && trimmed[..cut].ends_with(|c: char| c.is_whitespace() || c == ')') =>
         {
-            (&trimmed[..cut], true)
+            (trimmed[..cut].trim_end(), true)
         }
         _ => (sql, false),
     }

@@ -121,29 +121,13 @@ impl<S: Storage> Database<S> {
     /// written after FROM (`SELECT * FROM WHERE x = 1`: the table was left out) is an
     /// `InvalidQuery` saying so, at the keyword's line and column, not a missing table.
     fn source_schema(&self, sql: &str, table: &str) -> Result<std::rc::Rc<crate::model::schema::CompiledSchema>> {
-        const CLAUSES: [&str; 6] = ["WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET"];
         match self.require_table(table) {
             Err(Error::SchemaNotFound(m)) => {
                 let word = table.to_ascii_uppercase();
-                if !CLAUSES.contains(&word.as_str()) {
+                if !crate::sql::CLAUSES.contains(&word.as_str()) {
                     return Err(Error::SchemaNotFound(m));
                 }
-                // Where the keyword stands: the first word after FROM.
-                let upper = sql.to_ascii_uppercase();
-                let at = upper.find("FROM").map(|f| f + 4).and_then(|f| upper[f..].find(&word).map(|w| f + w));
-                let (line, column) = at.map_or((0, 0), |at| {
-                    let before = &sql[..at];
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                    (line as u32, column as u32)
-                });
-                Err(Error::InvalidQuery {
-                    message: format!(
-                        "expected a table name after FROM, found the keyword {word}: write SELECT ... FROM <table> {word} ..."
-                    ),
-                    line,
-                    column,
-                })
+                Err(crate::sql::keyword_after_from(sql, &word))
             }
             other => other,
         }

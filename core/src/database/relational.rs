@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::model::entity::Entity;
 use crate::model::schema::CompiledSchema;
 use crate::sql::compile::{self, Source};
-use crate::sql::eval::{Row, ValueSet, eval};
+use crate::sql::eval::{Row, ValueSet, at_path, eval};
 use crate::sql::exec::{self, Exec};
 use crate::sql::ir::{CmpOp, Ex, Projection, Select};
 use crate::sql::out::Out;
@@ -52,7 +52,7 @@ pub(super) fn is_relational(query: &ast::Query, env: &Env) -> bool {
         [one] => {
             !one.joins.is_empty()
                 || match &one.relation {
-                    TableFactor::Table { name, .. } => env.rows(&plain_name(name)).is_some(),
+                    TableFactor::Table { name, args: None, .. } => env.rows(&plain_name(name)).is_some(),
                     _ => true,
                 }
         }
@@ -87,7 +87,7 @@ pub(super) fn tables(query: &ast::Query) -> Vec<String> {
                 for from in &s.from {
                     for factor in std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation)) {
                         match factor {
-                            TableFactor::Table { name, .. } => add(plain_name(name), &mut out),
+                            TableFactor::Table { name, args: None, .. } => add(plain_name(name), &mut out),
                             TableFactor::Derived { subquery, .. } => {
                                 for t in tables(subquery) {
                                     add(t, &mut out);
@@ -154,16 +154,8 @@ fn entity_object(e: Entity) -> Value {
 }
 
 /// A joined row as an entity whose properties hold one object per source.
-fn combined(props: Map<String, Value>) -> Entity {
-    Entity {
-        id: String::new(),
-        entity_type: String::new(),
-        created_at: String::new(),
-        modified_at: String::new(),
-        deleted_at: None,
-        edges: Vec::new(),
-        properties: props,
-    }
+fn combined(properties: Map<String, Value>) -> Entity {
+    Entity { properties, ..Entity::default() }
 }
 
 /// The `AND`ed parts of `ex`.
@@ -392,6 +384,12 @@ impl<S: Storage> Database<S> {
                 };
                 Ok(From { alias, rows, join })
             }
+            TableFactor::Table { name, alias, args: Some(args), .. } => {
+                let func = plain_name(name).to_ascii_uppercase();
+                let alias = alias.as_ref().map_or(func.to_ascii_lowercase(), |a| a.name.value.clone());
+                let rows = self.table_function(&func, &args.args)?;
+                Ok(From { alias, rows: Rows::Values(Rc::new(rows)), join })
+            }
             TableFactor::Derived { subquery, alias, lateral: false, .. } => {
                 let alias = alias
                     .as_ref()
@@ -400,6 +398,73 @@ impl<S: Storage> Database<S> {
                 Ok(From { alias, rows: Rows::Values(Rc::new(self.query_values(subquery, env)?)), join })
             }
             other => Err(unsupported(&format!("the table expression {other}"))),
+        }
+    }
+
+    /// The rows of a table function in `FROM`: `TRAVERSE('start', depth [, 'out'|'in'|'both'
+    /// [, 'rel_type']])` (rows `{id, depth, path}`, as the `TRAVERSE` statement) and
+    /// `SEARCH('text', 'table' [, k])` (the table's entities with `_score`, best first, as the
+    /// `SEARCH` statement). Errors: `InvalidQuery` for other functions or arguments, and those
+    /// of the traversal or search.
+    fn table_function(&self, func: &str, args: &[ast::FunctionArg]) -> Result<Vec<Value>> {
+        let usage = "FROM TRAVERSE('<id or key>', <depth> [, 'out'|'in'|'both' [, '<rel_type>']]) AS t, or \
+                     FROM SEARCH('<text>', '<table>' [, <k>]) AS s";
+        let literal = |i: usize| -> Option<Value> {
+            match args.get(i)? {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v))) => match &v.value {
+                    ast::Value::SingleQuotedString(s) => Some(Value::String(s.clone())),
+                    ast::Value::Number(n, _) => n.parse::<u64>().ok().map(Value::from),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let text = |i: usize, what: &str| -> Result<String> {
+            literal(i).and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| {
+                Error::query(format!("{func}: argument {} ({what}) must be a quoted text; use {usage}", i + 1))
+            })
+        };
+        let number = |i: usize, what: &str| -> Result<u32> {
+            literal(i).and_then(|v| v.as_u64()).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+                Error::query(format!("{func}: argument {} ({what}) must be a whole number; use {usage}", i + 1))
+            })
+        };
+        match func {
+            "TRAVERSE" => {
+                if !(2..=4).contains(&args.len()) {
+                    return Err(Error::query(format!("TRAVERSE takes 2 to 4 arguments; use {usage}")));
+                }
+                let direction = match args.len() > 2 {
+                    true => text(2, "direction")?.parse()?,
+                    false => crate::graph::Direction::Outgoing,
+                };
+                let options = crate::graph::TraverseOptions {
+                    direction,
+                    depth: number(1, "depth")?,
+                    rel_types: if args.len() > 3 { vec![text(3, "relationship type")?] } else { Vec::new() },
+                    dfs: false,
+                    limit: crate::graph::DEFAULT_LIMIT,
+                    include_deleted: false,
+                };
+                if options.depth == 0 || options.depth > crate::graph::MAX_DEPTH {
+                    return Err(Error::query(format!("TRAVERSE depth must be 1 to 10, got {}", options.depth)));
+                }
+                match serde_json::from_str(&self.traverse(&text(0, "start")?, &options)?) {
+                    Ok(Value::Array(rows)) => Ok(rows),
+                    _ => Err(Error::Internal("traverse returned no array".into())),
+                }
+            }
+            "SEARCH" => {
+                if !(2..=3).contains(&args.len()) {
+                    return Err(Error::query(format!("SEARCH takes 2 or 3 arguments; use {usage}")));
+                }
+                let mut options = crate::SearchOptions::default();
+                if args.len() > 2 {
+                    options.top_k = number(2, "k")?;
+                }
+                self.search(&text(1, "table")?, crate::SearchQuery::Text(text(0, "query text")?), &options)
+            }
+            other => Err(unsupported(&format!("the table function {other}() ({usage})"))),
         }
     }
 
@@ -625,7 +690,7 @@ impl<S: Storage> Database<S> {
         // Hash the new source's rows by their key columns.
         let mut table: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
         for (i, r) in right.iter().enumerate() {
-            let key: Option<Vec<String>> = keys.iter().map(|(_, p)| key_of(&member(r, &p[1..]))).collect();
+            let key: Option<Vec<String>> = keys.iter().map(|(_, p)| at_path(r, &p[1..]).and_then(key_of)).collect();
             if let Some(key) = key {
                 table.entry(key).or_default().push(i);
             }
@@ -667,25 +732,6 @@ impl<S: Storage> Database<S> {
         }));
         Ok(out)
     }
-}
-
-/// The value at `path` inside a source's object (objects by key, arrays by index), or NULL.
-fn member(obj: &Value, path: &[String]) -> Value {
-    let mut cur = obj;
-    for seg in path {
-        cur = match cur {
-            Value::Object(m) => match m.get(seg) {
-                Some(v) => v,
-                None => return Value::Null,
-            },
-            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                Some(v) => v,
-                None => return Value::Null,
-            },
-            _ => return Value::Null,
-        };
-    }
-    cur.clone()
 }
 
 /// Every column path `ex` reads.

@@ -231,7 +231,7 @@ fn unwrap_record(doc: Value) -> Value {
 /// misspelling (at most 2 edits, and fewer than half of `name`'s length).
 pub(crate) fn closest<'a>(name: &str, declared: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     declared
-        .map(|d| (strsim::levenshtein(&name.to_lowercase(), &d.to_lowercase()), d))
+        .map(|d| (strsim::osa_distance(&name.to_lowercase(), &d.to_lowercase()), d))
         .filter(|(dist, _)| *dist <= 2 && *dist * 2 < name.chars().count().max(2))
         .min_by_key(|(dist, d)| (*dist, *d))
         .map(|(_, d)| d)

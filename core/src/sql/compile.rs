@@ -682,15 +682,7 @@ fn fold(ex: Ex) -> Ex {
     if !ex.children().iter().all(|c| matches!(c, Ex::Lit(_))) {
         return ex;
     }
-    let empty = crate::model::entity::Entity {
-        id: String::new(),
-        entity_type: String::new(),
-        created_at: String::new(),
-        modified_at: String::new(),
-        deleted_at: None,
-        edges: Vec::new(),
-        properties: Default::default(),
-    };
+    let empty = crate::model::entity::Entity::default();
     let value = super::eval::eval(&ex, &super::eval::Row { entity: &empty, aggs: &[] });
     match scalar::take_fault() {
         Some(_) => ex,

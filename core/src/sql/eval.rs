@@ -33,24 +33,21 @@ pub fn column(entity: &Entity, path: &[String]) -> Value {
         _ => {}
     }
     let rest = if first == "properties" && path.len() > 1 { &path[1..] } else { path };
-    let mut cur = match entity.properties.get(&rest[0]) {
-        Some(v) => v,
-        None => return Value::Null,
-    };
-    for seg in &rest[1..] {
+    entity.properties.get(&rest[0]).and_then(|v| at_path(v, &rest[1..])).cloned().unwrap_or(Value::Null)
+}
+
+/// The value at `path` inside `value`: object members by name, array elements by index;
+/// `None` where the path leads nowhere.
+pub fn at_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let mut cur = value;
+    for seg in path {
         cur = match cur {
-            Value::Object(m) => match m.get(seg) {
-                Some(v) => v,
-                None => return Value::Null,
-            },
-            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                Some(v) => v,
-                None => return Value::Null,
-            },
-            _ => return Value::Null,
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
         };
     }
-    cur.clone()
+    Some(cur)
 }
 
 /// Compare two non-null values of the same kind; `None` across kinds.
@@ -495,22 +492,10 @@ pub fn column_cow<'a>(entity: &'a Entity, path: &[String]) -> Cow<'a, Value> {
         return Cow::Owned(column(entity, path));
     }
     let rest = if first == "properties" && path.len() > 1 { &path[1..] } else { path };
-    let mut cur = match entity.properties.get(&rest[0]) {
-        Some(v) => v,
-        None => return Cow::Owned(Value::Null),
-    };
-    for seg in &rest[1..] {
-        let next = match cur {
-            Value::Object(m) => m.get(seg),
-            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        };
-        match next {
-            Some(v) => cur = v,
-            None => return Cow::Owned(Value::Null),
-        }
+    match entity.properties.get(&rest[0]).and_then(|v| at_path(v, &rest[1..])) {
+        Some(v) => Cow::Borrowed(v),
+        None => Cow::Owned(Value::Null),
     }
-    Cow::Borrowed(cur)
 }
 
 /// An operand: columns and literals borrowed, anything else evaluated.

@@ -29,9 +29,46 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::error::{Error, Result};
 
+/// Clause keywords that cannot name a table (`SELECT * FROM WHERE ...`: the table was left out).
+pub(crate) const CLAUSES: [&str; 6] = ["WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET"];
+
+/// The error for a clause keyword written where the table belongs (`SELECT * FROM WHERE x = 1`),
+/// at the keyword's line and column.
+pub(crate) fn keyword_after_from(sql: &str, word: &str) -> Error {
+    let upper = sql.to_ascii_uppercase();
+    let at = upper.find("FROM").map(|f| f + 4).and_then(|f| upper[f..].find(word).map(|w| f + w));
+    let (line, column) = at.map_or((0, 0), |at| {
+        let before = &sql[..at];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line as u32, column as u32)
+    });
+    Error::InvalidQuery {
+        message: format!(
+            "expected a table name after FROM, found the keyword {word}: write SELECT ... FROM <table> {word} ..."
+        ),
+        line,
+        column,
+    }
+}
+
 /// Turn a sqlparser error into `InvalidQuery`, pulling out its line and column
 /// (for an error at end of input, the position just past the last character of `sql`).
+/// A clause keyword right after `FROM` is reported as the table left out.
 pub(crate) fn parse_error(e: ParserError, sql: &str) -> Error {
+    if let Ok(toks) = Tokenizer::new(&GenericDialect {}, sql).tokenize() {
+        let words: Vec<&Token> = toks.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+        for pair in words.windows(2) {
+            if let (Token::Word(f), Token::Word(w)) = (pair[0], pair[1])
+                && f.quote_style.is_none()
+                && f.value.eq_ignore_ascii_case("FROM")
+                && w.quote_style.is_none()
+                && CLAUSES.contains(&w.value.to_ascii_uppercase().as_str())
+            {
+                return keyword_after_from(sql, &w.value.to_ascii_uppercase());
+            }
+        }
+    }
     let text = match &e {
         ParserError::TokenizerError(s) | ParserError::ParserError(s) => s.clone(),
         ParserError::RecursionLimitExceeded => format!(

@@ -531,8 +531,8 @@ class REMDatabase:
     ) -> List[Dict[str, Any]]:
         """Run one REM SQL statement; returns its rows as dicts.
 
-        ``SELECT`` (projections, expressions, ``WHERE``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``)
-        plus ``LOOKUP 'key'``, ``SEARCH 'text' IN table [WHERE ...] [LIMIT n]``,
+        ``SELECT`` (projections, expressions, ``WHERE``, ``GROUP BY``, ``ORDER BY``, ``LIMIT``,
+        ``JOIN``/``LEFT JOIN ... ON``, subqueries, ``WITH``, ``UNION``) plus ``LOOKUP 'key'``, ``SEARCH 'text' IN table [WHERE ...] [LIMIT n]``,
         ``TRAVERSE FROM 'id' DEPTH n ...`` and ``EXPLAIN``; with ``read_only=False`` also
         ``DELETE FROM t [WHERE ...] [HARD]`` and ``UPDATE t SET f = expr [WHERE ...]``
         (see :meth:`execute`), which return ``[{"changed": n}]``.
