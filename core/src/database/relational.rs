@@ -141,15 +141,21 @@ struct From {
     join: Option<(bool, ast::Expr)>,
 }
 
-/// An entity as one source's object in a joined row: system fields, then properties.
-fn entity_object(e: Entity) -> Value {
-    let mut m = Map::with_capacity(e.properties.len() + 5);
-    m.insert("id".into(), Value::String(e.id));
-    m.insert("entity_type".into(), Value::String(e.entity_type));
-    m.insert("created_at".into(), Value::String(e.created_at));
-    m.insert("modified_at".into(), Value::String(e.modified_at));
-    m.insert("deleted_at".into(), e.deleted_at.map_or(Value::Null, Value::String));
-    m.extend(e.properties);
+/// An entity as one source's object in a joined row: its properties (already only the wanted
+/// ones), then the system fields in `wanted` (all without it).
+fn entity_object(e: Entity, wanted: Option<&HashSet<String>>) -> Value {
+    let want = |f: &str| wanted.is_none_or(|w| w.contains(f));
+    let mut m = e.properties;
+    let mut system = |name: &str, v: Value| {
+        if want(name) {
+            m.insert(name.to_string(), v);
+        }
+    };
+    system("id", Value::String(e.id));
+    system("entity_type", Value::String(e.entity_type));
+    system("created_at", Value::String(e.created_at));
+    system("modified_at", Value::String(e.modified_at));
+    system("deleted_at", e.deleted_at.map_or(Value::Null, Value::String));
     Value::Object(m)
 }
 
@@ -222,20 +228,28 @@ fn map_children(ex: &Ex, f: fn(&Ex) -> Ex) -> Ex {
     }
 }
 
-/// A join key's value as a hash key: numbers by value (`1` and `1.0` alike), strings and
-/// booleans as themselves; `None` for NULL (which joins nothing) and arrays or objects.
-fn key_of(v: &Value) -> Option<String> {
+/// A join key's value as a hash key, borrowed: numbers by value (`1` and `1.0` alike),
+/// strings and booleans as themselves; `None` for NULL (which joins nothing), arrays and objects.
+#[derive(Hash, PartialEq, Eq)]
+enum Key<'a> {
+    Int(i64),
+    Float(u64),
+    Str(&'a str),
+    Bool(bool),
+}
+
+fn key_of(v: &Value) -> Option<Key<'_>> {
     match v {
         Value::Number(n) => {
             let f = n.as_f64()?;
             Some(match n.as_i64() {
-                Some(i) => format!("n{i}"),
-                None if f.fract() == 0.0 && f.abs() < 9.2e18 => format!("n{}", f as i64),
-                None => format!("f{}", f.to_bits()),
+                Some(i) => Key::Int(i),
+                None if f.fract() == 0.0 && f.abs() < 9.2e18 => Key::Int(f as i64),
+                None => Key::Float(f.to_bits()),
             })
         }
-        Value::String(s) => Some(format!("s{s}")),
-        Value::Bool(b) => Some(format!("b{b}")),
+        Value::String(s) => Some(Key::Str(s)),
+        Value::Bool(b) => Some(Key::Bool(*b)),
         _ => None,
     }
 }
@@ -609,7 +623,7 @@ impl<S: Storage> Database<S> {
                     "table_rows": n,
                     "rows": rows.len(),
                 }));
-                Ok(rows.into_iter().map(entity_object).collect())
+                Ok(rows.into_iter().map(|e| entity_object(e, wanted)).collect())
             }
             Rows::Values(values) => {
                 let keep = |v: &Value| match &filter {
@@ -688,17 +702,34 @@ impl<S: Storage> Database<S> {
         let probe = (distinct.len() <= MAX_PROBE_KEYS).then_some((probe_path.as_slice(), distinct));
         let right = if rows.is_empty() { Vec::new() } else { self.read_source(f, filter, wanted, probe, explained)? };
         // Hash the new source's rows by their key columns.
-        let mut table: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
+        let mut table: HashMap<Vec<Key<'_>>, Vec<usize>> = HashMap::new();
         for (i, r) in right.iter().enumerate() {
-            let key: Option<Vec<String>> = keys.iter().map(|(_, p)| at_path(r, &p[1..]).and_then(key_of)).collect();
+            let key: Option<Vec<Key<'_>>> = keys.iter().map(|(_, p)| at_path(r, &p[1..]).and_then(key_of)).collect();
             if let Some(key) = key {
                 table.entry(key).or_default().push(i);
             }
         }
+        // Each row of the new source is moved into its last match and copied into the others.
+        let hits_of: Vec<Vec<usize>> = row_keys
+            .iter()
+            .map(|k| {
+                let key: Option<Vec<Key<'_>>> = k.iter().map(key_of).collect();
+                key.and_then(|key| table.get(&key)).map_or_else(Vec::new, Vec::clone)
+            })
+            .collect();
+        drop(table);
+        let mut uses = vec![0u32; right.len()];
+        for &i in hits_of.iter().flatten() {
+            uses[i] += 1;
+        }
+        let mut right: Vec<Option<Value>> = right.into_iter().map(Some).collect();
+        let mut take = |i: usize| {
+            uses[i] -= 1;
+            let v = if uses[i] == 0 { right[i].take() } else { right[i].clone() };
+            v.unwrap_or(Value::Null)
+        };
         let mut out = Vec::with_capacity(rows.len());
-        for (mut e, k) in rows.into_iter().zip(row_keys) {
-            let key: Option<Vec<String>> = k.iter().map(key_of).collect();
-            let hits: &[usize] = key.and_then(|key| table.get(&key)).map_or(&[], Vec::as_slice);
+        for (mut e, hits) in rows.into_iter().zip(hits_of) {
             let before = out.len();
             for (n, &i) in hits.iter().enumerate() {
                 // The row itself goes with its last match; earlier matches take a copy.
@@ -707,7 +738,7 @@ impl<S: Storage> Database<S> {
                 } else {
                     combined(e.properties.clone())
                 };
-                joined.properties.insert(f.alias.clone(), right[i].clone());
+                joined.properties.insert(f.alias.clone(), take(i));
                 let pass = residual
                     .as_ref()
                     .is_none_or(|r| crate::sql::eval::truthy(&eval(r, &Row { entity: &joined, aggs: &[] })));
