@@ -112,6 +112,10 @@ fn refusals_are_errors_never_results() {
             "SELECT name FROM person p WHERE age IN (SELECT age FROM person q WHERE q.name = p.name)",
             "cannot name the outer",
         ),
+        (
+            "SELECT name FROM person p WHERE EXISTS (SELECT 1 AS one FROM person q WHERE q.age > p.age)",
+            "correlated subquery",
+        ),
         ("SELECT name, ROW_NUMBER() OVER (ORDER BY age) FROM person", "window"),
         ("INSERT INTO person VALUES (1)", "INSERT"),
         ("UPDATE person SET age = 1", "UPDATE"),
@@ -341,6 +345,17 @@ fn joins_subqueries_with_and_union() {
     assert_eq!(
         nm("SELECT name FROM person WHERE NOT EXISTS (SELECT role FROM team WHERE floor > 9) AND age < 26"),
         ["Bob"]
+    );
+    // Correlated by one equality: decorrelated into IN, run once.
+    assert_eq!(
+        nm("SELECT t.role AS name FROM team t WHERE NOT EXISTS (SELECT 1 AS one FROM person p WHERE p.role = t.role)"),
+        ["sales"]
+    );
+    assert_eq!(
+        nm(
+            "SELECT name FROM person p WHERE EXISTS (SELECT 1 AS one FROM team t WHERE t.role = p.role AND t.floor > 4)"
+        ),
+        ["Charlie"]
     );
     assert_eq!(
         all(

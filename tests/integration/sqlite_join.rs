@@ -1,5 +1,6 @@
 //! Differential test of joins, subqueries, `WITH`, derived tables and `UNION` against SQLite:
 //! two related tables (messages of sessions, some messages in no session) loaded into both,
+//! including correlated `[NOT] EXISTS`;
 //! generated statements compared row for row.
 
 use rem_host::Database;
@@ -96,7 +97,7 @@ fn statement(r: &mut fastrand::Rng, n: u32) -> (String, String, bool) {
     let k = r.i64(0..15);
     let on_rem = "m.session_id = s.session_id";
     let on_lite = format!("{} = {}", j("m", "session_id"), j("s", "session_id"));
-    match n % 8 {
+    match n % 9 {
         0 => (
             format!(
                 "SELECT m.mid, s.user, m.n + s.score AS t FROM messages m JOIN sessions s ON {on_rem} WHERE {pm} AND ({ps}) ORDER BY m.mid"
@@ -179,6 +180,25 @@ fn statement(r: &mut fastrand::Rng, n: u32) -> (String, String, bool) {
                 false,
             )
         }
+        8 => {
+            // Correlated [NOT] EXISTS (one equality with the outer row), and a NULL outer key.
+            let not = if r.bool() { "NOT " } else { "" };
+            (
+                format!(
+                    "SELECT s.session_id, s.score FROM sessions s WHERE {not}EXISTS (SELECT 1 AS one FROM messages m WHERE m.session_id = s.session_id AND m.n > {k} AND m.role = 'user') ORDER BY s.session_id"
+                ),
+                format!(
+                    "SELECT {} AS session_id, {} AS score FROM sessions s WHERE {not}EXISTS (SELECT 1 FROM messages m WHERE {} = {} AND {} > {k} AND {} = 'user') ORDER BY 1",
+                    j("s", "session_id"),
+                    j("s", "score"),
+                    j("m", "session_id"),
+                    j("s", "session_id"),
+                    j("m", "n"),
+                    j("m", "role")
+                ),
+                true,
+            )
+        }
         _ => (
             format!(
                 "SELECT d.session_id, d.c FROM (SELECT session_id, COUNT(*) AS c FROM messages WHERE {} GROUP BY session_id) AS d WHERE d.c > {} ORDER BY d.session_id",
@@ -199,7 +219,7 @@ fn joins_subqueries_ctes_and_unions_agree_with_sqlite() {
     let mut r = fastrand::Rng::with_seed(0x10_1D);
     let (db, lite) = fixture(&mut r);
     let (mut statements, mut rows_compared) = (0, 0);
-    for n in 0..800 {
+    for n in 0..900 {
         let (rem_sql, lite_sql, ordered) = statement(&mut r, n);
         let got: Value =
             serde_json::from_str(&db.query(&rem_sql).unwrap_or_else(|e| panic!("{rem_sql}: {e}"))).unwrap();
@@ -213,7 +233,7 @@ fn joins_subqueries_ctes_and_unions_agree_with_sqlite() {
         rows_compared += want.len();
         statements += 1;
     }
-    assert_eq!(statements, 800);
+    assert_eq!(statements, 900);
     // The joined table is read through its index on the join key.
     let plan: Value = serde_json::from_str(
         &db.query("EXPLAIN SELECT m.mid FROM sessions s JOIN messages m ON m.session_id = s.session_id WHERE s.user = 'bob' AND s.score = 3")

@@ -433,7 +433,10 @@ impl Compiler<'_> {
                 let set = ValueSet::of(&items).map(Box::new);
                 Ex::InList(target, items, *negated, set)
             }
-            E::Exists { subquery, negated } => Ex::Lit(Value::Bool(self.subquery(subquery)?.is_empty() == *negated)),
+            E::Exists { subquery, negated } => match self.correlated_exists(subquery, *negated, scope)? {
+                Some(ex) => ex,
+                None => Ex::Lit(Value::Bool(self.subquery(subquery)?.is_empty() == *negated)),
+            },
             E::Subquery(subquery) => {
                 let rows = self.subquery(subquery)?;
                 match rows.len() {
@@ -449,6 +452,78 @@ impl Compiler<'_> {
             E::Cast { .. } => return Err(unsupported("this form of CAST (use CAST(x AS type) or x::type)")),
             other => return Err(unsupported(format!("the expression `{other}`"))),
         })
+    }
+
+    /// The names that qualify the outer query's columns (its table and alias, or its sources).
+    fn outer_names(&self) -> Vec<String> {
+        match &self.names {
+            Names::Table(schema) => std::iter::once(schema.record.name.clone()).chain(self.alias.clone()).collect(),
+            Names::Sources(sources) => sources.iter().map(|s| s.alias.clone()).collect(),
+        }
+    }
+
+    /// `[NOT] EXISTS (SELECT .. FROM t [AS i] WHERE .. AND i.x = outer.y)`, correlated by one
+    /// equality with the outer query: decorrelated into `outer.y [NOT] IN (SELECT i.x FROM t
+    /// WHERE .. AND i.x IS NOT NULL)` (and, for `NOT EXISTS`, true when `outer.y` is NULL), run
+    /// once. `None` when the subquery names no outer column. Errors: `Unsupported` for other
+    /// correlations (several, or not an equality).
+    fn correlated_exists(&mut self, q: &ast::Query, negated: bool, scope: Scope) -> Result<Option<Ex>> {
+        let outer = self.outer_names();
+        let SetExpr::Select(select) = q.body.as_ref() else { return Ok(None) };
+        let Some(selection) = &select.selection else { return Ok(None) };
+        let inner: Vec<String> = match select.from.as_slice() {
+            [f] if f.joins.is_empty() => match &f.relation {
+                TableFactor::Table { name, alias, .. } => {
+                    std::iter::once(name.to_string()).chain(alias.as_ref().map(|a| a.name.value.clone())).collect()
+                }
+                _ => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let names_outer = |e: &ast::Expr| qualifiers(e).iter().any(|q| outer.contains(q) && !inner.contains(q));
+        if !names_outer(selection) {
+            return Ok(None);
+        }
+        let too_hard = || unsupported("a correlated subquery other than EXISTS (... WHERE inner.x = outer.y AND ...)");
+        let mut parts = Vec::new();
+        and_parts(selection, &mut parts);
+        let mut link = None;
+        let mut rest = Vec::new();
+        for part in parts {
+            if !names_outer(part) {
+                rest.push(part.clone());
+                continue;
+            }
+            let ast::Expr::BinaryOp { left, op: BinaryOperator::Eq, right } = part else { return Err(too_hard()) };
+            let (own, theirs) = match (names_outer(left), names_outer(right)) {
+                (false, true) => (left, right),
+                (true, false) => (right, left),
+                _ => return Err(too_hard()),
+            };
+            if link.replace(((**own).clone(), (**theirs).clone())).is_some() {
+                return Err(too_hard());
+            }
+        }
+        let Some((own, theirs)) = link else { return Err(too_hard()) };
+        let mut q = q.clone();
+        if let SetExpr::Select(s) = q.body.as_mut() {
+            s.projection = vec![SelectItem::UnnamedExpr(own.clone())];
+            rest.push(ast::Expr::IsNotNull(Box::new(own)));
+            s.selection = rest.into_iter().reduce(|a, b| ast::Expr::BinaryOp {
+                left: Box::new(a),
+                op: BinaryOperator::And,
+                right: Box::new(b),
+            });
+        }
+        let items: Vec<Ex> =
+            self.subquery(&q)?.into_iter().map(|row| one_value(row).map(Ex::Lit)).collect::<Result<_>>()?;
+        let target = self.expr(&theirs, scope)?;
+        let set = ValueSet::of(&items).map(Box::new);
+        let member = Ex::InList(Box::new(target.clone()), items, negated, set);
+        Ok(Some(match negated {
+            true => Ex::Or(Box::new(Ex::IsNull(Box::new(target), false)), Box::new(member)),
+            false => member,
+        }))
     }
 
     /// Run an uncorrelated subquery now (its rows), or refuse it where none can run.
@@ -612,6 +687,33 @@ pub fn expr_over(e: &ast::Expr, sources: &[Source<'_>], subqueries: Subqueries<'
     let mut c =
         Compiler { names: Names::Sources(sources), alias: None, aggs: Vec::new(), subqueries: Some(subqueries) };
     c.top(e, Scope::Row)
+}
+
+/// The `AND`ed parts of `e`.
+fn and_parts<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+    match e {
+        ast::Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            and_parts(left, out);
+            and_parts(right, out);
+        }
+        ast::Expr::Nested(inner) => and_parts(inner, out),
+        other => out.push(other),
+    }
+}
+
+/// The qualifiers of the columns `e` names (`o` of `o.y`), read from its tokens.
+fn qualifiers(e: &ast::Expr) -> Vec<String> {
+    let text = e.to_string();
+    let Ok(toks) = sqlparser::tokenizer::Tokenizer::new(&sqlparser::dialect::GenericDialect {}, &text).tokenize()
+    else {
+        return Vec::new();
+    };
+    toks.windows(2)
+        .filter_map(|w| match (&w[0], &w[1]) {
+            (sqlparser::tokenizer::Token::Word(q), sqlparser::tokenizer::Token::Period) => Some(q.value.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The one column of a subquery's row. Errors: `InvalidQuery` when it has several.
