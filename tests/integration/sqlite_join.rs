@@ -1,7 +1,6 @@
 //! Differential test of joins, subqueries, `WITH`, derived tables and `UNION` against SQLite:
-//! two related tables (messages of sessions, some messages in no session) loaded into both,
-//! including correlated `[NOT] EXISTS`;
-//! generated statements compared row for row.
+//! two related tables (messages of sessions, some messages in no session) loaded into both;
+//! generated statements (correlated `[NOT] EXISTS` among them) compared row for row.
 
 use rem_host::Database;
 use serde_json::{Value, json};
