@@ -269,14 +269,25 @@ impl<S: Storage> Database<S> {
                 return Err(unsupported("WITH RECURSIVE"));
             }
             for cte in &with.cte_tables {
+                if !cte.alias.columns.is_empty() {
+                    return Err(unsupported(
+                        "column names after a WITH table's name (name them inside: SELECT x AS a)",
+                    ));
+                }
                 let rows = self.query_values(&cte.query, &env)?;
                 env.ctes.push((cte.alias.name.value.clone(), Rc::new(rows)));
             }
         }
         match query.body.as_ref() {
             SetExpr::Select(select) => self.select_sources(query, select, explain, &env),
-            SetExpr::SetOperation { .. } => {
-                let rows = self.set_operation(query.body.as_ref(), &env)?;
+            SetExpr::Query(inner) if query.order_by.is_none() && query.limit_clause.is_none() => {
+                self.relational(inner, explain, &env)
+            }
+            SetExpr::SetOperation { .. } | SetExpr::Query(_) => {
+                let rows = match query.body.as_ref() {
+                    SetExpr::Query(inner) => self.query_values(inner, &env)?,
+                    body => self.set_operation(body, &env)?,
+                };
                 // ORDER BY / LIMIT of a UNION apply to its rows, by output column.
                 let mut outer = query.clone();
                 outer.with = None;
@@ -288,7 +299,6 @@ impl<S: Storage> Database<S> {
                 env.ctes.push(("__rem_union".into(), Rc::new(rows)));
                 self.relational(&outer, explain, &env)
             }
-            SetExpr::Query(inner) => self.relational(inner, explain, &env),
             SetExpr::Values(_) => Err(unsupported("VALUES")),
             other => Err(unsupported(&format!("`{other}`"))),
         }
@@ -304,8 +314,19 @@ impl<S: Storage> Database<S> {
                 }
                 let mut rows = self.set_operation(left, env)?;
                 let more = self.set_operation(right, env)?;
-                let names: Option<Vec<String>> =
-                    rows.first().and_then(Value::as_object).map(|m| m.keys().cloned().collect());
+                // The right side's columns take the left side's names by position when both
+                // list their columns (rows of `*` keep their own names: their order varies).
+                let listed = |side: &SetExpr| match side {
+                    SetExpr::Select(s) => !s
+                        .projection
+                        .iter()
+                        .any(|i| matches!(i, ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..))),
+                    _ => false,
+                };
+                let names: Option<Vec<String>> = match listed(left) && listed(right) {
+                    true => rows.first().and_then(Value::as_object).map(|m| m.keys().cloned().collect()),
+                    false => None,
+                };
                 for row in more {
                     rows.push(match (&names, row) {
                         (Some(names), Value::Object(m)) => {
@@ -403,6 +424,9 @@ impl<S: Storage> Database<S> {
                 let alias = alias.as_ref().map_or(func.to_ascii_lowercase(), |a| a.name.value.clone());
                 let rows = self.table_function(&func, &args.args)?;
                 Ok(From { alias, rows: Rows::Values(Rc::new(rows)), join })
+            }
+            TableFactor::Derived { alias: Some(a), .. } if !a.columns.is_empty() => {
+                Err(unsupported("column names after a derived table's alias (name them inside: SELECT x AS a)"))
             }
             TableFactor::Derived { subquery, alias, lateral: false, .. } => {
                 let alias = alias
@@ -581,14 +605,19 @@ impl<S: Storage> Database<S> {
         probe: Option<(&[String], Vec<Value>)>,
         explained: &mut Explain,
     ) -> Result<Vec<Value>> {
-        let mut parts: Vec<Ex> = filter.iter().map(unqualified).collect();
+        // A table's own read takes its columns unqualified; rows already computed are tested
+        // as `{alias: row}`, where `id` and the other system names are ordinary members.
+        let table = matches!(f.rows, Rows::Table(_));
+        let mut parts: Vec<Ex> = filter.iter().map(|e| if table { unqualified(e) } else { e.clone() }).collect();
         let probed = probe
             .as_ref()
             .map(|(path, keys)| format!("{} IN ({} keys of the rows joined so far)", path.join("."), keys.len()));
         if let Some((path, keys)) = probe {
             let items: Vec<Ex> = keys.into_iter().map(Ex::Lit).collect();
             let set = ValueSet::of(&items).map(Box::new);
-            parts.push(Ex::InList(Box::new(Ex::Col(path.to_vec())), items, false, set));
+            let mut column = if table { Vec::new() } else { vec![f.alias.clone()] };
+            column.extend_from_slice(path);
+            parts.push(Ex::InList(Box::new(Ex::Col(column)), items, false, set));
         }
         let filter = parts.into_iter().reduce(|a, b| Ex::And(Box::new(a), Box::new(b)));
         match &f.rows {
@@ -628,10 +657,9 @@ impl<S: Storage> Database<S> {
             Rows::Values(values) => {
                 let keep = |v: &Value| match &filter {
                     None => true,
-                    Some(f) => {
-                        let Value::Object(m) = v else { return false };
-                        let e = combined(m.clone());
-                        crate::sql::eval::truthy(&eval(f, &Row { entity: &e, aggs: &[] }))
+                    Some(test) => {
+                        let e = combined(Map::from_iter([(f.alias.clone(), v.clone())]));
+                        crate::sql::eval::truthy(&eval(test, &Row { entity: &e, aggs: &[] }))
                     }
                 };
                 let rows: Vec<Value> = values.iter().filter(|v| keep(v)).cloned().collect();

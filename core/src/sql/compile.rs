@@ -1,5 +1,7 @@
 //! Compile a sqlparser AST into the IR, refusing what REM does not support.
 
+use std::collections::HashMap;
+
 use serde_json::{Number, Value};
 use sqlparser::ast::{
     self, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
@@ -236,8 +238,8 @@ impl Compiler<'_> {
             Names::Table(schema) => schema,
             Names::Sources(sources) => return source_column(sources, path, quoted),
         };
-        // `p.name` with `FROM person p` (or `person.name`): the table's own column.
-        if path.len() > 1 && (self.alias.as_deref() == Some(path[0].as_str()) || path[0] == schema.record.name) {
+        // `p.name` with `FROM person p` (or `person.name` without an alias): the table's own column.
+        if path.len() > 1 && self.alias.as_deref().unwrap_or(&schema.record.name) == path[0] {
             path.remove(0);
         }
         let first = path[0].as_str();
@@ -457,7 +459,7 @@ impl Compiler<'_> {
     /// The names that qualify the outer query's columns (its table and alias, or its sources).
     fn outer_names(&self) -> Vec<String> {
         match &self.names {
-            Names::Table(schema) => std::iter::once(schema.record.name.clone()).chain(self.alias.clone()).collect(),
+            Names::Table(schema) => vec![self.alias.clone().unwrap_or_else(|| schema.record.name.clone())],
             Names::Sources(sources) => sources.iter().map(|s| s.alias.clone()).collect(),
         }
     }
@@ -473,8 +475,9 @@ impl Compiler<'_> {
         let Some(selection) = &select.selection else { return Ok(None) };
         let inner: Vec<String> = match select.from.as_slice() {
             [f] if f.joins.is_empty() => match &f.relation {
+                // Once aliased, a table is named by its alias alone (as in PostgreSQL).
                 TableFactor::Table { name, alias, .. } => {
-                    std::iter::once(name.to_string()).chain(alias.as_ref().map(|a| a.name.value.clone())).collect()
+                    vec![alias.as_ref().map_or_else(|| name.to_string(), |a| a.name.value.clone())]
                 }
                 _ => return Ok(None),
             },
@@ -505,7 +508,29 @@ impl Compiler<'_> {
             }
         }
         let Some((own, theirs)) = link else { return Err(too_hard()) };
+        // Whether rows exist is what counts: their order, number and distinctness do not, but
+        // a grouped or aggregated subquery has rows of another kind.
+        let aggregate = select.projection.iter().any(|i| match i {
+            SelectItem::UnnamedExpr(ast::Expr::Function(f))
+            | SelectItem::ExprWithAlias { expr: ast::Expr::Function(f), .. } => {
+                matches!(f.name.to_string().to_ascii_uppercase().as_str(), "COUNT" | "SUM" | "AVG" | "MIN" | "MAX")
+            }
+            _ => false,
+        });
+        if aggregate
+            || select.having.is_some()
+            || !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
+        {
+            return Err(unsupported("a correlated EXISTS over a grouped or aggregated subquery"));
+        }
         let mut q = q.clone();
+        if let Some(LimitClause::LimitOffset { limit: Some(l), .. }) = &q.limit_clause
+            && uint(l, "LIMIT")? == 0
+        {
+            return Ok(Some(Ex::Lit(Value::Bool(negated))));
+        }
+        q.limit_clause = None;
+        q.order_by = None;
         if let SetExpr::Select(s) = q.body.as_mut() {
             s.projection = vec![SelectItem::UnnamedExpr(own.clone())];
             rest.push(ast::Expr::IsNotNull(Box::new(own)));
@@ -519,11 +544,10 @@ impl Compiler<'_> {
             self.subquery(&q)?.into_iter().map(|row| one_value(row).map(Ex::Lit)).collect::<Result<_>>()?;
         let target = self.expr(&theirs, scope)?;
         let set = ValueSet::of(&items).map(Box::new);
-        let member = Ex::InList(Box::new(target.clone()), items, negated, set);
-        Ok(Some(match negated {
-            true => Ex::Or(Box::new(Ex::IsNull(Box::new(target), false)), Box::new(member)),
-            false => member,
-        }))
+        // EXISTS is never NULL: an unknown membership (a NULL key) is false.
+        let member = Ex::InList(Box::new(target), items, false, set);
+        let exists = Ex::Call(Func::Coalesce, vec![member, Ex::Lit(Value::Bool(false))]);
+        Ok(Some(if negated { Ex::Not(Box::new(exists)) } else { exists }))
     }
 
     /// Run an uncorrelated subquery now (its rows), or refuse it where none can run.
@@ -994,6 +1018,19 @@ fn compile_with(
             other => return Err(unsupported(format!("the select item {other}"))),
         }
     }
+    // Two columns named alike (`p.name, c.name`) would be one key of the output object: a
+    // qualified column whose bare name another item has keeps its qualifier.
+    let counts = items.iter().fold(HashMap::new(), |mut m: HashMap<String, usize>, (n, ..)| {
+        *m.entry(n.clone()).or_default() += 1;
+        m
+    });
+    for (name, _, e) in &mut items {
+        if counts.get(name.as_str()).is_some_and(|n| *n > 1)
+            && let ast::Expr::CompoundIdentifier(parts) = e
+        {
+            *name = ident_path(parts).join(".");
+        }
+    }
     let having = select.having.as_ref().map(|h| c.top(h, Scope::Group)).transpose()?;
     let grouped = !group_by.is_empty() || !c.aggs.is_empty();
     if star && (grouped || !items.is_empty()) {
@@ -1028,6 +1065,19 @@ fn compile_with(
             };
             let alias = match &k.expr {
                 ast::Expr::Identifier(i) => items.iter().find(|(n, ..)| *n == i.value).map(|(_, ex, _)| ex.clone()),
+                // `ORDER BY 2`: the second select item.
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    let n = uint(&k.expr, "ORDER BY position")?;
+                    match items.get((n as usize).wrapping_sub(1)) {
+                        Some((_, ex, _)) => Some(ex.clone()),
+                        None => {
+                            return Err(Error::query(format!(
+                                "ORDER BY position {n} is not in the select list (1 to {})",
+                                items.len()
+                            )));
+                        }
+                    }
+                }
                 _ => None,
             };
             let expr = match alias {

@@ -159,15 +159,12 @@ fn round(args: &[Value]) -> Value {
         None => Value::Null,
         Some(Num::Int(i)) if digits >= 0 => Value::from(i),
         Some(Num::Int(i)) => {
-            // Exact integer rounding to tens, hundreds, ...: half away from zero.
-            let Some(unit) = 10i64.checked_pow(digits.unsigned_abs().min(19) as u32) else { return Value::from(0) };
-            let half = unit / 2;
-            let r = if i >= 0 {
-                (i / unit + i64::from(i % unit >= half)) * unit
-            } else {
-                (i / unit - i64::from(-(i % unit) >= half)) * unit
-            };
-            Value::from(r)
+            // Exact integer rounding to tens, hundreds, ...: half away from zero (i128, so
+            // no step overflows; a result beyond 64 bits is an error).
+            let unit = 10i128.pow(digits.unsigned_abs().min(20) as u32);
+            let (i, half) = (i128::from(i), unit / 2);
+            let q = i / unit + i128::from(i % unit >= half) - i128::from(-(i % unit) >= half);
+            i64::try_from(q * unit).map(Value::from).unwrap_or_else(|_| out_of_range("ROUND"))
         }
         Some(Num::Float(f)) => float(round_float(f, digits), "ROUND"),
     }
@@ -434,6 +431,9 @@ mod tests {
         assert_eq!(call(Func::Round, &[json!(1.23456), json!(2)]), json!(1.23));
         assert_eq!(call(Func::Round, &[json!(1250), json!(-2)]), json!(1300));
         assert_eq!(call(Func::Round, &[json!(-1250), json!(-2)]), json!(-1300));
+        assert_eq!(call(Func::Round, &[json!(-1249), json!(-2)]), json!(-1200));
+        assert_eq!(call(Func::Round, &[json!(44), json!(-30)]), json!(0));
+        assert!(faulted(call(Func::Round, &[json!(i64::MAX), json!(-1)])).contains("out of range"));
         assert_eq!(call(Func::Substr, &[json!("hello"), json!(2), json!(3)]), json!("ell"));
         assert_eq!(call(Func::Substr, &[json!("hello"), json!(0), json!(2)]), json!("h"));
         assert_eq!(call(Func::Substr, &[json!("héllo"), json!(2)]), json!("éllo"));
