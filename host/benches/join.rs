@@ -8,7 +8,8 @@
 //!
 //! Each case alternates chunks of 5 REM calls and 5 SQLite calls and reports both medians.
 //!
-//! Run: `cargo bench -p rem-host --bench join` (`REM_JOIN_MESSAGES` overrides the message count).
+//! Run: `cargo bench -p rem-host --bench join` (`REM_JOIN_MESSAGES` overrides the message count;
+//! `REM_JOIN_ONLY=<text>` runs only the cases whose label contains it).
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,7 @@ fn time_pair(
     mut b: impl FnMut() -> usize,
 ) -> (Duration, Duration, usize, usize) {
     let (na, nb) = (a(), b());
+    let runs = std::env::var("REM_JOIN_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(runs);
     let (mut ta, mut tb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     while ta.len() < runs {
         for (f, times) in [(&mut a as &mut dyn FnMut() -> usize, &mut ta), (&mut b, &mut tb)] {
@@ -134,7 +136,8 @@ fn main() {
     println!("messages: {n}, sessions: 1000");
     println!("| case | REM | SQLite | REM / SQLite | rows |");
     println!("|---|---|---|---|---|");
-    for (label, rem_sql, lite_sql, runs) in cases {
+    let only = std::env::var("REM_JOIN_ONLY").unwrap_or_default();
+    for (label, rem_sql, lite_sql, runs) in cases.into_iter().filter(|c| c.0.contains(only.as_str())) {
         let (tr, tl, nr, nl) = time_pair(runs, || rem_rows(&rem_sql), || lite_count(&lite_sql));
         assert_eq!(nr, nl, "{label}: REM and SQLite return the same number of rows");
         println!(

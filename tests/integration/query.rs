@@ -454,3 +454,53 @@ fn joins_subqueries_with_and_union() {
         assert!(err.contains(needle), "{sql}: {err}");
     }
 }
+
+#[test]
+fn joins_check_on_clauses_resolve_with_tables_and_read_deleted_rows_when_tested() {
+    let db = people();
+    let team = json!({"type": "object", "key_field": "role", "properties": {"role": {"type": "string"}, "floor": {"type": "integer"}}});
+    db.register_schema("team", &team.to_string()).unwrap();
+    db.register_schema("notes", &json!({"type": "object"}).to_string()).unwrap();
+    for (role, floor) in [("engineer", 3), ("manager", 5)] {
+        db.insert("team", &json!({"role": role, "floor": floor}).to_string()).unwrap();
+    }
+    db.insert("notes", &json!({"role": "engineer", "text": "n1"}).to_string()).unwrap();
+    let all = |sql: &str| -> Value { parse(&db.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))) };
+    // An ON naming a table joined after it is an error, not a join that matches nothing.
+    let err = db
+        .query("SELECT p.name FROM person p LEFT JOIN team t ON t.role = n.role JOIN notes n ON n.role = p.role")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("names 'n', which is joined after it"), "{err}");
+    // An unqualified name goes to the WITH table that has it, not to a free-form table (whose
+    // columns are unknown).
+    assert_eq!(
+        all(
+            "WITH f AS (SELECT role AS floor_role, floor FROM team) SELECT floor_role FROM notes n JOIN f ON f.floor_role = n.role"
+        ),
+        json!([{"floor_role": "engineer"}])
+    );
+    assert_eq!(
+        all("WITH f AS (SELECT role FROM team) SELECT role FROM notes n LEFT JOIN f ON f.role = n.text"),
+        json!([{"role": null}])
+    );
+    // prepare lists the tables of subqueries in expressions of a join too.
+    let p = parse(
+        &db.prepare(
+            "SELECT p.name FROM person p JOIN team t ON p.role = t.role WHERE p.role IN (SELECT role FROM notes)",
+        )
+        .unwrap(),
+    );
+    assert_eq!(p["tables"], json!(["person", "team", "notes"]));
+    assert!(
+        db.prepare("SELECT p.name FROM person p JOIN team t ON p.role = t.role WHERE EXISTS (SELECT 1 AS x FROM nope)")
+            .is_err()
+    );
+    // A joined table's soft-deleted rows are read when the query tests its deleted_at.
+    db.execute("DELETE FROM team WHERE role = 'manager'", None).unwrap();
+    assert_eq!(
+        all("SELECT p.name FROM person p JOIN team t ON p.role = t.role WHERE t.deleted_at IS NOT NULL"),
+        json!([{"name": "Charlie"}])
+    );
+    assert_eq!(all("SELECT COUNT(*) AS n FROM person p JOIN team t ON p.role = t.role")[0]["n"], 2);
+}

@@ -8,9 +8,10 @@
 //! natural key) is probed instead of scanned. The joined rows are then filtered, grouped,
 //! ordered and projected by the same code as one table's rows ([`exec::run_rows`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
 use sqlparser::ast::{self, JoinConstraint, JoinOperator, SetExpr, SetOperator, SetQuantifier, TableFactor};
 
@@ -61,7 +62,7 @@ pub(super) fn is_relational(query: &ast::Query, env: &Env) -> bool {
 }
 
 /// The stored tables `query` names in `FROM` and `JOIN` (not its `WITH` tables), in order,
-/// including those of its `WITH` tables, derived tables and `UNION` sides.
+/// including those of its `WITH` tables, derived tables, `UNION` sides and subqueries.
 pub(super) fn tables(query: &ast::Query) -> Vec<String> {
     let mut ctes = Vec::new();
     let mut out = Vec::new();
@@ -110,6 +111,18 @@ pub(super) fn tables(query: &ast::Query) -> Vec<String> {
             _ => {}
         }
     }
+    // Tables read by subqueries in expressions (`IN (SELECT ..)`, `EXISTS (..)`, `(SELECT ..)`).
+    let _ = ast::visit_expressions(query, |e: &ast::Expr| {
+        if let ast::Expr::Subquery(q)
+        | ast::Expr::InSubquery { subquery: q, .. }
+        | ast::Expr::Exists { subquery: q, .. } = e
+        {
+            for t in tables(q) {
+                add(t, &mut out);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
     out
 }
 
@@ -139,12 +152,16 @@ struct From {
     rows: Rows,
     /// `None` for the first source; else (left join, the `ON` condition).
     join: Option<(bool, ast::Expr)>,
+    /// Whether soft-deleted rows are read too (the `WHERE` or an `ON` tests `alias.deleted_at`,
+    /// as a one-table query whose `WHERE` tests `deleted_at` reads them).
+    with_deleted: bool,
 }
 
 /// An entity as one source's object in a joined row: its properties (already only the wanted
 /// ones), then the system fields in `wanted` (all without it).
 fn entity_object(e: Entity, wanted: Option<&HashSet<String>>) -> Value {
-    let want = |f: &str| wanted.is_none_or(|w| w.contains(f));
+    // A query names a few columns: compared in turn rather than hashed.
+    let want = |f: &str| wanted.is_none_or(|w| w.iter().any(|k| k == f));
     let mut m = e.properties;
     let mut system = |name: &str, v: Value| {
         if want(name) {
@@ -417,13 +434,13 @@ impl<S: Storage> Database<S> {
                     Some(rows) => Rows::Values(rows),
                     None => Rows::Table(self.require_table(&table)?),
                 };
-                Ok(From { alias, rows, join })
+                Ok(From { alias, rows, join, with_deleted: false })
             }
             TableFactor::Table { name, alias, args: Some(args), .. } => {
                 let func = plain_name(name).to_ascii_uppercase();
                 let alias = alias.as_ref().map_or(func.to_ascii_lowercase(), |a| a.name.value.clone());
                 let rows = self.table_function(&func, &args.args)?;
-                Ok(From { alias, rows: Rows::Values(Rc::new(rows)), join })
+                Ok(From { alias, rows: Rows::Values(Rc::new(rows)), join, with_deleted: false })
             }
             TableFactor::Derived { alias: Some(a), .. } if !a.columns.is_empty() => {
                 Err(unsupported("column names after a derived table's alias (name them inside: SELECT x AS a)"))
@@ -433,7 +450,12 @@ impl<S: Storage> Database<S> {
                     .as_ref()
                     .map(|a| a.name.value.clone())
                     .ok_or_else(|| Error::query("a subquery in FROM needs an alias: FROM (SELECT ...) AS d"))?;
-                Ok(From { alias, rows: Rows::Values(Rc::new(self.query_values(subquery, env)?)), join })
+                Ok(From {
+                    alias,
+                    rows: Rows::Values(Rc::new(self.query_values(subquery, env)?)),
+                    join,
+                    with_deleted: false,
+                })
             }
             other => Err(unsupported(&format!("the table expression {other}"))),
         }
@@ -508,7 +530,7 @@ impl<S: Storage> Database<S> {
 
     /// A `SELECT` over its sources (see the module doc).
     fn select_sources(&self, query: &ast::Query, select: &ast::Select, explain: bool, env: &Env) -> Result<Vec<Out>> {
-        let from = self.sources(select, env)?;
+        let mut from = self.sources(select, env)?;
         let sources: Vec<Source<'_>> = from
             .iter()
             .map(|f| Source {
@@ -516,6 +538,10 @@ impl<S: Storage> Database<S> {
                 schema: match &f.rows {
                     Rows::Table(s) => Some(s.as_ref()),
                     Rows::Values(_) => None,
+                },
+                columns: match &f.rows {
+                    Rows::Values(rows) if !rows.is_empty() => Some(members(rows)),
+                    _ => None,
                 },
             })
             .collect();
@@ -525,6 +551,24 @@ impl<S: Storage> Database<S> {
             .iter()
             .map(|f| f.join.as_ref().map(|(_, e)| compile::expr_over(e, &sources, &run)).transpose())
             .collect::<Result<_>>()?;
+        // An ON may name only its own table and those joined before it.
+        for (i, ex) in on.iter().enumerate() {
+            let mut named = HashSet::new();
+            ex.iter().for_each(|e| aliases(e, &mut named));
+            if let Some(later) = from[i + 1..].iter().find(|f| named.contains(&f.alias)) {
+                return Err(Error::query(format!(
+                    "the ON of the join with '{}' names '{}', which is joined after it: \
+                     move that condition to the later join's ON or to WHERE",
+                    from[i].alias, later.alias
+                )));
+            }
+        }
+        // Soft-deleted rows of the tables whose `deleted_at` the WHERE or an ON tests.
+        let mut tested = Vec::new();
+        plan.filter.iter().chain(on.iter().flatten()).for_each(|e| columns(e, &mut tested));
+        for f in from.iter_mut() {
+            f.with_deleted = tested.iter().any(|p| p.len() == 2 && p[0] == f.alias && p[1] == "deleted_at");
+        }
         // The WHERE's parts about one table alone go to that table's read (not into the
         // optional side of a LEFT JOIN, where they must see the NULL-extended rows).
         let mut parts = Vec::new();
@@ -626,7 +670,7 @@ impl<S: Storage> Database<S> {
                     table: schema.record.name.clone(),
                     projection: Projection::Star,
                     filter,
-                    include_deleted: false,
+                    include_deleted: f.with_deleted,
                     group_by: Vec::new(),
                     aggs: Vec::new(),
                     grouped: false,
@@ -715,39 +759,58 @@ impl<S: Storage> Database<S> {
         }
         let residual = residual.into_iter().reduce(|a, b| Ex::And(Box::new(a), Box::new(b)));
         // The key values of the rows so far (one list per key).
-        let row_keys: Vec<Vec<Value>> =
-            rows.iter().map(|e| keys.iter().map(|(x, _)| eval(x, &Row { entity: e, aggs: &[] })).collect()).collect();
+        // (Columns are borrowed from the rows; other expressions evaluated.)
+        let row_keys: Vec<Vec<std::borrow::Cow<'_, Value>>> = rows
+            .iter()
+            .map(|e| {
+                keys.iter()
+                    .map(|(x, _)| match x {
+                        Ex::Col(path) => crate::sql::eval::column_cow(e, path),
+                        other => std::borrow::Cow::Owned(eval(other, &Row { entity: e, aggs: &[] })),
+                    })
+                    .collect()
+            })
+            .collect();
         let mut distinct: Vec<Value> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = FxHashSet::default();
         for k in &row_keys {
             if let Some(text) = key_of(&k[0])
                 && seen.insert(text)
             {
-                distinct.push(k[0].clone());
+                distinct.push(k[0].clone().into_owned());
             }
         }
         let probe_path: Vec<String> = keys[0].1[1..].to_vec();
         let probe = (distinct.len() <= MAX_PROBE_KEYS).then_some((probe_path.as_slice(), distinct));
         let right = if rows.is_empty() { Vec::new() } else { self.read_source(f, filter, wanted, probe, explained)? };
-        // Hash the new source's rows by their key columns.
-        let mut table: HashMap<Vec<Key<'_>>, Vec<usize>> = HashMap::new();
+        // Hash the new source's rows by their key columns: each distinct key is a group of rows.
+        let mut table: FxHashMap<Vec<Key<'_>>, usize> = FxHashMap::default();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, r) in right.iter().enumerate() {
             let key: Option<Vec<Key<'_>>> = keys.iter().map(|(_, p)| at_path(r, &p[1..]).and_then(key_of)).collect();
             if let Some(key) = key {
-                table.entry(key).or_default().push(i);
+                let g = *table.entry(key).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[g].push(i);
             }
         }
-        // Each row of the new source is moved into its last match and copied into the others.
-        let hits_of: Vec<Vec<usize>> = row_keys
+        // Each row so far: the group of new rows it matches.
+        let group_of: Vec<Option<usize>> = row_keys
             .iter()
             .map(|k| {
-                let key: Option<Vec<Key<'_>>> = k.iter().map(key_of).collect();
-                key.and_then(|key| table.get(&key)).map_or_else(Vec::new, Vec::clone)
+                let key: Option<Vec<Key<'_>>> = k.iter().map(|v| key_of(v)).collect();
+                key.and_then(|key| table.get(&key).copied())
             })
             .collect();
         drop(table);
+        drop(row_keys);
+        let no_hits: Vec<usize> = Vec::new();
+        let hits_of = group_of.iter().map(|g| g.map_or(&no_hits, |g| &groups[g]));
+        // Each row of the new source is moved into its last match and copied into the others.
         let mut uses = vec![0u32; right.len()];
-        for &i in hits_of.iter().flatten() {
+        for &i in hits_of.clone().flatten() {
             uses[i] += 1;
         }
         let mut right: Vec<Option<Value>> = right.into_iter().map(Some).collect();
@@ -791,6 +854,21 @@ impl<S: Storage> Database<S> {
         }));
         Ok(out)
     }
+}
+
+/// The members any of `rows` has.
+fn members(rows: &[Value]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for row in rows {
+        if let Value::Object(m) = row {
+            for k in m.keys() {
+                if !out.contains(k) {
+                    out.insert(k.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every column path `ex` reads.

@@ -47,6 +47,9 @@ pub struct Source<'a> {
     pub alias: String,
     /// The table's schema, for checking column names.
     pub schema: Option<&'a CompiledSchema>,
+    /// For rows already computed, the members their rows have (`None`: not known, e.g. no rows);
+    /// an unqualified name resolves to the one source that has it.
+    pub columns: Option<std::collections::HashSet<String>>,
 }
 
 /// Runs an uncorrelated subquery (`IN (SELECT ..)`, `EXISTS (..)`, `(SELECT ..)`) once, while
@@ -67,6 +70,30 @@ struct Compiler<'a> {
     alias: Option<String>,
     aggs: Vec<Agg>,
     subqueries: Option<Subqueries<'a>>,
+}
+
+/// Whether `src` names `prop` itself: a stored table declaring it as a property or having it as
+/// a system field, or computed rows having that member. Free-form sources whose columns are not
+/// known name nothing explicitly (but every name is one of their columns).
+fn names_explicitly(src: &Source<'_>, prop: &str) -> bool {
+    match (src.schema, &src.columns) {
+        (Some(schema), _) => {
+            let rec = &schema.record;
+            SYSTEM_FIELDS.contains(&prop)
+                || (prop == VECTOR_MEMBER && rec.has_vectors())
+                || rec.schema.get("properties").and_then(Value::as_object).is_some_and(|p| p.contains_key(prop))
+        }
+        (None, Some(columns)) => columns.contains(prop),
+        (None, None) => false,
+    }
+}
+
+/// Whether `src` may have any column (a free-form table, or computed rows of unknown members).
+fn open_source(src: &Source<'_>) -> bool {
+    match src.schema {
+        Some(_) => declares(src.schema, "\u{0}not a declared name"),
+        None => src.columns.is_none(),
+    }
 }
 
 /// Whether `prop` is a column of a table with this schema (`None`: free-form, every name is).
@@ -752,11 +779,8 @@ fn one_value(row: Value) -> Result<Value> {
     }
 }
 
-/// Evaluate an expression whose operands are all literals now, once (so `NOW() - INTERVAL
-/// '7 days'` is a literal the planner can use as an index bound). A failure (division by zero,
-/// a bad cast) is left in place to be raised when the query runs.
 /// A column of a query over several sources: `alias.column...`, or an unqualified name only
-/// one source has (one that declares it, else the one free-form source). Errors:
+/// one source has (the one naming it explicitly, else the one free-form source). Errors:
 /// `InvalidQuery` for an unknown alias or column, or a name several sources have.
 fn source_column(sources: &[Source<'_>], path: Vec<String>, quoted: bool) -> Result<Ex> {
     let aliases = || sources.iter().map(|s| s.alias.as_str()).collect::<Vec<_>>().join(", ");
@@ -766,9 +790,10 @@ fn source_column(sources: &[Source<'_>], path: Vec<String>, quoted: bool) -> Res
         if path[1] == "edges" {
             return Err(Error::Unsupported("the edges system field is not readable in SQL yet: use TRAVERSE".into()));
         }
-        if !declares(src.schema, &path[1]) {
-            let known = src.schema.and_then(|s| s.record.schema.get("properties")).and_then(Value::as_object);
-            let names = known.into_iter().flat_map(|p| p.keys().map(String::as_str)).chain(SYSTEM_FIELDS);
+        let known = src.schema.is_none() && src.columns.as_ref().is_some_and(|c| c.contains(&path[1]));
+        if !known && !declares(src.schema, &path[1]) {
+            let listed = src.schema.and_then(|s| s.record.schema.get("properties")).and_then(Value::as_object);
+            let names = listed.into_iter().flat_map(|p| p.keys().map(String::as_str)).chain(SYSTEM_FIELDS);
             let near =
                 closest(&path[1], names).map(|n| format!("; did you mean '{}.{n}'?", path[0])).unwrap_or_default();
             return Err(Error::query(format!("Unknown column '{}' in '{}'{near}", path.join("."), path[0])));
@@ -776,10 +801,9 @@ fn source_column(sources: &[Source<'_>], path: Vec<String>, quoted: bool) -> Res
         return Ok(Ex::Col(path));
     }
     let name = &path[0];
-    let declaring: Vec<&Source<'_>> =
-        sources.iter().filter(|s| s.schema.is_some() && declares(s.schema, name)).collect();
-    let free: Vec<&Source<'_>> = sources.iter().filter(|s| s.schema.is_none()).collect();
-    let src = match (declaring.as_slice(), free.as_slice()) {
+    let explicit: Vec<&Source<'_>> = sources.iter().filter(|s| names_explicitly(s, name)).collect();
+    let open: Vec<&Source<'_>> = sources.iter().filter(|s| open_source(s)).collect();
+    let src = match (explicit.as_slice(), open.as_slice()) {
         ([one], _) | ([], [one]) => *one,
         ([], []) => {
             let quotes = match quoted {
@@ -804,6 +828,9 @@ fn source_column(sources: &[Source<'_>], path: Vec<String>, quoted: bool) -> Res
     Ok(Ex::Col(qualified))
 }
 
+/// Evaluate an expression whose operands are all literals now, once (so `NOW() - INTERVAL
+/// '7 days'` is a literal the planner can use as an index bound). A failure (division by zero,
+/// a bad cast) is left in place to be raised when the query runs.
 fn fold(ex: Ex) -> Ex {
     if !ex.children().iter().all(|c| matches!(c, Ex::Lit(_))) {
         return ex;
