@@ -252,6 +252,29 @@ pub enum Command {
     /// What is in the database: rows, soft-deleted rows, indexed fields and vectors per table,
     /// the file's size and the engine's version.
     Stats,
+    /// Copy the whole database (every tenant) to a new database directory from one read
+    /// snapshot (consistent while the same process writes); the copy opens with `--path DEST`.
+    /// Nothing is left at DEST if it fails. Not through `rem serve` yet: stop the server first.
+    /// Example: `rem backup ~/backups/rem-2026-12-07`.
+    Backup {
+        /// The new database directory.
+        dest: std::path::PathBuf,
+        /// Replace DEST when it holds a database (never one that is open).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup (a database directory made by `rem backup`) into the database path
+    /// (`--path`, else the default). Refused when a database is there, unless `--force`.
+    Restore {
+        /// The backup's directory.
+        src: std::path::PathBuf,
+        /// Replace the database at the path (never one that is open).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Give back the space of deleted data (redb's compaction) and print the file's size before
+    /// and after. Needs the database to itself: stop `rem serve` first.
+    Compact,
     /// Serve the database to an MCP client (Claude Desktop, an IDE, an agent framework) over
     /// stdio: the Model Context Protocol's JSON-RPC on stdin and stdout (docs/agent.md).
     /// Uses the `rem serve` server of the database when one runs, else opens the file.

@@ -25,6 +25,19 @@ pub fn default_db_path() -> String {
     rem_host::config::default_db_path().display().to_string()
 }
 
+/// Restore the backup at `src` (a database directory made by `backup`) into the new database
+/// directory `dest` (replacing a database there only with `force`, never an open one); returns
+/// `{"path", "keys", "file_bytes"}` as JSON text. Raises the `rem_db` error of the failure.
+#[pyfunction]
+#[pyo3(signature = (src, dest, force=false))]
+pub fn restore(py: Python<'_>, src: String, dest: String, force: bool) -> PyResult<String> {
+    let report = py.detach(|| rem_host::restore(std::path::Path::new(&src), std::path::Path::new(&dest), force));
+    match report {
+        Ok(r) => Ok(serde_json::to_string(&r).unwrap_or_default()),
+        Err(e) => Err(error::to_py(py, e, None)),
+    }
+}
+
 /// A REM database handle (native; use `rem_db.REMDatabase`).
 #[pyclass(module = "rem_db._rem", frozen)]
 pub struct Database {
@@ -446,6 +459,24 @@ impl Database {
         self.run_json(py, move |db| match params {
             Some(p) => db.query_with_params(&sql, &p),
             None => db.query(&sql),
+        })
+    }
+
+    /// Copy the whole database to the new database directory `dest` from one read snapshot;
+    /// `{"path", "keys", "file_bytes"}`.
+    #[pyo3(signature = (dest, force=false))]
+    fn backup<'py>(&self, py: Python<'py>, dest: String, force: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
+            let report = db.backup(std::path::Path::new(&dest), force)?;
+            serde_json::to_string(&report).map_err(|e| rem_host::Error::Internal(e.to_string()))
+        })
+    }
+
+    /// Give back the space of deleted data; `{"file_bytes_before", "file_bytes_after"}`.
+    fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
+            let report = db.compact()?;
+            serde_json::to_string(&report).map_err(|e| rem_host::Error::Internal(e.to_string()))
         })
     }
 

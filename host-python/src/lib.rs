@@ -26,6 +26,7 @@ fn _rem(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENGINE_HASH", rem_host::ENGINE_HASH)?;
     m.add("DEFAULT_EMBEDDING_MODEL", rem_host::embed::DEFAULT_MODEL)?;
     m.add_function(wrap_pyfunction!(database::default_db_path, m)?)?;
+    m.add_function(wrap_pyfunction!(database::restore, m)?)?;
     m.add_function(wrap_pyfunction!(bench::bench_loop, m)?)?;
     m.add_function(wrap_pyfunction!(error::_raise_wit_error, m)?)?;
     m.add_function(wrap_pyfunction!(error::_error_from_wire, m)?)?;

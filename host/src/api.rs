@@ -122,6 +122,22 @@ pub trait Api: Send + Sync {
     fn write_set(&self, writes: &crate::WriteSet) -> Result<crate::WriteSetOutcome>;
     /// See [`crate::Database::delete_batch`].
     fn delete_batch(&self, ids: &[String], hard: bool) -> Result<u32>;
+    /// See [`crate::Database::backup`]. Errors: `Unsupported` through a server (not built yet).
+    fn backup(&self, dest: &std::path::Path, force: bool) -> Result<crate::CopyReport> {
+        let _ = (dest, force);
+        Err(crate::Error::Unsupported(
+            "backup through a server is not built yet: stop the server and run `rem backup DEST`, or call \
+             backup in the process that has the database open (Python: db.backup(dest))"
+                .into(),
+        ))
+    }
+    /// See [`crate::Database::compact`]. Errors: `Unsupported` through a server (not built yet:
+    /// stop the server, then `rem compact`).
+    fn compact(&self) -> Result<crate::CompactReport> {
+        Err(crate::Error::Unsupported(
+            "compaction through a server is not built yet: stop the server, then run `rem compact`".into(),
+        ))
+    }
     /// Register every core schema (resources, documents, sessions, messages, moments), all or
     /// none; returns the table names. See [`crate::templates::CORE`].
     fn register_core_schemas(&self) -> Result<Vec<String>> {
@@ -266,5 +282,11 @@ impl Api for crate::Database {
     }
     fn delete_batch(&self, ids: &[String], hard: bool) -> Result<u32> {
         crate::Database::delete_batch(self, ids, hard)
+    }
+    fn backup(&self, dest: &std::path::Path, force: bool) -> Result<crate::CopyReport> {
+        crate::Database::backup(self, dest, force)
+    }
+    fn compact(&self) -> Result<crate::CompactReport> {
+        crate::Database::compact(self)
     }
 }

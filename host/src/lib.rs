@@ -32,8 +32,8 @@ pub mod templates;
 
 pub use api::Api;
 pub use database::{
-    DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_BATCH_BYTES, MAX_TENANT_LEN, OpenOptions,
-    SearchOptions, SearchQuery, TableRows, WriteSet, WriteSetOutcome,
+    CompactReport, CopyReport, DEFAULT_BATCH_CHUNK, Database, INTERRUPT_POLL, InterruptCheck, MAX_BATCH_BYTES,
+    MAX_TENANT_LEN, OpenOptions, SearchOptions, SearchQuery, TableRows, WriteSet, WriteSetOutcome, restore,
 };
 pub use embed::Embeddings;
 pub use error::{Error, Issue, IssueKind, PathSegment, Result, panic_message};

@@ -6,6 +6,7 @@ mod conformance;
 mod corpus;
 mod entities;
 mod fuzz;
+mod maintenance;
 mod minilm;
 mod openai;
 mod pages;

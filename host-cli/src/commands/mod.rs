@@ -44,6 +44,22 @@ pub fn open_creating(global: &Global) -> Result<Box<dyn Api>> {
     Ok(rem_host::remote::open(options(global).create(true), &server)?)
 }
 
+/// Run `work` with a spinner on stderr when it is a terminal.
+fn with_spinner<T>(message: &str, work: impl FnOnce() -> rem_host::Result<T>) -> Result<T> {
+    use std::io::IsTerminal;
+    let spinner = std::io::stderr().is_terminal().then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.set_message(message.to_string());
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
+    let out = work();
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    Ok(out?)
+}
+
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     let g = &cli.global;
@@ -109,6 +125,22 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats => {
             let db = open(g)?;
             crate::output::value(g.format, &rem_host::stats::stats(db.as_ref())?)
+        }
+        Command::Backup { dest, force } => {
+            let db = open(g)?;
+            let report = with_spinner(&format!("backing up to {}", dest.display()), || db.backup(&dest, force))?;
+            crate::output::value(g.format, &serde_json::to_value(report)?)
+        }
+        Command::Restore { src, force } => {
+            let dest = options(g).path.context("restore needs a database path: give --path")?;
+            let report =
+                with_spinner(&format!("restoring {}", src.display()), || rem_host::restore(&src, &dest, force))?;
+            crate::output::value(g.format, &serde_json::to_value(report)?)
+        }
+        Command::Compact => {
+            let db = open(g)?;
+            let report = with_spinner("compacting", || db.compact())?;
+            crate::output::value(g.format, &serde_json::to_value(report)?)
         }
         Command::Edge(cmd) => graph::edge(g, cmd),
         Command::Traverse(args) => graph::traverse(g, &args),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging as _logging
 import os as _os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Dict
 
 # The engine host logs through Python's `logging`, logger "rem" (slow calls, at debug, with their
 # timing; P8_SLOW_CALL_MS sets the threshold). P8_LOG=debug|info|warning sets its level and, when
@@ -32,7 +32,7 @@ if _level:
         _rem_logger.addHandler(_logging.StreamHandler())
 
 from ._rem import DEFAULT_EMBEDDING_MODEL, ENGINE_HASH, __version__
-from .database import MEMORY, REMDatabase
+from .database import MEMORY, PathLike, REMDatabase
 from .engine import MemoryEngine
 from .errors import (
     CallTimeoutError,
@@ -67,6 +67,29 @@ if TYPE_CHECKING:
     from .aio import AsyncREMDatabase
 
 
+def restore(src: PathLike, dest: PathLike, *, force: bool = False) -> Dict[str, Any]:
+    """Restore a backup made by :meth:`REMDatabase.backup` into a new database directory.
+
+    Args:
+        src: the backup's directory.
+        dest: the database directory to create.
+        force: replace a database already at ``dest`` (never one that is open).
+
+    Returns:
+        ``{"path": str, "keys": int, "file_bytes": int}``.
+
+    Raises:
+        DatabaseNotFoundError: no database at ``src``.
+        InvalidArgumentError: ``dest`` exists and ``force`` is false.
+        DatabaseLockedError: ``src`` or ``dest`` is open in another process.
+    """
+    import json as _json
+
+    from . import _rem
+
+    return _json.loads(_rem.restore(_os.fspath(src), _os.fspath(dest), force))  # type: ignore[no-any-return]
+
+
 def __getattr__(name: str) -> Any:
     # asyncio costs ~50 ms to import: load the async API only when it is used.
     if name == "AsyncREMDatabase":
@@ -77,6 +100,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "REMDatabase",
+    "restore",
     "AsyncREMDatabase",
     "MemoryEngine",
     "MEMORY",

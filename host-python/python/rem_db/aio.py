@@ -90,7 +90,7 @@ class AsyncREMDatabase:
     #: (``register_schema`` records a model's table for ``upsert``).
     _THREADED = frozenset(
         {"ingest", "upsert", "register_core_schemas", "register_schema", "query_natural_language", "dream", "stats",
-         "health"}
+         "health", "backup", "compact"}
     )
 
     async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -254,6 +254,14 @@ class AsyncREMDatabase:
     ) -> List[Dict[str, Any]]:
         """See :meth:`rem_db.REMDatabase.sql`."""
         return await self._call(self.sync.sql, query, params=params, read_only=read_only)
+
+    async def backup(self, dest: PathLike, *, force: bool = False) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.backup`."""
+        return await self._call(self.sync.backup, dest, force=force)
+
+    async def compact(self) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.compact`."""
+        return await self._call(self.sync.compact)
 
     async def delete_batch(self, ids: Iterable[str], *, hard: bool = False) -> int:
         """See :meth:`rem_db.REMDatabase.delete_batch`."""

@@ -559,6 +559,43 @@ class REMDatabase:
         text = self._db.query(query) if bound is None else self._db.query(query, bound)
         return text  # type: ignore[no-any-return]
 
+    def backup(self, dest: PathLike, *, force: bool = False) -> Dict[str, Any]:
+        """Copy the whole database (every tenant) to the new database directory ``dest``.
+
+        The copy is taken from one read snapshot, so it is consistent while other threads of this
+        process keep writing; it opens as ``REMDatabase(dest)`` and is compact (no free pages).
+        Nothing is left at ``dest`` when it fails.
+
+        Args:
+            dest: the new database directory.
+            force: replace a database already at ``dest`` (never one that is open).
+
+        Returns:
+            ``{"path": str, "keys": int, "file_bytes": int}``: keys copied (rows, index entries,
+            vectors, graph records) and the copy's file size in bytes.
+
+        Raises:
+            InvalidArgumentError: ``dest`` exists and ``force`` is false, or is not a database.
+            DatabaseLockedError: replacing a database some process has open.
+            UnsupportedError: through ``rem serve`` (not built yet).
+        """
+        return self._db.backup(os.fspath(dest), force)  # type: ignore[no-any-return]
+
+    def compact(self) -> Dict[str, Any]:
+        """Give back the space of deleted data (redb's compaction).
+
+        Needs the only handle on the file: other calls on this handle wait meanwhile.
+
+        Returns:
+            ``{"file_bytes_before": int | None, "file_bytes_after": int | None}`` (``None`` in
+            memory).
+
+        Raises:
+            InvalidArgumentError: other handles on the file are open (``for_tenant`` handles).
+            UnsupportedError: through ``rem serve`` (not built yet).
+        """
+        return self._db.compact()  # type: ignore[no-any-return]
+
     def delete_batch(self, ids: Iterable[str], *, hard: bool = False) -> int:
         """Delete every id (or natural key), of any tables, in one transaction.
 

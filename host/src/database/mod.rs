@@ -10,10 +10,12 @@
 
 mod ingest;
 mod instance;
+mod maintenance;
 mod write_set;
 
 pub use instance::MAX_BATCH_BYTES;
 use instance::{Inner, Mode, batches, open_redb_waiting, shift_rows};
+pub use maintenance::{CompactReport, CopyReport, restore};
 pub use write_set::{TableRows, WriteSet, WriteSetOutcome};
 
 use std::path::{Path, PathBuf};

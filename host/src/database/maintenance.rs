@@ -1,0 +1,207 @@
+//! The file's life outside engine calls: backup (a consistent copy taken while other calls go
+//! on), restore into a path, and compaction (redb's, giving back the space of deleted data).
+//!
+//! A backup copies every key of the one redb table ([`crate::kv::KV`], all tenants) from one read
+//! transaction, so it is the snapshot of one commit even while writers go on; it is written into
+//! a new database directory next to the destination and renamed into place only when complete,
+//! so a failed backup leaves nothing behind and never a half-written database.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::ReadableDatabase;
+use serde::Serialize;
+
+use super::{Database, OpenOptions};
+use crate::config;
+use crate::error::{Error, Result};
+use crate::kv::KV;
+
+/// Keys copied per write transaction of a backup (bounds the memory of one commit).
+const COPY_BATCH: usize = 20_000;
+
+/// What [`Database::backup`] and [`restore`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyReport {
+    /// The database directory written.
+    pub path: PathBuf,
+    /// Keys copied (rows, index entries, vectors, HNSW nodes and edges of every tenant).
+    pub keys: u64,
+    /// Size of the new database file, in bytes.
+    pub file_bytes: u64,
+}
+
+/// What [`Database::compact`] did: the database file's size before and after, in bytes
+/// (`None` for an in-memory database).
+#[derive(Debug, Clone, Serialize)]
+pub struct CompactReport {
+    /// Size before compaction.
+    pub file_bytes_before: Option<u64>,
+    /// Size after compaction.
+    pub file_bytes_after: Option<u64>,
+}
+
+fn io(context: String, e: impl std::fmt::Display) -> Error {
+    Error::Io { context, message: e.to_string() }
+}
+
+fn storage(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Storage(format!("{what}: {e}"))
+}
+
+fn file_size(dir: &Path) -> Option<u64> {
+    std::fs::metadata(dir.join(config::DB_FILE)).ok().map(|m| m.len())
+}
+
+/// Refuse to write over an existing database unless `force`, and never over one that is open.
+/// Errors: `InvalidArgument` (exists, no `force`; or not a database directory), `Locked`.
+fn check_destination(dest: &Path, force: bool) -> Result<()> {
+    if !dest.exists() {
+        return Ok(());
+    }
+    let is_db = dest.join(config::DB_FILE).exists();
+    if !force {
+        return Err(Error::InvalidArgument(format!(
+            "{} already exists; choose a new path, or pass --force (force=True) to replace it",
+            dest.display()
+        )));
+    }
+    if !is_db && std::fs::read_dir(dest).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(Error::InvalidArgument(format!(
+            "{} exists and is not a REM database directory; it is left alone: choose another path",
+            dest.display()
+        )));
+    }
+    if is_db {
+        // Opening takes the file's lock: a database some process has open is not replaced.
+        drop(super::instance::open_redb_waiting(dest, std::time::Duration::ZERO)?);
+    }
+    Ok(())
+}
+
+/// Copy every key of `source`'s snapshot into a new redb file in the directory `dir`.
+fn copy_snapshot(source: &redb::Database, dir: &Path) -> Result<u64> {
+    crate::private::create_dir(dir).map_err(|e| io(format!("cannot create {}", dir.display()), e))?;
+    let path = dir.join(config::DB_FILE);
+    let file =
+        crate::private::open_or_create_file(&path).map_err(|e| io(format!("cannot create {}", path.display()), e))?;
+    let target = redb::Database::builder().create_file(file).map_err(|e| storage("cannot create the copy", e))?;
+    let read = source.begin_read().map_err(|e| storage("cannot start the snapshot", e))?;
+    let table = match read.open_table(KV) {
+        Ok(t) => Some(t),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(storage("cannot read the database", e)),
+    };
+    let mut keys = 0u64;
+    let mut rows = match &table {
+        Some(t) => Some(t.range::<&[u8]>(..).map_err(|e| storage("cannot read the database", e))?),
+        None => None,
+    };
+    loop {
+        let write = target.begin_write().map_err(|e| storage("cannot write the copy", e))?;
+        let mut more = false;
+        {
+            // The table exists in the copy even when the source has no keys yet.
+            let mut out = write.open_table(KV).map_err(|e| storage("cannot write the copy", e))?;
+            for item in rows.iter_mut().flatten() {
+                let (k, v) = item.map_err(|e| storage("cannot read the database", e))?;
+                out.insert(k.value(), v.value()).map_err(|e| storage("cannot write the copy", e))?;
+                keys += 1;
+                if keys.is_multiple_of(COPY_BATCH as u64) {
+                    more = true;
+                    break;
+                }
+            }
+        }
+        write.commit().map_err(|e| storage("cannot write the copy", e))?;
+        if !more {
+            break;
+        }
+    }
+    Ok(keys)
+}
+
+/// Build the copy of `source` next to `dest` and move it into place (replacing what
+/// [`check_destination`] allowed); the partial directory is removed on any failure.
+fn copy_into_place(source: &redb::Database, dest: &Path, force: bool) -> Result<CopyReport> {
+    check_destination(dest, force)?;
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rem".into());
+    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let partial = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let copied = copy_snapshot(source, &partial).and_then(|keys| {
+        if dest.exists() {
+            std::fs::remove_dir_all(dest).map_err(|e| io(format!("cannot replace {}", dest.display()), e))?;
+        }
+        std::fs::rename(&partial, dest)
+            .map_err(|e| io(format!("cannot move the copy into place at {}", dest.display()), e))?;
+        Ok(keys)
+    });
+    match copied {
+        Ok(keys) => Ok(CopyReport { path: dest.to_path_buf(), keys, file_bytes: file_size(dest).unwrap_or(0) }),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            Err(e)
+        }
+    }
+}
+
+impl Database {
+    /// The redb database this handle reads, for a copy. Errors: `Forked`, `Internal` (closed).
+    fn redb(&self) -> Result<Arc<redb::Database>> {
+        self.lock()?.redb.clone().ok_or_else(|| Error::Internal("the database is closed".into()))
+    }
+
+    /// Write a consistent copy of the whole database (every tenant) to the new database
+    /// directory `dest`, from one read snapshot while other calls go on; the copy opens with
+    /// [`Database::open`] (it is also compact: no free pages). Nothing is left at `dest` if it
+    /// fails. Errors: `InvalidArgument` (`dest` exists and `force` is false, or is not a
+    /// database), `Locked` (replacing a database that is open), `Io`, `Storage`, `Forked`.
+    pub fn backup(&self, dest: &Path, force: bool) -> Result<CopyReport> {
+        if self.path.as_deref().is_some_and(|p| same_path(p, dest)) {
+            return Err(Error::InvalidArgument("a backup cannot replace the database it copies".into()));
+        }
+        copy_into_place(self.redb()?.as_ref(), dest, force)
+    }
+
+    /// Give back the space of deleted data: redb's compaction, repeated until it frees no more.
+    /// Needs the only handle on the file (no [`Database::for_tenant`] handles, no server
+    /// sessions); other calls on this handle wait. Returns the file's size before and after.
+    /// Errors: `InvalidArgument` (other handles are open), `Storage`, `Forked`.
+    pub fn compact(&self) -> Result<CompactReport> {
+        let before = self.path.as_deref().and_then(file_size);
+        let mut inner = self.lock()?;
+        // The engine instance holds the file too; a fresh one is made on the next call.
+        inner.live = None;
+        let shared = inner.redb.as_mut().ok_or_else(|| Error::Internal("the database is closed".into()))?;
+        let db = Arc::get_mut(shared).ok_or_else(|| {
+            Error::InvalidArgument(
+                "other handles on this database are open (for_tenant handles or a server's sessions): \
+                 close them, then compact"
+                    .into(),
+            )
+        })?;
+        while db.compact().map_err(|e| storage("compaction failed", e))? {}
+        drop(inner);
+        Ok(CompactReport { file_bytes_before: before, file_bytes_after: self.path.as_deref().and_then(file_size) })
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Restore the backup (a database directory) at `src` into the new database directory
+/// `dest`: a copy of its every key, made the same way as [`Database::backup`]. Errors:
+/// `DatabaseNotFound` (no database at `src`), `InvalidArgument` (`dest` exists and `force` is
+/// false), `Locked` (`src` or `dest` is open elsewhere), `Io`, `Storage`.
+pub fn restore(src: &Path, dest: &Path, force: bool) -> Result<CopyReport> {
+    if same_path(src, dest) {
+        return Err(Error::InvalidArgument("restore needs a destination other than the backup itself".into()));
+    }
+    let backup = Database::open(OpenOptions::at(src).create(false))?;
+    copy_into_place(backup.redb()?.as_ref(), dest, force)
+}
