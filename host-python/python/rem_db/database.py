@@ -610,7 +610,7 @@ class REMDatabase:
         Raises:
             NotFoundError: an id that does not exist (named; nothing is deleted).
         """
-        return self._db.delete_batch(list(ids), hard)  # type: ignore[no-any-return]
+        return self._db.delete_batch(list(ids), hard)
 
     def execute(self, sql: str, *, params: Union[Sequence[Any], Mapping[str, Any], None] = None) -> int:
         """Run one ``DELETE`` or ``UPDATE`` in one transaction; returns the number of rows changed.
