@@ -272,6 +272,36 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Write a table's rows to a Parquet (ZSTD), CSV or JSONL file, streaming in pages of 1,000
+    /// rows; `--all` writes every table to a folder. Parquet columns are typed from the table's
+    /// JSON Schema (docs/design.md). Examples: `rem export messages --output m.parquet`,
+    /// `rem export --all --output backup/ --format jsonl`.
+    Export {
+        /// Table name (or --all).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        table: Option<String>,
+        /// Every table, one file each (`<table>.<ext>`) in the folder --output names.
+        #[arg(long)]
+        all: bool,
+        /// The file (or, with --all, the folder) to write.
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+        /// parquet, csv or jsonl [default: from the file's extension; parquet with --all].
+        #[arg(long = "as", value_name = "FORMAT")]
+        file_format: Option<String>,
+        /// Only rows passing this REM SQL predicate, e.g. "status = 'open'".
+        #[arg(long = "where", value_name = "PREDICATE")]
+        filter: Option<String>,
+        /// Add the rows' vectors (an `embedding` column).
+        #[arg(long)]
+        with_vectors: bool,
+        /// Soft-deleted rows too.
+        #[arg(long)]
+        include_deleted: bool,
+        /// Replace a file already there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Give back the space of deleted data (redb's compaction) and print the file's size before
     /// and after. Needs the database to itself: stop `rem serve` first.
     Compact,
@@ -475,9 +505,10 @@ pub struct InsertArgs {
     /// The entity as a JSON object (omit with --batch).
     #[arg(conflicts_with = "batch")]
     pub data: Option<String>,
-    /// Insert every line of a JSONL file ('-' for stdin), or every item of a YAML list
-    /// (.yaml/.yml), atomically: one bad row rejects the whole batch and the error names the
-    /// line (or item) and field.
+    /// Insert every line of a JSONL file ('-' for stdin), every item of a YAML list
+    /// (.yaml/.yml), or every row of a Parquet (.parquet) or CSV (.csv) file (`rem export`'s
+    /// files too), atomically: one bad row rejects the whole batch and the error names the
+    /// line (or item, or row) and field.
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
     pub batch: Option<PathBuf>,
     /// With --batch: also print the ids of the rows, in input order (`ids`).

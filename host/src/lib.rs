@@ -29,6 +29,7 @@ mod runtime;
 mod state;
 pub mod stats;
 pub mod templates;
+pub mod transfer;
 
 pub use api::Api;
 pub use database::{

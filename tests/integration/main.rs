@@ -16,5 +16,6 @@ mod sql_writes;
 mod sqlite_diff;
 mod sqlite_join;
 mod storage;
+mod transfer;
 mod vectors;
 mod wit;

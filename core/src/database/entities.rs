@@ -159,8 +159,26 @@ impl<S: Storage> Database<S> {
         let edges = props.remove("edges");
         let declared = |name: &str| rec.schema.get("properties").and_then(|p| p.get(name)).is_some();
         let vector = if declared(VECTOR_MEMBER) { None } else { props.remove(VECTOR_MEMBER) };
+        // An `id` member (a system field, unless the schema declares it) keeps a row's id: the
+        // id of a row without a natural key, or a check of the one its key gives (an import of
+        // an export keeps the ids of keyless tables).
+        let given_id = if declared("id") { None } else { props.remove("id") };
         // The text stays the properties' text only if no member was taken out or filled in.
-        let mut props_text = text.filter(|_| edges.is_none() && vector.is_none());
+        let mut props_text = text.filter(|_| edges.is_none() && vector.is_none() && given_id.is_none());
+        let given_id = given_id.and_then(|v| match v.as_str().map(parse_id) {
+            Some(Ok(id)) => Some(id),
+            _ => {
+                issues.push(Issue {
+                    loc: vec![PathSegment::Field("id".into())],
+                    kind: IssueKind::ValueError,
+                    msg: format!(
+                        "id must be an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded), got {}",
+                        crate::error::preview(&v.to_string())
+                    ),
+                });
+                None
+            }
+        });
         let edges = edges.map(|e| parse_edges(e, now, &mut issues)).unwrap_or_default();
         let vector = vector.and_then(|v| row_vector(v, rec, &mut issues));
         let mut value = Value::Object(props);
@@ -173,7 +191,24 @@ impl<S: Storage> Database<S> {
             return Err(with_row(issues));
         }
         let Value::Object(props) = value else { unreachable!("validated value stays an object") };
-        let ident = identity(&rec.name, &props, rec.key_field.as_deref());
+        let mut ident = identity(&rec.name, &props, rec.key_field.as_deref());
+        if let Some(id) = given_id {
+            match ident.key {
+                None => ident.id = id,
+                Some(ref natural) if id != ident.id => {
+                    return Err(with_row(vec![Issue {
+                        loc: vec![PathSegment::Field("id".into())],
+                        kind: IssueKind::ValueError,
+                        msg: format!(
+                            "id {id} is not the id of this row's natural key {} ({}): leave id out, or fix it",
+                            crate::error::preview(&format!("{natural:?}")),
+                            ident.id
+                        ),
+                    }]));
+                }
+                Some(_) => {}
+            }
+        }
         let key = keys::entity(&self.tenant, &rec.name, ident.id.as_bytes());
         Ok(Prepared { id: ident.id, key, props, props_text, edges, vector })
     }

@@ -75,7 +75,15 @@ pub fn read_rows(source: &std::path::Path) -> Result<(Vec<String>, Vec<usize>)> 
 pub fn insert(g: &Global, args: InsertArgs) -> Result<()> {
     let db = super::open(g)?;
     if let Some(source) = &args.batch {
-        let (rows, lines) = read_rows(source)?;
+        let ext = source.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let (rows, lines) = match ext.as_str() {
+            "parquet" | "pq" | "csv" => rem_host::transfer::read_file(db.as_ref(), &args.table, source)?,
+            _ => {
+                let (rows, lines) = read_rows(source)?;
+                let name = source.display().to_string();
+                (rem_host::transfer::normalise(db.as_ref(), &args.table, rows, &name)?, lines)
+            }
+        };
         let started = Instant::now();
         let bar = ProgressBar::new(rows.len() as u64);
         bar.set_style(

@@ -137,6 +137,47 @@ pub fn run(cli: Cli) -> Result<()> {
                 with_spinner(&format!("restoring {}", src.display()), || rem_host::restore(&src, &dest, force))?;
             crate::output::value(g.format, &serde_json::to_value(report)?)
         }
+        Command::Export { table, all, output, file_format, filter, with_vectors, include_deleted, force } => {
+            let db = open(g)?;
+            let options = rem_host::transfer::ExportOptions {
+                format: file_format.as_deref().map(str::parse).transpose()?,
+                filter,
+                with_vectors,
+                include_deleted,
+                force,
+            };
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
+                    .expect("static template"),
+            );
+            let report = match (all, table) {
+                (true, _) => serde_json::to_value(rem_host::transfer::export_all(
+                    db.as_ref(),
+                    &output,
+                    &options,
+                    &mut |t, n| {
+                        bar.set_message(format!("exporting {t}"));
+                        bar.set_position(n);
+                    },
+                )?)?,
+                (false, Some(table)) => {
+                    bar.set_message(format!("exporting {table}"));
+                    let total = db.count(&table).unwrap_or(0);
+                    bar.set_length(total);
+                    serde_json::to_value(rem_host::transfer::export(
+                        db.as_ref(),
+                        &table,
+                        &output,
+                        &options,
+                        &mut |n| bar.set_position(n),
+                    )?)?
+                }
+                (false, None) => anyhow::bail!("give a table to export, or --all"),
+            };
+            bar.finish_and_clear();
+            crate::output::value(g.format, &report)
+        }
         Command::Compact => {
             let db = open(g)?;
             let report = with_spinner("compacting", || db.compact())?;
