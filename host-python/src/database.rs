@@ -301,6 +301,55 @@ impl Database {
         self.run(py, move |db| db.insert_batch(&table, &rows))
     }
 
+    /// Upsert the rows of a Parquet, CSV or JSONL file (`path`, format from its extension) or of
+    /// Parquet bytes (`data`), all or none; the ids in order. See `rem_host::transfer::import`.
+    #[pyo3(signature = (table, path=None, data=None))]
+    fn import_rows(
+        &self,
+        py: Python<'_>,
+        table: String,
+        path: Option<String>,
+        data: Option<Vec<u8>>,
+    ) -> PyResult<Vec<String>> {
+        self.run(py, move |db| {
+            let (rows, _) = match (path, data) {
+                (Some(p), _) => rem_host::transfer::read_file(db, &table, std::path::Path::new(&p))?,
+                (None, Some(bytes)) => {
+                    rem_host::transfer::read_bytes(db, &table, bytes, rem_host::transfer::Format::Parquet, "the table")?
+                }
+                (None, None) => return Err(rem_host::Error::InvalidArgument("give a path or Parquet bytes".into())),
+            };
+            db.insert_batch(&table, &rows)
+        })
+    }
+
+    /// Export `table` to `path`; the report as JSON text. See `rem_host::transfer::export`.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (table, path, format=None, filter=None, with_vectors=false, include_deleted=false, force=false))]
+    fn export<'py>(
+        &self,
+        py: Python<'py>,
+        table: String,
+        path: String,
+        format: Option<String>,
+        filter: Option<String>,
+        with_vectors: bool,
+        include_deleted: bool,
+        force: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| {
+            let options = rem_host::transfer::ExportOptions {
+                format: format.as_deref().map(str::parse).transpose()?,
+                filter,
+                with_vectors,
+                include_deleted,
+                force,
+            };
+            let report = rem_host::transfer::export(db, &table, std::path::Path::new(&path), &options, &mut |_| {})?;
+            serde_json::to_string(&report).map_err(|e| rem_host::Error::Internal(e.to_string()))
+        })
+    }
+
     /// The stored vectors of `ids` (entity ids), in order: each the bytes of its unit-length
     /// little-endian float32s (for `numpy.frombuffer`), or `None`.
     fn get_vectors<'py>(&self, py: Python<'py>, ids: Vec<String>) -> PyResult<Vec<Option<Bound<'py, PyBytes>>>> {

@@ -90,7 +90,7 @@ class AsyncREMDatabase:
     #: (``register_schema`` records a model's table for ``upsert``).
     _THREADED = frozenset(
         {"ingest", "upsert", "register_core_schemas", "register_schema", "query_natural_language", "dream", "stats",
-         "health", "backup", "compact"}
+         "health", "backup", "compact", "export"}
     )
 
     async def _call(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -258,6 +258,23 @@ class AsyncREMDatabase:
     async def backup(self, dest: PathLike, *, force: bool = False) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.backup`."""
         return await self._call(self.sync.backup, dest, force=force)
+
+    async def export(
+        self,
+        table: str,
+        path: PathLike,
+        *,
+        format: Optional[str] = None,
+        where: Optional[str] = None,
+        with_vectors: bool = False,
+        include_deleted: bool = False,
+        force: bool = False,
+    ) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.export`."""
+        return await self._call(
+            self.sync.export, table, path, format=format, where=where, with_vectors=with_vectors,
+            include_deleted=include_deleted, force=force,
+        )
 
     async def compact(self) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.compact`."""

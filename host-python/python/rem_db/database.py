@@ -357,6 +357,9 @@ class REMDatabase:
         """Upsert every row or none (one transaction); returns the ids in order.
 
         Args:
+            rows: dicts (or Pydantic models); or a ``pyarrow.Table``; or the path of a Parquet,
+                CSV or JSONL file (:meth:`export`'s files too: their system columns are dropped,
+                ``id`` and ``embedding`` kept), format from its extension.
             vectors: the rows' own vectors, one per row: a 2-D NumPy array (``len(rows) × dims``,
                 passed as one float32 buffer, no Python list in between) or a list of vectors.
                 Rows given vectors are not embedded (see :meth:`insert`).
@@ -366,6 +369,17 @@ class REMDatabase:
             InvalidArgumentError: ``vectors`` is not one vector per row.
             SchemaNotFoundError, EmbeddingError: as :meth:`insert`.
         """
+        if isinstance(rows, (str, os.PathLike)):
+            return self._db.import_rows(table, os.fspath(rows))  # type: ignore[no-any-return]
+        if hasattr(rows, "to_batches") and hasattr(rows, "schema"):
+            # A pyarrow Table: handed over as Parquet bytes, read by the same code as a file.
+            import io
+
+            import pyarrow.parquet as pq
+
+            sink = io.BytesIO()
+            pq.write_table(rows, sink, compression="zstd")
+            return self._db.import_rows(table, None, sink.getvalue())  # type: ignore[no-any-return]
         items = rows if type(rows) is list else list(rows)
         if vectors is None:
             return self._db.insert_batch(table, items)
@@ -558,6 +572,46 @@ class REMDatabase:
             return self._db.execute(query, bound)  # type: ignore[no-any-return]
         text = self._db.query(query) if bound is None else self._db.query(query, bound)
         return text  # type: ignore[no-any-return]
+
+    def export(
+        self,
+        table: str,
+        path: PathLike,
+        *,
+        format: Optional[str] = None,
+        where: Optional[str] = None,
+        with_vectors: bool = False,
+        include_deleted: bool = False,
+        force: bool = False,
+    ) -> Dict[str, Any]:
+        """Write ``table``'s rows to a Parquet (ZSTD), CSV or JSONL file, streaming.
+
+        Parquet columns are typed from the table's JSON Schema: strings, int64, float64, booleans,
+        timestamps (UTC, microseconds) for ``format: date-time``, lists of scalars; objects and
+        other values as JSON text; the system fields first; members the schema does not declare
+        in ``_extra`` (JSON text); vectors as ``FixedSizeList<float32>`` with ``with_vectors``.
+
+        Args:
+            table: the table.
+            path: the file to write (written under a temporary name, renamed when complete).
+            format: ``"parquet"``, ``"csv"`` or ``"jsonl"`` (default: from ``path``'s extension).
+            where: a REM SQL predicate the rows must pass, e.g. ``"status = 'open'"``.
+            with_vectors: add the ``embedding`` column.
+            include_deleted: soft-deleted rows too.
+            force: replace a file already at ``path``.
+
+        Returns:
+            ``{"table", "path", "format", "rows", "bytes"}``.
+
+        Raises:
+            InvalidArgumentError: ``path`` exists (without ``force``), an unknown format, vectors
+                of a table that keeps none, or a value its column cannot hold.
+            QueryError: a bad ``where``.
+            SchemaNotFoundError: no such table.
+        """
+        return self._db.export(  # type: ignore[no-any-return]
+            table, os.fspath(path), format, where, with_vectors, include_deleted, force
+        )
 
     def backup(self, dest: PathLike, *, force: bool = False) -> Dict[str, Any]:
         """Copy the whole database (every tenant) to the new database directory ``dest``.
