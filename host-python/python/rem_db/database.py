@@ -370,16 +370,16 @@ class REMDatabase:
             SchemaNotFoundError, EmbeddingError: as :meth:`insert`.
         """
         if isinstance(rows, (str, os.PathLike)):
-            return self._db.import_rows(table, os.fspath(rows))  # type: ignore[no-any-return]
+            return self._db.import_rows(table, os.fspath(rows))
         if hasattr(rows, "to_batches") and hasattr(rows, "schema"):
             # A pyarrow Table: handed over as Parquet bytes, read by the same code as a file.
             import io
 
-            import pyarrow.parquet as pq
+            import pyarrow.parquet as pq  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
             sink = io.BytesIO()
             pq.write_table(rows, sink, compression="zstd")
-            return self._db.import_rows(table, None, sink.getvalue())  # type: ignore[no-any-return]
+            return self._db.import_rows(table, None, sink.getvalue())
         items = rows if type(rows) is list else list(rows)
         if vectors is None:
             return self._db.insert_batch(table, items)
