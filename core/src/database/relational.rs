@@ -624,10 +624,28 @@ impl<S: Storage> Database<S> {
                 combined(m)
             })
             .collect();
+        // The last join hands each joined row, borrowed, straight to the projection when the
+        // query neither groups nor selects `*` (no joined row is then built to be kept).
+        // (A grouped query keeps only each group's first row and its aggregates.)
+        crate::sql::scalar::take_fault();
+        let stream = !explain && from.len() > 1 && (plan.grouped || exec::streams(&plan));
+        let mut streamed = Vec::new();
+        let mut grouper = exec::Grouper::new(&plan);
         for (i, f) in from.iter().enumerate().skip(1) {
             let (left, _) = f.join.as_ref().ok_or_else(|| Error::Internal("a join without its condition".into()))?;
             let on = on[i].clone().ok_or_else(|| Error::Internal("a join without its condition".into()))?;
-            rows = self.join(rows, f, *left, on, &pushed[i], wanted[i].as_ref(), &mut explained)?;
+            let mut sink = |e: &Entity| match plan.grouped {
+                true => grouper.add(e),
+                false => streamed.extend(exec::row_out(&plan, e)),
+            };
+            let emit: Option<&mut dyn FnMut(&Entity)> = if stream && i + 1 == from.len() { Some(&mut sink) } else { None };
+            rows = self.join(rows, f, *left, on, &pushed[i], wanted[i].as_ref(), emit, &mut explained)?;
+        }
+        if stream {
+            return match plan.grouped {
+                true => grouper.finish(),
+                false => exec::finish_streamed(&plan, streamed),
+            };
         }
         if explain {
             return Ok(vec![Out::Value(serde_json::json!({
@@ -714,7 +732,8 @@ impl<S: Storage> Database<S> {
     }
 
     /// Join `rows` with source `f` on `on` (hash join on its equalities between `f` and the
-    /// sources before it; the rest of `on` checked on each pair).
+    /// sources before it; the rest of `on` checked on each pair). With `emit`, each joined row is
+    /// handed to it, borrowed, and none is returned.
     #[allow(clippy::too_many_arguments)]
     fn join(
         &self,
@@ -724,6 +743,7 @@ impl<S: Storage> Database<S> {
         on: Ex,
         filter: &[Ex],
         wanted: Option<&HashSet<String>>,
+        emit: Option<&mut dyn FnMut(&Entity)>,
         explained: &mut Explain,
     ) -> Result<Vec<Entity>> {
         let mut parts = Vec::new();
@@ -808,6 +828,41 @@ impl<S: Storage> Database<S> {
         drop(row_keys);
         let no_hits: Vec<usize> = Vec::new();
         let hits_of = group_of.iter().map(|g| g.map_or(&no_hits, |g| &groups[g]));
+        let passes = |joined: &Entity| {
+            residual.as_ref().is_none_or(|r| crate::sql::eval::truthy(&eval(r, &Row { entity: joined, aggs: &[] })))
+        };
+        if let Some(emit) = emit {
+            // Each new row is swapped into the joined row for its turn and back out, so neither
+            // side is copied.
+            let mut right = right;
+            let mut emitted = 0usize;
+            for (mut e, hits) in rows.into_iter().zip(hits_of) {
+                e.properties.insert(f.alias.clone(), Value::Null);
+                let mut matched = false;
+                for &i in hits {
+                    let slot = e.properties.get_mut(&f.alias).ok_or_else(|| Error::Internal("joined slot".into()))?;
+                    std::mem::swap(slot, &mut right[i]);
+                    if passes(&e) {
+                        emit(&e);
+                        matched = true;
+                        emitted += 1;
+                    }
+                    let slot = e.properties.get_mut(&f.alias).ok_or_else(|| Error::Internal("joined slot".into()))?;
+                    std::mem::swap(slot, &mut right[i]);
+                }
+                if left && !matched {
+                    emit(&e);
+                    emitted += 1;
+                }
+            }
+            explained.steps.push(serde_json::json!({
+                "join": if left { "left" } else { "inner" },
+                "with": f.alias,
+                "method": "hash join",
+                "rows": emitted,
+            }));
+            return Ok(Vec::new());
+        }
         // Each row of the new source is moved into its last match and copied into the others.
         let mut uses = vec![0u32; right.len()];
         for &i in hits_of.clone().flatten() {
@@ -830,10 +885,7 @@ impl<S: Storage> Database<S> {
                     combined(e.properties.clone())
                 };
                 joined.properties.insert(f.alias.clone(), take(i));
-                let pass = residual
-                    .as_ref()
-                    .is_none_or(|r| crate::sql::eval::truthy(&eval(r, &Row { entity: &joined, aggs: &[] })));
-                if pass {
+                if passes(&joined) {
                     out.push(joined);
                 } else if n + 1 == hits.len() {
                     // Keep the row for a LEFT JOIN's NULL-extended form.

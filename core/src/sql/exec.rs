@@ -261,6 +261,32 @@ pub fn run_rows(plan: &Select, rows: Vec<Entity>) -> Result<Vec<Out>> {
     }
 }
 
+/// Whether `plan` can take its rows one at a time, borrowed ([`row_out`]): no grouping, and a
+/// projection of expressions (a `*` or `alias.*` row moves its members instead).
+pub fn streams(plan: &Select) -> bool {
+    !plan.grouped && matches!(plan.projection, Projection::Items(_))
+}
+
+/// One row of a [`streams`] plan: `None` when the filter drops it, else its ORDER BY keys and
+/// its projection. A failing expression is left as a fault for [`finish_streamed`] to raise.
+pub fn row_out(plan: &Select, e: &Entity) -> Option<(Vec<Value>, Out)> {
+    let row = Row { entity: e, aggs: &[] };
+    if !(plan.include_deleted || e.is_live()) || plan.filter.as_ref().is_some_and(|f| !truthy(&eval(f, &row))) {
+        return None;
+    }
+    let keys = plan.order_by.iter().map(|k| eval(&k.expr, &row)).collect();
+    Some((keys, Out::Value(project(&plan.projection, &row))))
+}
+
+/// Order and limit the rows [`row_out`] gave. Errors: a fault an expression raised on a row.
+pub fn finish_streamed(plan: &Select, rows: Vec<(Vec<Value>, Out)>) -> Result<Vec<Out>> {
+    let result = order_and_limit(plan, rows);
+    match scalar::take_fault() {
+        Some(fault) if result.is_ok() => Err(fault),
+        _ => result,
+    }
+}
+
 /// Sort by the ORDER BY keys (stable), apply DISTINCT, OFFSET and LIMIT.
 fn order_and_limit(plan: &Select, mut out: Vec<(Vec<Value>, Out)>) -> Result<Vec<Out>> {
     if !plan.order_by.is_empty() {
@@ -308,22 +334,80 @@ fn order_and_limit(plan: &Select, mut out: Vec<(Vec<Value>, Out)>) -> Result<Vec
 
 /// Group `rows` and finish the groups.
 fn group(plan: &Select, rows: &[Entity]) -> Result<Vec<(Vec<Value>, Out)>> {
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<(usize, Vec<Acc>)> = Vec::new();
+    let mut groups = Groups::default();
+    let mut firsts = Vec::new();
     for (i, e) in rows.iter().enumerate() {
+        if groups.add(plan, e) {
+            firsts.push(i);
+        }
+    }
+    let accs = groups.finish();
+    Ok(finish_groups(plan, rows, firsts.into_iter().zip(accs).collect()))
+}
+
+/// Rows grouped by the GROUP BY keys as they come: each group's aggregate accumulators.
+#[derive(Default)]
+struct Groups {
+    index: HashMap<String, usize>,
+    accs: Vec<Vec<Acc>>,
+}
+
+impl Groups {
+    /// Add `e` to its group; true when it starts a new one.
+    fn add(&mut self, plan: &Select, e: &Entity) -> bool {
         let row = Row { entity: e, aggs: &[] };
         let key: Vec<Value> = plan.group_by.iter().map(|g| eval(g, &row)).collect();
         let key_text = serde_json::to_string(&key).unwrap_or_default();
-        let slot = *index.entry(key_text).or_insert_with(|| {
-            groups.push((i, plan.aggs.iter().map(|a| Acc::new(a.func)).collect()));
-            groups.len() - 1
+        let mut new = false;
+        let slot = *self.index.entry(key_text).or_insert_with(|| {
+            new = true;
+            self.accs.push(plan.aggs.iter().map(|a| Acc::new(a.func)).collect());
+            self.accs.len() - 1
         });
-        for (acc, agg) in groups[slot].1.iter_mut().zip(&plan.aggs) {
+        for (acc, agg) in self.accs[slot].iter_mut().zip(&plan.aggs) {
             acc.add(if agg.func == AggFn::CountStar { Value::Bool(true) } else { eval(&agg.arg, &row) });
         }
+        new
     }
-    let groups = groups.into_iter().map(|(first, accs)| (first, accs.into_iter().map(Acc::finish).collect())).collect();
-    Ok(finish_groups(plan, rows, groups))
+
+    /// Each group's aggregate values, in the order the groups started.
+    fn finish(self) -> Vec<Vec<Value>> {
+        self.accs.into_iter().map(|accs| accs.into_iter().map(Acc::finish).collect()).collect()
+    }
+}
+
+/// A grouped query's rows taken one at a time, borrowed (the rows of a join): only each group's
+/// first row is kept (for the GROUP BY columns it projects).
+pub struct Grouper<'p> {
+    plan: &'p Select,
+    groups: Groups,
+    firsts: Vec<Entity>,
+}
+
+impl<'p> Grouper<'p> {
+    /// An empty grouping for `plan` (whose `grouped` is set).
+    pub fn new(plan: &'p Select) -> Self {
+        Grouper { plan, groups: Groups::default(), firsts: Vec::new() }
+    }
+
+    /// Add a row, unless the plan's filter drops it.
+    pub fn add(&mut self, e: &Entity) {
+        let row = Row { entity: e, aggs: &[] };
+        if !(self.plan.include_deleted || e.is_live()) || self.plan.filter.as_ref().is_some_and(|f| !truthy(&eval(f, &row)))
+        {
+            return;
+        }
+        if self.groups.add(self.plan, e) {
+            self.firsts.push(e.clone());
+        }
+    }
+
+    /// The grouped, ordered and limited rows. Errors: a fault an expression raised on a row.
+    pub fn finish(self) -> Result<Vec<Out>> {
+        let accs = self.groups.finish();
+        let groups = (0..self.firsts.len()).zip(accs).collect();
+        finish_streamed(self.plan, finish_groups(self.plan, &self.firsts, groups))
+    }
 }
 
 /// Apply HAVING, ORDER BY keys and the projection to groups given as
