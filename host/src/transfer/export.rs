@@ -366,6 +366,19 @@ fn record_batch(
 /// One column's array from its cells (row id, value).
 fn array<'a>(c: &Column, cells: impl Iterator<Item = (&'a Value, Option<&'a Value>)>) -> Result<ArrayRef> {
     let name = c.name.as_str();
+    // A column of one scalar type: NULLs kept, any other value an error naming the row.
+    macro_rules! scalar_column {
+        ($builder:expr, $get:expr, $what:expr) => {{
+            let mut b = $builder;
+            for (id, v) in cells {
+                match v {
+                    None | Some(Value::Null) => b.append_null(),
+                    Some(v) => b.append_value($get(v).ok_or_else(|| bad_value(id, name, $what))?),
+                }
+            }
+            Arc::new(b.finish()) as ArrayRef
+        }};
+    }
     Ok(match c.kind {
         Kind::Text | Kind::Json => {
             let mut b = StringBuilder::new();
@@ -391,38 +404,9 @@ fn array<'a>(c: &Column, cells: impl Iterator<Item = (&'a Value, Option<&'a Valu
             }
             Arc::new(b.finish())
         }
-        Kind::Int => {
-            let mut b = Int64Builder::new();
-            for (id, v) in cells {
-                match v {
-                    None | Some(Value::Null) => b.append_null(),
-                    Some(v) => {
-                        b.append_value(v.as_i64().ok_or_else(|| bad_value(id, name, "is not a 64-bit integer"))?)
-                    }
-                }
-            }
-            Arc::new(b.finish())
-        }
-        Kind::Float => {
-            let mut b = Float64Builder::new();
-            for (id, v) in cells {
-                match v {
-                    None | Some(Value::Null) => b.append_null(),
-                    Some(v) => b.append_value(v.as_f64().ok_or_else(|| bad_value(id, name, "is not a number"))?),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        Kind::Bool => {
-            let mut b = BooleanBuilder::new();
-            for (id, v) in cells {
-                match v {
-                    None | Some(Value::Null) => b.append_null(),
-                    Some(v) => b.append_value(v.as_bool().ok_or_else(|| bad_value(id, name, "is not a boolean"))?),
-                }
-            }
-            Arc::new(b.finish())
-        }
+        Kind::Int => scalar_column!(Int64Builder::new(), Value::as_i64, "is not a 64-bit integer"),
+        Kind::Float => scalar_column!(Float64Builder::new(), Value::as_f64, "is not a number"),
+        Kind::Bool => scalar_column!(BooleanBuilder::new(), Value::as_bool, "is not a boolean"),
         Kind::List(s) => list(name, s, cells)?,
     })
 }
