@@ -638,7 +638,8 @@ impl<S: Storage> Database<S> {
                 true => grouper.add(e),
                 false => streamed.extend(exec::row_out(&plan, e)),
             };
-            let emit: Option<&mut dyn FnMut(&Entity)> = if stream && i + 1 == from.len() { Some(&mut sink) } else { None };
+            let emit: Option<&mut dyn FnMut(&Entity)> =
+                if stream && i + 1 == from.len() { Some(&mut sink) } else { None };
             rows = self.join(rows, f, *left, on, &pushed[i], wanted[i].as_ref(), emit, &mut explained)?;
         }
         if stream {

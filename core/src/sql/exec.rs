@@ -393,7 +393,8 @@ impl<'p> Grouper<'p> {
     /// Add a row, unless the plan's filter drops it.
     pub fn add(&mut self, e: &Entity) {
         let row = Row { entity: e, aggs: &[] };
-        if !(self.plan.include_deleted || e.is_live()) || self.plan.filter.as_ref().is_some_and(|f| !truthy(&eval(f, &row)))
+        if !(self.plan.include_deleted || e.is_live())
+            || self.plan.filter.as_ref().is_some_and(|f| !truthy(&eval(f, &row)))
         {
             return;
         }
