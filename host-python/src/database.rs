@@ -319,7 +319,7 @@ impl Database {
                 }
                 (None, None) => return Err(rem_host::Error::InvalidArgument("give a path or Parquet bytes".into())),
             };
-            db.insert_batch(&table, &rows)
+            rem_host::transfer::import(db, &table, rows)
         })
     }
 

@@ -11,7 +11,7 @@
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Mode of folders REM creates.
 pub const DIR_MODE: u32 = 0o700;
@@ -149,6 +149,15 @@ pub fn check_private_dir(dir: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A fresh name beside `path` for a file or folder being written (`.<name>.partial-<pid>-<n>`).
+pub fn partial_beside(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rem".into());
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    parent.join(format!(".{name}.partial-{}-{n}", std::process::id()))
 }
 
 #[cfg(test)]

@@ -90,6 +90,12 @@ fn backup_and_restore_refuse_to_overwrite_and_leave_nothing_half_written() {
         .filter(|n| n.contains("partial"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A forced backup over a database replaces its file only, keeping the folder's other files.
+    std::fs::write(dest.join("notes.txt"), "kept").unwrap();
+    db.backup(&dest, true).unwrap();
+    assert_eq!(std::fs::read_to_string(dest.join("notes.txt")).unwrap(), "kept");
+    // Never into a folder holding the database being copied.
+    assert!(matches!(db.backup(dir.path(), true), Err(Error::InvalidArgument(_))));
     // The database itself is never a backup's destination; an open database is never replaced.
     assert!(matches!(db.backup(&dir.path().join("live"), true), Err(Error::InvalidArgument(_))));
     // Restore: into a new path; over a database only with force; never over an open one.

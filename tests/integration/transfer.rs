@@ -5,7 +5,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int64Type, TimestampMicrosecondType};
 use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use rem_host::transfer::{ExportOptions, Format, export, export_all, read_file};
+use rem_host::transfer::{ExportOptions, Format, export, export_all, import, read_file};
 use rem_host::{Database, Error};
 use rem_tests::parse;
 use serde_json::{Value, json};
@@ -40,7 +40,9 @@ fn fill(db: &Database) {
         .collect();
     db.insert_batch("note", &rows).unwrap();
     db.insert("loose", &json!({"anything": [1, 2], "k": "v"}).to_string()).unwrap();
+    // Edges both ways, so one of them points at a row later in id order than its source.
     db.add_edge("n0001", "n0002", "cites", None).unwrap();
+    db.add_edge("n0002", "n0001", "answers", None).unwrap();
     db.execute("DELETE FROM note WHERE title = 'n0003'", None).unwrap();
 }
 
@@ -98,7 +100,7 @@ fn parquet_export_is_typed_from_the_schema_and_imports_back_to_the_same_rows_ids
     fresh.register_schema("note", &note_schema()).unwrap();
     let (rows, positions) = read_file(&fresh, "note", &path).unwrap();
     assert_eq!((rows.len(), positions[0]), (2499, 1));
-    fresh.insert_batch("note", &rows).unwrap();
+    import(&fresh, "note", rows).unwrap();
     let (mut before, after) = (all_rows(&db, "note"), all_rows(&fresh, "note"));
     before.retain(|r| r["title"] != "n0003");
     assert_eq!(before, after);
@@ -129,7 +131,7 @@ fn csv_and_jsonl_round_trip_and_export_all_writes_every_table() {
         let fresh = Database::in_memory().unwrap();
         fresh.register_schema("note", &note_schema()).unwrap();
         let (rows, _) = read_file(&fresh, "note", &path).unwrap();
-        fresh.insert_batch("note", &rows).unwrap();
+        import(&fresh, "note", rows).unwrap();
         let mut want = all_rows(&db, "note");
         want.retain(|r| r["status"] == "open");
         assert_eq!(all_rows(&fresh, "note"), want, "{format}");
@@ -191,4 +193,28 @@ fn bad_paths_and_bad_cells_are_clear_errors_that_leave_nothing() {
         other => panic!("{other:?}"),
     }
     assert_eq!(db.count("note").unwrap(), 2499);
+}
+
+#[test]
+fn an_id_member_keeps_a_keyless_row_s_id_but_never_takes_another_table_s() {
+    let db = Database::in_memory().unwrap();
+    for t in ["a", "b"] {
+        db.register_schema(t, &json!({"type": "object"}).to_string()).unwrap();
+    }
+    let id = "0b4e7c52-4a42-4ab1-9c3b-1d6f0e6a1f00";
+    let stored = parse(&db.insert("a", &json!({"id": id, "x": 1}).to_string()).unwrap());
+    assert_eq!(stored["id"], id);
+    assert!(stored["properties"].get("id").is_none());
+    match db.insert("b", &json!({"id": id, "x": 2}).to_string()) {
+        Err(Error::InvalidArgument(m)) => assert!(m.contains("belongs to a row of table 'a'"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(parse(&db.get(id).unwrap().unwrap())["properties"]["x"], 1, "the first row is untouched");
+    // Any other `id` is an ordinary property of a free-form row, as before.
+    let other = parse(&db.insert("b", &json!({"id": "doc-1", "created_at": "mine"}).to_string()).unwrap());
+    assert_eq!(other["properties"]["id"], "doc-1");
+    // A user's own JSONL row keeps a member named like a system field.
+    let rows =
+        rem_host::transfer::normalise(&db, "b", vec![json!({"created_at": "mine", "y": 1}).to_string()], "t").unwrap();
+    assert_eq!(parse(&rows[0])["created_at"], "mine");
 }

@@ -56,6 +56,8 @@ struct Prepared<'t> {
     edges: Vec<crate::model::entity::InlineEdge>,
     /// The vector the row brought (its `embedding` member), if any.
     vector: Option<Vec<f32>>,
+    /// The id came from the row's `id` member (checked against the id index when applied).
+    given_id: bool,
 }
 
 /// Read the vector a row brought (`value`, its `embedding` member) for `rec`'s table; problems
@@ -162,7 +164,9 @@ impl<S: Storage> Database<S> {
         // An `id` member (a system field, unless the schema declares it) keeps a row's id: the
         // id of a row without a natural key, or a check of the one its key gives (an import of
         // an export keeps the ids of keyless tables).
-        let given_id = if declared("id") { None } else { props.remove("id") };
+        // (Only a UUID: any other `id` stays a property, as it always was.)
+        let is_uuid = |v: &Value| v.as_str().is_some_and(|t| parse_id(t).is_ok());
+        let given_id = if declared("id") || !props.get("id").is_some_and(is_uuid) { None } else { props.remove("id") };
         // The text stays the properties' text only if no member was taken out or filled in.
         let mut props_text = text.filter(|_| edges.is_none() && vector.is_none() && given_id.is_none());
         let given_id = given_id.and_then(|v| match v.as_str().map(parse_id) {
@@ -192,9 +196,13 @@ impl<S: Storage> Database<S> {
         }
         let Value::Object(props) = value else { unreachable!("validated value stays an object") };
         let mut ident = identity(&rec.name, &props, rec.key_field.as_deref());
+        let mut took_id = false;
         if let Some(id) = given_id {
             match ident.key {
-                None => ident.id = id,
+                None => {
+                    ident.id = id;
+                    took_id = true;
+                }
                 Some(ref natural) if id != ident.id => {
                     return Err(with_row(vec![Issue {
                         loc: vec![PathSegment::Field("id".into())],
@@ -210,12 +218,22 @@ impl<S: Storage> Database<S> {
             }
         }
         let key = keys::entity(&self.tenant, &rec.name, ident.id.as_bytes());
-        Ok(Prepared { id: ident.id, key, props, props_text, edges, vector })
+        Ok(Prepared { id: ident.id, key, props, props_text, edges, vector, given_id: took_id })
     }
 
     /// Upsert a prepared row (see `docs/design.md` for the rules).
     /// Returns the stored entity and its vector work.
     fn apply(&self, tx: &mut Tx<'_, S>, rec: &SchemaRecord, p: Prepared, now: &str) -> Result<(Entity, Option<VecOp>)> {
+        if p.given_id
+            && let Some(table) = tx.get(&keys::id_index(&self.tenant, p.id.as_bytes()))?
+            && table != rec.name.as_bytes()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "id {} belongs to a row of table '{}'; leave id out to give this row a new one",
+                p.id,
+                String::from_utf8_lossy(&table)
+            )));
+        }
         let old = tx.get(&p.key)?.map(|b| decode_entity(&b)).transpose()?;
         let entity = Entity {
             id: p.id.to_string(),

@@ -92,9 +92,14 @@ pub fn insert(g: &Global, args: InsertArgs) -> Result<()> {
                 .progress_chars("=> "),
         );
         bar.set_message(format!("inserting into {}", args.table));
-        let ids = db
-            .insert_batch_with_progress(&args.table, &rows, DEFAULT_BATCH_CHUNK, &mut |n| bar.set_position(n as u64))
-            .map_err(|e| batch_error(e, &lines, &source.display().to_string()));
+        // Rows that carry their id and edges (an export's) get their edges after every row is in.
+        let ids = match rows.iter().any(|r| r.contains("\"edges\"") && r.contains("\"id\"")) {
+            true => rem_host::transfer::import(db.as_ref(), &args.table, rows),
+            false => db.insert_batch_with_progress(&args.table, &rows, DEFAULT_BATCH_CHUNK, &mut |n| {
+                bar.set_position(n as u64)
+            }),
+        }
+        .map_err(|e| batch_error(e, &lines, &source.display().to_string()));
         bar.finish_and_clear();
         let ids = ids?;
         let secs = started.elapsed().as_secs_f64();

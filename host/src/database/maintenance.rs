@@ -53,30 +53,29 @@ fn file_size(dir: &Path) -> Option<u64> {
     std::fs::metadata(dir.join(config::DB_FILE)).ok().map(|m| m.len())
 }
 
-/// Refuse to write over an existing database unless `force`, and never over one that is open.
-/// Errors: `InvalidArgument` (exists, no `force`; or not a database directory), `Locked`.
-fn check_destination(dest: &Path, force: bool) -> Result<()> {
+/// Refuse to write over an existing database unless `force`, and never over one that is open:
+/// returns the destination database, opened (its lock held until the copy replaces its file),
+/// or `None` when nothing is there. Errors: `InvalidArgument` (exists, no `force`; or not a
+/// database directory), `Locked`.
+fn check_destination(dest: &Path, force: bool) -> Result<Option<redb::Database>> {
     if !dest.exists() {
-        return Ok(());
+        return Ok(None);
     }
-    let is_db = dest.join(config::DB_FILE).exists();
     if !force {
         return Err(Error::InvalidArgument(format!(
             "{} already exists; choose a new path, or pass --force (force=True) to replace it",
             dest.display()
         )));
     }
-    if !is_db && std::fs::read_dir(dest).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if !dest.join(config::DB_FILE).is_file() {
         return Err(Error::InvalidArgument(format!(
             "{} exists and is not a REM database directory; it is left alone: choose another path",
             dest.display()
         )));
     }
-    if is_db {
-        // Opening takes the file's lock: a database some process has open is not replaced.
-        drop(super::instance::open_redb_waiting(dest, std::time::Duration::ZERO)?);
-    }
-    Ok(())
+    // Opening takes the file's lock: a database some process has open is not replaced, and none
+    // can open this one until its file is replaced.
+    Ok(Some(super::instance::open_redb_waiting(dest, std::time::Duration::ZERO)?))
 }
 
 /// Copy every key of `source`'s snapshot into a new redb file in the directory `dir`.
@@ -121,29 +120,49 @@ fn copy_snapshot(source: &redb::Database, dir: &Path) -> Result<u64> {
     Ok(keys)
 }
 
-/// Build the copy of `source` next to `dest` and move it into place (replacing what
-/// [`check_destination`] allowed); the partial directory is removed on any failure.
-fn copy_into_place(source: &redb::Database, dest: &Path, force: bool) -> Result<CopyReport> {
-    check_destination(dest, force)?;
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rem".into());
-    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let partial = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    let copied = copy_snapshot(source, &partial).and_then(|keys| {
-        if dest.exists() {
-            std::fs::remove_dir_all(dest).map_err(|e| io(format!("cannot replace {}", dest.display()), e))?;
+/// Build the copy of `source` next to `dest` and move it into place: a new directory is
+/// renamed to `dest`; over a database ([`check_destination`] allowed it) only its file is
+/// replaced, by one rename, while its lock is held. The partial copy is removed on any failure,
+/// and `dest` is never removed. `source_dir` (the copied database's folder) may not lie inside
+/// `dest`.
+fn copy_into_place(source: &redb::Database, source_dir: Option<&Path>, dest: &Path, force: bool) -> Result<CopyReport> {
+    if let Some(src) = source_dir
+        && inside(src, dest)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "{} holds the database being copied; choose a destination outside it",
+            dest.display()
+        )));
+    }
+    let held = check_destination(dest, force)?;
+    let partial = crate::private::partial_beside(dest);
+    let placed = copy_snapshot(source, &partial).and_then(|keys| {
+        match held {
+            Some(lock) => {
+                std::fs::rename(partial.join(config::DB_FILE), dest.join(config::DB_FILE))
+                    .map_err(|e| io(format!("cannot replace the database file in {}", dest.display()), e))?;
+                drop(lock);
+                let _ = std::fs::remove_dir_all(&partial);
+            }
+            None => std::fs::rename(&partial, dest).map_err(|e| {
+                io(format!("cannot move the copy into place at {} (does it exist now?)", dest.display()), e)
+            })?,
         }
-        std::fs::rename(&partial, dest)
-            .map_err(|e| io(format!("cannot move the copy into place at {}", dest.display()), e))?;
         Ok(keys)
     });
-    match copied {
+    match placed {
         Ok(keys) => Ok(CopyReport { path: dest.to_path_buf(), keys, file_bytes: file_size(dest).unwrap_or(0) }),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&partial);
             Err(e)
         }
     }
+}
+
+/// Whether `path` is `dir` or lies inside it (compared as absolute, resolved paths).
+fn inside(path: &Path, dir: &Path) -> bool {
+    let resolve = |p: &Path| p.canonicalize().unwrap_or_else(|_| std::path::absolute(p).unwrap_or(p.to_path_buf()));
+    resolve(path).starts_with(resolve(dir))
 }
 
 impl Database {
@@ -158,10 +177,10 @@ impl Database {
     /// fails. Errors: `InvalidArgument` (`dest` exists and `force` is false, or is not a
     /// database), `Locked` (replacing a database that is open), `Io`, `Storage`, `Forked`.
     pub fn backup(&self, dest: &Path, force: bool) -> Result<CopyReport> {
-        if self.path.as_deref().is_some_and(|p| same_path(p, dest)) {
-            return Err(Error::InvalidArgument("a backup cannot replace the database it copies".into()));
+        if self.path.as_deref().is_some_and(|p| inside(dest, p)) {
+            return Err(Error::InvalidArgument("a backup cannot be written into the database it copies".into()));
         }
-        copy_into_place(self.redb()?.as_ref(), dest, force)
+        copy_into_place(self.redb()?.as_ref(), self.path.as_deref(), dest, force)
     }
 
     /// Give back the space of deleted data: redb's compaction, repeated until it frees no more.
@@ -187,21 +206,14 @@ impl Database {
     }
 }
 
-fn same_path(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
 /// Restore the backup (a database directory) at `src` into the new database directory
 /// `dest`: a copy of its every key, made the same way as [`Database::backup`]. Errors:
 /// `DatabaseNotFound` (no database at `src`), `InvalidArgument` (`dest` exists and `force` is
 /// false), `Locked` (`src` or `dest` is open elsewhere), `Io`, `Storage`.
 pub fn restore(src: &Path, dest: &Path, force: bool) -> Result<CopyReport> {
-    if same_path(src, dest) {
-        return Err(Error::InvalidArgument("restore needs a destination other than the backup itself".into()));
+    if inside(dest, src) {
+        return Err(Error::InvalidArgument("restore needs a destination outside the backup".into()));
     }
     let backup = Database::open(OpenOptions::at(src).create(false))?;
-    copy_into_place(backup.redb()?.as_ref(), dest, force)
+    copy_into_place(backup.redb()?.as_ref(), Some(src), dest, force)
 }

@@ -66,12 +66,6 @@ fn bad_value(id: &Value, column: &str, what: &str) -> Error {
     Error::InvalidArgument(format!("row {id}: column '{column}' {what}; export it as JSON text (--format jsonl)"))
 }
 
-/// Where the file goes while it is written.
-fn partial_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
-}
-
 /// The writer of one format.
 enum Sink {
     Parquet(Box<ArrowWriter<File>>),
@@ -108,8 +102,7 @@ pub fn export(
         false => None,
     };
     let columns = columns::columns(&info.schema);
-    let partial = partial_path(path);
-    let _ = std::fs::remove_file(&partial);
+    let partial = crate::private::partial_beside(path);
     let written = write(api, table, &partial, format, &columns, dims, options, progress);
     let finished = written.and_then(|rows| {
         std::fs::rename(&partial, path)
@@ -185,14 +178,19 @@ fn write(
     };
     let mut conditions = Vec::new();
     if let Some(f) = options.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        if !balanced(f) {
+            return Err(Error::InvalidArgument(format!(
+                "--where must be one predicate with balanced parentheses and quotes, got {f:?}"
+            )));
+        }
         conditions.push(format!("({f})"));
     }
     if options.include_deleted {
         conditions.push("(deleted_at IS NULL OR deleted_at IS NOT NULL)".into());
     }
     let sql = match conditions.is_empty() {
-        true => format!("SELECT id FROM {table}"),
-        false => format!("SELECT id FROM {table} WHERE {}", conditions.join(" AND ")),
+        true => format!("SELECT id FROM \"{table}\""),
+        false => format!("SELECT id FROM \"{table}\" WHERE {}", conditions.join(" AND ")),
     };
     let declared: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
     let mut after: Option<String> = None;
@@ -206,18 +204,25 @@ fn write(
             .map(|r| r.iter().filter_map(|row| row["id"].as_str().map(str::to_string)).collect())
             .unwrap_or_default();
         if !ids.is_empty() {
-            let entities: Vec<Value> = api
-                .get_many(&ids)?
-                .into_iter()
-                .flatten()
-                .map(|t| {
-                    serde_json::from_str(&t).map_err(|e| Error::Internal(format!("get_many answered no JSON: {e}")))
-                })
-                .collect::<Result<_>>()?;
-            let vectors = match dims {
+            let found = api.get_many(&ids)?;
+            let mut vectors = match dims {
                 Some(_) => api.get_vectors(&ids)?,
                 None => Vec::new(),
             };
+            // A row deleted since the page was read is left out, with its vector.
+            let mut entities: Vec<Value> = Vec::with_capacity(ids.len());
+            let mut kept_vectors = Vec::with_capacity(vectors.len());
+            for (i, text) in found.into_iter().enumerate() {
+                let Some(text) = text else { continue };
+                entities.push(
+                    serde_json::from_str(&text)
+                        .map_err(|e| Error::Internal(format!("get_many answered no JSON: {e}")))?,
+                );
+                if dims.is_some() {
+                    kept_vectors.push(vectors.get_mut(i).and_then(Option::take));
+                }
+            }
+            let vectors = kept_vectors;
             let flat: Vec<Map<String, Value>> = entities.iter().map(|e| flatten(e, &declared)).collect();
             match &mut sink {
                 Sink::Parquet(w) => {
@@ -268,6 +273,29 @@ fn write(
         }
     }
     Ok(rows)
+}
+
+/// Whether a predicate's parentheses balance outside its quoted texts (so, put in parentheses,
+/// it stays one predicate and cannot close the statement's own).
+fn balanced(predicate: &str) -> bool {
+    let (mut depth, mut quote) = (0i64, None::<char>);
+    for c in predicate.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            (None, ';') => return false,
+            _ => {}
+        }
+    }
+    depth == 0 && quote.is_none()
 }
 
 /// An entity as one flat row: system fields, declared properties, `edges` (when any) and the

@@ -56,10 +56,48 @@ pub fn read_bytes(api: &dyn Api, table: &str, bytes: Vec<u8>, format: Format, na
         let Value::Object(row) = value else {
             return Err(Error::InvalidArgument(format!("{name}: row {at} is not a JSON object")));
         };
-        rows.push(Value::Object(to_insert(row, &info, name, at)?).to_string());
+        let typed_text = format != Format::Jsonl;
+        rows.push(Value::Object(to_insert(row, &info, name, at, typed_text)?).to_string());
         positions.push(at);
     }
     Ok((rows, positions))
+}
+
+/// Upsert `rows` (from [`read_file`], [`read_bytes`] or [`normalise`]) into `table`, all or
+/// none; the ids in order. The inline edges of rows that carry their `id` are added after every
+/// row is written, in the same transaction (a write set), so an edge may point at a row later in
+/// the file; an edge to a row of another table needs that table imported first.
+/// Errors: those of `insert_batch` and `write_set`.
+pub fn import(api: &dyn Api, table: &str, rows: Vec<String>) -> Result<Vec<String>> {
+    let mut edges = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for text in rows {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(mut row)) if row.get("id").is_some_and(Value::is_string) && row.contains_key(EDGES) => {
+                let src = row["id"].clone();
+                if let Some(Value::Array(list)) = row.shift_remove(EDGES) {
+                    for mut edge in list {
+                        if let Value::Object(e) = &mut edge {
+                            e.shift_remove("created_at");
+                            e.insert("src".into(), src.clone());
+                        }
+                        edges.push(edge.to_string());
+                    }
+                }
+                out.push(Value::Object(row).to_string());
+            }
+            _ => out.push(text),
+        }
+    }
+    if edges.is_empty() {
+        return api.insert_batch(table, &out);
+    }
+    let set = crate::WriteSet {
+        deletes: Vec::new(),
+        inserts: vec![crate::TableRows { table: table.to_string(), rows: out }],
+        edges,
+    };
+    Ok(api.write_set(&set)?.ids.into_iter().next().unwrap_or_default())
 }
 
 /// Rows already read (JSON objects' text, e.g. a JSONL batch) made rows to insert (see the
@@ -82,17 +120,27 @@ pub fn normalise(api: &dyn Api, table: &str, rows: Vec<String>, name: &str) -> R
     rows.into_iter()
         .enumerate()
         .map(|(i, text)| match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(row)) => Ok(Value::Object(to_insert(row, &info, name, i + 1)?).to_string()),
+            Ok(Value::Object(row)) => Ok(Value::Object(to_insert(row, &info, name, i + 1, false)?).to_string()),
             // Left for insert_batch to report, with its position.
             _ => Ok(text),
         })
         .collect()
 }
 
-/// A row as read, made a row to insert (see the module doc).
-fn to_insert(mut row: Map<String, Value>, info: &TableInfo, name: &str, at: usize) -> Result<Map<String, Value>> {
+/// A row as read, made a row to insert (see the module doc). The system fields are dropped
+/// only from a row that has the ones every export writes (`id`, `entity_type`, `created_at`),
+/// so a user's own `created_at` in a free-form row stays. With `typed_text` (CSV, Parquet),
+/// declared objects and lists given as JSON text are parsed.
+fn to_insert(
+    mut row: Map<String, Value>,
+    info: &TableInfo,
+    name: &str,
+    at: usize,
+    typed_text: bool,
+) -> Result<Map<String, Value>> {
+    let exported = ["id", "entity_type", "created_at"].iter().all(|f| row.contains_key(*f));
     for f in ["entity_type", "created_at", "modified_at", "deleted_at"] {
-        if !info.declares(f) {
+        if exported && !info.declares(f) {
             row.shift_remove(f);
         }
     }
@@ -137,7 +185,7 @@ fn to_insert(mut row: Map<String, Value>, info: &TableInfo, name: &str, at: usiz
         }
     }
     // Declared objects and lists exported as JSON text are values again.
-    if let Some(Value::Object(props)) = info.schema.get("properties") {
+    if let Some(Value::Object(props)) = info.schema.get("properties").filter(|_| typed_text) {
         for (k, prop) in props {
             if kind_of(prop) == Kind::Json
                 && matches!(row.get(k), Some(Value::String(_)))

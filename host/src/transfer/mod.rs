@@ -16,7 +16,7 @@ use crate::api::Api;
 use crate::error::{Error, Result};
 
 pub use export::{ExportOptions, ExportReport, export, export_all};
-pub use import::{normalise, read_bytes, read_file};
+pub use import::{import, normalise, read_bytes, read_file};
 
 /// A file format of export and import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
