@@ -151,13 +151,18 @@ pub fn check_private_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A fresh name beside `path` for a file or folder being written (`.<name>.partial-<pid>-<n>`).
+/// A fresh name beside `path` for a file or folder being written (`.<name>.partial-<pid>-<n>`),
+/// one that nothing holds yet.
 pub fn partial_beside(path: &Path) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rem".into());
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    parent.join(format!(".{name}.partial-{}-{n}", std::process::id()))
+    // A name left by a crashed process of the same pid is skipped, never reused.
+    (n..)
+        .map(|k| parent.join(format!(".{name}.partial-{}-{k}", std::process::id())))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .unwrap_or_else(|| parent.join(format!(".{name}.partial-{}-{n}-last", std::process::id())))
 }
 
 #[cfg(test)]

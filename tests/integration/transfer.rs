@@ -186,6 +186,14 @@ fn bad_paths_and_bad_cells_are_clear_errors_that_leave_nothing() {
     let names: Vec<String> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     assert_eq!(names, ["x.parquet"], "nothing else written");
+    // A predicate that could close the statement's parentheses is refused before anything runs.
+    for filter in ["views > 1) OR (1 = 1", "views > 1 -- )", "views > 1; DELETE FROM note"] {
+        let options = ExportOptions { filter: Some(filter.into()), ..Default::default() };
+        match export(&db, "note", &dir.path().join("f.csv"), &options, &mut |_| {}) {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains("--where"), "{m}"),
+            other => panic!("{filter}: {other:?}"),
+        }
+    }
     // A CSV cell its column cannot hold is named by line and column.
     std::fs::write(dir.path().join("in.csv"), "title,views\nok,1\nbad,many\n").unwrap();
     match read_file(&db, "note", &dir.path().join("in.csv")) {
@@ -210,7 +218,9 @@ fn an_id_member_keeps_a_keyless_row_s_id_but_never_takes_another_table_s() {
         other => panic!("{other:?}"),
     }
     assert_eq!(parse(&db.get(id).unwrap().unwrap())["properties"]["x"], 1, "the first row is untouched");
-    // Any other `id` is an ordinary property of a free-form row, as before.
+    // Any other `id` (32 bare hex digits included) is an ordinary property of a free-form row.
+    let hex = parse(&db.insert("b", &json!({"id": "0b4e7c524a424ab19c3b1d6f0e6a1f00"}).to_string()).unwrap());
+    assert_eq!(hex["properties"]["id"], "0b4e7c524a424ab19c3b1d6f0e6a1f00");
     let other = parse(&db.insert("b", &json!({"id": "doc-1", "created_at": "mine"}).to_string()).unwrap());
     assert_eq!(other["properties"]["id"], "doc-1");
     // A user's own JSONL row keeps a member named like a system field.

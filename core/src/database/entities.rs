@@ -164,8 +164,8 @@ impl<S: Storage> Database<S> {
         // An `id` member (a system field, unless the schema declares it) keeps a row's id: the
         // id of a row without a natural key, or a check of the one its key gives (an import of
         // an export keeps the ids of keyless tables).
-        // (Only a UUID: any other `id` stays a property, as it always was.)
-        let is_uuid = |v: &Value| v.as_str().is_some_and(|t| parse_id(t).is_ok());
+        // (Only a UUID in its hyphenated form: any other `id` stays a property, as it always was.)
+        let is_uuid = |v: &Value| v.as_str().is_some_and(|t| t.len() == 36 && parse_id(t).is_ok());
         let given_id = if declared("id") || !props.get("id").is_some_and(is_uuid) { None } else { props.remove("id") };
         // The text stays the properties' text only if no member was taken out or filled in.
         let mut props_text = text.filter(|_| edges.is_none() && vector.is_none() && given_id.is_none());

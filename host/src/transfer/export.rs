@@ -275,11 +275,17 @@ fn write(
     Ok(rows)
 }
 
-/// Whether a predicate's parentheses balance outside its quoted texts (so, put in parentheses,
-/// it stays one predicate and cannot close the statement's own).
+/// Whether a predicate's parentheses balance outside its quoted texts and it holds no `;` or
+/// comment there (so, put in parentheses, it stays one predicate and cannot close the
+/// statement's own).
 fn balanced(predicate: &str) -> bool {
     let (mut depth, mut quote) = (0i64, None::<char>);
-    for c in predicate.chars() {
+    let mut chars = predicate.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A comment could hide the closing parenthesis: none outside quotes.
+        if quote.is_none() && matches!((c, chars.peek()), ('-', Some('-')) | ('/', Some('*'))) {
+            return false;
+        }
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}

@@ -69,11 +69,20 @@ pub fn read_bytes(api: &dyn Api, table: &str, bytes: Vec<u8>, format: Format, na
 /// the file; an edge to a row of another table needs that table imported first.
 /// Errors: those of `insert_batch` and `write_set`.
 pub fn import(api: &dyn Api, table: &str, rows: Vec<String>) -> Result<Vec<String>> {
+    let info = TableInfo::read(api, table)?;
+    // The id a row keeps: a hyphenated UUID, in a table that does not declare `id` itself.
+    let keeps_id = |row: &Map<String, Value>| {
+        !info.declares("id")
+            && row
+                .get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.len() == 36 && rem_core::model::ids::parse_id(t).is_ok())
+    };
     let mut edges = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
     for text in rows {
         match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(mut row)) if row.get("id").is_some_and(Value::is_string) && row.contains_key(EDGES) => {
+            Ok(Value::Object(mut row)) if keeps_id(&row) && matches!(row.get(EDGES), Some(Value::Array(_))) => {
                 let src = row["id"].clone();
                 if let Some(Value::Array(list)) = row.shift_remove(EDGES) {
                     for mut edge in list {
