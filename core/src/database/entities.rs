@@ -11,7 +11,7 @@ use crate::index::keyed;
 use crate::json::parse::ReadError;
 use crate::json::record::decode_entity;
 use crate::model::entity::{Entity, merge_edges, parse_edges};
-use crate::model::ids::{identity, parse_id};
+use crate::model::ids::{canonical_id, identity, parse_id};
 use crate::model::schema::{CompiledSchema, SchemaRecord, VECTOR_MEMBER};
 use crate::storage::keys;
 use crate::storage::store::Storage;
@@ -165,24 +165,15 @@ impl<S: Storage> Database<S> {
         // id of a row without a natural key, or a check of the one its key gives (an import of
         // an export keeps the ids of keyless tables).
         // (Only a UUID in its hyphenated form: any other `id` stays a property, as it always was.)
-        let is_uuid = |v: &Value| v.as_str().is_some_and(|t| t.len() == 36 && parse_id(t).is_ok());
-        let given_id = if declared("id") || !props.get("id").is_some_and(is_uuid) { None } else { props.remove("id") };
+        let given_id = match props.get("id").and_then(Value::as_str).and_then(canonical_id) {
+            Some(id) if !declared("id") => {
+                props.remove("id");
+                Some(id)
+            }
+            _ => None,
+        };
         // The text stays the properties' text only if no member was taken out or filled in.
         let mut props_text = text.filter(|_| edges.is_none() && vector.is_none() && given_id.is_none());
-        let given_id = given_id.and_then(|v| match v.as_str().map(parse_id) {
-            Some(Ok(id)) => Some(id),
-            _ => {
-                issues.push(Issue {
-                    loc: vec![PathSegment::Field("id".into())],
-                    kind: IssueKind::ValueError,
-                    msg: format!(
-                        "id must be an entity id (a UUID like 942881f7-a48a-5e6f-bcfb-cc9fc555fded), got {}",
-                        crate::error::preview(&v.to_string())
-                    ),
-                });
-                None
-            }
-        });
         let edges = edges.map(|e| parse_edges(e, now, &mut issues)).unwrap_or_default();
         let vector = vector.and_then(|v| row_vector(v, rec, &mut issues));
         let mut value = Value::Object(props);

@@ -69,6 +69,12 @@ pub fn identity(table: &str, props: &Map<String, Value>, key_field: Option<&str>
     }
 }
 
+/// The id `text` names when it is a UUID in the hyphenated form ids are written in (36
+/// characters); `None` for anything else (32 bare hex digits, braces, `urn:uuid:` included).
+pub fn canonical_id(text: &str) -> Option<Uuid> {
+    if text.len() != 36 { None } else { Uuid::parse_str(text).ok() }
+}
+
 /// Parse an entity id.
 pub fn parse_id(id: &str) -> Result<Uuid> {
     Uuid::parse_str(id).map_err(|_| {

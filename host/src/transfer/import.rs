@@ -73,10 +73,7 @@ pub fn import(api: &dyn Api, table: &str, rows: Vec<String>) -> Result<Vec<Strin
     // The id a row keeps: a hyphenated UUID, in a table that does not declare `id` itself.
     let keeps_id = |row: &Map<String, Value>| {
         !info.declares("id")
-            && row
-                .get("id")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.len() == 36 && rem_core::model::ids::parse_id(t).is_ok())
+            && row.get("id").and_then(Value::as_str).and_then(rem_core::model::ids::canonical_id).is_some()
     };
     let mut edges = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
