@@ -143,7 +143,8 @@ impl Harness {
     }
 
     /// Run `call` as the host does: if it fails, undo its writes, and check that the store is
-    /// then as it was (`what` and `input` name the call in the panic message).
+    /// then as it was; if it wrote, check (`Database::check`) that the derived records agree
+    /// with the rows (`what` and `input` name the call in the panic message).
     fn checked<T>(&self, what: &str, input: &str, call: impl FnOnce(&Database<CallStore>) -> Result<T>) -> Result<T> {
         let before = self.state();
         self.db.store().begin();
@@ -153,6 +154,14 @@ impl Harness {
             assert!(
                 self.state() == before,
                 "{what} failed ({e}) and the store is not as it was; input: {:?}",
+                crate::error::preview_with(input, 2000)
+            );
+        } else if self.db.store().written() > 0 {
+            // A write that succeeded leaves every derived record in agreement with the rows.
+            let report = self.db.check(10).expect("check reads the memory store");
+            assert!(
+                report["ok"] == true,
+                "{what} left derived records that disagree with the rows: {report}; input: {:?}",
                 crate::error::preview_with(input, 2000)
             );
         }

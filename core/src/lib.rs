@@ -9,6 +9,7 @@
 //! The modules are layers, bottom up; each imports only from the layers below it
 //! (`docs/architecture.md`).
 
+pub mod audit;
 pub mod database;
 pub mod error;
 pub mod graph;

@@ -155,6 +155,9 @@ fn indexed_queries_equal_full_scans_after_random_writes() {
             assert!(explain.contains("index lookup"), "{explain}");
         }
     }
+    // Every derived record agrees with the rows after the random writes.
+    let report = indexed.check(20).unwrap();
+    assert_eq!(report["ok"], true, "{report:#}");
     // Both paths ran: the row copies answered some rounds, and rows without a copy sent others
     // to the ordinary lookup.
     assert!((1..12).contains(&covered_rounds), "covered in {covered_rounds} of 12 rounds");
@@ -188,8 +191,10 @@ fn adding_an_index_builds_it_and_dropping_it_removes_it() {
     db.register_schema("t", &schema(true)).unwrap();
     assert!(db.store().len() > before + 200, "index entries were written for existing rows");
     check(&db, &plain, 0);
+    assert_eq!(db.check(20).unwrap()["ok"], true, "the built index agrees with the rows");
     db.register_schema("t", &schema(false)).unwrap();
     assert_eq!(db.store().len(), before, "dropping the indexes removes every entry");
+    assert_eq!(db.check(20).unwrap()["ok"], true, "no entry is left behind");
 }
 
 #[test]

@@ -48,6 +48,8 @@ fn tombstones_outnumbering_live_vectors_trigger_a_compaction() {
     // A fresh handle over the same store (a reopen) sees the compacted index.
     let again = Database::new(&store, "t").unwrap().with_embedder(Box::new(Letters));
     assert_eq!(again.index_stats("docs").unwrap()["live"], 1200);
+    let report = again.check(20).unwrap();
+    assert_eq!(report["ok"], true, "the compacted index agrees with the rows: {report:#}");
 }
 
 #[test]

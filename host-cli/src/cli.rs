@@ -249,9 +249,19 @@ pub enum Command {
         #[arg(long)]
         verbose: bool,
     },
-    /// What is in the database: rows, soft-deleted rows, indexed fields and vectors per table,
-    /// the file's size and the engine's version.
+    /// What is in the database, counted by a scan of every record: per table live and
+    /// soft-deleted rows, index entries, row copies, vectors (live, tombstoned), keyword
+    /// documents and bytes; per tenant edges, id- and key-index entries; the layout version,
+    /// the engine's caches, the file's size and the engine's version.
     Stats,
+    /// Verify every derived record against the rows (secondary, key and id indexes, live-row
+    /// counts, vector and keyword indexes, edges and their reverse) and list every
+    /// disagreement. Exits 1 when there is one. Reads one snapshot; works through `rem serve`.
+    Check {
+        /// Most problems listed (all are counted).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        max_problems: u32,
+    },
     /// Copy the whole database (every tenant) to a new database directory from one read
     /// snapshot (consistent while the same process writes); the copy opens with `--path DEST`.
     /// Nothing is left at DEST if it fails. Not through `rem serve` yet: stop the server first.

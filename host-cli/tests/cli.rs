@@ -717,6 +717,10 @@ fn stats_counts_rows_and_deleted_rows_per_table() {
         (Some(1), Some(1))
     );
     assert!(stats["file_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(stats["tables"]["person"]["stored"].as_u64(), Some(2));
+    assert_eq!(stats["spaces"]["id_index"].as_u64(), Some(2));
+    let report = ok(d, &["check"]);
+    assert_eq!((report["ok"].as_bool(), report["checked"]["rows"].as_u64()), (Some(true), Some(2)), "{report}");
 }
 
 #[test]

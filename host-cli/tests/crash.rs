@@ -95,6 +95,9 @@ fn crash_mid_batch(schema: serde_json::Value, rows: u64, check: &dyn Fn(&Rem<'_>
         let before = rem(&["lookup", "before"]);
         assert!(String::from_utf8_lossy(&before.stdout).contains("before"), "earlier data lost");
         check(&rem);
+        // Every derived record (indexes, counts, vectors) agrees with the rows after the kill.
+        let audit = rem(&["check"]);
+        assert!(audit.status.success(), "rem check after a kill: {}", String::from_utf8_lossy(&audit.stdout));
         if n == rows + 1 {
             break; // the batch committed before the kill; later kills prove nothing more
         }

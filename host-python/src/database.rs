@@ -685,6 +685,12 @@ impl Database {
         self.run_json(py, |db| rem_host::stats::stats(db).map(|v| v.to_string()))
     }
 
+    /// Verify every derived record against the rows (a dict; see `rem_host::stats::check`).
+    #[pyo3(signature = (max_problems = 100))]
+    fn check<'py>(&self, py: Python<'py>, max_problems: u32) -> PyResult<Bound<'py, PyAny>> {
+        self.run_json(py, move |db| rem_host::stats::check(db, max_problems).map(|v| v.to_string()))
+    }
+
     /// That the handle works (a dict; see `rem_host::stats::health`).
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.run_json(py, |db| rem_host::stats::health(db).map(|v| v.to_string()))

@@ -1,4 +1,5 @@
-"""Backup, restore and compaction from Python, from the CLI, and (refused, not built yet) through `rem serve`."""
+"""Backup, restore, compaction, stats and check from Python, from the CLI, and through `rem serve`
+(where backup and compaction are refused, not built yet)."""
 
 import asyncio
 import json
@@ -50,6 +51,8 @@ def test_backup_while_another_thread_writes_then_restore_and_compact(tmp_path: P
         with REMDatabase(tmp_path / "b1", embedding_model="hash:8") as copy:
             assert copy.count("t") % 100 == 0
             assert copy.get("k000001")["properties"]["g"] == 1
+            report = copy.check()
+            assert report["ok"] and report["checked"]["rows"] == copy.count("t"), report
         with pytest.raises(InvalidArgumentError, match="force"):
             db.backup(tmp_path / "b1")
         db.backup(tmp_path / "b1", force=True)
@@ -63,6 +66,7 @@ def test_backup_while_another_thread_writes_then_restore_and_compact(tmp_path: P
     assert restored["path"] == str(tmp_path / "restored")
     with REMDatabase(tmp_path / "restored", embedding_model="hash:8") as back:
         assert back.count("t") >= 100
+        assert back.check()["ok"]
         with pytest.raises(DatabaseLockedError):
             rem_db.restore(tmp_path / "b1", tmp_path / "restored", force=True)
     with pytest.raises(InvalidArgumentError):
@@ -108,6 +112,9 @@ def test_the_cli_backs_up_restores_and_compacts(tmp_path: Path) -> None:
     out = rem("--path", str(tmp_path / "new"), "--format", "json", "compact")
     assert out.returncode == 0, out.stderr
     assert set(json.loads(out.stdout)) == {"file_bytes_before", "file_bytes_after"}
+    out = rem("--path", str(tmp_path / "new"), "--format", "json", "check")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["checked"]["rows"] == 40
     with REMDatabase(tmp_path / "new", embedding_model="hash:8") as back:
         assert back.count("t") == 40
 
@@ -120,3 +127,38 @@ def test_through_a_server_backup_and_compact_say_they_are_not_built_yet(tmp_path
             with pytest.raises(UnsupportedError, match="not built yet"):
                 db.compact()
     assert not (tmp_path / "b").exists()
+
+
+def test_stats_and_check_count_what_the_database_holds_and_find_damage(tmp_path: Path) -> None:
+    with REMDatabase(tmp_path / "db", embedding_model="hash:8") as db:
+        db.register_schema("t", {**SCHEMA, "embedding_fields": ["text"]})
+        ids = db.insert_batch("t", rows(0, 30))
+        db.delete(ids[0])
+        db.delete(ids[1], hard=True)
+        db.create_edge(ids[2], ids[3], "next")
+        stats = db.stats()
+        t = stats["tables"]["t"]
+        assert (t["rows"], t["deleted"], t["stored"]) == (28, 1, 29)
+        assert t["index_entries"] == 28 and t["vectors"]["live"] == 28 and t["keyword_documents"] == 28
+        assert stats["spaces"]["edges"] == 1 and stats["spaces"]["id_index"] == 29
+        assert stats["format_version"] >= 2 and stats["file_bytes"] > stats["bytes"] > 0
+        report = db.check(max_problems=5)
+        assert report["ok"] and report["problems"] == [] and report["checked"]["edges"] == 1, report
+    # The same through a server.
+    with serve(tmp_path / "db") as url:
+        with REMDatabase.connect(url) as served:
+            assert served.stats()["tables"]["t"]["rows"] == 28
+            assert served.check()["ok"]
+
+
+def test_async_check(tmp_path: Path) -> None:
+    async def main() -> None:
+        db = await AsyncREMDatabase.open(tmp_path / "db", embedding_model="hash:8")
+        try:
+            await db.register_schema("t", SCHEMA)
+            await db.insert_batch("t", rows(0, 10))
+            assert (await db.check())["checked"]["rows"] == 10
+        finally:
+            await db.close()
+
+    asyncio.run(main())

@@ -109,6 +109,10 @@ pub trait Api: Send + Sync {
     fn index_stats(&self, table: &str) -> Result<String>;
     /// See [`crate::Database::rebuild_index`].
     fn rebuild_index(&self, table: &str, reembed: bool) -> Result<String>;
+    /// See [`crate::Database::engine_stats`].
+    fn engine_stats(&self) -> Result<String>;
+    /// See [`crate::Database::check`].
+    fn check(&self, max_problems: u32) -> Result<String>;
     /// See [`crate::Database::write_document`].
     fn write_document(
         &self,
@@ -266,6 +270,12 @@ impl Api for crate::Database {
     }
     fn rebuild_index(&self, table: &str, reembed: bool) -> Result<String> {
         crate::Database::rebuild_index(self, table, reembed)
+    }
+    fn engine_stats(&self) -> Result<String> {
+        crate::Database::engine_stats(self)
+    }
+    fn check(&self, max_problems: u32) -> Result<String> {
+        crate::Database::check(self, max_problems)
     }
     fn write_document(
         &self,

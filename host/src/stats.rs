@@ -1,5 +1,5 @@
 //! What is in a database, from any [`Api`] handle (a file or a server): `rem stats` and
-//! `db.stats()`, and the short `db.health()` report.
+//! `db.stats()`, `rem check` and `db.check()`, and the short `db.health()` report.
 
 use serde_json::{Value, json};
 
@@ -16,36 +16,29 @@ fn file_bytes(api: &dyn Api) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 
-/// Per table: `rows` (live), `deleted` (soft-deleted), `indexed_fields`, and for tables with
-/// embedding fields `vectors` (`model`, `dims`, `live`, `tombstones`, `m`, `ef_search`); then
-/// `file_bytes` (the redb file, when the handle opened a path), `engine` and `tenant`.
-/// Errors: `Storage`, `Connection`.
+/// What is in the database: the engine's count of every key space (WIT `stats`: per table
+/// `rows` (live), `deleted`, `stored`, `index_entries`, `row_copies`, `bytes`, `vectors`,
+/// `keyword_documents`; per tenant `spaces` with `edges`, `id_index`, ...; `format_version`;
+/// `caches`), each table's `indexed_fields`, and `file_bytes` (the redb file's size on disk,
+/// when the handle opened a path), `engine` and `tenant`. Errors: `Storage`, `Connection`.
 pub fn stats(api: &dyn Api) -> Result<Value> {
-    let mut tables = serde_json::Map::new();
-    for table in api.list_schemas()? {
-        let record = parse(&api.get_schema(&table)?)?;
-        let deleted =
-            parse(&api.query(&format!("SELECT COUNT(*) AS n FROM \"{table}\" WHERE deleted_at IS NOT NULL"))?)?;
-        let mut entry = json!({
-            "rows": api.count(&table)?,
-            "deleted": deleted[0]["n"].as_u64().unwrap_or(0),
-            "indexed_fields": record["indexed_fields"],
-        });
-        if record["embedding_fields"].as_array().is_some_and(|f| !f.is_empty()) {
-            let v = parse(&api.index_stats(&table)?)?;
-            entry["vectors"] = json!({
-                "model": v["model"], "dims": v["dims"], "live": v["live"], "tombstones": v["tombstones"],
-                "m": v["m"], "ef_search": v["ef_search"],
-            });
+    let mut out = parse(&api.engine_stats()?)?;
+    if let Some(tables) = out["tables"].as_object_mut() {
+        for (table, entry) in tables.iter_mut() {
+            let record = parse(&api.get_schema(table)?)?;
+            entry["indexed_fields"] = record["indexed_fields"].clone();
         }
-        tables.insert(table, entry);
     }
-    Ok(json!({
-        "tenant": api.tenant(),
-        "engine": api.engine_version()?,
-        "file_bytes": file_bytes(api),
-        "tables": tables,
-    }))
+    out["engine"] = json!(api.engine_version()?);
+    out["file_bytes"] = json!(file_bytes(api));
+    out["tenant"] = json!(api.tenant());
+    Ok(out)
+}
+
+/// Verify every derived record against the rows (see [`crate::Database::check`]), listing at
+/// most `max_problems`. Errors: `Storage`, `Connection`.
+pub fn check(api: &dyn Api, max_problems: u32) -> Result<Value> {
+    parse(&api.check(max_problems)?)
 }
 
 /// A short report that the handle works: `ok`, `engine` (version and storage format), `path`,

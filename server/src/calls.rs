@@ -187,6 +187,8 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
         }
         "index-stats" => db.index_stats(a.str("table")?),
         "rebuild-index" => db.rebuild_index(a.str("table")?, a.bool("reembed", false)?),
+        "stats" => db.engine_stats(),
+        "check" => db.check(a.opt_u32("max_problems")?.unwrap_or(100)),
         "write-document" => {
             let chunks = match args.get("chunks") {
                 Some(Value::Array(c)) => c.clone(),

@@ -1,11 +1,12 @@
 //! The facade the WIT `database` export maps onto: one tenant's view of a [`Storage`],
-//! one file per WIT group (`schemas`, `entities`, `graph`, `search`, `query`). This is the
+//! one file per WIT group (`schemas`, `entities`, `graph`, `search`, `query`, `audit`). This is the
 //! only module that names [`Database`]; the layers below it take a store and a tenant.
 //!
 //! Every public method is one atomic unit from the host's point of view: it
 //! reads and writes through one [`Tx`] and the host commits or aborts the
 //! surrounding storage transaction according to the result.
 
+mod audit;
 mod dml;
 mod entities;
 mod graph;

@@ -95,6 +95,11 @@ impl AdjacencyCache {
         *self = AdjacencyCache { budget: self.budget, ..AdjacencyCache::default() };
     }
 
+    /// Adjacency lists held and their accounted bytes (for `stats`).
+    pub(crate) fn size(&self) -> (usize, usize) {
+        (self.lists.len(), self.bytes)
+    }
+
     /// Account for `bytes` more, first starting over (at the same generation) past the budget.
     fn reserve(&mut self, bytes: usize) {
         if self.bytes + bytes > self.budget {

@@ -237,6 +237,12 @@ impl GuestDatabase for Db {
     fn index_stats(&self, table: String) -> Result<String, WitError> {
         Ok(self.db()?.index_stats(&table).map_err(to_wit)?.to_string())
     }
+    fn stats(&self) -> Result<String, WitError> {
+        Ok(self.db()?.stats().map_err(to_wit)?.to_string())
+    }
+    fn check(&self, max_problems: u32) -> Result<String, WitError> {
+        Ok(self.db()?.check(max_problems as usize).map_err(to_wit)?.to_string())
+    }
     fn rebuild_index(&self, table: String, reembed: bool) -> Result<String, WitError> {
         Ok(self.db()?.rebuild_index(&table, reembed).map_err(to_wit)?.to_string())
     }

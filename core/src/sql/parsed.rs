@@ -222,6 +222,11 @@ pub struct ParseCache {
 }
 
 impl ParseCache {
+    /// Statements held (for `stats`).
+    pub(crate) fn held(&self) -> usize {
+        self.map.borrow().len()
+    }
+
     /// The statements of `sql`, from the cache or parsed now (errors are not kept).
     /// Errors: `InvalidQuery` (see [`parse`]).
     pub fn parse(&self, sql: &str) -> Result<Rc<Vec<Statement>>> {

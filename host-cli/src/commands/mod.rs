@@ -126,6 +126,15 @@ pub fn run(cli: Cli) -> Result<()> {
             let db = open(g)?;
             crate::output::value(g.format, &rem_host::stats::stats(db.as_ref())?)
         }
+        Command::Check { max_problems } => {
+            let db = open(g)?;
+            let report = with_spinner("checking", || rem_host::stats::check(db.as_ref(), max_problems))?;
+            crate::output::value(g.format, &report)?;
+            match report["problems_total"].as_u64().unwrap_or(0) {
+                0 => Ok(()),
+                n => anyhow::bail!("check found {n} problem(s), listed above"),
+            }
+        }
         Command::Backup { dest, force } => {
             let db = open(g)?;
             let report = with_spinner(&format!("backing up to {}", dest.display()), || db.backup(&dest, force))?;

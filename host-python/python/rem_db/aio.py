@@ -386,6 +386,10 @@ class AsyncREMDatabase:
         """See :meth:`rem_db.REMDatabase.stats`."""
         return await self._call(self.sync.stats)
 
+    async def check(self, max_problems: int = 100) -> Dict[str, Any]:
+        """See :meth:`rem_db.REMDatabase.check`."""
+        return await self._call(self.sync.check, max_problems)
+
     async def health(self) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.health`."""
         return await self._call(self.sync.health)

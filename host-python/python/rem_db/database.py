@@ -886,10 +886,41 @@ class REMDatabase:
         return self._with_vectors(out, False) if include_vectors else out  # type: ignore[no-any-return]
 
     def stats(self) -> Dict[str, Any]:
-        """What is in the database: ``{"tenant", "engine", "file_bytes" (None when served),
-        "tables": {name: {"rows", "deleted", "indexed_fields", "vectors"?: {"model", "dims",
-        "live", "tombstones", "m", "ef_search"}}}}``. ``rem stats`` prints the same."""
+        """What is in the database, counted by a scan of every record of the tenant.
+
+        Returns ``{"tenant", "engine", "file_bytes" (the redb file; None when served),
+        "format_version", "bytes" (keys plus values stored), "tables": {name: {"rows" (live),
+        "deleted" (soft-deleted), "stored", "index_entries", "row_copies", "bytes",
+        "indexed_fields", "vectors"?: {"model", "dims", "nodes", "live", "tombstones", "m",
+        "ef_search", "bytes"}, "keyword_documents"?}}, "spaces": {"edges", "reverse_edges",
+        "id_index", "key_index", "deleted_markers", "schemas"}, "tables_without_schema",
+        "caches": {"vector_graphs", "adjacency", "statements", "schemas"}}``. ``rem stats``
+        prints the same.
+
+        Raises:
+            DatabaseClosedError, StorageError, ServerConnectionError.
+        """
         return self._db.stats()  # type: ignore[no-any-return]
+
+    def check(self, max_problems: int = 100) -> Dict[str, Any]:
+        """Verify every derived record against the rows, from one snapshot: the id, key,
+        secondary-index and soft-delete records each row owns, the live-row counts, the vector
+        and keyword indexes, and every edge's reverse and endpoints (``docs/design.md``,
+        "Stats and check"). ``rem check`` prints the same and exits 1 on a problem.
+
+        Args:
+            max_problems: most problems listed, 1 to 10,000 (all are counted).
+
+        Returns:
+            ``{"ok": bool, "problems": [{"space": "X", "table": str | None, "id": str | None,
+            "problem": str}], "problems_total": int, "checked": {"rows", "index_entries",
+            "vectors", "keyword_documents", "edges"}}``.
+
+        Raises:
+            DatabaseClosedError, StorageError, ServerConnectionError; OverflowError for a
+            negative ``max_problems``.
+        """
+        return self._db.check(max_problems)  # type: ignore[no-any-return]
 
     def health(self) -> Dict[str, Any]:
         """That the handle works: ``{"ok": True, "engine": "rem-core <version> (format <n>)",

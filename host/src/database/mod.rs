@@ -502,6 +502,26 @@ impl Database {
         self.call(Mode::Read, |db, s, h| db.call_index_stats(s, h, table))
     }
 
+    /// What the tenant holds per table and key space, counted by the engine (WIT `stats`), as
+    /// JSON; [`crate::stats::stats`] adds the file's size. It runs without the per-call deadline
+    /// (one scan of every record). Errors: `Storage`.
+    pub fn engine_stats(&self) -> Result<String> {
+        self.transaction(Mode::Read, |live| {
+            live.call_timeout = None;
+            Self::invoke(live, |db, s, h| db.call_stats(s, h))
+        })
+    }
+
+    /// Verify every derived record of the tenant against its rows (WIT `check`), listing at most
+    /// `max_problems` (1 to 10,000) disagreements: JSON `{"ok", "problems", "problems_total",
+    /// "checked"}`. It reads one snapshot, without the per-call deadline. Errors: `Storage`.
+    pub fn check(&self, max_problems: u32) -> Result<String> {
+        self.transaction(Mode::Read, |live| {
+            live.call_timeout = None;
+            Self::invoke(live, |db, s, h| db.call_check(s, h, max_problems))
+        })
+    }
+
     /// Rebuild `table`'s vector index from stored vectors (or re-embed every row with `reembed`).
     /// Returns the index stats. Errors: as `index_stats`, plus `Embedding`.
     ///

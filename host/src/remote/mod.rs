@@ -310,6 +310,12 @@ impl Api for Remote {
     fn rebuild_index(&self, table: &str, reembed: bool) -> Result<String> {
         self.call("rebuild-index", &json!({"table": table, "reembed": reembed}))
     }
+    fn engine_stats(&self) -> Result<String> {
+        self.call("stats", &json!({}))
+    }
+    fn check(&self, max_problems: u32) -> Result<String> {
+        self.call("check", &json!({"max_problems": max_problems}))
+    }
     fn write_document(
         &self,
         documents: &str,

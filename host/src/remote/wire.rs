@@ -73,6 +73,8 @@ pub const CALLS: &[&str] = &[
     "search",
     "index-stats",
     "rebuild-index",
+    "stats",
+    "check",
     "write-document",
     "write-set",
     "delete-batch",

@@ -198,4 +198,11 @@ export class Database {
     return JSON.parse(this.call("search", table, q, { topK, minScore, filter, hybrid, efSearch, vectorField }));
   }
   indexStats(table) { return JSON.parse(this.call("indexStats", table)); }
+  /** What the tenant holds per table and key space (WIT `stats`): rows, deleted, index entries, vectors, bytes. */
+  stats() { return JSON.parse(this.call("stats")); }
+  /**
+   * Verify every derived record against the rows (WIT `check`):
+   * `{ok, problems: [{space, table, id, problem}], problems_total, checked}`, at most `maxProblems` listed.
+   */
+  check(maxProblems = 100) { return JSON.parse(this.call("check", maxProblems)); }
 }

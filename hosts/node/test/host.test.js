@@ -69,6 +69,10 @@ test("a snapshot reopens with everything in it", async () => {
   assert.deepEqual(again.query("SELECT name FROM person WHERE age > ?", [1]), [{ name: "B" }]);
   assert.deepEqual(again.execute("UPDATE person SET age = age + ? WHERE name = 'A'", [10]), [{ changed: 1 }]);
   assert.deepEqual(again.query("SELECT name FROM person WHERE age > 5"), [{ name: "A" }]);
+  const report = again.check();
+  assert.equal(report.ok, true, JSON.stringify(report));
+  assert.equal(report.checked.rows, 2);
+  assert.equal(again.stats().tables.person.rows, 2);
 });
 
 test("scans page in byte order, both ways", () => {
