@@ -43,6 +43,15 @@ pub struct Global {
     /// [default: $P8_BUSY_TIMEOUT_MS, else 5000].
     #[arg(long, global = true, value_name = "MS")]
     pub wait: Option<u64>,
+    /// The database is encrypted (with `rem init`: make it so): ask for its password at a
+    /// prompt on the terminal, unless --password-file or P8_PASSWORD gives it. An encrypted
+    /// database also opens with P8_PASSWORD alone, and asks on a terminal when it has none.
+    #[arg(long, global = true)]
+    pub password: bool,
+    /// Read the database's password from the first line of FILE (keep it 0600) [default:
+    /// $P8_PASSWORD, else a prompt on a terminal]. The password is never printed or logged.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// Output formats.
@@ -254,6 +263,26 @@ pub enum Command {
     /// documents and bytes; per tenant edges, id- and key-index entries; the layout version,
     /// the engine's caches, the file's size and the engine's version.
     Stats,
+    /// Change the password of an encrypted database (opened with the current one: --password,
+    /// --password-file or P8_PASSWORD). The data key is wrapped again in the file's header; no
+    /// data is rewritten. Stop `rem serve` first.
+    Rekey {
+        /// Read the new password from the first line of FILE [default: $P8_NEW_PASSWORD, else
+        /// a prompt on the terminal, typed twice].
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<std::path::PathBuf>,
+    },
+    /// Make the Ed25519 key pair kept for sharing: the public key and the private key sealed
+    /// with a key Argon2id derives from the password (--password-file, P8_PASSWORD, or a
+    /// prompt typed twice), in $P8_HOME/keys (~/.p8/keys), files 0600. Prints the public key.
+    KeyGen {
+        /// The folder to write the key pair in [default: $P8_HOME/keys].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+        /// Replace a key pair already there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Verify every derived record against the rows (secondary, key and id indexes, live-row
     /// counts, vector and keyword indexes, edges and their reverse) and list every
     /// disagreement. Exits 1 when there is one. Reads one snapshot; works through `rem serve`.

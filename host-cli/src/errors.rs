@@ -30,6 +30,9 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         }
         Error::Connection(_) => "is `rem serve` running? check --server / P8_SERVER, or unset it to open the file",
         Error::Unauthorized(_) => "give the server's token with P8_SERVER_TOKEN or --token-file",
+        Error::Password(_) => {
+            "give the database's password with --password-file FILE or P8_PASSWORD (or type it at the prompt on a terminal)"
+        }
         Error::Llm(_) => {
             "set P8_DEFAULT_LLM (a model name), P8_OPENAI_BASE_URL (OpenAI, Ollama, llama.cpp's server, vLLM) and \
              P8_OPENAI_API_KEY; see docs/agent.md"

@@ -29,9 +29,12 @@ pub fn default_db_path() -> String {
 /// directory `dest` (replacing a database there only with `force`, never an open one); returns
 /// `{"path", "keys", "file_bytes"}` as JSON text. Raises the `rem_db` error of the failure.
 #[pyfunction]
-#[pyo3(signature = (src, dest, force=false))]
-pub fn restore(py: Python<'_>, src: String, dest: String, force: bool) -> PyResult<String> {
-    let report = py.detach(|| rem_host::restore(std::path::Path::new(&src), std::path::Path::new(&dest), force));
+#[pyo3(signature = (src, dest, force=false, password=None))]
+pub fn restore(py: Python<'_>, src: String, dest: String, force: bool, password: Option<String>) -> PyResult<String> {
+    let password = password.map(rem_host::crypto::Password::new).transpose().map_err(|e| error::to_py(py, e, None))?;
+    let report = py.detach(|| {
+        rem_host::restore(std::path::Path::new(&src), std::path::Path::new(&dest), force, password.as_ref())
+    });
     match report {
         Ok(r) => Ok(serde_json::to_string(&r).unwrap_or_default()),
         Err(e) => Err(error::to_py(py, e, None)),
@@ -183,7 +186,7 @@ impl Database {
     /// Open (creating if needed) the database at `path` (`None`: in memory) as `tenant`.
     #[new]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (path, *, tenant, default_model=None, embed_fn=None, model_dir=None, memory_limit=None, call_timeout_ms=None, server=None, token=None))]
+    #[pyo3(signature = (path, *, tenant, default_model=None, embed_fn=None, model_dir=None, memory_limit=None, call_timeout_ms=None, server=None, token=None, password=None))]
     fn new(
         py: Python<'_>,
         path: Option<String>,
@@ -195,6 +198,7 @@ impl Database {
         call_timeout_ms: Option<u64>,
         server: Option<String>,
         token: Option<String>,
+        password: Option<String>,
     ) -> PyResult<Self> {
         let mut embeddings = Embeddings::new(default_model.clone(), model_dir);
         if let (Some(f), Some(name)) = (embed_fn, default_model) {
@@ -209,6 +213,9 @@ impl Database {
         .interrupt(signal_check());
         if let Some(bytes) = memory_limit {
             options = options.memory_limit(bytes);
+        }
+        if let Some(p) = password {
+            options = options.password(rem_host::crypto::Password::new(p).map_err(|e| error::to_py(py, e, None))?);
         }
         if let Some(ms) = call_timeout_ms {
             options = options.call_timeout((ms > 0).then(|| Duration::from_millis(ms)));
@@ -683,6 +690,12 @@ impl Database {
     /// What is in the database (a dict; see `rem_host::stats::stats`).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.run_json(py, |db| rem_host::stats::stats(db).map(|v| v.to_string()))
+    }
+
+    /// Change an encrypted database's password (see `rem_host::Database::rekey`).
+    fn rekey(&self, py: Python<'_>, new_password: String) -> PyResult<()> {
+        let password = rem_host::crypto::Password::new(new_password).map_err(|e| error::to_py(py, e, None))?;
+        self.run(py, move |db| db.rekey(&password))
     }
 
     /// Verify every derived record against the rows (a dict; see `rem_host::stats::check`).

@@ -31,6 +31,7 @@ fn class_name(e: &Error) -> &'static str {
         Error::DatabaseNotFound { .. } => "DatabaseNotFoundError",
         Error::Connection(_) => "ServerConnectionError",
         Error::Unauthorized(_) => "UnauthorizedError",
+        Error::Password(_) => "PasswordError",
         Error::Embedding(_) => "EmbeddingError",
         Error::EmbeddingProvider { failure, .. } => match failure {
             ProviderFailure::Connection => "EmbeddingConnectionError",

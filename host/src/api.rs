@@ -142,6 +142,14 @@ pub trait Api: Send + Sync {
             "compaction through a server is not built yet: stop the server, then run `rem compact`".into(),
         ))
     }
+    /// See [`crate::Database::rekey`]. Errors: `Unsupported` through a server (the password
+    /// belongs to the process that has the file open: stop the server, then `rem rekey`).
+    fn rekey(&self, new_password: &crate::crypto::Password) -> Result<()> {
+        let _ = new_password;
+        Err(crate::Error::Unsupported(
+            "changing the password through a server is not built yet: stop the server, then run `rem rekey`".into(),
+        ))
+    }
     /// Register every core schema (resources, documents, sessions, messages, moments), all or
     /// none; returns the table names. See [`crate::templates::CORE`].
     fn register_core_schemas(&self) -> Result<Vec<String>> {
@@ -298,5 +306,8 @@ impl Api for crate::Database {
     }
     fn compact(&self) -> Result<crate::CompactReport> {
         crate::Database::compact(self)
+    }
+    fn rekey(&self, new_password: &crate::crypto::Password) -> Result<()> {
+        crate::Database::rekey(self, new_password)
     }
 }

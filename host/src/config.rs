@@ -5,6 +5,8 @@ use std::time::Duration;
 
 /// Root of REM's per-user files (default `~/.p8`).
 pub const ENV_HOME: &str = "P8_HOME";
+/// The password of an encrypted database (and of `rem key-gen`'s private key).
+pub const ENV_PASSWORD: &str = "P8_PASSWORD";
 /// Database directory (default `$P8_HOME/db`).
 pub const ENV_DB_PATH: &str = "P8_DB_PATH";
 /// Directory for the compiled-component cache (default `$P8_HOME/cache`).

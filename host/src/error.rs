@@ -93,6 +93,10 @@ pub enum Error {
     /// The server refused the request's credentials (HTTP 401).
     #[error("the REM server refused the request: {0}")]
     Unauthorized(String),
+    /// The database is encrypted and no password was given, or the password is wrong (nothing
+    /// was read or changed). The message never holds the password.
+    #[error("{0}")]
+    Password(String),
     /// The chat model (`rem ask`, `rem dream`) is not configured, cannot be reached, or
     /// answered something REM cannot use; the message names the problem and the next step,
     /// never the API key.
@@ -248,6 +252,7 @@ impl Error {
             Error::DatabaseNotFound { .. } => "database_not_found",
             Error::Connection(_) => "connection",
             Error::Unauthorized(_) => "unauthorized",
+            Error::Password(_) => "password",
             Error::Llm(_) => "llm",
             Error::Io { .. } => "io",
             Error::Timeout(_) => "timeout",

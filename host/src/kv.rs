@@ -117,13 +117,15 @@ impl Txn {
 
     /// Begin a write transaction on `db` (durable on commit), with the write pipeline.
     pub fn write(db: &redb::Database) -> Result<Txn, String> {
-        Txn::write_with(db, true)
+        Txn::write_with(db, true, false)
     }
 
     /// Begin a write transaction on `db` (durable on commit); `pipeline` says whether large
-    /// batches are applied on a second thread ([`pipeline`]) or in the calling one.
-    pub fn write_with(db: &redb::Database, pipeline: bool) -> Result<Txn, String> {
-        let txn = db.begin_write().map_err(err)?;
+    /// batches are applied on a second thread ([`pipeline`]) or in the calling one, and
+    /// `two_phase` whether it commits in redb's two phases (`set_two_phase_commit`).
+    pub fn write_with(db: &redb::Database, pipeline: bool, two_phase: bool) -> Result<Txn, String> {
+        let mut txn = db.begin_write().map_err(err)?;
+        txn.set_two_phase_commit(two_phase);
         // Nothing can commit between the two: redb has one writer at a time.
         let base = base::Base::open(db)?;
         Ok(Txn::Write(Box::new(Pipelined::new(txn, base, pipeline))))
@@ -343,7 +345,7 @@ mod tests {
                 ["kept", "overwritten", "deleted", "rewritten"].map(|k| (k.as_bytes().to_vec(), Some(b"old".to_vec())));
             t.apply(pack(committed.to_vec())).unwrap();
             t.commit().unwrap();
-            let mut t = Txn::write_with(&db, pipeline).unwrap();
+            let mut t = Txn::write_with(&db, pipeline, false).unwrap();
             t.apply(pack(vec![
                 (b"deleted".to_vec(), None),
                 (b"new".to_vec(), Some(b"n".to_vec())),

@@ -13,6 +13,7 @@ pub mod agent;
 mod api;
 mod bindings;
 pub mod config;
+pub mod crypto;
 mod database;
 pub mod embed;
 mod error;

@@ -100,18 +100,18 @@ fn backup_and_restore_refuse_to_overwrite_and_leave_nothing_half_written() {
     assert!(matches!(db.backup(&dir.path().join("live"), true), Err(Error::InvalidArgument(_))));
     // Restore: into a new path; over a database only with force; never over an open one.
     let restored = dir.path().join("restored");
-    let report = rem_host::restore(&dest, &restored, false).unwrap();
+    let report = rem_host::restore(&dest, &restored, false, None).unwrap();
     assert_eq!(report.path, restored);
     {
         let back = Database::open(OpenOptions::at(&restored).create(false)).unwrap();
         assert_eq!(back.count("t").unwrap(), 15);
         assert_eq!(back.lookup("k000003").unwrap().len(), 1);
     }
-    assert!(matches!(rem_host::restore(&dest, &restored, false), Err(Error::InvalidArgument(_))));
-    rem_host::restore(&dest, &restored, true).unwrap();
-    assert!(matches!(rem_host::restore(&dest, &dir.path().join("live"), true), Err(Error::Locked { .. })));
+    assert!(matches!(rem_host::restore(&dest, &restored, false, None), Err(Error::InvalidArgument(_))));
+    rem_host::restore(&dest, &restored, true, None).unwrap();
+    assert!(matches!(rem_host::restore(&dest, &dir.path().join("live"), true, None), Err(Error::Locked { .. })));
     assert!(matches!(
-        rem_host::restore(&dir.path().join("nothing"), &dir.path().join("r2"), false),
+        rem_host::restore(&dir.path().join("nothing"), &dir.path().join("r2"), false, None),
         Err(Error::DatabaseNotFound { .. })
     ));
     assert_eq!(db.count("t").unwrap(), 15, "the live database is untouched");

@@ -7,6 +7,7 @@ pub mod graph;
 pub mod ingest;
 pub mod init;
 pub mod mcp;
+pub mod password;
 pub mod query;
 pub mod schema;
 pub mod search;
@@ -20,7 +21,7 @@ use crate::cli::{Cli, Command, Global};
 
 /// The open options the global options name. A missing database is an error (only `rem init`
 /// creates one; see [`open_creating`]).
-pub fn options(global: &Global) -> OpenOptions {
+pub fn options(global: &Global) -> Result<OpenOptions> {
     let mut options = OpenOptions::default().tenant(global.tenant.clone()).create(false);
     if let Some(p) = &global.path {
         options.path = Some(p.clone());
@@ -28,20 +29,39 @@ pub fn options(global: &Global) -> OpenOptions {
     if let Some(ms) = global.wait {
         options.busy_timeout = std::time::Duration::from_millis(ms);
     }
-    options
+    options.password = password::given(global, false)?;
+    Ok(options)
 }
 
 /// Open the database the global options name: through `--server` when given, else through the
-/// server serving it (found by its endpoint file), else the file itself.
+/// server serving it (found by its endpoint file), else the file itself. An encrypted database
+/// given no password asks for it on a terminal.
 pub fn open(global: &Global) -> Result<Box<dyn Api>> {
-    let server = ServerChoice { url: global.server.clone(), ..ServerChoice::from_env() };
-    Ok(rem_host::remote::open(options(global), &server)?)
+    open_with(global, options(global)?)
 }
 
-/// [`open`], creating the database when there is none (`rem init`).
-pub fn open_creating(global: &Global) -> Result<Box<dyn Api>> {
+fn open_with(global: &Global, options: OpenOptions) -> Result<Box<dyn Api>> {
+    use std::io::IsTerminal;
     let server = ServerChoice { url: global.server.clone(), ..ServerChoice::from_env() };
-    Ok(rem_host::remote::open(options(global).create(true), &server)?)
+    let asked = options.password.is_none();
+    match rem_host::remote::open(options.clone(), &server) {
+        Err(rem_host::Error::Password(_)) if asked && std::io::stdin().is_terminal() => {
+            let mut options = options;
+            options.password = Some(password::prompt("Database password", false)?);
+            Ok(rem_host::remote::open(options, &server)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// [`open`], creating the database when there is none (`rem init`; encrypted with
+/// `--password` or `--password-file`, the password typed twice at a prompt).
+pub fn open_creating(global: &Global) -> Result<Box<dyn Api>> {
+    let mut options = options(global)?.create(true);
+    if global.password_file.is_none() && global.password {
+        options.password = password::given(global, true)?;
+    }
+    open_with(global, options)
 }
 
 /// Run `work` with a spinner on stderr when it is a terminal.
@@ -126,6 +146,19 @@ pub fn run(cli: Cli) -> Result<()> {
             let db = open(g)?;
             crate::output::value(g.format, &rem_host::stats::stats(db.as_ref())?)
         }
+        Command::Rekey { new_password_file } => {
+            let db = open(g)?;
+            let new = password::new_password(new_password_file.as_deref())?;
+            with_spinner("changing the password", || db.rekey(&new))?;
+            crate::output::value(g.format, &serde_json::json!({"rekeyed": true}))
+        }
+        Command::KeyGen { dir, force } => {
+            let password = password::required(g, "Password for the private key")?;
+            let dir = dir.unwrap_or_else(rem_host::crypto::identity::default_dir);
+            let pair =
+                with_spinner("making the key pair", || rem_host::crypto::identity::generate(&dir, &password, force))?;
+            crate::output::value(g.format, &serde_json::to_value(pair)?)
+        }
         Command::Check { max_problems } => {
             let db = open(g)?;
             let report = with_spinner("checking", || rem_host::stats::check(db.as_ref(), max_problems))?;
@@ -141,9 +174,11 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::output::value(g.format, &serde_json::to_value(report)?)
         }
         Command::Restore { src, force } => {
-            let dest = options(g).path.context("restore needs a database path: give --path")?;
-            let report =
-                with_spinner(&format!("restoring {}", src.display()), || rem_host::restore(&src, &dest, force))?;
+            let options = options(g)?;
+            let dest = options.path.context("restore needs a database path: give --path")?;
+            let report = with_spinner(&format!("restoring {}", src.display()), || {
+                rem_host::restore(&src, &dest, force, options.password.as_ref())
+            })?;
             crate::output::value(g.format, &serde_json::to_value(report)?)
         }
         Command::Export { table, all, output, file_format, filter, with_vectors, include_deleted, force } => {

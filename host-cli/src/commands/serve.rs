@@ -21,7 +21,7 @@ pub fn run(g: &Global, args: ServeArgs) -> Result<()> {
     };
     rem_server::init_logging();
     let options = rem_server::ServeOptions {
-        open: super::options(g),
+        open: super::options(g)?,
         listen: (!args.no_tcp).then_some(args.listen),
         socket: args.socket,
         token,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging as _logging
 import os as _os
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 # The engine host logs through Python's `logging`, logger "rem" (slow calls, at debug, with their
 # timing; P8_SLOW_CALL_MS sets the threshold). P8_LOG=debug|info|warning sets its level and, when
@@ -41,6 +41,7 @@ from .errors import (
     DatabaseNotFoundError,
     ServerConnectionError,
     UnauthorizedError,
+    PasswordError,
     EmbeddingAuthenticationError,
     EmbeddingConnectionError,
     EmbeddingError,
@@ -67,13 +68,15 @@ if TYPE_CHECKING:
     from .aio import AsyncREMDatabase
 
 
-def restore(src: PathLike, dest: PathLike, *, force: bool = False) -> Dict[str, Any]:
+def restore(src: PathLike, dest: PathLike, *, force: bool = False, password: Optional[str] = None) -> Dict[str, Any]:
     """Restore a backup made by :meth:`REMDatabase.backup` into a new database directory.
 
     Args:
         src: the backup's directory.
         dest: the database directory to create.
         force: replace a database already at ``dest`` (never one that is open).
+        password: the password of an encrypted backup (default ``$P8_PASSWORD``); the
+            restored database is encrypted with the same one.
 
     Returns:
         ``{"path": str, "keys": int, "file_bytes": int}``.
@@ -82,12 +85,13 @@ def restore(src: PathLike, dest: PathLike, *, force: bool = False) -> Dict[str, 
         DatabaseNotFoundError: no database at ``src``.
         InvalidArgumentError: ``dest`` exists and ``force`` is false.
         DatabaseLockedError: ``src`` or ``dest`` is open in another process.
+        PasswordError: an encrypted backup and no password, or a wrong one.
     """
     import json as _json
 
     from . import _rem
 
-    return _json.loads(_rem.restore(_os.fspath(src), _os.fspath(dest), force))  # type: ignore[no-any-return]
+    return _json.loads(_rem.restore(_os.fspath(src), _os.fspath(dest), force, password))  # type: ignore[no-any-return]
 
 
 def __getattr__(name: str) -> Any:
@@ -134,6 +138,7 @@ __all__ = [
     "DatabaseNotFoundError",
     "ServerConnectionError",
     "UnauthorizedError",
+    "PasswordError",
     "ResourceExhaustedError",
     "CallTimeoutError",
     "EngineError",

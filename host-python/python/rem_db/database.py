@@ -66,6 +66,11 @@ class REMDatabase:
             ``path`` is ``None``, default ``$P8_SERVER``. See :meth:`connect`.
         token: the server's bearer token (default ``$P8_SERVER_TOKEN``, or the
             token file the server's endpoint file names).
+        password: the password of an encrypted database (``docs/design.md``,
+            "Encryption at rest"): a new database is created encrypted with it
+            (every page sealed with XChaCha20-Poly1305; the key wrapped under
+            Argon2id of the password). An encrypted database opened without one
+            uses ``$P8_PASSWORD``. Never logged or shown in errors.
 
     Raises:
         DatabaseLockedError: another process holds the database and did not
@@ -73,6 +78,8 @@ class REMDatabase:
             message names its process id. Run ``rem serve`` to share it.
         ServerConnectionError: the named server cannot be reached.
         UnauthorizedError: the server refused the token.
+        PasswordError: the database is encrypted and no password was given,
+            or it is wrong (nothing is read or changed).
         StorageError: the directory or file cannot be created or read, or the
             database file is damaged (the message says what to do).
         InvalidArgumentError: a bad ``tenant_id``, or a bad ``P8_*`` setting
@@ -100,6 +107,7 @@ class REMDatabase:
         server: Optional[str] = None,
         token: Optional[str] = None,
         llm: Union[str, LlmFunction, None] = None,
+        password: Optional[str] = None,
     ) -> None:
         if llm is None or isinstance(llm, str):
             self._llm_name: Optional[str] = llm
@@ -138,6 +146,7 @@ class REMDatabase:
             call_timeout_ms=timeout_ms,
             server=server,
             token=token,
+            password=password,
         )
         self._tables: Dict[type, str] = {}
         self._lock = threading.Lock()
@@ -901,6 +910,17 @@ class REMDatabase:
             DatabaseClosedError, StorageError, ServerConnectionError.
         """
         return self._db.stats()  # type: ignore[no-any-return]
+
+    def rekey(self, new_password: str) -> None:
+        """Change the password of an encrypted database. The random data key is wrapped again
+        under Argon2id of ``new_password`` in the file's header; no data is rewritten, so it
+        takes about 0.1 s whatever the size. Other handles stay open.
+
+        Raises:
+            InvalidArgumentError: the database is not encrypted, or the password is empty.
+            UnsupportedError: through a server (stop it, then ``rem rekey``).
+        """
+        self._db.rekey(new_password)
 
     def check(self, max_problems: int = 100) -> Dict[str, Any]:
         """Verify every derived record against the rows, from one snapshot: the id, key,

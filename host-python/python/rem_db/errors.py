@@ -35,6 +35,7 @@ __all__ = [
     "DatabaseNotFoundError",
     "ServerConnectionError",
     "UnauthorizedError",
+    "PasswordError",
     "ResourceExhaustedError",
     "CallTimeoutError",
     "DatabaseForkedError",
@@ -256,6 +257,13 @@ class UnauthorizedError(RemError, PermissionError):
     :meth:`REMDatabase.connect` or set ``P8_SERVER_TOKEN``."""
 
     kind = "unauthorized"
+
+
+class PasswordError(RemError, PermissionError):
+    """The database is encrypted and no password was given (``password=`` or ``P8_PASSWORD``),
+    or the password is wrong. Nothing was read or changed; the message never holds the password."""
+
+    kind = "password"
 
 
 class ResourceExhaustedError(RemError, MemoryError):

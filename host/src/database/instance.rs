@@ -3,6 +3,7 @@
 //! one or more engine calls in one redb transaction with commit or rollback, and the one
 //! helper every engine call goes through ([`Database::invoke`]).
 
+use std::os::unix::fs::FileExt;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ use crate::bindings::Engine as Bindings;
 use crate::bindings::exports::rem::engine::database as wit_db;
 use crate::bindings::rem::engine::types as wit;
 use crate::config;
+use crate::crypto::Password;
+use crate::crypto::backend::Keyring;
 use crate::error::{Error, PathSegment, Result};
 use crate::kv::Txn;
 use crate::runtime::{EPOCH_TICK, Runtime};
@@ -65,10 +68,10 @@ fn damaged(file: &Path, what: impl std::fmt::Display) -> Error {
 /// another process holds it (polled every 50 ms; no wait when the holder is this process,
 /// which cannot release it while it waits). On success `rem.holder` names this process.
 /// Errors: `Locked` (naming the holder from `rem.holder`), `Io`, `Storage`.
-pub(super) fn open_redb_waiting(dir: &Path, busy_timeout: Duration) -> Result<redb::Database> {
+pub(super) fn open_redb_waiting(dir: &Path, busy_timeout: Duration, password: Option<&Password>) -> Result<Opened> {
     let deadline = Instant::now() + busy_timeout;
     loop {
-        match open_redb(dir) {
+        match open_redb(dir, password) {
             Err(Error::Locked { path, holder }) => {
                 let mine = holder == Some(std::process::id());
                 if mine || Instant::now() >= deadline {
@@ -95,15 +98,51 @@ fn holder(dir: &Path) -> Option<u32> {
     String::from_utf8(bytes).ok()?.trim().parse().ok()
 }
 
-/// Open (creating, owner-only) the redb file in `dir`. A file left by an unclean shutdown is
-/// repaired by redb first, with its progress on stderr. Errors: `Locked`, `Io`, `Storage`
-/// (a damaged file, named, with what to do).
-fn open_redb(dir: &Path) -> Result<redb::Database> {
+/// A redb database, with the keys of its file when it is encrypted.
+pub(super) type Opened = (redb::Database, Option<Arc<Keyring>>);
+
+/// Whether the database file in `dir` is encrypted (its first bytes are
+/// [`crate::crypto::header::MAGIC`]); false when there is none or it cannot be read.
+pub(super) fn is_encrypted_dir(dir: &Path) -> bool {
+    let mut start = [0u8; 8];
+    crate::private::open_regular(&dir.join(config::DB_FILE))
+        .and_then(|f| f.read_exact_at(&mut start, 0))
+        .is_ok_and(|()| crate::crypto::header::is_encrypted(&start))
+}
+
+/// Open (creating, owner-only) the redb file in `dir`; encrypted (`crate::crypto`) when it is,
+/// or when it is new and `password` is given. A file left by an unclean shutdown is repaired
+/// by redb first, with its progress on stderr. Errors: `Locked`, `Io`, `Storage` (a damaged
+/// file, named, with what to do), `Password` (encrypted, and no password or a wrong one),
+/// `InvalidArgument` (a password for a plain database).
+fn open_redb(dir: &Path, password: Option<&Password>) -> Result<Opened> {
     crate::private::create_dir(dir)
         .map_err(|e| io(format!("cannot create database directory {}", dir.display()), e))?;
     let path = dir.join(config::DB_FILE);
     let file =
         crate::private::open_or_create_file(&path).map_err(|e| io(format!("cannot open {}", path.display()), e))?;
+    let len = file.metadata().map_err(|e| io(format!("cannot read {}", path.display()), e))?.len();
+    let encrypted = is_encrypted_dir(dir);
+    let from_env = if encrypted && password.is_none() { Password::from_env() } else { None };
+    let (sealed, file) = match (encrypted, password.or(from_env.as_ref())) {
+        (true, None) => {
+            return Err(Error::Password(format!(
+                "the database {} is encrypted: give its password (--password-file FILE or P8_PASSWORD; \
+                 password= in Python)",
+                dir.display()
+            )));
+        }
+        (false, Some(_)) if len > 0 => {
+            return Err(Error::InvalidArgument(format!(
+                "the database {} is not encrypted: open it without a password (to encrypt it, export it and \
+                 import it into a database made with `rem init --password`)",
+                dir.display()
+            )));
+        }
+        (_, Some(p)) => (Some(crate::crypto::backend::unlock(file, &path, p)?), None),
+        (false, None) => (None, Some(file)),
+    };
+    let keys = sealed.as_ref().map(|s| s.keyring());
     let mut builder = redb::Database::builder();
     // Whole percents of a repair already reported (u32::MAX: none), so a line is written only when it changes.
     let shown = Arc::new(std::sync::atomic::AtomicU32::new(u32::MAX));
@@ -115,12 +154,21 @@ fn open_redb(dir: &Path) -> Result<redb::Database> {
         }
     });
     // redb reports most damage as errors; a panic inside it is damage it did not expect.
-    let opened = std::panic::catch_unwind(AssertUnwindSafe(|| builder.create_file(file)));
+    let opened = std::panic::catch_unwind(AssertUnwindSafe(|| match (sealed, file) {
+        (Some(backend), _) => builder.create_with_backend(backend),
+        (None, Some(file)) => builder.create_file(file),
+        (None, None) => unreachable!("a plain database keeps its file"),
+    }));
     if shown.load(std::sync::atomic::Ordering::Relaxed) != u32::MAX {
         eprintln!("\rrepairing the database after an unclean shutdown... done");
     }
     match opened {
-        Ok(Ok(db)) => Ok(db),
+        Ok(Ok(db)) => {
+            if let Some(k) = &keys {
+                k.heal()?;
+            }
+            Ok((db, keys))
+        }
         Ok(Err(redb::DatabaseError::DatabaseAlreadyOpen)) => {
             Err(Error::Locked { path: dir.to_path_buf(), holder: holder(dir) })
         }
@@ -301,7 +349,10 @@ impl Database {
         let redb = inner.redb.as_ref().ok_or_else(|| Error::Internal("the database is closed".into()))?;
         let txn = match mode {
             Mode::Read => Txn::read(redb),
-            Mode::Write => Txn::write_with(redb, self.write_pipeline),
+            // An encrypted file commits in two phases: its data is synced before redb's header
+            // names it, so a power loss never leaves a named page half-written (which would fail
+            // authentication, where a plain file's checksum sends redb back a commit).
+            Mode::Write => Txn::write_with(redb, self.write_pipeline, self.keys.is_some()),
         }
         .map_err(Error::Storage)?;
         let live = self.ensure_live(inner)?;

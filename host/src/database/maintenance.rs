@@ -14,6 +14,8 @@ use serde::Serialize;
 
 use super::{Database, OpenOptions};
 use crate::config;
+use crate::crypto::Password;
+use crate::crypto::backend::Keyring;
 use crate::error::{Error, Result};
 use crate::kv::KV;
 
@@ -57,7 +59,7 @@ fn file_size(dir: &Path) -> Option<u64> {
 /// returns the destination database, opened (its lock held until the copy replaces its file),
 /// or `None` when nothing is there. Errors: `InvalidArgument` (exists, no `force`; or not a
 /// database directory), `Locked`.
-fn check_destination(dest: &Path, force: bool) -> Result<Option<redb::Database>> {
+fn check_destination(dest: &Path, force: bool, password: Option<&Password>) -> Result<Option<redb::Database>> {
     if !dest.exists() {
         return Ok(None);
     }
@@ -75,16 +77,25 @@ fn check_destination(dest: &Path, force: bool) -> Result<Option<redb::Database>>
     }
     // Opening takes the file's lock: a database some process has open is not replaced, and none
     // can open this one until its file is replaced.
-    Ok(Some(super::instance::open_redb_waiting(dest, std::time::Duration::ZERO)?))
+    // An encrypted one opens with the password of the database copied over it (only its owner
+    // replaces it); a plain one with none.
+    let password = password.filter(|_| super::instance::is_encrypted_dir(dest));
+    Ok(Some(super::instance::open_redb_waiting(dest, std::time::Duration::ZERO, password)?.0))
 }
 
-/// Copy every key of `source`'s snapshot into a new redb file in the directory `dir`.
-fn copy_snapshot(source: &redb::Database, dir: &Path) -> Result<u64> {
+/// Copy every key of `source`'s snapshot into a new redb file in the directory `dir`, sealed
+/// with `keys` (the source's: same data key, same password) when the source is encrypted.
+fn copy_snapshot(source: &redb::Database, dir: &Path, keys: Option<&Keyring>) -> Result<u64> {
     crate::private::create_dir(dir).map_err(|e| io(format!("cannot create {}", dir.display()), e))?;
     let path = dir.join(config::DB_FILE);
     let file =
         crate::private::open_or_create_file(&path).map_err(|e| io(format!("cannot create {}", path.display()), e))?;
-    let target = redb::Database::builder().create_file(file).map_err(|e| storage("cannot create the copy", e))?;
+    let builder = redb::Database::builder();
+    let target = match keys {
+        Some(keys) => builder.create_with_backend(crate::crypto::backend::with_keys(file, &path, keys)?),
+        None => builder.create_file(file),
+    }
+    .map_err(|e| storage("cannot create the copy", e))?;
     let read = source.begin_read().map_err(|e| storage("cannot start the snapshot", e))?;
     let table = match read.open_table(KV) {
         Ok(t) => Some(t),
@@ -125,7 +136,13 @@ fn copy_snapshot(source: &redb::Database, dir: &Path) -> Result<u64> {
 /// replaced, by one rename, while its lock is held. The partial copy is removed on any failure,
 /// and `dest` is never removed. `source_dir` (the copied database's folder) may not lie inside
 /// `dest`.
-fn copy_into_place(source: &redb::Database, source_dir: Option<&Path>, dest: &Path, force: bool) -> Result<CopyReport> {
+fn copy_into_place(
+    source: &redb::Database,
+    source_dir: Option<&Path>,
+    dest: &Path,
+    force: bool,
+    keys: Option<&Keyring>,
+) -> Result<CopyReport> {
     if let Some(src) = source_dir
         && inside(src, dest)
     {
@@ -134,9 +151,9 @@ fn copy_into_place(source: &redb::Database, source_dir: Option<&Path>, dest: &Pa
             dest.display()
         )));
     }
-    let held = check_destination(dest, force)?;
+    let held = check_destination(dest, force, keys.map(Keyring::password).as_ref())?;
     let partial = crate::private::partial_beside(dest);
-    let placed = copy_snapshot(source, &partial).and_then(|keys| {
+    let placed = copy_snapshot(source, &partial, keys).and_then(|keys| {
         match held {
             Some(lock) => {
                 std::fs::rename(partial.join(config::DB_FILE), dest.join(config::DB_FILE))
@@ -180,7 +197,24 @@ impl Database {
         if self.path.as_deref().is_some_and(|p| inside(dest, p)) {
             return Err(Error::InvalidArgument("a backup cannot be written into the database it copies".into()));
         }
-        copy_into_place(self.redb()?.as_ref(), self.path.as_deref(), dest, force)
+        copy_into_place(self.redb()?.as_ref(), self.path.as_deref(), dest, force, self.keys.as_deref())
+    }
+
+    /// Whether the database file is encrypted (`crate::crypto`).
+    pub fn is_encrypted(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// Change the password of an encrypted database: the data key is wrapped again under
+    /// `new_password` in the file's header (both copies, one at a time); no data is rewritten.
+    /// Handles already open keep working. Errors: `InvalidArgument` (the database is not
+    /// encrypted), `Io`, `Forked`.
+    pub fn rekey(&self, new_password: &Password) -> Result<()> {
+        let _alive = self.lock()?;
+        let keys = self.keys.as_ref().ok_or_else(|| {
+            Error::InvalidArgument("the database is not encrypted, so it has no password to change".into())
+        })?;
+        keys.rekey(new_password)
     }
 
     /// Give back the space of deleted data: redb's compaction, repeated until it frees no more.
@@ -209,11 +243,15 @@ impl Database {
 /// Restore the backup (a database directory) at `src` into the new database directory
 /// `dest`: a copy of its every key, made the same way as [`Database::backup`]. Errors:
 /// `DatabaseNotFound` (no database at `src`), `InvalidArgument` (`dest` exists and `force` is
-/// false), `Locked` (`src` or `dest` is open elsewhere), `Io`, `Storage`.
-pub fn restore(src: &Path, dest: &Path, force: bool) -> Result<CopyReport> {
+/// false), `Locked` (`src` or `dest` is open elsewhere), `Io`, `Storage`, `Password` (an
+/// encrypted backup and no password, or a wrong one: `password`, else `$P8_PASSWORD`). The
+/// restored copy of an encrypted backup is encrypted with the same password.
+pub fn restore(src: &Path, dest: &Path, force: bool, password: Option<&Password>) -> Result<CopyReport> {
     if inside(dest, src) {
         return Err(Error::InvalidArgument("restore needs a destination outside the backup".into()));
     }
-    let backup = Database::open(OpenOptions::at(src).create(false))?;
-    copy_into_place(backup.redb()?.as_ref(), Some(src), dest, force)
+    let mut options = OpenOptions::at(src).create(false);
+    options.password = password.cloned().filter(|_| super::instance::is_encrypted_dir(src));
+    let backup = Database::open(options)?;
+    copy_into_place(backup.redb()?.as_ref(), Some(src), dest, force, backup.keys.as_deref())
 }

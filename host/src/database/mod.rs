@@ -72,6 +72,10 @@ pub struct OpenOptions {
     /// false makes a missing database `DatabaseNotFound` (every `rem` command but `rem init`),
     /// so a mistyped path creates nothing.
     pub create: bool,
+    /// The password of an encrypted database (`crate::crypto`): a new database is created
+    /// encrypted with it; an existing plain one refuses it (`InvalidArgument`). `None` opens a
+    /// plain database, or an encrypted one with `$P8_PASSWORD` (else `Password`). Default `None`.
+    pub password: Option<crate::crypto::Password>,
 }
 
 impl Default for OpenOptions {
@@ -92,6 +96,7 @@ impl Default for OpenOptions {
             busy_timeout: config::busy_timeout_from_env()
                 .unwrap_or(Duration::from_millis(config::DEFAULT_BUSY_TIMEOUT_MS)),
             create: true,
+            password: None,
         }
     }
 }
@@ -135,6 +140,11 @@ impl OpenOptions {
         self.create = create;
         self
     }
+    /// Open (or create) the database encrypted with `password` (see [`OpenOptions::password`]).
+    pub fn password(mut self, password: crate::crypto::Password) -> Self {
+        self.password = Some(password);
+        self
+    }
     /// Wait up to `wait` for a database another process holds (see [`OpenOptions::busy_timeout`]).
     pub fn busy_timeout(mut self, wait: Duration) -> Self {
         self.busy_timeout = wait;
@@ -166,6 +176,8 @@ pub struct Database {
     embeddings: Embeddings,
     call_timeout: Option<std::time::Duration>,
     write_pipeline: bool,
+    /// The keys of an encrypted file (shared by the handles on it), `None` for a plain one.
+    keys: Option<Arc<crate::crypto::backend::Keyring>>,
 }
 
 impl Database {
@@ -183,16 +195,25 @@ impl Database {
             )));
         }
         rem_core::model::tenant::check_tenant(&options.tenant)?;
-        let redb = match &options.path {
+        let (redb, keys) = match &options.path {
             Some(dir) if !options.create && !dir.join(config::DB_FILE).exists() => {
                 return Err(Error::DatabaseNotFound { path: dir.clone() });
             }
-            Some(dir) => open_redb_waiting(dir, options.busy_timeout)?,
-            None => redb::Database::builder()
-                .create_with_backend(redb::backends::InMemoryBackend::new())
-                .map_err(|e| Error::Storage(e.to_string()))?,
+            Some(dir) => open_redb_waiting(dir, options.busy_timeout, options.password.as_ref())?,
+            None if options.password.is_some() => {
+                return Err(Error::InvalidArgument(
+                    "an in-memory database is never written to disk, so it takes no password".into(),
+                ));
+            }
+            None => (
+                redb::Database::builder()
+                    .create_with_backend(redb::backends::InMemoryBackend::new())
+                    .map_err(|e| Error::Storage(e.to_string()))?,
+                None,
+            ),
         };
         let db = Database {
+            keys,
             inner: Mutex::new(Inner { redb: Some(Arc::new(redb)), live: None }),
             pid: std::process::id(),
             interrupt: options.interrupt,
@@ -217,6 +238,7 @@ impl Database {
         rem_core::model::tenant::check_tenant(tenant)?;
         let redb = self.lock()?.redb.clone();
         let db = Database {
+            keys: self.keys.clone(),
             inner: Mutex::new(Inner { redb, live: None }),
             pid: self.pid,
             interrupt: self.interrupt.clone(),

@@ -104,7 +104,7 @@ pub fn status_of(e: &Error) -> u16 {
         Error::SchemaConflict(_) => 409,
         Error::Unsupported(_) => 501,
         Error::Locked { .. } => 423,
-        Error::Unauthorized(_) => 401,
+        Error::Unauthorized(_) | Error::Password(_) => 401,
         Error::Timeout(_) => 504,
         Error::Interrupted(_) | Error::Connection(_) => 503,
         Error::Embedding(_) | Error::EmbeddingProvider { .. } | Error::Llm(_) => 502,
@@ -127,6 +127,7 @@ fn own_message(e: &Error) -> String {
         | Error::ResourceExhausted(m)
         | Error::Connection(m)
         | Error::Unauthorized(m)
+        | Error::Password(m)
         | Error::Llm(m)
         | Error::Timeout(m)
         | Error::Interrupted(m)
@@ -211,6 +212,7 @@ pub fn error_from_wire(status: u16, body: &str) -> Error {
         "trap" => Error::Trap(m),
         "connection" => Error::Connection(m),
         "unauthorized" => Error::Unauthorized(m),
+        "password" => Error::Password(m),
         "llm" => Error::Llm(m),
         "internal" => Error::Internal(m),
         other => Error::Internal(format!("the server answered an error of unknown kind {other:?}: {m}")),
