@@ -4,6 +4,7 @@
 mod agent;
 mod conformance;
 mod corpus;
+mod encryption;
 mod entities;
 mod fuzz;
 mod maintenance;
