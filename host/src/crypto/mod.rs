@@ -1,14 +1,15 @@
 //! Encryption at rest: an encrypted database's file holds nothing readable. Every page redb
 //! writes (rows, keys, index entries, table names, vectors, edges: everything) is sealed with
-//! XChaCha20-Poly1305 ([`backend`]) under a random 256-bit data key; the data key is stored in
-//! the file's header wrapped by a key Argon2id derives from the password ([`header`]), so a
+//! AES-256-GCM-SIV ([`backend`]) under a random 256-bit data key; the data key is stored in
+//! the file's header wrapped (XChaCha20-Poly1305) by a key Argon2id derives from the password
+//! ([`header`]), so a
 //! new password (`rem rekey`) rewrites the header only. `rem key-gen` makes the Ed25519 key
 //! pair kept for sharing ([`identity`]). All primitives are RustCrypto's crates
-//! (`chacha20poly1305`, `argon2`) and `ed25519-dalek`; REM only lays out the bytes.
+//! (`aes-gcm-siv`, `chacha20poly1305`, `argon2`) and `ed25519-dalek`; REM only lays out the bytes.
 //!
 //! The file: a 4 KiB header (two copies of the wrapped key, see [`header`]), then the
 //! logical file redb sees in blocks of [`BLOCK`] bytes, each stored as a sequence number, a
-//! random 24-byte nonce, the ciphertext and the 16-byte tag, authenticated with the block's
+//! random 12-byte nonce, the ciphertext and the 16-byte tag, authenticated with the block's
 //! index and sequence number as associated data (a block moved elsewhere in the file fails).
 //! Logical block 0 (redb's own header, which redb rewrites in place at every commit) has two
 //! copies written alternately, so a write torn by a power loss leaves the previous one.
