@@ -62,6 +62,25 @@ def test_an_encrypted_database_round_trips_and_its_file_holds_no_marker(tmp_path
         assert back.count("vault") == 1
 
 
+def test_async_open_with_a_password(tmp_path: Path) -> None:
+    import asyncio
+
+    from rem_db.aio import AsyncREMDatabase
+
+    async def main() -> None:
+        db = await AsyncREMDatabase.open(tmp_path / "db", embedding_model="hash:8", password="async pass")
+        try:
+            await db.register_schema("vault", SCHEMA)
+            await db.insert("vault", {"name": "a", "tag": "t", "body": "b"})
+            await db.rekey("async pass 2")
+        finally:
+            await db.close()
+
+    asyncio.run(main())
+    with REMDatabase(tmp_path / "db", embedding_model="hash:8", password="async pass 2") as db:
+        assert db.count("vault") == 1
+
+
 def test_the_cli_makes_keys_and_encrypted_databases(tmp_path: Path) -> None:
     env = {**os.environ, "P8_HOME": str(tmp_path / "home"), "P8_PASSWORD": "cli password", "P8_DEFAULT_EMBEDDING": "hash:8"}
 

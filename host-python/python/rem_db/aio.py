@@ -45,6 +45,7 @@ class AsyncREMDatabase:
         server: Optional[str] = None,
         token: Optional[str] = None,
         llm: Union[str, LlmFunction, None] = None,
+        password: Optional[str] = None,
     ) -> None:
         self.sync = REMDatabase(
             path,
@@ -55,6 +56,7 @@ class AsyncREMDatabase:
             server=server,
             token=token,
             llm=llm,
+            password=password,
         )
         # Named by URL: calls do their own async I/O (rem_db._remote). Otherwise (a file, or a
         # server found through the database folder) they run in worker threads.
@@ -110,8 +112,10 @@ class AsyncREMDatabase:
         memory_limit: Optional[int] = None,
         call_timeout: Optional[float] = None,
         llm: Union[str, LlmFunction, None] = None,
+        password: Optional[str] = None,
     ) -> "AsyncREMDatabase":
-        """Open the database in a worker thread (see :class:`~rem_db.REMDatabase`)."""
+        """Open the database in a worker thread (see :class:`~rem_db.REMDatabase`; ``password``
+        opens or creates an encrypted one)."""
         return await asyncio.to_thread(
             cls,
             path,
@@ -120,6 +124,7 @@ class AsyncREMDatabase:
             memory_limit=memory_limit,
             call_timeout=call_timeout,
             llm=llm,
+            password=password,
         )
 
     @property
@@ -385,6 +390,10 @@ class AsyncREMDatabase:
     async def stats(self) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.stats`."""
         return await self._call(self.sync.stats)
+
+    async def rekey(self, new_password: str) -> None:
+        """See :meth:`rem_db.REMDatabase.rekey`."""
+        await self._call(self.sync.rekey, new_password)
 
     async def check(self, max_problems: int = 100) -> Dict[str, Any]:
         """See :meth:`rem_db.REMDatabase.check`."""
