@@ -38,6 +38,7 @@ def test_an_encrypted_database_round_trips_and_its_file_holds_no_marker(tmp_path
     with REMDatabase(tmp_path / "db", embedding_model="hash:16", password="s3cret pass") as db:
         fill(db)
         assert db.lookup("PYMARKERKEY")[0]["properties"]["tag"] == "PYMARKERTAG"
+        assert db.stats()["encrypted"] is True
         db.backup(tmp_path / "bk")
     for f in (tmp_path / "db" / "rem.redb", tmp_path / "bk" / "rem.redb"):
         raw = f.read_bytes()

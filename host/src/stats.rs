@@ -16,11 +16,19 @@ fn file_bytes(api: &dyn Api) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 
+/// Whether the handle's database file is encrypted (`crate::crypto`), when it has a path here.
+fn encrypted(api: &dyn Api) -> Option<bool> {
+    use std::io::Read;
+    let mut start = [0u8; 8];
+    let mut file = crate::private::open_regular(&api.path()?.join(crate::config::DB_FILE)).ok()?;
+    Some(file.read_exact(&mut start).is_ok() && crate::crypto::header::is_encrypted(&start))
+}
+
 /// What is in the database: the engine's count of every key space (WIT `stats`: per table
 /// `rows` (live), `deleted`, `stored`, `index_entries`, `row_copies`, `bytes`, `vectors`,
 /// `keyword_documents`; per tenant `spaces` with `edges`, `id_index`, ...; `format_version`;
 /// `caches`), each table's `indexed_fields`, and `file_bytes` (the redb file's size on disk,
-/// when the handle opened a path), `engine` and `tenant`. Errors: `Storage`, `Connection`.
+/// when the handle opened a path), `encrypted` (the same), `engine` and `tenant`. Errors: `Storage`, `Connection`.
 pub fn stats(api: &dyn Api) -> Result<Value> {
     let mut out = parse(&api.engine_stats()?)?;
     if let Some(tables) = out["tables"].as_object_mut() {
@@ -31,6 +39,7 @@ pub fn stats(api: &dyn Api) -> Result<Value> {
     }
     out["engine"] = json!(api.engine_version()?);
     out["file_bytes"] = json!(file_bytes(api));
+    out["encrypted"] = json!(encrypted(api));
     out["tenant"] = json!(api.tenant());
     Ok(out)
 }
