@@ -38,7 +38,15 @@ struct Figures {
     file_bytes: u64,
 }
 
-fn run(root: &Path, encrypted: bool, schema: &str, rows: &[String], names: &[String], rounds: usize, inserts: usize) -> Figures {
+fn run(
+    root: &Path,
+    encrypted: bool,
+    schema: &str,
+    rows: &[String],
+    names: &[String],
+    rounds: usize,
+    inserts: usize,
+) -> Figures {
     let mut times = Vec::new();
     let mut dir = root.to_path_buf();
     for i in 0..inserts {
@@ -76,7 +84,8 @@ fn run(root: &Path, encrypted: bool, schema: &str, rows: &[String], names: &[Str
     let sections = ["web", "python", "libs", "devel", "utils", "net", "admin", "x11"];
     let t = Instant::now();
     for i in 0..rounds / 4 {
-        let sql = format!("SELECT name, version FROM packages WHERE section = '{}' LIMIT 20", sections[i % sections.len()]);
+        let sql =
+            format!("SELECT name, version FROM packages WHERE section = '{}' LIMIT 20", sections[i % sections.len()]);
         db.query(&sql).unwrap();
     }
     let query = t.elapsed() / (rounds / 4) as u32;
@@ -96,8 +105,11 @@ fn main() {
     let rows: Vec<String> = packages.iter().map(|p| serde_json::to_string(p).unwrap()).collect();
     let names: Vec<String> = packages.iter().map(|p| p.name.clone()).collect();
     let mut schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/debian-catalog/package.schema.json"))
-            .unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/debian-catalog/package.schema.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     schema["indexed_fields"] = serde_json::json!(["section"]);
@@ -126,7 +138,12 @@ fn main() {
         ("indexed query (`section = ...`, LIMIT 20)", sealed.query, plain.query),
         ("vector search top-10 (hash:256)", sealed.search, plain.search),
     ] {
-        println!("| {what} | {:.1} µs | {:.1} µs | {:.2}x |", a.as_secs_f64() * 1e6, b.as_secs_f64() * 1e6, ratio(a, b));
+        println!(
+            "| {what} | {:.1} µs | {:.1} µs | {:.2}x |",
+            a.as_secs_f64() * 1e6,
+            b.as_secs_f64() * 1e6,
+            ratio(a, b)
+        );
     }
     println!(
         "| file size | {:.1} MiB | {:.1} MiB | {:.2}x |",
