@@ -169,3 +169,20 @@ fn a_report_lists_at_most_its_limit_and_counts_the_rest() {
     assert!(report["problems_total"].as_u64().unwrap() >= n as u64, "{report}");
     assert_eq!(report["ok"], false);
 }
+
+#[test]
+fn a_changed_key_field_moves_every_row_s_natural_key() {
+    let store = MemoryStore::new();
+    let db = Database::new(&store, "t").unwrap();
+    let schema = |key: &str| {
+        json!({"type": "object", "key_field": key, "properties": {"a": {"type": "string"}, "b": {"type": "string"}}})
+            .to_string()
+    };
+    db.register_schema("p", &schema("a")).unwrap();
+    db.insert("p", r#"{"a": "first", "b": "second"}"#).unwrap();
+    db.register_schema("p", &schema("b")).unwrap();
+    let report = db.check(10).unwrap();
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(db.lookup("second").unwrap().len(), 1);
+    assert!(db.lookup("first").unwrap().is_empty());
+}

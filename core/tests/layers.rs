@@ -22,10 +22,11 @@ const LAYERS: &[(&str, u32)] = &[
     ("search", 5),
     ("sql", 6),
     ("write", 6),
-    ("database", 7),
-    ("guest", 8),
-    ("fuzzing", 9),
-    ("suites", 9),
+    ("audit", 7),
+    ("database", 8),
+    ("guest", 9),
+    ("fuzzing", 10),
+    ("suites", 10),
 ];
 
 fn rank(module: &str) -> Option<u32> {

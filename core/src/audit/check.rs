@@ -254,7 +254,7 @@ fn orphan_entries<S: Storage + ?Sized>(store: &S, tenant: &str, rec: &SchemaReco
             let rows = store.get_many(&row_keys)?;
             for (((k, _), id), row) in page.iter().zip(&ids).zip(rows) {
                 let owns = match row.map(|r| decode_entity(&r)) {
-                    Some(Ok(e)) => crate::write::owned(tenant, rec, &e)?.iter().any(|(o, _)| o == k),
+                    Some(Ok(e)) => crate::write::owned(tenant, rec, &e).is_ok_and(|o| o.iter().any(|(o, _)| o == k)),
                     _ => false,
                 };
                 if !owns {

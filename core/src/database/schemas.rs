@@ -27,7 +27,12 @@ impl<S: Storage> Database<S> {
             let old: SchemaRecord = serde_json::from_slice(&old)
                 .map_err(|e| Error::Storage(format!("corrupt schema record '{name}': {e}")))?;
             old.check_replacement(&record)?;
-            if old.indexed_fields != record.indexed_fields || old.covering_fields != record.covering_fields {
+            // Every record a row owns follows the schema: index entries, row copies, and the
+            // natural-key entries of a changed key field.
+            if old.indexed_fields != record.indexed_fields
+                || old.covering_fields != record.covering_fields
+                || old.key_field != record.key_field
+            {
                 self.rewrite_indexes(&mut tx, &old, &record)?;
             }
             let same_model = old.embedding_fields == record.embedding_fields

@@ -22,6 +22,11 @@ use crate::cli::{Cli, Command, Global};
 /// The open options the global options name. A missing database is an error (only `rem init`
 /// creates one; see [`open_creating`]).
 pub fn options(global: &Global) -> Result<OpenOptions> {
+    options_asking(global, false)
+}
+
+/// [`options`]; a password asked at a prompt is typed twice when `confirm` (a new database).
+fn options_asking(global: &Global, confirm: bool) -> Result<OpenOptions> {
     let mut options = OpenOptions::default().tenant(global.tenant.clone()).create(false);
     if let Some(p) = &global.path {
         options.path = Some(p.clone());
@@ -29,7 +34,7 @@ pub fn options(global: &Global) -> Result<OpenOptions> {
     if let Some(ms) = global.wait {
         options.busy_timeout = std::time::Duration::from_millis(ms);
     }
-    options.password = password::given(global, false)?;
+    options.password = password::given(global, confirm)?;
     Ok(options)
 }
 
@@ -57,11 +62,7 @@ fn open_with(global: &Global, options: OpenOptions) -> Result<Box<dyn Api>> {
 /// [`open`], creating the database when there is none (`rem init`; encrypted with
 /// `--password` or `--password-file`, the password typed twice at a prompt).
 pub fn open_creating(global: &Global) -> Result<Box<dyn Api>> {
-    let mut options = options(global)?.create(true);
-    if global.password_file.is_none() && global.password {
-        options.password = password::given(global, true)?;
-    }
-    open_with(global, options)
+    open_with(global, options_asking(global, true)?.create(true))
 }
 
 /// Run `work` with a spinner on stderr when it is a terminal.

@@ -109,17 +109,25 @@ pub fn unlock(file: File, path: &Path, password: &Password) -> Result<Sealed> {
     use rustix::fs::{FlockOperation, flock};
     let len = |f: &File| f.metadata().map(|m| m.len()).map_err(|e| io_err(e, "cannot read", path));
     if len(&file)? == 0 {
-        flock(&file, FlockOperation::LockExclusive).map_err(|e| io_err(e.into(), "cannot lock", path))?;
-        let created = match len(&file)? {
-            0 => header::create(password).and_then(|(key, bytes)| {
+        // Never wait: a process holding the database holds redb's lock on the file too.
+        let dir = path.parent().unwrap_or(path).to_path_buf();
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => return Err(Error::Locked { path: dir, holder: None }),
+            Err(e) => return Err(io_err(e.into(), "cannot lock", path)),
+        }
+        let created = match len(&file) {
+            Ok(0) => header::create(password).and_then(|(key, bytes)| {
                 file.write_all_at(&bytes, 0).map_err(|e| io_err(e, "cannot write the header of", path))?;
                 file.sync_data().map_err(|e| io_err(e, "cannot sync", path))?;
-                Ok((key, bytes))
+                Ok(Some((key, bytes)))
             }),
-            _ => Err(Error::Internal("created by another process".into())),
+            // Created by another process meanwhile: read its header below.
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
         };
         let _ = flock(&file, FlockOperation::Unlock);
-        if let Ok((key, bytes)) = created {
+        if let Some((key, bytes)) = created? {
             return Sealed::new(file, path, key, password, bytes, 1, None);
         }
     }
@@ -144,6 +152,9 @@ pub struct Sealed {
     keys: Arc<Keyring>,
     /// Logical block 0: (sequence of its newer copy, which copy that is), once known.
     block0: Mutex<Option<(u64, u64)>>,
+    /// Whether block 0 was written since the last sync: until the next sync, writes go over
+    /// the same copy, so the other one always holds the last synced version.
+    block0_dirty: std::sync::atomic::AtomicBool,
     stripes: Vec<RwLock<()>>,
 }
 
@@ -190,6 +201,7 @@ impl Sealed {
             inner,
             keys: Arc::new(keys),
             block0: Mutex::new(None),
+            block0_dirty: std::sync::atomic::AtomicBool::new(false),
             stripes: (0..STRIPES).map(|_| RwLock::new(())).collect(),
         })
     }
@@ -289,8 +301,11 @@ impl Sealed {
         };
         let mut out = vec![0u8; STORED];
         self.seal(0, sequence + 1, &Self::nonces(1)?, plain, &mut out)?;
-        self.inner.write(stored_at(0, 1 - copy), &out)?;
-        *state = Some((sequence + 1, 1 - copy));
+        // After a sync, the older copy; before the next one, the copy written since.
+        let dirty = self.block0_dirty.swap(true, std::sync::atomic::Ordering::SeqCst);
+        let target = if dirty { copy } else { 1 - copy };
+        self.inner.write(stored_at(0, target), &out)?;
+        *state = Some((sequence + 1, target));
         Ok(())
     }
 
@@ -385,6 +400,9 @@ impl StorageBackend for Sealed {
             self.inner.write(stored_at(0, 0), &out)?;
             *state = Some((1, 0));
         }
+        // The file takes its new length in one step (redb's recovery accepts only lengths of
+        // whole regions), then the new blocks are sealed.
+        self.inner.set_len(stored_at(want, 0))?;
         let mut next = have.max(1);
         while next < want {
             let n = (want - next).min(GROW_RUN);
@@ -395,7 +413,12 @@ impl StorageBackend for Sealed {
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.inner.sync_data()
+        // Block 0 is held while syncing, so a write of it cannot fall between the sync and
+        // the flag's reset.
+        let _block0 = self.block0.lock().unwrap_or_else(|p| p.into_inner());
+        self.inner.sync_data()?;
+        self.block0_dirty.store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {

@@ -63,12 +63,27 @@ pub const ARGON2_ITERATIONS: u32 = 2;
 /// Argon2id lanes (OWASP: 1).
 pub const ARGON2_LANES: u32 = 1;
 
+/// Largest Argon2id memory a file may ask for (1 GiB).
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
+/// Most Argon2id iterations a file may ask for.
+pub const MAX_ARGON2_ITERATIONS: u32 = 16;
+/// Most Argon2id lanes a file may ask for.
+pub const MAX_ARGON2_LANES: u32 = 8;
+
 /// The 32-byte key Argon2id (version 0x13) derives from `password` and `salt` with `[memory
 /// KiB, iterations, lanes]` (about 50 ms with the defaults above on this project's machines).
 /// Errors: `Storage` for parameters Argon2 refuses (a damaged file), `Internal`.
 pub(crate) fn derive_key(password: &Password, salt: &[u8], params: [u32; 3]) -> crate::Result<Zeroizing<[u8; 32]>> {
     use argon2::{Algorithm, Argon2, Params, Version};
     let [m, t, p] = params;
+    // The parameters come from a file before anything in it is authenticated: bound them, so a
+    // damaged or crafted file cannot ask for terabytes of memory or hours of work.
+    if m > MAX_ARGON2_MEMORY_KIB || t > MAX_ARGON2_ITERATIONS || p > MAX_ARGON2_LANES {
+        return Err(crate::Error::Storage(format!(
+            "key-derivation parameters beyond REM's bounds (memory {m} KiB, {t} iterations, {p} lanes): the file is \
+             damaged or was not written by REM"
+        )));
+    }
     let params = Params::new(m, t, p, Some(32))
         .map_err(|e| crate::Error::Storage(format!("unusable key-derivation parameters: {e}")))?;
     let mut key = Zeroizing::new([0u8; 32]);
