@@ -18,10 +18,7 @@ fn file_bytes(api: &dyn Api) -> Option<u64> {
 
 /// Whether the handle's database file is encrypted (`crate::crypto`), when it has a path here.
 fn encrypted(api: &dyn Api) -> Option<bool> {
-    use std::io::Read;
-    let mut start = [0u8; 8];
-    let mut file = crate::private::open_regular(&api.path()?.join(crate::config::DB_FILE)).ok()?;
-    Some(file.read_exact(&mut start).is_ok() && crate::crypto::header::is_encrypted(&start))
+    crate::crypto::header::is_encrypted_path(&api.path()?.join(crate::config::DB_FILE))
 }
 
 /// What is in the database: the engine's count of every key space (WIT `stats`: per table

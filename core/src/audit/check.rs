@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::{each, names_in, pages};
+use super::{each, names_in, pages, table_space};
 use crate::error::Result;
 use crate::json::record::decode_entity;
 use crate::keyword;
@@ -124,12 +124,6 @@ fn format_id(id: &[u8; 16]) -> String {
 
 fn entry_id(key: &[u8]) -> Option<[u8; 16]> {
     key.len().checked_sub(16).map(|at| key[at..].try_into().expect("16 bytes"))
-}
-
-fn table_space(tenant: &str, tag: u8, table: &str) -> Vec<u8> {
-    let mut k = keys::tenant_space(tenant, tag);
-    keys::push_str(&mut k, table);
-    k
 }
 
 fn check_table<S: Storage + ?Sized>(
@@ -657,7 +651,7 @@ fn check_edges<S: Storage + ?Sized>(store: &S, tenant: &str, report: &mut Report
         let mut reverse = Vec::new();
         let mut ends = Vec::new();
         let mut parsed = Vec::new();
-        for (k, _) in &page {
+        for (k, v) in &page {
             let Some((src, rel, dst)) = split_edge(&k[out_space.len()..]) else {
                 report.problem("G", None, None, "an edge key that does not parse".into());
                 continue;
@@ -669,16 +663,14 @@ fn check_edges<S: Storage + ?Sized>(store: &S, tenant: &str, report: &mut Report
             reverse.push(r);
             ends.push(keys::id_index(tenant, &src));
             ends.push(keys::id_index(tenant, &dst));
-            parsed.push((src, dst));
+            parsed.push((src, dst, v));
         }
-        let values: Vec<&Vec<u8>> =
-            page.iter().filter(|(k, _)| split_edge(&k[out_space.len()..]).is_some()).map(|(_, v)| v).collect();
         let got = store.get_many(&reverse)?;
         let stored = store.get_many(&ends)?;
-        for (i, ((src, dst), r)) in parsed.iter().zip(got).enumerate() {
+        for (i, ((src, dst, value), r)) in parsed.iter().zip(got).enumerate() {
             match r {
                 None => report.problem("R", None, Some(src), "missing: the reverse of an edge".into()),
-                Some(r) if r != *values[i] => {
+                Some(r) if r != **value => {
                     report.problem("R", None, Some(src), "the reverse of an edge has another value".into())
                 }
                 Some(_) => {}

@@ -14,6 +14,13 @@ use crate::storage::tx::PrefixScan;
 /// Entries read per page by the audits.
 pub(crate) const PAGE: u32 = 512;
 
+/// `T <tenant> <tag> <table>`: the records of one table in a space whose keys start with it.
+pub(crate) fn table_space(tenant: &str, tag: u8, table: &str) -> Vec<u8> {
+    let mut k = keys::tenant_space(tenant, tag);
+    keys::push_str(&mut k, table);
+    k
+}
+
 /// Every entry under `prefix`, page by page, as (key, value) slices.
 pub(crate) fn each<S: Storage + ?Sized>(
     store: &S,

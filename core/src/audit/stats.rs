@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{each, names_in};
+use super::{each, names_in, table_space};
 use crate::error::Result;
 use crate::keyword;
 use crate::model::schema::SchemaRecord;
@@ -27,12 +27,6 @@ fn tally<S: Storage + ?Sized>(store: &S, prefix: &[u8]) -> Result<Tally> {
         Ok(())
     })?;
     Ok(t)
-}
-
-fn table_space(tenant: &str, tag: u8, table: &str) -> Vec<u8> {
-    let mut k = keys::tenant_space(tenant, tag);
-    keys::push_str(&mut k, table);
-    k
 }
 
 /// Per table (`tables`: the tenant's schema records): `rows` (live), `deleted` (soft-deleted),

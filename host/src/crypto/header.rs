@@ -85,6 +85,20 @@ pub fn is_encrypted(start: &[u8]) -> bool {
     start.starts_with(MAGIC)
 }
 
+/// Whether the open `file` is an encrypted database (false when it is shorter than the magic
+/// or cannot be read).
+pub fn is_encrypted_file(file: &std::fs::File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut start = [0u8; MAGIC.len()];
+    file.read_exact_at(&mut start, 0).is_ok_and(|()| is_encrypted(&start))
+}
+
+/// Whether the database file at `path` is encrypted; `None` when there is none or it cannot
+/// be opened (never through a symlink).
+pub fn is_encrypted_path(path: &std::path::Path) -> Option<bool> {
+    crate::private::open_regular(path).ok().map(|f| is_encrypted_file(&f))
+}
+
 /// A slot whose checksum holds, with its sequence number.
 fn whole(slot: &[u8]) -> Option<u64> {
     let ok = slot.starts_with(MAGIC)

@@ -3,7 +3,6 @@
 //! one or more engine calls in one redb transaction with commit or rollback, and the one
 //! helper every engine call goes through ([`Database::invoke`]).
 
-use std::os::unix::fs::FileExt;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
@@ -104,10 +103,7 @@ pub(super) type Opened = (redb::Database, Option<Arc<Keyring>>);
 /// Whether the database file in `dir` is encrypted (its first bytes are
 /// [`crate::crypto::header::MAGIC`]); false when there is none or it cannot be read.
 pub(super) fn is_encrypted_dir(dir: &Path) -> bool {
-    let mut start = [0u8; 8];
-    crate::private::open_regular(&dir.join(config::DB_FILE))
-        .and_then(|f| f.read_exact_at(&mut start, 0))
-        .is_ok_and(|()| crate::crypto::header::is_encrypted(&start))
+    crate::crypto::header::is_encrypted_path(&dir.join(config::DB_FILE)).unwrap_or(false)
 }
 
 /// Open (creating, owner-only) the redb file in `dir`; encrypted (`crate::crypto`) when it is,
@@ -122,7 +118,7 @@ fn open_redb(dir: &Path, password: Option<&Password>) -> Result<Opened> {
     let file =
         crate::private::open_or_create_file(&path).map_err(|e| io(format!("cannot open {}", path.display()), e))?;
     let len = file.metadata().map_err(|e| io(format!("cannot read {}", path.display()), e))?.len();
-    let encrypted = is_encrypted_dir(dir);
+    let encrypted = crate::crypto::header::is_encrypted_file(&file);
     let from_env = if encrypted && password.is_none() { Password::from_env() } else { None };
     let (sealed, file) = match (encrypted, password.or(from_env.as_ref())) {
         (true, None) => {
