@@ -11,7 +11,7 @@ PYENV ?= target/pyenv
 MATURIN ?= maturin==1.16.0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test test-rust test-python test-node wheel bench-python bench-calls bench-served fmt lint bench clean-demo component fuzz
+.PHONY: setup demo test test-rust test-python test-node wheel bench-python bench-ingest bench-calls bench-served fmt lint bench clean-demo component fuzz
 
 ## setup: the wasm32-wasip2 target and the embedding model weights (no network at test time)
 setup:
@@ -85,7 +85,7 @@ component: setup
 	$(CARGO) run --release --locked -p rem-cli -j $(JOBS) -- component export target/component
 
 ## bench: the benchmarks reported in docs/benchmarks.md
-bench: setup bench-python bench-calls bench-served
+bench: setup bench-python bench-ingest bench-calls bench-served
 	./scripts/bench.sh
 
 ## bench-calls: per-call costs of the component under wasmtime and in Node (jco)
@@ -96,6 +96,10 @@ bench-calls: component
 ## bench-served: the served API (rem serve) against the in-process call; reads/s with 1-8 clients
 bench-served: setup
 	$(CARGO) bench --locked -p rem-server --bench served -j $(JOBS)
+
+## bench-ingest: document ingest of a mixed folder (104 documents of every format), hash:384 and MiniLM
+bench-ingest: test-python
+	$(PYENV)/bin/python host-python/bench/ingest.py
 
 ## bench-python: what the Python layer costs per call (rem_db against the Rust host API, one process)
 bench-python: test-python

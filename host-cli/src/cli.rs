@@ -348,12 +348,17 @@ pub enum Command {
     /// stdio: the Model Context Protocol's JSON-RPC on stdin and stdout (docs/agent.md).
     /// Uses the `rem serve` server of the database when one runs, else opens the file.
     Mcp,
-    /// Ingest documents (.txt, .md, .html, .pdf) as searchable chunks.
+    /// Ingest documents of every common kind as searchable chunks.
     ///
-    /// Each file becomes a `documents` row and chunks in --table (default `resources`, with
-    /// `part_of` edges to the document), embedded for `rem search`. Folders are walked
-    /// recursively. An unchanged file (same BLAKE3 hash) is skipped; a changed one has its
-    /// chunks replaced in one transaction. Files that cannot be read are reported and skipped.
+    /// Reads text, Markdown, HTML, PDF, Word (.docx .doc), PowerPoint (.pptx .ppt, with notes),
+    /// spreadsheets (.xlsx .xlsm .xls .ods), CSV/TSV, JSON, YAML and e-mail (.eml). Each file
+    /// becomes a `documents` row and chunks in --table (default `resources`, with `part_of`
+    /// edges to the document), embedded for `rem search`; each chunk's `metadata` says where it
+    /// is (`page`, `sheet` and `rows`, `slide`, `headings`), and table rows are chunked under
+    /// their header row. Folders are walked recursively, files read on every core while one
+    /// writer commits. A file already in --table with the same BLAKE3 hash is skipped; a changed
+    /// one has its chunks replaced in one transaction. The summary accounts for every file:
+    /// ingested, skipped_unchanged, unsupported (with the reason), errors (with the error).
     /// Only regular files are read: symlinks inside folders are not followed (unless
     /// --follow-symlinks), devices, FIFOs and sockets are listed under `ignored`, and files over
     /// --max-file-size fail without being read.

@@ -365,7 +365,8 @@ fn ingest_writes_documents_and_chunks_and_replaces_them_on_change() {
     let docs_arg = docs.to_str().unwrap();
 
     let first = rem_hash(d, &["ingest", docs_arg, "--chunk-size", "300", "--overlap", "30"]);
-    assert_eq!(first["files"], 4, "the .png is not a document: {first}");
+    assert_eq!(first["files"], 5, "every file is accounted for: {first}");
+    assert!(first["unsupported"][0]["path"].as_str().unwrap().ends_with("photo.png"), "{first}");
     assert_eq!(first["ingested"], 3);
     assert_eq!(first["errors"].as_array().unwrap().len(), 1, "{first}");
     assert!(first["errors"][0]["path"].as_str().unwrap().ends_with("broken.pdf"));
@@ -429,6 +430,7 @@ fn ingest_reads_only_regular_files_within_the_folders_given() {
     std::fs::create_dir_all(docs.join("sub")).unwrap();
     std::fs::write(docs.join("notes.txt"), "Plain notes about the garden and tomatoes.").unwrap();
     std::fs::write(docs.join("big.txt"), "x".repeat(5000)).unwrap();
+    std::fs::write(docs.join("sub/photo.png"), b"\x89PNG\r\n\x1a\n").unwrap();
     // Outside the folder, reached only through a symlink.
     let outside = d.join("outside");
     std::fs::create_dir_all(&outside).unwrap();
@@ -462,6 +464,13 @@ fn ingest_reads_only_regular_files_within_the_folders_given() {
     assert!(reason("sock.txt").contains("socket"));
     assert!(reason("/dev/zero").contains("character device"));
     assert_eq!(sum["ingested"], 1, "{sum}");
+    let unsupported = sum["unsupported"].as_array().unwrap();
+    assert!(
+        unsupported.len() == 1
+            && unsupported[0]["path"].as_str().unwrap().ends_with("sub/photo.png")
+            && unsupported[0]["reason"].as_str().unwrap().contains(".png"),
+        "a file of a kind REM does not read is accounted for: {sum}"
+    );
     assert_eq!(sum["errors"].as_array().unwrap().len(), 1, "{sum}");
     assert!(sum["errors"][0]["error"].as_str().unwrap().contains("--max-file-size"), "{sum}");
     let found = rem_hash(d, &["query", "SELECT COUNT(*) AS n FROM resources WHERE content LIKE '%secret outside%'"]);

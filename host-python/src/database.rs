@@ -623,15 +623,7 @@ impl Database {
                 ..Default::default()
             };
             let summary = rem_host::ingest::ingest(db, &paths, &options, &mut |_, _| {})?;
-            let errors: Vec<serde_json::Value> =
-                summary.errors.iter().map(|(p, e)| serde_json::json!({"path": p, "error": e})).collect();
-            Ok(serde_json::json!({
-                "files": summary.files, "ingested": summary.ingested, "chunks": summary.chunks,
-                "skipped_unchanged": summary.skipped, "removed_stale_chunks": summary.removed, "errors": errors,
-                "ignored": summary.ignored.iter().map(|(p, why)| serde_json::json!({"path": p, "reason": why}))
-                    .collect::<Vec<_>>(),
-            })
-            .to_string())
+            Ok(summary.to_json(&options.table).to_string())
         })
     }
 

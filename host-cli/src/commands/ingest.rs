@@ -25,27 +25,18 @@ pub fn run(g: &Global, paths: &[PathBuf], options: IngestOptions) -> Result<()> 
     let summary = rem_host::ingest::ingest_files(&*db, &listing, &options, &mut |file, outcome| {
         bar.inc(1);
         bar.set_message(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        if let FileOutcome::Failed(why) = outcome {
-            bar.suspend(|| eprintln!("warning: skipped {}: {why}", file.display()));
+        match outcome {
+            FileOutcome::Failed(why) => bar.suspend(|| eprintln!("warning: skipped {}: {why}", file.display())),
+            FileOutcome::Unsupported(why) => bar.suspend(|| eprintln!("note: not read {}: {why}", file.display())),
+            FileOutcome::Ingested { .. } | FileOutcome::Unchanged => {}
         }
     });
     bar.finish_and_clear();
     let summary = summary?;
     let secs = started.elapsed().as_secs_f64();
-    output::value(
-        g.format,
-        &json!({
-            "table": options.table,
-            "files": summary.files,
-            "ingested": summary.ingested,
-            "chunks": summary.chunks,
-            "skipped_unchanged": summary.skipped,
-            "removed_stale_chunks": summary.removed,
-            "errors": summary.errors.iter().map(|(p, e)| json!({"path": p, "error": e})).collect::<Vec<_>>(),
-            "ignored": summary.ignored.iter().map(|(p, why)| json!({"path": p, "reason": why})).collect::<Vec<_>>(),
-            "seconds": (secs * 1000.0).round() / 1000.0,
-        }),
-    )
+    let mut out = summary.to_json(&options.table);
+    out["seconds"] = json!((secs * 1000.0).round() / 1000.0);
+    output::value(g.format, &out)
 }
 
 /// Parse `--unit`.

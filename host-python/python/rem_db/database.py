@@ -287,14 +287,18 @@ class REMDatabase:
         unit: str = "chars",
         force: bool = False,
     ) -> Dict[str, Any]:
-        """Ingest documents (``.txt``, ``.md``, ``.html``, ``.pdf``; folders are walked
-        recursively) as searchable chunks, as ``rem ingest`` does.
+        """Ingest documents (folders are walked recursively) as searchable chunks, as
+        ``rem ingest`` does: text, Markdown, HTML, PDF, Word (``.docx``, ``.doc``),
+        PowerPoint (``.pptx``, ``.ppt``), spreadsheets (``.xlsx``, ``.xlsm``, ``.xls``,
+        ``.ods``), CSV/TSV, JSON, YAML and e-mail (``.eml``).
 
         Each file becomes a ``documents`` row (uri, content type, size, BLAKE3 hash, chunk
-        count) and chunks in ``table`` (``uri``, ``chunk_ordinal``, ``content``, ...; id from
-        uri + ordinal; a ``part_of`` edge to the document), embedded in one call per file.
-        An unchanged file is skipped; a changed one has its chunks replaced in one
-        transaction. Markdown is split at headings first (text-splitter).
+        count) and chunks in ``table`` (``uri``, ``chunk_ordinal``, ``content``,
+        ``metadata`` with where the chunk is: ``page``, ``sheet`` and ``rows``, ``slide`` or
+        ``headings``; id from uri + ordinal; a ``part_of`` edge to the document), embedded in
+        one call per file. A file already in ``table`` with the same hash is skipped; a
+        changed one has its chunks replaced in one transaction. Markdown is split at
+        headings first (text-splitter); table rows are chunked under their header row.
 
         Args:
             paths: a file or folder, or several.
@@ -305,8 +309,12 @@ class REMDatabase:
             force: re-ingest unchanged files too.
 
         Returns:
-            ``{files, ingested, chunks, skipped_unchanged, removed_stale_chunks, errors}``;
-            ``errors`` lists ``{path, error}`` for files that could not be read (the rest went in).
+            ``{table, files, ingested, chunks, skipped_unchanged, removed_stale_chunks, errors,
+            unsupported, ignored, extract_seconds, chunk_seconds, write_seconds}``: ``errors``
+            lists ``{path, error}`` for files that could not be read (the rest went in),
+            ``unsupported`` and ``ignored`` list ``{path, reason}``; the seconds are the
+            workers' time reading and extracting, and chunking (summed over workers), and the
+            writer's time (embedding included).
 
         Raises:
             StorageError: a path does not exist. InvalidArgumentError: bad chunk settings.

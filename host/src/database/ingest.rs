@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 
 impl Database {
     /// Write one ingested document in one transaction: skip it when `documents` already
-    /// holds its `uri` with the same `file_hash` (unless `force`); else upsert the document
+    /// holds its `uri` with the same `file_hash` and `table` holds its chunks (unless `force`);
+    /// else upsert the document
     /// row, upsert `chunks` (each given `document_id`) into `table`, hard-delete the chunks
     /// of that uri beyond the new count, and add a `part_of` edge from each chunk to the
     /// document. Errors: `SchemaNotFound`, `Validation` (rows not fitting the tables), `Embedding`.
@@ -38,7 +39,8 @@ impl Database {
                     old.push((id, v["properties"]["chunk_ordinal"].as_u64().unwrap_or(0)));
                 }
             }
-            if same && !force {
+            // The same file already chunked into this table (a second table still gets it).
+            if same && !old.is_empty() && !force {
                 return Ok(FileOutcome::Unchanged);
             }
             let doc = Self::invoke(live, |db, s, h| db.call_insert(s, h, documents, &document.to_string()))?;

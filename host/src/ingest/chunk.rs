@@ -2,8 +2,13 @@
 //! paragraphs, sentences and words (its semantic levels); other text at
 //! paragraphs, sentences and words. Sizes are in characters, or in tokens of
 //! the all-MiniLM-L6-v2 tokenizer (the default embedding model's), with overlap.
+//! Tables are packed whole rows at a time under their header line, so each chunk
+//! reads alone; a row too long for one chunk is split as text.
 
+use serde_json::Value;
 use text_splitter::{ChunkConfig, ChunkSizer, MarkdownSplitter, TextSplitter};
+
+use super::extract::{Body, Place, Section};
 
 /// What chunk sizes count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,14 +38,24 @@ type Split = Box<dyn Fn(&str) -> Vec<String> + Send + Sync>;
 pub struct Chunker {
     text: Split,
     markdown: Split,
+    /// The size of a text in units.
+    measure: Box<dyn Fn(&str) -> usize + Send + Sync>,
+    size: usize,
 }
 
-fn splitters<S: ChunkSizer + Send + Sync + 'static>(text: ChunkConfig<S>, markdown: ChunkConfig<S>) -> Chunker {
+fn splitters<S: ChunkSizer + Clone + Send + Sync + 'static>(
+    text: ChunkConfig<S>,
+    markdown: ChunkConfig<S>,
+    sizer: S,
+    size: usize,
+) -> Chunker {
     let text = TextSplitter::new(text);
     let markdown = MarkdownSplitter::new(markdown);
     Chunker {
         text: Box::new(move |t| text.chunks(t).map(str::to_string).collect()),
         markdown: Box::new(move |t| markdown.chunks(t).map(str::to_string).collect()),
+        measure: Box::new(move |t| sizer.size(t)),
+        size,
     }
 }
 
@@ -58,6 +73,8 @@ impl Chunker {
             Unit::Chars => splitters(
                 ChunkConfig::new(size).with_overlap(overlap).map_err(bad)?,
                 ChunkConfig::new(size).with_overlap(overlap).map_err(bad)?,
+                text_splitter::Characters,
+                size,
             ),
             Unit::Tokens => {
                 let dir = crate::embed::find_model_dir().map_err(crate::Error::Embedding)?;
@@ -65,7 +82,9 @@ impl Chunker {
                     .map_err(|e| crate::Error::Embedding(format!("cannot load the MiniLM tokenizer: {e}")))?;
                 splitters(
                     ChunkConfig::new(size).with_sizer(tokenizer.clone()).with_overlap(overlap).map_err(bad)?,
-                    ChunkConfig::new(size).with_sizer(tokenizer).with_overlap(overlap).map_err(bad)?,
+                    ChunkConfig::new(size).with_sizer(tokenizer.clone()).with_overlap(overlap).map_err(bad)?,
+                    tokenizer,
+                    size,
                 )
             }
         })
@@ -75,6 +94,70 @@ impl Chunker {
     pub fn chunks(&self, text: &str, content_type: &str) -> Vec<String> {
         let out = if content_type == "text/markdown" { (self.markdown)(text) } else { (self.text)(text) };
         out.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect()
+    }
+
+    /// The chunks of `section`, each with the section's place (tables add `rows`: the first
+    /// and last row numbers the chunk holds).
+    pub fn section(&self, section: &Section) -> Vec<(String, Place)> {
+        match &section.body {
+            Body::Text(t) => self.with_place(self.chunks(t, "text/plain"), &section.place),
+            Body::Markdown(t) => self.with_place(self.chunks(t, "text/markdown"), &section.place),
+            Body::Table { header, rows } => self.table(header, rows, &section.place),
+        }
+    }
+
+    fn with_place(&self, chunks: Vec<String>, place: &Place) -> Vec<(String, Place)> {
+        chunks.into_iter().map(|c| (c, place.clone())).collect()
+    }
+
+    /// Rows packed under their header line ("a | b | c") while the chunk stays within the size.
+    fn table(&self, header: &[String], rows: &[(usize, Vec<String>)], place: &Place) -> Vec<(String, Place)> {
+        let line = |cells: &[String]| {
+            cells.iter().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(" | ")
+        };
+        let head = line(header);
+        let head_size = (self.measure)(&head) + 1;
+        let mut out = Vec::new();
+        let mut chunk: Vec<String> = Vec::new();
+        let (mut first, mut last, mut used) = (0, 0, head_size);
+        let flush = |out: &mut Vec<(String, Place)>, chunk: &mut Vec<String>, first: usize, last: usize| {
+            if !chunk.is_empty() {
+                let mut p = place.clone();
+                p.insert("rows".into(), Value::from(vec![first, last]));
+                out.push((format!("{head}\n{}", chunk.join("\n")), p));
+                chunk.clear();
+            }
+        };
+        for (number, cells) in rows {
+            let text = line(cells);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let size = (self.measure)(&text) + 1;
+            if head_size + size > self.size {
+                // A row longer than a chunk: its own chunks, as text after the header.
+                flush(&mut out, &mut chunk, first, last);
+                used = head_size;
+                for part in self.chunks(&text, "text/plain") {
+                    let mut p = place.clone();
+                    p.insert("rows".into(), Value::from(vec![*number, *number]));
+                    out.push((format!("{head}\n{part}"), p));
+                }
+                continue;
+            }
+            if used + size > self.size {
+                flush(&mut out, &mut chunk, first, last);
+                used = head_size;
+            }
+            if chunk.is_empty() {
+                first = *number;
+            }
+            chunk.push(text);
+            last = *number;
+            used += size;
+        }
+        flush(&mut out, &mut chunk, first, last);
+        out
     }
 }
 
@@ -103,6 +186,28 @@ mod tests {
         let md = "# Install\n\nRun make.\n\n# Use\n\nCall rem.\n";
         let c = Chunker::new(30, 0, Unit::Chars).unwrap();
         assert_eq!(c.chunks(md, "text/markdown"), vec!["# Install\n\nRun make.", "# Use\n\nCall rem."]);
+    }
+
+    #[test]
+    fn table_chunks_repeat_the_header_and_name_their_rows() {
+        let rows: Vec<(usize, Vec<String>)> =
+            (2..=21).map(|i| (i, vec![format!("CO{i}"), format!("{}", i * 100)])).collect();
+        let section = Section {
+            place: super::super::extract::place("sheet", "Model"),
+            body: Body::Table { header: vec!["company".into(), "revenue".into()], rows },
+        };
+        let chunks = Chunker::new(60, 10, Unit::Chars).unwrap().section(&section);
+        assert!(chunks.len() > 3);
+        let mut next = 2;
+        for (text, place) in &chunks {
+            assert!(text.starts_with("company | revenue\n") && text.chars().count() <= 60, "{text}");
+            assert_eq!(place["sheet"], "Model");
+            let rows = place["rows"].as_array().unwrap();
+            assert_eq!(rows[0], next, "rows follow on without gaps or repeats");
+            assert!(text.ends_with(&format!("CO{} | {}", rows[1], rows[1].as_u64().unwrap() * 100)), "{text}");
+            next = rows[1].as_u64().unwrap() + 1;
+        }
+        assert_eq!(next, 22);
     }
 
     #[test]

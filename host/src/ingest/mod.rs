@@ -1,14 +1,18 @@
-//! Document ingest: files (plain text, Markdown, HTML, PDF) to a `documents` row
-//! and `resources` chunks, embedded and searchable.
+//! Document ingest: files of every common kind (text, Markdown, HTML, PDF, Word, PowerPoint,
+//! spreadsheets, CSV/TSV, JSON, YAML, e-mail: see [`extract`]) to a `documents` row and
+//! `resources` chunks, embedded and searchable.
 //!
 //! Each file becomes one `documents` row (uri, name, content type, size, BLAKE3
 //! hash, chunk count) and one chunk row per chunk (`uri`, `chunk_ordinal`, `name`,
-//! `content`, `content_type`, `document_id`), whose id is BLAKE3 of table, uri and
-//! ordinal; each chunk has a `part_of` edge to its document. A file is written in
-//! one transaction: an unchanged file (same hash) is skipped; a changed one has
-//! its chunks upserted and the chunks it no longer has removed, so no stale chunk
-//! survives. All chunks of a file are embedded in one call. A file that cannot be
-//! read is reported and skipped; the others go in.
+//! `content`, `content_type`, `document_id`, and `metadata` saying where in the document the
+//! chunk is: `page`, `sheet` and `rows`, `slide`, `headings`), whose id is BLAKE3 of table, uri
+//! and ordinal; each chunk has a `part_of` edge to its document. A file is written in
+//! one transaction: a file whose hash is unchanged and whose chunks are in the target table is
+//! skipped; a changed one has its chunks upserted and the chunks it no longer has removed, so
+//! no stale chunk survives. All chunks of a file are embedded in one call. Files are read,
+//! extracted and chunked on worker threads (one per core) while the calling thread writes;
+//! at most a few files' chunks wait in memory at once. A file that cannot be read is reported
+//! and skipped; the others go in.
 //!
 //! Only regular files are read: folders are walked without following symlinks (unless
 //! `follow_symlinks`, and then with loop detection), devices, FIFOs and sockets are listed as
@@ -68,6 +72,8 @@ impl Default for IngestOptions {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileOutcome {
+    /// Not a kind of file REM reads: the reason.
+    Unsupported(String),
     /// Written: its document id and chunk count (and chunks removed since the last ingest).
     Ingested {
         /// The `documents` row's id.
@@ -86,7 +92,7 @@ pub enum FileOutcome {
 /// The totals of an ingest run.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
-    /// Files looked at.
+    /// Files looked at: ingested + skipped + unsupported + errors.
     pub files: usize,
     /// Files written.
     pub ingested: usize,
@@ -98,9 +104,43 @@ pub struct Summary {
     pub removed: usize,
     /// Files that failed, with the reason.
     pub errors: Vec<(String, String)>,
+    /// Files of a kind REM does not read, with the reason.
+    pub unsupported: Vec<(String, String)>,
     /// Entries not read, with the reason: symlinks not followed, symlink loops, devices, FIFOs,
-    /// sockets, unsupported file types in a folder.
+    /// sockets.
     pub ignored: Vec<(String, String)>,
+    /// Seconds the workers spent reading and extracting the files written (summed over workers).
+    pub extract_seconds: f64,
+    /// Seconds the workers spent chunking the files written (summed over workers).
+    pub chunk_seconds: f64,
+    /// Seconds the writer spent writing (embedding included).
+    pub write_seconds: f64,
+}
+
+impl Summary {
+    /// The summary as users see it (CLI, Python): `{table, files, ingested, chunks,
+    /// skipped_unchanged, removed_stale_chunks, errors: [{path, error}], unsupported: [{path,
+    /// reason}], ignored: [{path, reason}], extract_seconds, chunk_seconds, write_seconds}`.
+    pub fn to_json(&self, table: &str) -> serde_json::Value {
+        let listed = |v: &[(String, String)], what: &str| -> Vec<serde_json::Value> {
+            v.iter().map(|(p, why)| json!({"path": p, what: why})).collect()
+        };
+        let secs = |s: f64| (s * 1000.0).round() / 1000.0;
+        json!({
+            "table": table,
+            "files": self.files,
+            "ingested": self.ingested,
+            "chunks": self.chunks,
+            "skipped_unchanged": self.skipped,
+            "removed_stale_chunks": self.removed,
+            "errors": listed(&self.errors, "error"),
+            "unsupported": listed(&self.unsupported, "reason"),
+            "ignored": listed(&self.ignored, "reason"),
+            "extract_seconds": secs(self.extract_seconds),
+            "chunk_seconds": secs(self.chunk_seconds),
+            "write_seconds": secs(self.write_seconds),
+        })
+    }
 }
 
 /// What [`expand`] found: the files to read, and the entries it will not read, with the reason.
@@ -110,6 +150,8 @@ pub struct Listing {
     pub files: Vec<PathBuf>,
     /// Entries left out, with the reason.
     pub ignored: Vec<(PathBuf, String)>,
+    /// Files in the folders of a kind REM does not read, with the reason.
+    pub unsupported: Vec<(PathBuf, String)>,
 }
 
 /// What kind of non-regular entry `t` is, for the summary.
@@ -128,7 +170,17 @@ fn kind_of(t: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// The files under `paths`: regular files as given (any extension; a symlink named here is
+/// Why `path` is not read: its extension, and the ones REM reads.
+fn unsupported_reason(path: &Path) -> String {
+    let kind = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map_or("a file without an extension".to_string(), |e| format!(".{e} files"));
+    format!("unsupported file type: REM does not read {kind}; it reads {}", extract::SUPPORTED)
+}
+
+/// The files under `paths`: regular files as given (any extension, read as text when it is not
+/// one REM knows; a symlink named here is
 /// followed), folders walked recursively for supported extensions (hidden entries skipped), in
 /// sorted order. Inside folders symlinks are followed only with `follow_symlinks`, and a folder
 /// reached twice (a symlink loop) is walked once. Errors: `Io` for a path that does not exist or
@@ -198,11 +250,12 @@ pub fn expand(paths: &[PathBuf], follow_symlinks: bool) -> Result<Listing> {
             } else if !meta.is_file() {
                 self.out.ignored.push((p, format!("{}, not a regular file", kind_of(&meta.file_type()))));
                 Ok(())
-            } else if named || extract::content_type(&p).is_some() {
+            } else if named || extract::Format::of(&p).is_some() {
                 self.out.files.push(p);
                 Ok(())
             } else {
-                self.out.ignored.push((p, "unsupported file type".into()));
+                let why = unsupported_reason(&p);
+                self.out.unsupported.push((p, why));
                 Ok(())
             }
         }
@@ -259,23 +312,34 @@ pub fn file_uri(path: &Path) -> String {
     format!("file://{}", abs.display())
 }
 
-/// Read, extract, chunk and write one file. Errors (as `Failed`): unreadable,
-/// unsupported or empty files; database errors are returned as `Err`.
-pub fn ingest_file(db: &dyn Api, path: &Path, chunker: &Chunker, options: &IngestOptions) -> Result<FileOutcome> {
-    let Some(content_type) = extract::content_type(path) else {
-        return Ok(FileOutcome::Failed("unsupported file type: REM reads .txt, .md, .html and .pdf".into()));
+/// A file read, extracted and chunked, ready to write.
+#[derive(Debug)]
+struct Prepared {
+    document: serde_json::Value,
+    rows: Vec<serde_json::Value>,
+    /// Time spent reading and extracting, and chunking.
+    extract: std::time::Duration,
+    chunk: std::time::Duration,
+}
+
+/// Read, extract and chunk one file. Errors (as an outcome): `Unsupported` for a file of an
+/// unknown type that is not UTF-8 text, `Failed` for unreadable or empty files.
+fn prepare(path: &Path, chunker: &Chunker, options: &IngestOptions) -> std::result::Result<Prepared, FileOutcome> {
+    let started = std::time::Instant::now();
+    let bytes = read_capped(path, options.max_file_size, options.follow_symlinks).map_err(FileOutcome::Failed)?;
+    let format = match extract::Format::of(path) {
+        Some(f) => f,
+        // A file named on the command line with an unknown extension: read as text if it is.
+        None if !bytes.contains(&0) && std::str::from_utf8(&bytes).is_ok() => extract::Format::Text,
+        None => return Err(FileOutcome::Unsupported(unsupported_reason(path))),
     };
-    let bytes = match read_capped(path, options.max_file_size, options.follow_symlinks) {
-        Ok(b) => b,
-        Err(why) => return Ok(FileOutcome::Failed(why)),
-    };
-    let text = match extract::text(&bytes, content_type) {
-        Ok(t) => t,
-        Err(e) => return Ok(FileOutcome::Failed(e)),
-    };
-    let chunks = chunker.chunks(&text, content_type);
+    let content_type = format.content_type();
+    let sections = extract::sections(&bytes, format).map_err(FileOutcome::Failed)?;
+    let extracted = std::time::Instant::now();
+    let chunks: Vec<(String, extract::Place)> = sections.iter().flat_map(|s| chunker.section(s)).collect();
+    let chunked = std::time::Instant::now();
     if chunks.is_empty() {
-        return Ok(FileOutcome::Failed("no text in the file".into()));
+        return Err(FileOutcome::Failed("no text in the file".into()));
     }
     let uri = file_uri(path);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("document").to_string();
@@ -288,20 +352,30 @@ pub fn ingest_file(db: &dyn Api, path: &Path, chunker: &Chunker, options: &Inges
         "chunk_count": chunks.len(),
         "metadata": {"path": path.display().to_string()},
     });
-    let rows: Vec<serde_json::Value> = chunks
+    let rows = chunks
         .into_iter()
         .enumerate()
-        .map(|(i, content)| {
+        .map(|(i, (content, place))| {
             json!({
                 "name": format!("{name} #{i}"),
                 "content": content,
                 "uri": uri,
                 "chunk_ordinal": i,
                 "content_type": content_type,
+                "metadata": place,
             })
         })
         .collect();
-    db.write_document(&options.documents, &options.table, &document, rows, options.force)
+    Ok(Prepared { document, rows, extract: extracted - started, chunk: chunked - extracted })
+}
+
+/// Read, extract, chunk and write one file. Errors (as `Failed` or `Unsupported`): unreadable,
+/// unsupported or empty files; database errors are returned as `Err`.
+pub fn ingest_file(db: &dyn Api, path: &Path, chunker: &Chunker, options: &IngestOptions) -> Result<FileOutcome> {
+    match prepare(path, chunker, options) {
+        Ok(p) => db.write_document(&options.documents, &options.table, &p.document, p.rows, options.force),
+        Err(outcome) => Ok(outcome),
+    }
 }
 
 /// Ingest every file under `paths` (see [`expand`]); see [`ingest_files`].
@@ -314,18 +388,21 @@ pub fn ingest(
     ingest_files(db, &expand(paths, options.follow_symlinks)?, options, progress)
 }
 
-/// Ingest the files of `listing` (as [`expand`] lists them; its ignored entries go into the
-/// summary), calling `progress(file, outcome)`
-/// after each. With the default tables, the core schemas are registered first if
-/// `resources` or `documents` is missing. Errors: `Io` (a missing path),
-/// `InvalidArgument` (bad chunk settings), `SchemaNotFound` (custom tables not
-/// registered), database errors.
+/// Ingest the files of `listing` (as [`expand`] lists them; its ignored and unsupported entries
+/// go into the summary), calling `progress(file, outcome)` after each, in the order they finish.
+/// Files are read, extracted and chunked on one worker thread per core (at most 8) while this
+/// thread writes them one transaction each; the summary lists files in `listing` order. With
+/// the default tables, the core schemas are registered first if `resources` or `documents` is
+/// missing. Errors: `InvalidArgument` (bad chunk settings), `SchemaNotFound` (custom tables not
+/// registered), database errors (the run stops; files written before stay written).
 pub fn ingest_files(
     db: &dyn Api,
     listing: &Listing,
     options: &IngestOptions,
     progress: &mut dyn FnMut(&Path, &FileOutcome),
 ) -> Result<Summary> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
     let chunker = Chunker::new(options.chunk_size, options.overlap, options.unit)?;
     if options.table == "resources" && options.documents == "documents" {
         let tables = db.list_schemas()?;
@@ -333,20 +410,73 @@ pub fn ingest_files(
             db.register_core_schemas()?;
         }
     }
-    let ignored = listing.ignored.iter().map(|(p, why)| (p.display().to_string(), why.clone())).collect();
-    let mut summary = Summary { files: listing.files.len(), ignored, ..Summary::default() };
-    for file in &listing.files {
-        let outcome = ingest_file(db, file, &chunker, options)?;
-        match &outcome {
-            FileOutcome::Ingested { chunks, removed, .. } => {
+    let listed = |v: &[(PathBuf, String)]| v.iter().map(|(p, why)| (p.display().to_string(), why.clone())).collect();
+    let mut summary = Summary {
+        files: listing.files.len() + listing.unsupported.len(),
+        ignored: listed(&listing.ignored),
+        unsupported: listed(&listing.unsupported),
+        ..Summary::default()
+    };
+    let files = &listing.files;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<FileOutcome>> = vec![None; files.len()];
+    let mut extract_time = Duration::ZERO;
+    let mut chunk_time = Duration::ZERO;
+    let mut write_time = Duration::ZERO;
+    let chunker = &chunker;
+    let written: Result<()> = std::thread::scope(|scope| {
+        // Bounded: a worker waits when `workers` prepared files are queued.
+        let (tx, rx) = std::sync::mpsc::sync_channel(workers);
+        for _ in 0..workers {
+            let (tx, next) = (tx.clone(), &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let prepared = prepare(file, chunker, options);
+                    if tx.send((i, prepared)).is_err() {
+                        break; // the writer stopped on an error
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, prepared) in rx {
+            let outcome = match prepared {
+                Ok(p) => {
+                    extract_time += p.extract;
+                    chunk_time += p.chunk;
+                    let started = Instant::now();
+                    let outcome =
+                        db.write_document(&options.documents, &options.table, &p.document, p.rows, options.force)?;
+                    write_time += started.elapsed();
+                    outcome
+                }
+                Err(outcome) => outcome,
+            };
+            progress(&files[i], &outcome);
+            outcomes[i] = Some(outcome);
+        }
+        Ok(())
+    });
+    written?;
+    for (file, outcome) in files.iter().zip(outcomes) {
+        let path = file.display().to_string();
+        match outcome {
+            Some(FileOutcome::Ingested { chunks, removed, .. }) => {
                 summary.ingested += 1;
                 summary.chunks += chunks;
                 summary.removed += removed;
             }
-            FileOutcome::Unchanged => summary.skipped += 1,
-            FileOutcome::Failed(why) => summary.errors.push((file.display().to_string(), why.clone())),
+            Some(FileOutcome::Unchanged) => summary.skipped += 1,
+            Some(FileOutcome::Failed(why)) => summary.errors.push((path, why)),
+            Some(FileOutcome::Unsupported(why)) => summary.unsupported.push((path, why)),
+            None => summary.errors.push((path, "not read: the run stopped".into())),
         }
-        progress(file, &outcome);
     }
+    summary.extract_seconds = extract_time.as_secs_f64();
+    summary.chunk_seconds = chunk_time.as_secs_f64();
+    summary.write_seconds = write_time.as_secs_f64();
     Ok(summary)
 }
