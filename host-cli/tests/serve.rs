@@ -634,3 +634,43 @@ fn a_client_gone_mid_upload_writes_nothing() {
     assert_eq!(ok(d, &["count", "item"]), json!(0));
     server.stop();
 }
+
+#[test]
+fn backup_and_compaction_go_through_the_server() {
+    let dir = setup();
+    let d = dir.path();
+    let server = Server::start(d, &[]);
+    ok(d, &["insert", "item", "--batch", big_batch(d, 2000).to_str().unwrap()]);
+    // A backup while the server runs: a consistent copy that opens and checks clean.
+    let dest = d.join("copy");
+    let report = ok(d, &["backup", dest.to_str().unwrap()]);
+    assert!(report["keys"].as_u64().unwrap() >= 2000, "{report}");
+    let copy = |args: &[&str]| -> Value {
+        let out = Command::new(BIN)
+            .arg("--path")
+            .arg(&dest)
+            .args(args)
+            .env("P8_DEFAULT_EMBEDDING", "hash:64")
+            .env_remove("P8_SERVER")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "rem {args:?} on the copy: {}", stderr_of(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(copy(&["count", "item"]), json!(2000));
+    assert_eq!(copy(&["check"])["ok"], json!(true));
+    // Not over an existing path without --force, and never a relative path sent as is.
+    let again = rem(d, &["backup", dest.to_str().unwrap()]);
+    assert!(!again.status.success() && stderr_of(&again).contains("already exists"), "{}", stderr_of(&again));
+    let (status, body) = http(&addr_of(&server.url), "POST", "/v1/backup", &[], r#"{"dest": "relative/copy"}"#);
+    assert!(status == 400 && body.contains("absolute path"), "{status} {body}");
+
+    // Compaction with the server holding the file: the space of deleted rows comes back.
+    ok(d, &["query", "--write", "DELETE FROM item HARD"]);
+    let report = ok(d, &["compact"]);
+    let (before, after) = (report["file_bytes_before"].as_u64().unwrap(), report["file_bytes_after"].as_u64().unwrap());
+    assert!(after < before, "{report}");
+    assert_eq!(ok(d, &["count", "item"]), json!(0), "the server answers after compacting");
+    let log = server.stop();
+    assert!(log.contains("/v1/backup") && log.contains("/v1/compact"), "both ran in the server: {log}");
+}

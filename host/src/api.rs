@@ -126,22 +126,12 @@ pub trait Api: Send + Sync {
     fn write_set(&self, writes: &crate::WriteSet) -> Result<crate::WriteSetOutcome>;
     /// See [`crate::Database::delete_batch`].
     fn delete_batch(&self, ids: &[String], hard: bool) -> Result<u32>;
-    /// See [`crate::Database::backup`]. Errors: `Unsupported` through a server (not built yet).
-    fn backup(&self, dest: &std::path::Path, force: bool) -> Result<crate::CopyReport> {
-        let _ = (dest, force);
-        Err(crate::Error::Unsupported(
-            "backup through a server is not built yet: stop the server and run `rem backup DEST`, or call \
-             backup in the process that has the database open (Python: db.backup(dest))"
-                .into(),
-        ))
-    }
-    /// See [`crate::Database::compact`]. Errors: `Unsupported` through a server (not built yet:
-    /// stop the server, then `rem compact`).
-    fn compact(&self) -> Result<crate::CompactReport> {
-        Err(crate::Error::Unsupported(
-            "compaction through a server is not built yet: stop the server, then run `rem compact`".into(),
-        ))
-    }
+    /// See [`crate::Database::backup`]. Through a server, `dest` is a path on the server's
+    /// machine (made absolute by the client) and the server writes the copy.
+    fn backup(&self, dest: &std::path::Path, force: bool) -> Result<crate::CopyReport>;
+    /// See [`crate::Database::compact`]. Through a server, the server waits for the calls in
+    /// flight, holds new ones, and compacts its file.
+    fn compact(&self) -> Result<crate::CompactReport>;
     /// See [`crate::Database::rekey`]. Errors: `Unsupported` through a server (the password
     /// belongs to the process that has the file open: stop the server, then `rem rekey`).
     fn rekey(&self, new_password: &crate::crypto::Password) -> Result<()> {

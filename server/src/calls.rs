@@ -189,6 +189,15 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
         "rebuild-index" => db.rebuild_index(a.str("table")?, a.bool("reembed", false)?),
         "stats" => db.engine_stats(),
         "check" => db.check(a.opt_u32("max_problems")?.unwrap_or(100)),
+        "backup" => {
+            let dest = std::path::Path::new(a.str("dest")?);
+            if !dest.is_absolute() {
+                return Err(bad("dest", "an absolute path (on the server's machine)"));
+            }
+            json(&db.backup(dest, a.bool("force", false)?)?)
+        }
+        // Served through `Pool::exclusive` (every other call held), never with a lease.
+        "compact" => Err(Error::Internal("compact is served with the whole pool, not one handle".into())),
         "write-document" => {
             let chunks = match args.get("chunks") {
                 Some(Value::Array(c)) => c.clone(),

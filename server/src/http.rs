@@ -179,6 +179,15 @@ async fn call(
     let stream = matches!(name.as_str(), "query" | "query-with-params" | "list" | "lookup")
         && headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(wire::NDJSON));
     tracing::debug!(call = %name, %tenant, bytes = body.len(), "call started");
+    if name == "compact" {
+        return match state.pool.exclusive(|root| root.compact()).await {
+            Ok(report) => match serde_json::to_string(&report) {
+                Ok(text) => json_body(text),
+                Err(e) => error(&Error::Internal(e.to_string())),
+            },
+            Err(e) => error(&e),
+        };
+    }
     let lease = match state.pool.lease(&tenant, calls::writes(&name)).await {
         Ok(l) => l,
         Err(e) => return error(&e),

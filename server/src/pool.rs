@@ -20,6 +20,8 @@ pub struct Pool {
     writer: Arc<Semaphore>,
     /// Most idle instances kept for reuse, all tenants together.
     keep: usize,
+    /// Reader permits (calls at once).
+    size: u32,
 }
 
 /// A handle lent for one call: given back to the pool when dropped.
@@ -57,7 +59,25 @@ impl Pool {
             readers: Arc::new(Semaphore::new(size.max(1))),
             writer: Arc::new(Semaphore::new(1)),
             keep: size.max(1) + 1,
+            size: u32::try_from(size.max(1)).unwrap_or(u32::MAX),
         }
+    }
+
+    /// Run `f` on the root handle with the file to itself: takes the writer permit and every
+    /// reader permit (so the calls in flight finish first and new ones wait), drops the spare
+    /// handles, then runs `f` on the blocking pool. For compaction, which needs the only handle
+    /// on the file. Errors: `Internal` (shutting down, or `f` panicked); `f`'s own.
+    pub async fn exclusive<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Database) -> rem_host::Result<T> + Send + 'static,
+    ) -> rem_host::Result<T> {
+        let _writer = self.writer.clone().acquire_owned().await.map_err(|_| closing())?;
+        let _readers = self.readers.clone().acquire_many_owned(self.size).await.map_err(|_| closing())?;
+        self.clear();
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || f(&pool.root))
+            .await
+            .map_err(|e| rem_host::Error::Internal(format!("the call failed: {e}")))?
     }
 
     /// A handle for `tenant`, once a permit is free (the writer's for a `write` call, else a

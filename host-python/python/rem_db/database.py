@@ -635,7 +635,8 @@ class REMDatabase:
 
         The copy is taken from one read snapshot, so it is consistent while other threads of this
         process keep writing; it opens as ``REMDatabase(dest)`` and is compact (no free pages).
-        Nothing is left at ``dest`` when it fails.
+        Nothing is left at ``dest`` when it fails. Connected to ``rem serve``, the server writes
+        the copy: ``dest`` is made absolute here and is a path on the server's machine.
 
         Args:
             dest: the new database directory.
@@ -648,14 +649,14 @@ class REMDatabase:
         Raises:
             InvalidArgumentError: ``dest`` exists and ``force`` is false, or is not a database.
             DatabaseLockedError: replacing a database some process has open.
-            UnsupportedError: through ``rem serve`` (not built yet).
         """
         return self._db.backup(os.fspath(dest), force)  # type: ignore[no-any-return]
 
     def compact(self) -> Dict[str, Any]:
         """Give back the space of deleted data (redb's compaction).
 
-        Needs the only handle on the file: other calls on this handle wait meanwhile.
+        Needs the only handle on the file: other calls on this handle wait meanwhile. Connected
+        to ``rem serve``, the server compacts its file while it holds every other call.
 
         Returns:
             ``{"file_bytes_before": int | None, "file_bytes_after": int | None}`` (``None`` in
@@ -663,7 +664,6 @@ class REMDatabase:
 
         Raises:
             InvalidArgumentError: other handles on the file are open (``for_tenant`` handles).
-            UnsupportedError: through ``rem serve`` (not built yet).
         """
         return self._db.compact()  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use redb::ReadableDatabase;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Database, OpenOptions};
 use crate::config;
@@ -23,7 +23,7 @@ use crate::kv::KV;
 const COPY_BATCH: usize = 20_000;
 
 /// What [`Database::backup`] and [`restore`] did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CopyReport {
     /// The database directory written.
     pub path: PathBuf,
@@ -35,7 +35,7 @@ pub struct CopyReport {
 
 /// What [`Database::compact`] did: the database file's size before and after, in bytes
 /// (`None` for an in-memory database).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompactReport {
     /// Size before compaction.
     pub file_bytes_before: Option<u64>,

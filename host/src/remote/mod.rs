@@ -316,6 +316,21 @@ impl Api for Remote {
     fn check(&self, max_problems: u32) -> Result<String> {
         self.call("check", &json!({"max_problems": max_problems}))
     }
+    fn backup(&self, dest: &std::path::Path, force: bool) -> Result<crate::CopyReport> {
+        // The server resolves paths against its own working directory: send an absolute one.
+        let dest = std::path::absolute(dest)
+            .map_err(|e| Error::Io { context: format!("cannot resolve {}", dest.display()), message: e.to_string() })?;
+        let dest = dest.to_str().ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "the backup path {} is not UTF-8; a server needs UTF-8 paths",
+                dest.display()
+            ))
+        })?;
+        parsed(&self.call("backup", &json!({"dest": dest, "force": force}))?)
+    }
+    fn compact(&self) -> Result<crate::CompactReport> {
+        parsed(&self.call("compact", &json!({}))?)
+    }
     fn write_document(
         &self,
         documents: &str,

@@ -75,6 +75,8 @@ pub const CALLS: &[&str] = &[
     "rebuild-index",
     "stats",
     "check",
+    "backup",
+    "compact",
     "write-document",
     "write-set",
     "delete-batch",
