@@ -97,7 +97,7 @@ bench-calls: component
 bench-served: setup
 	$(CARGO) bench --locked -p rem-server --bench served -j $(JOBS)
 
-## bench-ingest: document ingest of a mixed folder (104 documents of every format), hash:384 and MiniLM
+## bench-ingest: document ingest of a mixed folder (120 documents of every format), hash:384 and MiniLM
 bench-ingest: test-python
 	$(PYENV)/bin/python host-python/bench/ingest.py
 

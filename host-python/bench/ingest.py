@@ -3,7 +3,7 @@
 Workload: ``--sets`` copies (default 8) of the test corpus (``tests/corpus.py``: one file per
 format REM reads, written by python-docx, openpyxl, python-pptx, reportlab, fpdf2 and the
 e-mail package, plus one PNG REM does not read), each grown with ``--extra`` paragraphs, pages,
-slides and 20-row blocks (default 6, plus the copy's number), so 104 documents and 8 unsupported files. Each run ingests
+slides and 20-row blocks (default 6, plus the copy's number), so 120 documents and 8 unsupported files. Each run ingests
 the folder into a fresh database with chunks of 1,000 characters and 100 of overlap.
 
 Runs: ``hash:384`` (embedding costs nothing: the time is extraction, chunking and writing) and
@@ -56,7 +56,7 @@ def run(folder: Path, model: str) -> Dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", type=int, default=8, help="copies of the corpus (13 documents and one PNG each)")
+    ap.add_argument("--sets", type=int, default=8, help="copies of the corpus (15 documents and one PNG each)")
     ap.add_argument("--extra", type=int, default=6, help="extra paragraphs/pages/slides/row blocks per file")
     ap.add_argument("--skip-minilm", action="store_true", help="only the hash:384 run")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -16,6 +16,10 @@ import docx  # python-docx
 import fpdf  # fpdf2
 import openpyxl
 import pptx  # python-pptx
+import xlwt  # Excel 97-2003 (.xls)
+from odf.opendocument import OpenDocumentSpreadsheet  # odfpy
+from odf.table import Table, TableCell, TableRow
+from odf.text import P
 from reportlab.pdfgen import canvas as reportlab_canvas
 
 # Prose with known words, for the PDF word-split check.
@@ -77,6 +81,28 @@ def make_corpus(root: Path, extra: int = 0) -> Dict[str, Dict[str, Any]]:
         model.append([f"co{i}", "Marker platypussheet" if i == 30 else f"row {i}"])
     wb.save(root / "model.xlsx")
     expect["platypussheet"] = {"file": "model.xlsx", "place": {"sheet": "Model"}, "row": 30}
+
+    legacy = xlwt.Workbook()
+    ws = legacy.add_sheet("Legacy")
+    ws.write(0, 0, "company")
+    ws.write(0, 1, "note")
+    ws.write(4, 0, "co5")
+    ws.write(4, 1, "Marker quollxls")
+    legacy.save(str(root / "legacy.xls"))
+    expect["quollxls"] = {"file": "legacy.xls", "place": {"sheet": "Legacy"}, "row": 5}
+
+    ods = OpenDocumentSpreadsheet()
+    sheet = Table(name="Open")
+    for values in [["company", "note"], ["co2", "row 2"], ["co3", "Marker bandicootods"]]:
+        tr = TableRow()
+        for v in values:
+            cell = TableCell(valuetype="string")
+            cell.addElement(P(text=v))
+            tr.addElement(cell)
+        sheet.addElement(tr)
+    ods.spreadsheet.addElement(sheet)
+    ods.save(str(root / "open.ods"))
+    expect["bandicootods"] = {"file": "open.ods", "place": {"sheet": "Open"}, "row": 3}
 
     prs = pptx.Presentation()
     for i, body in enumerate(["Company overview", "Marker echidnaslide market size"] + prose):

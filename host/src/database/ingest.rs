@@ -6,9 +6,9 @@ use super::{DEFAULT_BATCH_CHUNK, Database};
 use crate::error::{Error, Result};
 
 impl Database {
-    /// Write one ingested document in one transaction: skip it when `documents` already
-    /// holds its `uri` with the same `file_hash` and `table` holds its chunks (unless `force`);
-    /// else upsert the document
+    /// Write one ingested document in one transaction: skip it when `table` holds chunks of its
+    /// `uri` and each carries the document's `file_hash` in `metadata.file_hash` (unless
+    /// `force`); else upsert the document
     /// row, upsert `chunks` (each given `document_id`) into `table`, hard-delete the chunks
     /// of that uri beyond the new count, and add a `part_of` edge from each chunk to the
     /// document. Errors: `SchemaNotFound`, `Validation` (rows not fitting the tables), `Embedding`.
@@ -28,18 +28,18 @@ impl Database {
         let hash = document["file_hash"].clone();
         self.transaction(Mode::Write, |live| {
             let found = Self::invoke(live, |db, s, h| db.call_lookup(s, h, &uri))?;
-            let mut same = false;
+            // Unchanged only if this table holds chunks of the uri and every one was cut from a
+            // file with this hash (the documents row is shared by every table the file went into).
+            let mut same = true;
             let mut old: Vec<(String, u64)> = Vec::new();
             for e in &found {
                 let v = parse(e)?;
-                let id = v["id"].as_str().unwrap_or_default().to_string();
-                if v["entity_type"] == documents {
-                    same = v["properties"]["file_hash"] == hash;
-                } else if v["entity_type"] == table {
+                if v["entity_type"] == table {
+                    let id = v["id"].as_str().unwrap_or_default().to_string();
+                    same &= v["properties"]["metadata"]["file_hash"] == hash;
                     old.push((id, v["properties"]["chunk_ordinal"].as_u64().unwrap_or(0)));
                 }
             }
-            // The same file already chunked into this table (a second table still gets it).
             if same && !old.is_empty() && !force {
                 return Ok(FileOutcome::Unchanged);
             }
@@ -47,6 +47,10 @@ impl Database {
             let document_id = parse(&doc)?["id"].as_str().unwrap_or_default().to_string();
             for c in &mut chunks {
                 c["document_id"] = document_id.clone().into();
+                if !c["metadata"].is_object() {
+                    c["metadata"] = serde_json::json!({});
+                }
+                c["metadata"]["file_hash"] = hash.clone();
             }
             let rows: Vec<String> = chunks.iter().map(|c| c.to_string()).collect();
             let mut ids = Vec::with_capacity(rows.len());

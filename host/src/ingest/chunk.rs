@@ -111,12 +111,23 @@ impl Chunker {
     }
 
     /// Rows packed under their header line ("a | b | c") while the chunk stays within the size.
+    /// A header longer than half a chunk is cut to half (with "..."); a row too long to share a
+    /// chunk with the header is split as text, the header kept on each part that fits with it.
+    /// A table with no rows below its header is one chunk: the header.
     fn table(&self, header: &[String], rows: &[(usize, Vec<String>)], place: &Place) -> Vec<(String, Place)> {
         let line = |cells: &[String]| {
             cells.iter().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(" | ")
         };
-        let head = line(header);
+        let mut head = line(header);
+        while (self.measure)(&head) > self.size / 2 && !head.is_empty() {
+            let keep = head.chars().count() * 3 / 4;
+            head = head.chars().take(keep).collect::<String>() + "...";
+            if keep == 0 {
+                head.clear();
+            }
+        }
         let head_size = (self.measure)(&head) + 1;
+        let with_head = |body: &str| if head.is_empty() { body.to_string() } else { format!("{head}\n{body}") };
         let mut out = Vec::new();
         let mut chunk: Vec<String> = Vec::new();
         let (mut first, mut last, mut used) = (0, 0, head_size);
@@ -124,24 +135,26 @@ impl Chunker {
             if !chunk.is_empty() {
                 let mut p = place.clone();
                 p.insert("rows".into(), Value::from(vec![first, last]));
-                out.push((format!("{head}\n{}", chunk.join("\n")), p));
+                out.push((with_head(&chunk.join("\n")), p));
                 chunk.clear();
             }
         };
         for (number, cells) in rows {
-            let text = line(cells);
-            if text.trim().is_empty() {
+            if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
+            let text = line(cells);
             let size = (self.measure)(&text) + 1;
             if head_size + size > self.size {
-                // A row longer than a chunk: its own chunks, as text after the header.
+                // A row longer than a chunk: its own chunks, as text, each after the header if
+                // the two fit together.
                 flush(&mut out, &mut chunk, first, last);
                 used = head_size;
                 for part in self.chunks(&text, "text/plain") {
                     let mut p = place.clone();
                     p.insert("rows".into(), Value::from(vec![*number, *number]));
-                    out.push((format!("{head}\n{part}"), p));
+                    let fits = head_size + (self.measure)(&part) <= self.size;
+                    out.push((if fits { with_head(&part) } else { part }, p));
                 }
                 continue;
             }
@@ -157,6 +170,9 @@ impl Chunker {
             used += size;
         }
         flush(&mut out, &mut chunk, first, last);
+        if out.is_empty() && !head.trim().is_empty() {
+            out.push((head.clone(), place.clone()));
+        }
         out
     }
 }
@@ -208,6 +224,31 @@ mod tests {
             next = rows[1].as_u64().unwrap() + 1;
         }
         assert_eq!(next, 22);
+    }
+
+    #[test]
+    fn odd_tables_still_chunk_within_the_size() {
+        let c = Chunker::new(40, 0, Unit::Chars).unwrap();
+        let only_header = Section {
+            place: Place::new(),
+            body: Body::Table { header: vec!["Title of the sheet".into()], rows: vec![] },
+        };
+        assert_eq!(c.section(&only_header), vec![("Title of the sheet".to_string(), Place::new())]);
+        let wide = Section {
+            place: Place::new(),
+            body: Body::Table {
+                header: vec!["a very long column name".into(), "another very long one".into()],
+                rows: vec![(2, vec!["x".into(), "y".into()]), (3, vec![String::new(), " ".into()])],
+            },
+        };
+        let chunks = c.section(&wide);
+        assert_eq!(chunks.len(), 1, "the empty row is left out: {chunks:?}");
+        assert!(chunks[0].0.chars().count() <= 40 && chunks[0].0.ends_with("...\nx | y"), "{chunks:?}");
+        let long_row = Section {
+            place: Place::new(),
+            body: Body::Table { header: vec!["h".into()], rows: vec![(2, vec!["word ".repeat(30)])] },
+        };
+        assert!(c.section(&long_row).iter().all(|(t, _)| t.chars().count() <= 40));
     }
 
     #[test]

@@ -11,13 +11,14 @@
 //! skipped; a changed one has its chunks upserted and the chunks it no longer has removed, so
 //! no stale chunk survives. All chunks of a file are embedded in one call. Files are read,
 //! extracted and chunked on worker threads (one per core) while the calling thread writes;
-//! at most a few files' chunks wait in memory at once. A file that cannot be read is reported
+//! at most `workers + 2` files' chunks are in memory at once. A file that cannot be read is reported
 //! and skipped; the others go in.
 //!
 //! Only regular files are read: folders are walked without following symlinks (unless
 //! `follow_symlinks`, and then with loop detection), devices, FIFOs and sockets are listed as
 //! ignored, and no file larger than `max_file_size` is read (so `/dev/zero` or a huge log cannot
-//! exhaust memory). Nothing is skipped without being listed in the [`Summary`].
+//! exhaust memory). Nothing is skipped without being listed in the [`Summary`], except hidden entries (names
+//! starting with `.`) inside the folders walked.
 
 pub mod chunk;
 pub mod extract;
@@ -49,6 +50,10 @@ pub struct IngestOptions {
     /// Follow symlinks met inside the folders given (default no: they are listed as ignored).
     pub follow_symlinks: bool,
 }
+
+/// Stack of an ingest worker thread: 8 MiB, the main thread's on Linux (the readers recurse
+/// into nested document structures).
+const WORKER_STACK: usize = 8 * 1024 * 1024;
 
 /// Default cap of one file's size: 100 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
@@ -109,9 +114,10 @@ pub struct Summary {
     /// Entries not read, with the reason: symlinks not followed, symlink loops, devices, FIFOs,
     /// sockets.
     pub ignored: Vec<(String, String)>,
-    /// Seconds the workers spent reading and extracting the files written (summed over workers).
+    /// Seconds the workers spent reading and extracting the files that were chunked (written or
+    /// found unchanged), summed over workers.
     pub extract_seconds: f64,
-    /// Seconds the workers spent chunking the files written (summed over workers).
+    /// Seconds the workers spent chunking those files, summed over workers.
     pub chunk_seconds: f64,
     /// Seconds the writer spent writing (embedding included).
     pub write_seconds: f64,
@@ -426,20 +432,32 @@ pub fn ingest_files(
     let mut write_time = Duration::ZERO;
     let chunker = &chunker;
     let written: Result<()> = std::thread::scope(|scope| {
-        // Bounded: a worker waits when `workers` prepared files are queued.
-        let (tx, rx) = std::sync::mpsc::sync_channel(workers);
+        // Bounded: a worker with a prepared file waits while one is queued, so at most
+        // `workers + 2` files' chunks are in memory (one per worker, one queued, one writing).
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         for _ in 0..workers {
             let (tx, next) = (tx.clone(), &next);
-            scope.spawn(move || {
+            let work = move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    let prepared = prepare(file, chunker, options);
+                    // A reader that panics on a hostile file fails that file, not the run.
+                    let prepared =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(file, chunker, options)))
+                            .unwrap_or_else(|_| {
+                                Err(FileOutcome::Failed("reading this file failed (a reader panicked)".into()))
+                            });
                     if tx.send((i, prepared)).is_err() {
                         break; // the writer stopped on an error
                     }
                 }
-            });
+            };
+            // The readers recurse into nested structures: give them the main thread's stack.
+            std::thread::Builder::new()
+                .name("rem-ingest".into())
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, work)
+                .map_err(|e| Error::Internal(format!("cannot start an ingest worker: {e}")))?;
         }
         drop(tx);
         for (i, prepared) in rx {
@@ -463,16 +481,16 @@ pub fn ingest_files(
     written?;
     for (file, outcome) in files.iter().zip(outcomes) {
         let path = file.display().to_string();
-        match outcome {
-            Some(FileOutcome::Ingested { chunks, removed, .. }) => {
+        // Every file has its outcome once the writer has gone through the channel to its end.
+        match outcome.ok_or_else(|| Error::Internal(format!("{path} was not read")))? {
+            FileOutcome::Ingested { chunks, removed, .. } => {
                 summary.ingested += 1;
                 summary.chunks += chunks;
                 summary.removed += removed;
             }
-            Some(FileOutcome::Unchanged) => summary.skipped += 1,
-            Some(FileOutcome::Failed(why)) => summary.errors.push((path, why)),
-            Some(FileOutcome::Unsupported(why)) => summary.unsupported.push((path, why)),
-            None => summary.errors.push((path, "not read: the run stopped".into())),
+            FileOutcome::Unchanged => summary.skipped += 1,
+            FileOutcome::Failed(why) => summary.errors.push((path, why)),
+            FileOutcome::Unsupported(why) => summary.unsupported.push((path, why)),
         }
     }
     summary.extract_seconds = extract_time.as_secs_f64();

@@ -25,9 +25,10 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 /// Where a section sits in its document, copied into each chunk's `metadata`: `page` (PDF, from
-/// 1), `sheet` and `rows` (spreadsheets, 1-based row numbers of the sheet), `slide` (from 1),
-/// `headings` (the heading path, outermost first), `table` (the table's number in a Word
-/// document, from 1).
+/// 1), `sheet` (spreadsheets), `slide` (from 1), `headings` (the heading path, outermost first),
+/// `table` (the table's number in a Word document, from 1). Chunks of tables add `rows`: the
+/// first and last row they hold, 1-based (the sheet's row numbers, the line in a CSV or TSV
+/// file, the row within a Word table).
 pub type Place = Map<String, Value>;
 
 /// The content of a section.
@@ -65,7 +66,10 @@ impl Section {
     pub fn is_empty(&self) -> bool {
         match &self.body {
             Body::Text(t) | Body::Markdown(t) => t.trim().is_empty(),
-            Body::Table { rows, .. } => rows.iter().all(|(_, r)| r.iter().all(|c| c.trim().is_empty())),
+            Body::Table { header, rows } => {
+                header.iter().all(|c| c.trim().is_empty())
+                    && rows.iter().all(|(_, r)| r.iter().all(|c| c.trim().is_empty()))
+            }
         }
     }
 }
@@ -167,8 +171,8 @@ impl Format {
 }
 
 /// The extensions REM reads, for messages.
-pub const SUPPORTED: &str =
-    ".txt .md .html .pdf .docx .doc .pptx .ppt .xlsx .xlsm .xls .ods .csv .tsv .json .yaml .yml .eml";
+pub const SUPPORTED: &str = ".txt .text .rst .adoc .org .log .md .markdown .mdown .mkd .html .htm .xhtml .pdf .docx \
+                             .doc .pptx .ppt .xlsx .xlsm .xls .ods .csv .tsv .tab .json .yaml .yml .eml";
 
 /// MIME type of a supported file, from its extension (`None`: not a document REM reads).
 pub fn content_type(path: &Path) -> Option<&'static str> {

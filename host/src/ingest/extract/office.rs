@@ -29,6 +29,9 @@ fn name(format: Format) -> &'static str {
     }
 }
 
+/// Deepest nesting of tables in cells that is read.
+const MAX_NESTING: usize = 8;
+
 /// A paragraph's text.
 fn text_of(p: &Paragraph) -> String {
     p.plain_text()
@@ -70,7 +73,7 @@ fn word(parts: &[Part]) -> Vec<Section> {
                 self.text.push_str("\n\n");
             }
         }
-        fn table(&mut self, t: &Table) {
+        fn table(&mut self, t: &Table, depth: usize) {
             self.flush();
             self.tables += 1;
             let mut rows = t.rows.iter().map(|r| r.cells.iter().map(|c| c.plain_text()).collect::<Vec<String>>());
@@ -81,8 +84,11 @@ fn word(parts: &[Part]) -> Vec<Section> {
                 place: p,
                 body: Body::Table { header, rows: rows.enumerate().map(|(i, r)| (i + 2, r)).collect() },
             });
-            for nested in t.rows.iter().flat_map(|r| &r.cells).flat_map(|c| &c.nested_tables) {
-                self.table(nested);
+            // Tables nested in cells, to a bounded depth (a hostile file cannot exhaust the stack).
+            if depth < MAX_NESTING {
+                for nested in t.rows.iter().flat_map(|r| &r.cells).flat_map(|c| &c.nested_tables) {
+                    self.table(nested, depth + 1);
+                }
             }
         }
     }
@@ -91,7 +97,7 @@ fn word(parts: &[Part]) -> Vec<Section> {
         for block in &part.content {
             match block {
                 Block::Paragraph(p) => out.paragraph(p),
-                Block::Table(t) => out.table(t),
+                Block::Table(t) => out.table(t, 0),
                 Block::Note { label, content } => {
                     out.text.push_str(&format!("[^{label}]: "));
                     for p in content {

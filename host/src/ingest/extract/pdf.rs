@@ -8,7 +8,13 @@
 //! original name, so every glyph of such a font gets width 0 and every gap between glyph runs
 //! reads as a space ("Liq uidatio n"). Only the copy in memory is changed.
 
-use pdf_extract::{Document, Object, PlainTextOutput};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use pdf_extract::{
+    ConvertToFmt, Dictionary, Document, MediaBox, Object, ObjectId, OutputDev, OutputError, PlainTextOutput, Transform,
+};
 
 use super::{Section, place};
 
@@ -39,14 +45,137 @@ pub fn pages(bytes: &[u8]) -> Result<Vec<Section>, String> {
         doc.decrypt("").map_err(|_| "the PDF is encrypted with a password; REM cannot read it".to_string())?;
     }
     substitute_fonts(&mut doc);
-    let mut out = Vec::new();
-    for page in doc.get_pages().into_keys() {
-        let mut text = String::new();
-        pdf_extract::output_doc_page(&doc, &mut PlainTextOutput::new(&mut text), page)
-            .map_err(|e| format!("cannot read page {page} of the PDF: {e}"))?;
-        out.push(Section::text(place("page", page), text));
+    refuse_form_cycles(&doc)?;
+    // One pass over the document (not a page lookup per page), split where each page begins.
+    let text = Shared::default();
+    let mut pages = Pages { inner: PlainTextOutput::new(text.clone()), text: text.clone(), starts: Vec::new() };
+    pdf_extract::output_doc(&doc, &mut pages).map_err(|e| format!("cannot read the PDF: {e}"))?;
+    let text = text.0.borrow();
+    let mut out = Vec::with_capacity(pages.starts.len());
+    for (i, &(page, start)) in pages.starts.iter().enumerate() {
+        let end = pages.starts.get(i + 1).map_or(text.len(), |&(_, e)| e);
+        out.push(Section::text(place("page", page), text[start..end].to_string()));
     }
     Ok(out)
+}
+
+/// The extracted text, shared between the text output and [`Pages`], which notes where each
+/// page starts in it.
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<String>>);
+
+impl std::fmt::Write for Shared {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.borrow_mut().push_str(s);
+        Ok(())
+    }
+}
+
+impl ConvertToFmt for Shared {
+    type Writer = Shared;
+    fn convert(self) -> Shared {
+        self
+    }
+}
+
+/// pdf-extract's plain-text layout, noting the page number and text offset of each page.
+struct Pages {
+    inner: PlainTextOutput<Shared>,
+    text: Shared,
+    starts: Vec<(u32, usize)>,
+}
+
+impl OutputDev for Pages {
+    fn begin_page(
+        &mut self,
+        page: u32,
+        media_box: &MediaBox,
+        art_box: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), OutputError> {
+        self.starts.push((page, self.text.0.borrow().len()));
+        self.inner.begin_page(page, media_box, art_box)
+    }
+    fn end_page(&mut self) -> Result<(), OutputError> {
+        self.inner.end_page()
+    }
+    fn output_character(
+        &mut self,
+        trm: &Transform,
+        width: f64,
+        spacing: f64,
+        size: f64,
+        c: &str,
+    ) -> Result<(), OutputError> {
+        self.inner.output_character(trm, width, spacing, size, c)
+    }
+    fn begin_word(&mut self) -> Result<(), OutputError> {
+        self.inner.begin_word()
+    }
+    fn end_word(&mut self) -> Result<(), OutputError> {
+        self.inner.end_word()
+    }
+    fn end_line(&mut self) -> Result<(), OutputError> {
+        self.inner.end_line()
+    }
+}
+
+/// Deepest nesting of form XObjects looked through.
+const MAX_FORM_DEPTH: usize = 64;
+
+/// Refuse a PDF whose form XObjects can draw themselves: `pdf-extract` follows `Do` by recursion
+/// without a cycle check, so such a file would overflow the stack. Looks through each page's
+/// resources, form by form (a form without `/Resources` uses its caller's), remembering what is
+/// explored. Errors: a sentence for the summary.
+fn refuse_form_cycles(doc: &Document) -> Result<(), String> {
+    fn resources<'a>(doc: &'a Document, o: Option<&'a Object>) -> Option<&'a Dictionary> {
+        match o? {
+            Object::Reference(id) => doc.get_dictionary(*id).ok(),
+            Object::Dictionary(d) => Some(d),
+            _ => None,
+        }
+    }
+    fn walk<'a>(
+        doc: &'a Document,
+        res: &'a Dictionary,
+        stack: &mut Vec<ObjectId>,
+        done: &mut HashSet<(ObjectId, usize)>,
+    ) -> bool {
+        let Some(xobjects) = resources(doc, res.get(b"XObject").ok()) else { return true };
+        for (_, v) in xobjects.iter() {
+            let Ok(id) = v.as_reference() else { continue };
+            let Ok(Object::Stream(form)) = doc.get_object(id) else { continue };
+            if form.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form".as_slice()) {
+                continue;
+            }
+            let inner = resources(doc, form.dict.get(b"Resources").ok()).unwrap_or(res);
+            let key = (id, inner as *const Dictionary as usize);
+            if done.contains(&key) {
+                continue;
+            }
+            if stack.contains(&id) || stack.len() >= MAX_FORM_DEPTH {
+                return false;
+            }
+            stack.push(id);
+            let ok = walk(doc, inner, stack, done);
+            stack.pop();
+            if !ok {
+                return false;
+            }
+            done.insert(key);
+        }
+        true
+    }
+    let mut done = HashSet::new();
+    for (_, page) in doc.get_pages() {
+        let Ok(dict) = doc.get_dictionary(page) else { continue };
+        let Some(res) = resources(doc, dict.get(b"Resources").ok()) else { continue };
+        if !walk(doc, res, &mut Vec::new(), &mut done) {
+            return Err(
+                "the PDF's form objects draw themselves (a cycle) or nest deeper than 64; REM does not read it".into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Rename every simple font without `/Widths` that is not a standard font to its standard
@@ -71,6 +200,7 @@ fn visit(object: &mut Object, depth: usize) {
                     .is_ok_and(|n| matches!(n, b"Type1" | b"TrueType" | b"MMType1"));
             if is_simple_font
                 && !d.has(b"Widths")
+                && !symbolic(d)
                 && let Some(name) = d.get(b"BaseFont").and_then(Object::as_name).ok().and_then(substitute)
             {
                 d.set("BaseFont", Object::Name(name.as_bytes().to_vec()));
@@ -83,6 +213,22 @@ fn visit(object: &mut Object, depth: usize) {
         Object::Stream(s) => s.dict.iter_mut().for_each(|(_, v)| visit(v, depth + 1)),
         _ => {}
     }
+}
+
+/// Whether a font's descriptor (when inline) marks it symbolic (ISO 32000-1 §9.8.2, flag bit 3),
+/// or its name says Symbol or Dingbats: its codes are not letters, so it is left as it is.
+fn symbolic(font: &Dictionary) -> bool {
+    let named = font.get(b"BaseFont").and_then(Object::as_name).is_ok_and(|n| {
+        let n = String::from_utf8_lossy(n).to_ascii_lowercase();
+        n.contains("symbol") || n.contains("dingbat") || n.contains("wingding")
+    });
+    let flagged = font
+        .get(b"FontDescriptor")
+        .and_then(Object::as_dict)
+        .and_then(|d| d.get(b"Flags"))
+        .and_then(Object::as_i64)
+        .is_ok_and(|f| f & 4 != 0);
+    named || flagged
 }
 
 /// The standard font standing in for `base_font` (`None`: it is one already). The family comes
@@ -160,6 +306,11 @@ mod tests {
             ));
         }
         objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), kids.len());
+        assemble(&objects)
+    }
+
+    /// A PDF 1.4 file of `objects` (numbered from 1; 1 is the catalog) with a correct xref table.
+    fn assemble(objects: &[String]) -> Vec<u8> {
         let mut out = b"%PDF-1.4\n".to_vec();
         let mut offsets = Vec::new();
         for (i, o) in objects.iter().enumerate() {
@@ -243,5 +394,21 @@ mod tests {
     #[test]
     fn bad_pdfs_are_errors() {
         assert!(pages(b"%PDF-1.4 not really").is_err());
+        // A form that draws itself: refused, not followed until the stack overflows.
+        let draw = "/X1 Do";
+        let pdf = assemble(&[
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+             /Resources << /XObject << /X1 5 0 R >> >> >>"
+                .into(),
+            format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()),
+            format!(
+                "<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /XObject << /X1 5 0 R >> >> \
+                 /Length {} >>\nstream\n{draw}\nendstream",
+                draw.len()
+            ),
+        ]);
+        assert!(pages(&pdf).unwrap_err().contains("cycle"));
     }
 }

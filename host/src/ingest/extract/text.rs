@@ -70,7 +70,7 @@ pub fn html(bytes: &[u8]) -> Result<Vec<Section>, String> {
 /// A JSON file, pretty-printed (so a one-line file chunks at its structure). Errors: not JSON,
 /// naming the line and column.
 pub fn json(bytes: &[u8]) -> Result<Vec<Section>, String> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_str(utf8(bytes)?).map_err(|e| format!("not valid JSON: {e}"))?;
     let pretty = serde_json::to_string_pretty(&value).map_err(|e| format!("cannot print the JSON: {e}"))?;
     Ok(vec![Section::text(Place::new(), pretty)])
 }
@@ -113,6 +113,7 @@ mod tests {
         let Body::Text(t) = &json(br#"{"deal":{"stage":"Series A","amount":12}}"#).unwrap()[0].body else { panic!() };
         assert!(t.contains("\"stage\": \"Series A\"") && t.lines().count() > 3, "{t}");
         assert!(json(b"{\"a\": ").unwrap_err().contains("line 1"));
+        assert!(json(b"\xef\xbb\xbf{\"a\": 1}").is_ok(), "a byte-order mark is dropped");
         assert!(plain(&[0xff, 0xfe, 0x00]).unwrap_err().contains("UTF-8"));
     }
 }
