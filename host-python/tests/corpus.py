@@ -156,7 +156,7 @@ def make_corpus(root: Path, extra: int = 0) -> Dict[str, Dict[str, Any]]:
     (root / "thread.eml").write_bytes(bytes(msg))
     expect["cassowarymail"] = {"file": "thread.eml", "place": {}}
 
-    (root / "notes.md").write_text("# Pipeline\n\nIntro.\n\n## Diligence\n\nMarker tuataramd check.\n"
+    (root / "notes.md").write_text("# Pipeline\n\n" + TERMS[0] + "\n\n## Diligence\n\nMarker tuataramd check.\n"
                                    + "".join(f"\n## Term {i}\n\n{p}\n" for i, p in enumerate(prose)))
     expect["tuataramd"] = {"file": "notes.md", "place": {"headings": ["Pipeline", "Diligence"]}}
     (root / "page.html").write_text("<html><body><h1>News</h1><p>Marker kiwihtml story.</p></body></html>")

@@ -31,8 +31,8 @@ impl std::str::FromStr for Unit {
     }
 }
 
-/// A configured splitter: text in, chunks out.
-type Split = Box<dyn Fn(&str) -> Vec<String> + Send + Sync>;
+/// A configured splitter: text in, chunks out, each with its byte offset in the text.
+type Split = Box<dyn Fn(&str) -> Vec<(usize, String)> + Send + Sync>;
 
 /// Splits documents into chunks of at most `size` units, consecutive chunks sharing up to `overlap`.
 pub struct Chunker {
@@ -52,8 +52,8 @@ fn splitters<S: ChunkSizer + Clone + Send + Sync + 'static>(
     let text = TextSplitter::new(text);
     let markdown = MarkdownSplitter::new(markdown);
     Chunker {
-        text: Box::new(move |t| text.chunks(t).map(str::to_string).collect()),
-        markdown: Box::new(move |t| markdown.chunks(t).map(str::to_string).collect()),
+        text: Box::new(move |t| text.chunk_indices(t).map(|(i, c)| (i, c.to_string())).collect()),
+        markdown: Box::new(move |t| markdown.chunk_indices(t).map(|(i, c)| (i, c.to_string())).collect()),
         measure: Box::new(move |t| sizer.size(t)),
         size,
     }
@@ -92,8 +92,13 @@ impl Chunker {
 
     /// The chunks of `text`, a document of `content_type` (trimmed, none empty).
     pub fn chunks(&self, text: &str, content_type: &str) -> Vec<String> {
+        self.indexed(text, content_type).into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// [`Chunker::chunks`] with each chunk's byte offset in `text`.
+    fn indexed(&self, text: &str, content_type: &str) -> Vec<(usize, String)> {
         let out = if content_type == "text/markdown" { (self.markdown)(text) } else { (self.text)(text) };
-        out.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect()
+        out.into_iter().map(|(i, c)| (i, c.trim().to_string())).filter(|(_, c)| !c.is_empty()).collect()
     }
 
     /// The chunks of `section`, each with the section's place (tables add `rows`: the first
@@ -101,7 +106,20 @@ impl Chunker {
     pub fn section(&self, section: &Section) -> Vec<(String, Place)> {
         match &section.body {
             Body::Text(t) => self.with_place(self.chunks(t, "text/plain"), &section.place),
-            Body::Markdown(t) => self.with_place(self.chunks(t, "text/markdown"), &section.place),
+            Body::Markdown { text, headings } => self
+                .indexed(text, "text/markdown")
+                .into_iter()
+                .map(|(at, chunk)| {
+                    let mut place = section.place.clone();
+                    // The path of the last heading at or before the chunk's first character.
+                    let first = at + text[at..].len() - text[at..].trim_start().len();
+                    let path = headings.partition_point(|(h, _)| *h <= first);
+                    if path > 0 {
+                        place.insert("headings".into(), Value::from(headings[path - 1].1.clone()));
+                    }
+                    (chunk, place)
+                })
+                .collect(),
             Body::Table { header, rows } => self.table(header, rows, &section.place),
         }
     }
@@ -224,6 +242,18 @@ mod tests {
             next = rows[1].as_u64().unwrap() + 1;
         }
         assert_eq!(next, 22);
+    }
+
+    #[test]
+    fn markdown_chunks_pack_small_sections_and_name_their_heading() {
+        let md = "# Guide\n\n## Install\n\nRun make.\n\n## Use\n\nCall rem.\n\n# Reference\n\n## Flags\n\n".to_string()
+            + &"The flag sets the path. ".repeat(6);
+        let section = super::super::extract::text::markdown(md.as_bytes()).unwrap().remove(0);
+        let chunks = Chunker::new(120, 0, Unit::Chars).unwrap().section(&section);
+        let paths: Vec<Value> = chunks.iter().map(|(_, p)| p["headings"].clone()).collect();
+        assert!(chunks[0].0.contains("Run make.") && chunks[0].0.contains("Call rem."), "packed: {chunks:?}");
+        assert_eq!(paths[0], serde_json::json!(["Guide"]));
+        assert!(paths.contains(&serde_json::json!(["Reference", "Flags"])), "{paths:?}");
     }
 
     #[test]

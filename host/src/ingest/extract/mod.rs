@@ -4,7 +4,7 @@
 //! | format | extensions | reader | sections |
 //! |---|---|---|---|
 //! | plain text | `.txt .text .rst .adoc .org .log` | UTF-8 | one |
-//! | Markdown | `.md .markdown .mdown .mkd` | `pulldown-cmark` (heading offsets) | one per heading, with its path |
+//! | Markdown | `.md .markdown .mdown .mkd` | `pulldown-cmark` (heading offsets) | one; each chunk with the heading path where it starts |
 //! | HTML | `.html .htm .xhtml` | `html2text` | one |
 //! | PDF | `.pdf` | `pdf-extract` (lopdf) | one per page |
 //! | Word | `.docx .doc` | `undoc` | one per heading, with its path; each table its own, rows with the header |
@@ -18,7 +18,7 @@ mod mail;
 mod office;
 mod pdf;
 mod sheet;
-mod text;
+pub(crate) mod text;
 
 use std::path::Path;
 
@@ -36,8 +36,15 @@ pub type Place = Map<String, Value>;
 pub enum Body {
     /// Prose, chunked at paragraphs, sentences and words.
     Text(String),
-    /// Markdown, chunked at its structure first.
-    Markdown(String),
+    /// Markdown, chunked at its structure first (small sections packed together); each chunk is
+    /// placed by the heading path in force where it starts.
+    Markdown {
+        /// The document.
+        text: String,
+        /// Where each heading starts (a byte offset into `text`) and the heading path from there
+        /// on (outermost first), in order.
+        headings: Vec<(usize, Vec<String>)>,
+    },
     /// Table rows: each chunk repeats the header so it reads alone.
     Table {
         /// Column names (may be empty: a table without a header row).
@@ -65,7 +72,7 @@ impl Section {
     /// Whether the section holds no text.
     pub fn is_empty(&self) -> bool {
         match &self.body {
-            Body::Text(t) | Body::Markdown(t) => t.trim().is_empty(),
+            Body::Text(t) | Body::Markdown { text: t, .. } => t.trim().is_empty(),
             Body::Table { header, rows } => {
                 header.iter().all(|c| c.trim().is_empty())
                     && rows.iter().all(|(_, r)| r.iter().all(|c| c.trim().is_empty()))

@@ -4,7 +4,7 @@
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 use serde_json::Value;
 
-use super::{Body, Place, Section, place, utf8};
+use super::{Body, Place, Section, utf8};
 
 /// Lines wider than this are not re-wrapped by the HTML renderer.
 const HTML_WIDTH: usize = 100_000;
@@ -14,18 +14,24 @@ pub fn plain(bytes: &[u8]) -> Result<Vec<Section>, String> {
     Ok(vec![Section::text(Place::new(), utf8(bytes)?.to_string())])
 }
 
-/// A section per Markdown heading, holding the heading and the text up to the next heading of
-/// any level, placed by its heading path (`headings`: outermost first); text before the first
-/// heading has no path. Errors: not UTF-8.
+/// The Markdown document as one section, with the offset and heading path of each heading
+/// (`pulldown-cmark` finds them; a heading's path is the headings of lower level in force before
+/// it, then itself). Errors: not UTF-8.
 pub fn markdown(bytes: &[u8]) -> Result<Vec<Section>, String> {
     let md = utf8(bytes)?;
-    // (offset where the heading starts, its level, its text)
-    let mut heads: Vec<(usize, usize, String)> = Vec::new();
+    let mut headings: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut path: Vec<(usize, String)> = Vec::new();
     let mut open: Option<(usize, usize, String)> = None;
     for (event, range) in Parser::new(md).into_offset_iter() {
         match event {
             Event::Start(Tag::Heading { level, .. }) => open = Some((range.start, level_of(level), String::new())),
-            Event::End(TagEnd::Heading(_)) => heads.extend(open.take()),
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((start, level, title)) = open.take() {
+                    path.retain(|(l, _)| *l < level);
+                    path.push((level, title.trim().to_string()));
+                    headings.push((start, path.iter().map(|(_, t)| t.clone()).collect()));
+                }
+            }
             Event::Text(t) | Event::Code(t) => {
                 if let Some((_, _, text)) = open.as_mut() {
                     text.push_str(&t);
@@ -34,18 +40,7 @@ pub fn markdown(bytes: &[u8]) -> Result<Vec<Section>, String> {
             _ => {}
         }
     }
-    let mut out = Vec::new();
-    let first = heads.first().map_or(md.len(), |h| h.0);
-    out.push(Section { place: Place::new(), body: Body::Markdown(md[..first].to_string()) });
-    let mut path: Vec<(usize, String)> = Vec::new();
-    for (i, (start, level, title)) in heads.iter().enumerate() {
-        path.retain(|(l, _)| l < level);
-        path.push((*level, title.trim().to_string()));
-        let end = heads.get(i + 1).map_or(md.len(), |h| h.0);
-        let names: Vec<Value> = path.iter().map(|(_, t)| Value::from(t.clone())).collect();
-        out.push(Section { place: place("headings", names), body: Body::Markdown(md[*start..end].to_string()) });
-    }
-    Ok(out)
+    Ok(vec![Section { place: Place::new(), body: Body::Markdown { text: md.to_string(), headings } }])
 }
 
 fn level_of(level: HeadingLevel) -> usize {
@@ -80,23 +75,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markdown_sections_carry_their_heading_path() {
+    fn markdown_headings_carry_their_path() {
         let md = "Intro line.\n\n# Deal\n\nTerms.\n\n## Preference\n\nOne times.\n\n## Board\n\nFive seats.\n\n# Risks\n\nMarket.\n";
         let s = markdown(md.as_bytes()).unwrap();
-        let paths: Vec<Value> = s.iter().map(|s| s.place.get("headings").cloned().unwrap_or(Value::Null)).collect();
-        assert_eq!(
-            paths,
-            vec![
-                Value::Null,
-                serde_json::json!(["Deal"]),
-                serde_json::json!(["Deal", "Preference"]),
-                serde_json::json!(["Deal", "Board"]),
-                serde_json::json!(["Risks"]),
-            ]
-        );
-        assert_eq!(s[2].body, Body::Markdown("## Preference\n\nOne times.\n\n".into()));
-        let whole: String = s.iter().map(|s| if let Body::Markdown(t) = &s.body { t.as_str() } else { "" }).collect();
-        assert_eq!(whole, md, "the sections cover the file exactly");
+        let Body::Markdown { text, headings } = &s[0].body else { panic!() };
+        assert_eq!(text, md);
+        let want: Vec<(usize, Vec<String>)> = [
+            ("# Deal", vec!["Deal"]),
+            ("## Preference", vec!["Deal", "Preference"]),
+            ("## Board", vec!["Deal", "Board"]),
+            ("# Risks", vec!["Risks"]),
+        ]
+        .iter()
+        .map(|(h, p)| (md.find(h).unwrap(), p.iter().map(|s| s.to_string()).collect()))
+        .collect();
+        assert_eq!(headings, &want);
     }
 
     #[test]
