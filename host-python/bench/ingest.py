@@ -11,6 +11,7 @@ the default model all-MiniLM-L6-v2 (candle, local). Reported per run: wall time,
 chunks/s, and the shares of extraction (workers, summed), chunking (workers, summed) and the
 writer (embedding included); the embedding share is the MiniLM writer time less the hash
 writer time, over the MiniLM wall time. Workers overlap the writer, so the shares can sum past 1.
+Then the same folder again: every file is skipped unchanged (by its BLAKE3 hash, before extraction).
 
 Run: ``make bench-ingest`` (or ``python host-python/bench/ingest.py [--json]`` with the
 wheel and the test extras installed).
@@ -39,6 +40,10 @@ def run(folder: Path, model: str) -> Dict[str, Any]:
             started = time.perf_counter()
             s = db.ingest(folder, chunk_size=1000, overlap=100)
             wall = time.perf_counter() - started
+            started = time.perf_counter()
+            again = db.ingest(folder, chunk_size=1000, overlap=100)
+            rewall = time.perf_counter() - started
+            assert again["skipped_unchanged"] == s["ingested"], again
     assert not s["errors"], s["errors"]
     return {
         "model": model,
@@ -51,6 +56,7 @@ def run(folder: Path, model: str) -> Dict[str, Any]:
         "extract_s": s["extract_seconds"],
         "chunk_s": s["chunk_seconds"],
         "write_s": s["write_seconds"],
+        "reingest_s": round(rewall, 3),
     }
 
 
@@ -85,6 +91,8 @@ def main() -> None:
         print(f"| {r['model']} | {r['files']} (+{r['unsupported']} unsupported) | {r['chunks']} | {r['seconds']:.2f} s "
               f"| {r['files_per_s']} | {r['chunks_per_s']} | {r['share_extract']:.1%} | {r['share_chunk']:.1%} "
               f"| {r['share_write']:.1%}{emb} |")
+    for r in runs:
+        print(f"re-ingest of the unchanged folder ({r['model']}): {r['reingest_s']:.3f} s, all skipped")
 
 
 if __name__ == "__main__":

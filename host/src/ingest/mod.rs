@@ -23,6 +23,7 @@
 pub mod chunk;
 pub mod extract;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use chunk::{Chunker, Unit};
@@ -114,8 +115,8 @@ pub struct Summary {
     /// Entries not read, with the reason: symlinks not followed, symlink loops, devices, FIFOs,
     /// sockets.
     pub ignored: Vec<(String, String)>,
-    /// Seconds the workers spent reading and extracting the files that were chunked (written or
-    /// found unchanged), summed over workers.
+    /// Seconds the workers spent reading and extracting the files they chunked (all but those
+    /// known unchanged before extraction, and those that failed), summed over workers.
     pub extract_seconds: f64,
     /// Seconds the workers spent chunking those files, summed over workers.
     pub chunk_seconds: f64,
@@ -328,11 +329,22 @@ struct Prepared {
     chunk: std::time::Duration,
 }
 
-/// Read, extract and chunk one file. Errors (as an outcome): `Unsupported` for a file of an
-/// unknown type that is not UTF-8 text, `Failed` for unreadable or empty files.
-fn prepare(path: &Path, chunker: &Chunker, options: &IngestOptions) -> std::result::Result<Prepared, FileOutcome> {
+/// Read, extract and chunk one file; `stored` is the BLAKE3 hash its chunks in the target table
+/// were cut from, if known (then a file with that hash is `Unchanged` without being extracted).
+/// Errors (as an outcome): `Unsupported` for a file of an unknown type that is not UTF-8 text,
+/// `Failed` for unreadable or empty files.
+fn prepare(
+    path: &Path,
+    chunker: &Chunker,
+    options: &IngestOptions,
+    stored: Option<&str>,
+) -> std::result::Result<Prepared, FileOutcome> {
     let started = std::time::Instant::now();
     let bytes = read_capped(path, options.max_file_size, options.follow_symlinks).map_err(FileOutcome::Failed)?;
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    if stored == Some(hash.as_str()) {
+        return Err(FileOutcome::Unchanged);
+    }
     let format = match extract::Format::of(path) {
         Some(f) => f,
         // A file named on the command line with an unknown extension: read as text if it is.
@@ -354,7 +366,7 @@ fn prepare(path: &Path, chunker: &Chunker, options: &IngestOptions) -> std::resu
         "uri": uri,
         "content_type": content_type,
         "file_size": bytes.len(),
-        "file_hash": blake3::hash(&bytes).to_hex().to_string(),
+        "file_hash": hash,
         "chunk_count": chunks.len(),
         "metadata": {"path": path.display().to_string()},
     });
@@ -378,10 +390,33 @@ fn prepare(path: &Path, chunker: &Chunker, options: &IngestOptions) -> std::resu
 /// Read, extract, chunk and write one file. Errors (as `Failed` or `Unsupported`): unreadable,
 /// unsupported or empty files; database errors are returned as `Err`.
 pub fn ingest_file(db: &dyn Api, path: &Path, chunker: &Chunker, options: &IngestOptions) -> Result<FileOutcome> {
-    match prepare(path, chunker, options) {
+    match prepare(path, chunker, options, None) {
         Ok(p) => db.write_document(&options.documents, &options.table, &p.document, p.rows, options.force),
         Err(outcome) => Ok(outcome),
     }
+}
+
+/// For each of `files` whose chunks in `table` all carry one `metadata.file_hash`, that hash
+/// (one `lookup` of its uri each), so that an unchanged file is not extracted again; the
+/// writer checks again in its transaction. Errors: database errors.
+fn stored_hashes(db: &dyn Api, files: &[PathBuf], table: &str) -> Result<HashMap<PathBuf, String>> {
+    let mut out = HashMap::new();
+    for file in files {
+        let mut hashes = std::collections::HashSet::new();
+        for e in db.lookup(&file_uri(file))? {
+            let v: serde_json::Value =
+                serde_json::from_str(&e).map_err(|e| Error::Internal(format!("the engine returned bad JSON: {e}")))?;
+            if v["entity_type"] == table {
+                hashes.insert(v["properties"]["metadata"]["file_hash"].as_str().unwrap_or_default().to_string());
+            }
+        }
+        if hashes.len() == 1
+            && let Some(h) = hashes.into_iter().next().filter(|h| !h.is_empty())
+        {
+            out.insert(file.clone(), h);
+        }
+    }
+    Ok(out)
 }
 
 /// Ingest every file under `paths` (see [`expand`]); see [`ingest_files`].
@@ -424,6 +459,7 @@ pub fn ingest_files(
         ..Summary::default()
     };
     let files = &listing.files;
+    let stored = &if options.force { HashMap::new() } else { stored_hashes(db, files, &options.table)? };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(files.len().max(1));
     let next = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<FileOutcome>> = vec![None; files.len()];
@@ -442,11 +478,12 @@ pub fn ingest_files(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
                     // A reader that panics on a hostile file fails that file, not the run.
-                    let prepared =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(file, chunker, options)))
-                            .unwrap_or_else(|_| {
-                                Err(FileOutcome::Failed("reading this file failed (a reader panicked)".into()))
-                            });
+                    let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        prepare(file, chunker, options, stored.get(file).map(String::as_str))
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(FileOutcome::Failed("reading this file failed (a reader panicked)".into()))
+                    });
                     if tx.send((i, prepared)).is_err() {
                         break; // the writer stopped on an error
                     }
