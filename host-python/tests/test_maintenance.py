@@ -119,14 +119,22 @@ def test_the_cli_backs_up_restores_and_compacts(tmp_path: Path) -> None:
         assert back.count("t") == 40
 
 
-def test_through_a_server_backup_and_compact_say_they_are_not_built_yet(tmp_path: Path) -> None:
+def test_through_a_server_backup_and_compact_run_in_the_server(tmp_path: Path) -> None:
+    with REMDatabase(tmp_path / "db", embedding_model="hash:8") as db:
+        db.register_schema("t", SCHEMA)
+        db.insert_batch("t", rows(0, 40))
     with serve(tmp_path / "db") as url:
         with REMDatabase.connect(url) as db:
-            with pytest.raises(UnsupportedError, match="not built yet"):
+            report = db.backup(tmp_path / "b")
+            assert report["path"] == str(tmp_path / "b") and report["keys"] > 40
+            with pytest.raises(InvalidArgumentError, match="already exists"):
                 db.backup(tmp_path / "b")
-            with pytest.raises(UnsupportedError, match="not built yet"):
-                db.compact()
-    assert not (tmp_path / "b").exists()
+            db.sql("DELETE FROM t HARD", read_only=False)
+            sizes = db.compact()
+            assert sizes["file_bytes_after"] <= sizes["file_bytes_before"]
+            assert db.count("t") == 0
+    with REMDatabase(tmp_path / "b", embedding_model="hash:8") as copy:
+        assert copy.count("t") == 40 and copy.check()["ok"]
 
 
 def test_stats_and_check_count_what_the_database_holds_and_find_damage(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ mod maintenance;
 mod minilm;
 mod openai;
 mod pages;
+mod parallel;
 mod query;
 mod search;
 mod sql_writes;

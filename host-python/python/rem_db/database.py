@@ -91,8 +91,10 @@ class REMDatabase:
     :class:`~rem_db.errors.DatabaseForkedError` and nothing is written through it.
 
     Every method runs in one transaction: a mutation is written completely or
-    not at all. Calls release the GIL; one handle may be shared by threads
-    (calls are serialised). Use it as a context manager, or call
+    not at all. Calls release the GIL; one handle may be shared by threads:
+    reads from several threads run at once (each on its own engine instance,
+    in its own snapshot, up to one per core), writes one at a time, and a write
+    never holds up reads. Use it as a context manager, or call
     :meth:`close`.
     """
 

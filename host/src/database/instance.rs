@@ -36,6 +36,33 @@ pub(super) struct Live {
     pub(super) call_timeout: Option<Duration>,
 }
 
+/// Spare engine instances for reads that arrive while the handle's own instance is busy: each
+/// runs in its own read snapshot, so reads on one handle run in parallel (writes stay on the
+/// handle's own instance, one at a time).
+pub(super) struct Readers {
+    /// The open file, for making spares (taken out while compacting and when the handle drops).
+    pub(super) file: Option<Arc<redb::Database>>,
+    /// Spares not in use.
+    pub(super) idle: Vec<Inner>,
+    /// Spares made and not dropped (in use or idle).
+    pub(super) made: usize,
+    /// Most spares ([`Readers::default_max`]).
+    pub(super) max: usize,
+}
+
+impl Readers {
+    /// Spares for the file `file`, at most [`Readers::default_max`].
+    pub(super) fn new(file: Option<Arc<redb::Database>>) -> Readers {
+        Readers { file, idle: Vec::new(), made: 0, max: Self::default_max() }
+    }
+
+    /// One fewer than the cores this process may use (so reads from as many threads as cores
+    /// run at once), at most 7; 0 on one core.
+    pub(super) fn default_max() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8) - 1
+    }
+}
+
 pub(super) struct Inner {
     /// Always `Some` until the handle is dropped (see `Drop for Database`). Shared by the
     /// handles [`Database::for_tenant`] makes; the file closes with the last of them.
@@ -240,17 +267,20 @@ fn next_check(deadline: Option<Instant>, polling: bool) -> u64 {
 
 impl Drop for Database {
     fn drop(&mut self) {
+        let readers = self.readers.get_mut().unwrap_or_else(|p| p.into_inner());
+        let (file, spares) = (readers.file.take(), std::mem::take(&mut readers.idle));
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         if std::process::id() != self.pid {
             // A copy made by fork(): closing redb here would write the parent's file (and abort a
             // transaction the parent may have in flight), so leak the copy instead.
             std::mem::forget(inner.live.take());
             std::mem::forget(inner.redb.take());
+            std::mem::forget((file, spares));
             return;
         }
         // Closing writes to the file; on a damaged one redb may panic, which must not escape a drop.
         let (live, redb) = (inner.live.take(), inner.redb.take());
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop((live, redb))));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop((spares, file, live, redb))));
     }
 }
 
@@ -259,15 +289,79 @@ impl Database {
     /// panic (which `transaction` catches, so only a bug elsewhere) is taken over with a fresh engine.
     pub(super) fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>> {
         // Checked before locking: a fork taken while another thread held the lock copies it held.
-        let now = std::process::id();
-        if now != self.pid {
-            return Err(Error::Forked { opened_in: self.pid, now });
-        }
+        self.check_fork()?;
         Ok(self.inner.lock().unwrap_or_else(|poisoned| {
             let mut inner = poisoned.into_inner();
             inner.live = None;
             inner
         }))
+    }
+
+    /// Engine instances this handle has made for reads: its own and the spares (see [`Readers`]).
+    pub fn read_instances(&self) -> usize {
+        1 + self.readers().made
+    }
+
+    /// Errors: `Forked` in a process other than the one that opened the handle.
+    pub(super) fn check_fork(&self) -> Result<()> {
+        let now = std::process::id();
+        if now != self.pid { Err(Error::Forked { opened_in: self.pid, now }) } else { Ok(()) }
+    }
+
+    /// The spare instances, their lock taken over if a panic poisoned it.
+    pub(super) fn readers(&self) -> std::sync::MutexGuard<'_, Readers> {
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle spare, or a new one while fewer than the most are made; `None` when all are busy
+    /// (or the file is being compacted or closed).
+    fn take_spare(&self) -> Option<Inner> {
+        let mut readers = self.readers();
+        if let Some(spare) = readers.idle.pop() {
+            return Some(spare);
+        }
+        let file = readers.file.clone()?;
+        if readers.made >= readers.max {
+            return None;
+        }
+        readers.made += 1;
+        Some(Inner { redb: Some(file), live: None })
+    }
+
+    /// Return a spare after its call (dropped instead while the file is being compacted or closed).
+    fn give_back(&self, spare: Inner) {
+        let mut readers = self.readers();
+        if readers.file.is_some() {
+            readers.idle.push(spare);
+        } else {
+            readers.made -= 1;
+            drop(readers);
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(spare)));
+        }
+    }
+
+    /// Drop every spare, waiting for those in use to finish their call, and stop making new
+    /// ones until [`Database::resume_spares`]: for compaction, which needs the only reference
+    /// to the file.
+    pub(super) fn drain_spares(&self) {
+        let mut readers = self.readers();
+        readers.file = None;
+        loop {
+            let idle = std::mem::take(&mut readers.idle);
+            readers.made -= idle.len();
+            drop(idle);
+            if readers.made == 0 {
+                return;
+            }
+            drop(readers);
+            std::thread::sleep(Duration::from_millis(1));
+            readers = self.readers();
+        }
+    }
+
+    /// Make spares again, on `file`.
+    pub(super) fn resume_spares(&self, file: Option<Arc<redb::Database>>) {
+        self.readers().file = file;
     }
 
     fn ensure_live<'a>(&self, inner: &'a mut Inner) -> Result<&'a mut Live> {
@@ -309,10 +403,34 @@ impl Database {
     /// Run `body` (one or more engine calls) in one transaction of `mode`. A panic anywhere in it
     /// (redb meeting a damaged file, or a bug) rolls the transaction back and becomes an error:
     /// no panic leaves this function, and the handle stays usable with a fresh engine.
+    ///
+    /// A read that finds the handle's own instance busy runs on a spare instance instead (see
+    /// [`Readers`]), made on first need; when all spares are busy it waits for the handle's own.
     pub(super) fn transaction<T>(&self, mode: Mode, body: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {
         let started = Instant::now();
-        let mut inner = self.lock()?;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.transaction_in(&mut inner, mode, body)));
+        let mut own = None;
+        let mut spare = None;
+        if mode == Mode::Read {
+            self.check_fork()?;
+            match self.inner.try_lock() {
+                Ok(guard) => own = Some(guard),
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    let mut guard = p.into_inner();
+                    guard.live = None;
+                    own = Some(guard);
+                }
+                Err(std::sync::TryLockError::WouldBlock) => spare = self.take_spare(),
+            }
+        }
+        if own.is_none() && spare.is_none() {
+            own = Some(self.lock()?);
+        }
+        let inner: &mut Inner = match (own.as_deref_mut(), spare.as_mut()) {
+            (Some(inner), _) => inner,
+            (None, Some(inner)) => inner,
+            (None, None) => return Err(Error::Internal("no engine instance for the call".into())),
+        };
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.transaction_in(inner, mode, body)));
         let took = started.elapsed();
         if took >= config::slow_call() {
             // A `tracing` event: `rem serve`'s subscriber prints it; without a subscriber (the wheel)
@@ -321,7 +439,7 @@ impl Database {
             tracing::debug!(target: "rem", "slow {mode:?} call: {} ms (tenant {}, {})", took.as_millis(), self.tenant,
                 self.path.as_ref().map_or_else(|| "in memory".to_string(), |p| p.display().to_string()));
         }
-        match outcome {
+        let result = match outcome {
             Ok(result) => result,
             Err(panic) => {
                 let text = crate::error::panic_message(&*panic);
@@ -338,7 +456,12 @@ impl Database {
                     None => Error::Internal(format!("{text} (the call was rolled back; a bug in REM)")),
                 })
             }
+        };
+        drop(own);
+        if let Some(spare) = spare {
+            self.give_back(spare);
         }
+        result
     }
 
     fn transaction_in<T>(&self, inner: &mut Inner, mode: Mode, body: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {

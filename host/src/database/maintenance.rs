@@ -224,17 +224,27 @@ impl Database {
     pub fn compact(&self) -> Result<CompactReport> {
         let before = self.path.as_deref().and_then(file_size);
         let mut inner = self.lock()?;
-        // The engine instance holds the file too; a fresh one is made on the next call.
+        // The engine instance holds the file too; a fresh one is made on the next call. So do
+        // the spare instances for reads: wait for those in use, drop them, make none meanwhile.
         inner.live = None;
+        self.drain_spares();
         let shared = inner.redb.as_mut().ok_or_else(|| Error::Internal("the database is closed".into()))?;
-        let db = Arc::get_mut(shared).ok_or_else(|| {
-            Error::InvalidArgument(
+        let compacted = match Arc::get_mut(shared) {
+            Some(db) => loop {
+                match db.compact() {
+                    Ok(true) => continue,
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(storage("compaction failed", e)),
+                }
+            },
+            None => Err(Error::InvalidArgument(
                 "other handles on this database are open (for_tenant handles or a server's sessions): \
                  close them, then compact"
                     .into(),
-            )
-        })?;
-        while db.compact().map_err(|e| storage("compaction failed", e))? {}
+            )),
+        };
+        self.resume_spares(inner.redb.clone());
+        compacted?;
         drop(inner);
         Ok(CompactReport { file_bytes_before: before, file_bytes_after: self.path.as_deref().and_then(file_size) })
     }

@@ -167,6 +167,8 @@ impl OpenOptions {
 /// so the parent's database is never written through a copied handle.
 pub struct Database {
     inner: Mutex<Inner>,
+    /// Spare engine instances for reads while `inner`'s is busy.
+    readers: Mutex<instance::Readers>,
     /// The process that opened the handle.
     pid: u32,
     interrupt: Option<InterruptCheck>,
@@ -212,9 +214,11 @@ impl Database {
                 None,
             ),
         };
+        let redb = Arc::new(redb);
         let db = Database {
             keys,
-            inner: Mutex::new(Inner { redb: Some(Arc::new(redb)), live: None }),
+            readers: Mutex::new(instance::Readers::new(Some(redb.clone()))),
+            inner: Mutex::new(Inner { redb: Some(redb), live: None }),
             pid: std::process::id(),
             interrupt: options.interrupt,
             tenant: options.tenant,
@@ -239,6 +243,7 @@ impl Database {
         let redb = self.lock()?.redb.clone();
         let db = Database {
             keys: self.keys.clone(),
+            readers: Mutex::new(instance::Readers::new(redb.clone())),
             inner: Mutex::new(Inner { redb, live: None }),
             pid: self.pid,
             interrupt: self.interrupt.clone(),
