@@ -4,6 +4,8 @@ callable, and ``rem mcp`` driven by the official MCP Python SDK's stdio client."
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import asyncio
 import json
 import os
@@ -20,6 +22,10 @@ from test_server import REM, serve
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 import llm_stub  # noqa: E402
+
+# The day the activity happens: today (UTC), since dream windows also take rows by their
+# modified_at, which is the time of the insert.
+DAY = datetime.now(timezone.utc).date().isoformat()
 
 
 class Endpoint:
@@ -157,12 +163,12 @@ def test_a_callable_stands_in_for_the_endpoint(tmp_path: Path) -> None:
 def activity(db: rem_db.REMDatabase) -> None:
     db.register_core_schemas()
     db.insert_batch("sessions", [{"session_id": "s1", "user_id": "alice"}, {"session_id": "s2", "user_id": "alice"}])
-    now = "2026-12-07T09:00:00.000000Z"
+    now = f"{DAY}T09:00:00.000000Z"
     db.insert_batch("messages", [
         {"message_id": "m1", "session_id": "s1", "role": "user", "content": "Plan the launch for Friday",
          "timestamp": now},
         {"message_id": "m2", "session_id": "s2", "role": "assistant", "content": "The launch checklist is done",
-         "timestamp": "2026-12-07T10:00:00.000000Z"},
+         "timestamp": f"{DAY}T10:00:00.000000Z"},
     ])
 
 
@@ -170,7 +176,7 @@ def dream_reply(db: rem_db.REMDatabase, name: str) -> Dict[str, Any]:
     s1, s2 = (db.lookup(k)[0]["id"] for k in ("s1", "s2"))
     return {
         "moments": [{"name": name, "summary": "Alice planned the launch.", "moment_type": "planning",
-                     "start_time": "2026-12-07T09:00:00Z", "end_time": "2026-12-07T10:00:00Z",
+                     "start_time": f"{DAY}T09:00:00Z", "end_time": f"{DAY}T10:00:00Z",
                      "tags": ["launch"], "people": ["Alice"], "session_ids": ["s1", "s2", "s9"]},
                     {"name": "Odd", "summary": "x", "moment_type": "dancing"}],
         "summary": "A day of launch planning.",
@@ -181,7 +187,7 @@ def dream_reply(db: rem_db.REMDatabase, name: str) -> Dict[str, Any]:
 
 def test_dream_writes_moments_a_summary_and_edges_once_per_window(db: rem_db.REMDatabase, endpoint: Any) -> None:
     activity(db)
-    window = {"start": "2026-12-07", "end": "2026-12-07"}
+    window = {"start": DAY, "end": DAY}
     e = endpoint([{"match": "Activity:", "reply": dream_reply(db, "Launch planning"), "times": 2}])
     dry = db.dream(**window, dry_run=True)
     assert dry["dry_run"] and db.count("moments") == 0
@@ -203,7 +209,7 @@ def test_dream_writes_moments_a_summary_and_edges_once_per_window(db: rem_db.REM
     again = db.dream(**window)
     assert again["moments_replaced"] == 1
     names = sorted(m["name"] for m in db.sql("SELECT name FROM moments"))
-    assert names == ["Dream summary 2026-12-07T00:00:00.000000Z to 2026-12-07T23:59:59.999999Z", "Launch plan", "Odd"]
+    assert names == [f"Dream summary {DAY}T00:00:00.000000Z to {DAY}T23:59:59.999999Z", "Launch plan", "Odd"]
 
 
 def test_a_dream_that_fails_validation_writes_nothing(db: rem_db.REMDatabase, endpoint: Any) -> None:
@@ -212,7 +218,7 @@ def test_a_dream_that_fails_validation_writes_nothing(db: rem_db.REMDatabase, en
                        {"name": "bad", "summary": "x", "moment_type": "planning", "tags": "not-a-list"}],
            "summary": "s", "edges": []}
     endpoint([{"match": "Activity:", "reply": bad}])
-    report = db.dream(start="2026-12-07", end="2026-12-07")
+    report = db.dream(start=DAY, end=DAY)
     # A tag list that is not a list is dropped to [] (then "dream" is added): the row is valid.
     assert report["moments_written"] == 2
     db2_moments = db.count("moments")
@@ -234,7 +240,7 @@ def test_ask_and_dream_through_a_served_database(tmp_path: Path, endpoint: Any) 
             assert db.server == url
             out = db.query_natural_language("list the sessions")
             assert [r["session_id"] for r in out["results"]] == ["s1", "s2"]
-            assert db.dream(start="2026-12-07", end="2026-12-07")["summaries_written"] == 1
+            assert db.dream(start=DAY, end=DAY)["summaries_written"] == 1
             assert db.count("moments") == 1
 
 
@@ -314,7 +320,7 @@ def test_the_async_handle_asks_and_dreams_in_a_worker_thread(tmp_path: Path, end
         async with rem_db.AsyncREMDatabase(tmp_path / "db", embedding_model="hash:64") as adb:
             await asyncio.to_thread(activity, adb.sync)
             asked = await adb.query_natural_language("how many messages?")
-            dreamt = await adb.dream(start="2026-12-07", end="2026-12-07", dry_run=True)
+            dreamt = await adb.dream(start=DAY, end=DAY, dry_run=True)
             return asked, dreamt
 
     asked, dreamt = asyncio.run(main())
