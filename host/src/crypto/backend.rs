@@ -316,16 +316,37 @@ impl Sealed {
         s
     }
 
-    /// Read logical blocks `first..=last` (all past block 0) into `plain`.
-    fn read_run(&self, first: u64, last: u64, plain: &mut [u8]) -> io::Result<()> {
-        let n = (last - first + 1) as usize;
-        let mut stored = vec![0u8; n * STORED];
-        self.inner.read(stored_at(first, 0), &mut stored)?;
-        for (i, block) in stored.chunks_exact_mut(STORED).enumerate() {
-            self.open(first + i as u64, block)?;
-            plain[i * BLOCK..(i + 1) * BLOCK].copy_from_slice(&block[SEQ + NONCE..SEQ + NONCE + BLOCK]);
+    /// Read logical blocks `first..=last` (all past block 0) and hand each block's plaintext,
+    /// in order, to `sink` (the stored bytes are read into one buffer per thread, reused, and
+    /// opened in place: no copy but the one into `sink`).
+    fn read_run(&self, first: u64, last: u64, mut sink: impl FnMut(usize, &[u8])) -> io::Result<()> {
+        thread_local! {
+            static STORED_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        Ok(())
+        let n = (last - first + 1) as usize;
+        STORED_BUF.with(|cell| {
+            // A nested read on this thread (none today) gets a buffer of its own.
+            let mut own;
+            let mut borrowed = cell.try_borrow_mut().ok();
+            let stored: &mut Vec<u8> = match borrowed.as_deref_mut() {
+                Some(b) => b,
+                None => {
+                    own = Vec::new();
+                    &mut own
+                }
+            };
+            stored.resize(n * STORED, 0);
+            self.inner.read(stored_at(first, 0), &mut stored[..n * STORED])?;
+            for (i, block) in stored[..n * STORED].chunks_exact_mut(STORED).enumerate() {
+                self.open(first + i as u64, block)?;
+                sink(i, &block[SEQ + NONCE..SEQ + NONCE + BLOCK]);
+            }
+            if stored.capacity() > 64 * STORED {
+                // Do not keep a large read's buffer alive on the thread.
+                *stored = Vec::new();
+            }
+            Ok(())
+        })
     }
 
     /// Seal and write logical blocks `first..` (all past block 0) from `plain` (whole blocks).
@@ -372,12 +393,18 @@ impl StorageBackend for Sealed {
                 .into_iter()
                 .map(|s| self.stripes[s].read().unwrap_or_else(|p| p.into_inner()))
                 .collect();
-            let mut plain = vec![0u8; ((last - run_first + 1) as usize) * BLOCK];
-            self.read_run(run_first, last, &mut plain)?;
-            drop(locks);
-            let skip = (pos - run_first * BLOCK as u64) as usize;
+            // Each block's plaintext straight into its place in `out` (the first and last may be
+            // partial when the read is not block-aligned).
             let done = (pos - offset) as usize;
-            out[done..].copy_from_slice(&plain[skip..skip + (end - pos) as usize]);
+            self.read_run(run_first, last, |i, plain| {
+                let block_start = (run_first + i as u64) * BLOCK as u64;
+                let from = pos.max(block_start);
+                let to = end.min(block_start + BLOCK as u64);
+                let (a, b) = ((from - block_start) as usize, (to - block_start) as usize);
+                let at = done + (from - pos) as usize;
+                out[at..at + (b - a)].copy_from_slice(&plain[a..b]);
+            })?;
+            drop(locks);
         }
         Ok(())
     }
@@ -456,10 +483,10 @@ impl StorageBackend for Sealed {
             let tail = (end - last * BLOCK as u64) as usize;
             // Partial first or last block: keep the bytes around the write.
             if skip != 0 {
-                self.read_run(run_first, run_first, &mut plain[..BLOCK])?;
+                self.read_run(run_first, run_first, |_, p| plain[..BLOCK].copy_from_slice(p))?;
             }
             if tail != BLOCK && (last != run_first || skip == 0) {
-                self.read_run(last, last, &mut plain[(n - 1) * BLOCK..])?;
+                self.read_run(last, last, |_, p| plain[(n - 1) * BLOCK..].copy_from_slice(p))?;
             }
             let done = (pos - offset) as usize;
             plain[skip..skip + (end - pos) as usize].copy_from_slice(&data[done..]);
