@@ -1,5 +1,5 @@
 """Backup, restore, compaction, stats and check from Python, from the CLI, and through `rem serve`
-(where backup and compaction are refused, not built yet)."""
+(where the server writes the backup and compacts its own file)."""
 
 import asyncio
 import json

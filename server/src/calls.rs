@@ -194,7 +194,15 @@ pub fn run(db: &Database, name: &str, args: &Value) -> Result<String> {
             if !dest.is_absolute() {
                 return Err(bad("dest", "an absolute path (on the server's machine)"));
             }
-            json(&db.backup(dest, a.bool("force", false)?)?)
+            // A client never replaces a database on the server's machine: only new paths.
+            if a.bool("force", false)? {
+                return Err(Error::InvalidArgument(
+                    "a backup through a server never replaces an existing database (no force): choose a new \
+                     path, or stop the server and run `rem backup --force`"
+                        .into(),
+                ));
+            }
+            json(&db.backup(dest, false)?)
         }
         // Served through `Pool::exclusive` (every other call held), never with a lease.
         "compact" => Err(Error::Internal("compact is served with the whole pool, not one handle".into())),

@@ -66,3 +66,39 @@ fn reads_run_side_by_side_with_each_other_and_a_writer() {
     assert_eq!(parse(&db.query("SELECT COUNT(*) AS n FROM log").unwrap())[0]["n"], 0);
     assert!(written > 0);
 }
+
+#[test]
+fn an_instance_never_searches_a_graph_cached_from_an_earlier_build() {
+    // Two engine instances on one file (a spare, a server's pooled handle, a for_tenant handle):
+    // one caches the graph, the other re-embeds the table with another model, which builds the
+    // index anew from generation 0. The first must not take its cached graph for the new one.
+    let dir = tempfile::tempdir().unwrap();
+    let a = Database::open(OpenOptions::at(dir.path())).unwrap();
+    let b = a.for_tenant("default").unwrap();
+    let schema = |model: &str| {
+        json!({"type": "object", "key_field": "k", "embedding_fields": ["text"], "embedding_provider": model,
+               "properties": {"k": {"type": "string"}, "text": {"type": "string"}}})
+        .to_string()
+    };
+    a.register_schema("t", &schema("hash:8")).unwrap();
+    let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"];
+    let rows: Vec<String> = words.iter().map(|w| json!({"k": w, "text": w}).to_string()).collect();
+    a.insert_batch("t", &rows).unwrap();
+    let top = |db: &Database, text: &str| -> String {
+        let hits = parse(
+            &db.search(
+                "t",
+                &rem_host::SearchQuery::Text(text.into()),
+                &rem_host::SearchOptions { top_k: 1, ..Default::default() },
+            )
+            .unwrap(),
+        );
+        hits[0]["properties"]["k"].as_str().unwrap().to_string()
+    };
+    assert_eq!(top(&a, "delta"), "delta");
+    // The other instance changes a row (generation 2), then re-embeds, which builds the graph
+    // anew: generation 1 again, as the first instance's cached graph.
+    b.insert("t", &json!({"k": "delta", "text": "zulu"}).to_string()).unwrap();
+    b.rebuild_index("t", true).unwrap();
+    assert_eq!(top(&a, "zulu"), "delta", "the first instance searches the new build");
+}

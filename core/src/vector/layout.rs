@@ -103,6 +103,12 @@ pub struct Meta {
     pub tombstones: u64,
     /// Bumped on every write, so a cached graph can tell it is stale (a rolled-back call).
     pub generation: u64,
+    /// Set when the index is built anew (after its records were dropped), so that a graph
+    /// another engine instance cached from an earlier build is never taken for this one even
+    /// when the generations match (each build counts its generations from 0). 0 in headers
+    /// written before it existed.
+    #[serde(default)]
+    pub build: u64,
 }
 
 impl Meta {

@@ -25,10 +25,20 @@ const REEMBED_CHUNK: usize = 512;
 /// A vector ready for the index: entity id, normalised vector, BLAKE3-128 of its text.
 type IndexItem = ([u8; 16], Box<[f32]>, [u8; 16]);
 
-/// A table's graph as cached between calls, with the generation it was read at.
+/// A table's graph as cached between calls, with the build and generation it was read at.
 pub struct CachedGraph {
     pub(crate) generation: u64,
+    pub(crate) build: u64,
     pub(crate) graph: Graph,
+}
+
+/// An identifier for a new build of an index: the clock's nanoseconds plus a count of the builds
+/// this instance made (two builds in one clock tick differ), never 0 (the value of headers
+/// written before builds were told apart).
+fn new_build() -> u64 {
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = jiff::Timestamp::now().as_nanosecond() as u64;
+    nanos.wrapping_add(BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)).max(1)
 }
 
 /// The per-table graphs of one database handle, cached between calls.
@@ -53,7 +63,9 @@ impl Maintainer<'_> {
     /// Run `f` on `table`'s graph (read or made from `meta`), dropping a cached one that is stale.
     pub(crate) fn with_graph<T>(&self, meta: &Meta, table: &str, f: impl FnOnce(&mut Graph) -> Result<T>) -> Result<T> {
         let mut cache = self.cache.borrow_mut();
-        let fresh = cache.get(table).is_some_and(|c| c.generation == meta.generation && !c.graph.has_changes());
+        let fresh = cache
+            .get(table)
+            .is_some_and(|c| c.generation == meta.generation && c.build == meta.build && !c.graph.has_changes());
         if !fresh {
             let g = Graph::restore(
                 meta.dims,
@@ -64,7 +76,7 @@ impl Maintainer<'_> {
                 meta.live,
                 meta.tombstones,
             );
-            cache.insert(table.to_string(), CachedGraph { generation: meta.generation, graph: g });
+            cache.insert(table.to_string(), CachedGraph { generation: meta.generation, build: meta.build, graph: g });
         }
         let c = cache.get_mut(table).expect("just cached");
         c.graph.params.ef_search = meta.ef_search;
@@ -147,6 +159,7 @@ impl Maintainer<'_> {
             live: 0,
             tombstones: 0,
             generation: 0,
+            build: new_build(),
         }
     }
 

@@ -324,7 +324,7 @@ impl Sealed {
             static STORED_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         let n = (last - first + 1) as usize;
-        STORED_BUF.with(|cell| {
+        let mut run = |cell: &std::cell::RefCell<Vec<u8>>| {
             // A nested read on this thread (none today) gets a buffer of its own.
             let mut own;
             let mut borrowed = cell.try_borrow_mut().ok();
@@ -336,17 +336,28 @@ impl Sealed {
                 }
             };
             stored.resize(n * STORED, 0);
-            self.inner.read(stored_at(first, 0), &mut stored[..n * STORED])?;
-            for (i, block) in stored[..n * STORED].chunks_exact_mut(STORED).enumerate() {
-                self.open(first + i as u64, block)?;
-                sink(i, &block[SEQ + NONCE..SEQ + NONCE + BLOCK]);
-            }
+            let opened = (|| {
+                self.inner.read(stored_at(first, 0), &mut stored[..n * STORED])?;
+                for (i, block) in stored[..n * STORED].chunks_exact_mut(STORED).enumerate() {
+                    self.open(first + i as u64, block)?;
+                    sink(i, &block[SEQ + NONCE..SEQ + NONCE + BLOCK]);
+                }
+                Ok(())
+            })();
             if stored.capacity() > 64 * STORED {
                 // Do not keep a large read's buffer alive on the thread.
                 *stored = Vec::new();
             }
-            Ok(())
-        })
+            opened
+        };
+        // While the thread's locals are torn down (a handle dropped by a thread-local's
+        // destructor), a buffer of this call's own.
+        let mut done = None;
+        let _ = STORED_BUF.try_with(|cell| done = Some(run(cell)));
+        match done {
+            Some(result) => result,
+            None => run(&std::cell::RefCell::new(Vec::new())),
+        }
     }
 
     /// Seal and write logical blocks `first..` (all past block 0) from `plain` (whole blocks).

@@ -36,6 +36,9 @@ pub(super) struct Live {
     pub(super) call_timeout: Option<Duration>,
 }
 
+/// Longest compaction waits for the reads running on spare instances.
+const DRAIN_WAIT: Duration = Duration::from_secs(60);
+
 /// Spare engine instances for reads that arrive while the handle's own instance is busy: each
 /// runs in its own read snapshot, so reads on one handle run in parallel (writes stay on the
 /// handle's own instance, one at a time).
@@ -60,6 +63,20 @@ impl Readers {
     /// run at once), at most 7; 0 on one core.
     pub(super) fn default_max() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8) - 1
+    }
+}
+
+/// A spare lent to one call, given back when dropped.
+struct SpareGuard<'a> {
+    db: &'a Database,
+    spare: Option<Inner>,
+}
+
+impl Drop for SpareGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(spare) = self.spare.take() {
+            self.db.give_back(spare);
+        }
     }
 }
 
@@ -299,6 +316,9 @@ impl Database {
 
     /// Engine instances this handle has made for reads: its own and the spares (see [`Readers`]).
     pub fn read_instances(&self) -> usize {
+        if self.check_fork().is_err() {
+            return 0;
+        }
         1 + self.readers().made
     }
 
@@ -328,7 +348,8 @@ impl Database {
         Some(Inner { redb: Some(file), live: None })
     }
 
-    /// Return a spare after its call (dropped instead while the file is being compacted or closed).
+    /// Return a spare after its call (dropped instead while the file is being compacted or closed;
+    /// see [`SpareGuard`]).
     fn give_back(&self, spare: Inner) {
         let mut readers = self.readers();
         if readers.file.is_some() {
@@ -340,18 +361,27 @@ impl Database {
         }
     }
 
-    /// Drop every spare, waiting for those in use to finish their call, and stop making new
-    /// ones until [`Database::resume_spares`]: for compaction, which needs the only reference
-    /// to the file.
-    pub(super) fn drain_spares(&self) {
+    /// Drop every spare, waiting (up to [`DRAIN_WAIT`]) for those in use to finish their call,
+    /// and stop making new ones until [`Database::resume_spares`]: for compaction, which needs
+    /// the only reference to the file. Errors: `Timeout` (a read still runs; spares are made
+    /// again).
+    pub(super) fn drain_spares(&self) -> Result<()> {
+        let started = Instant::now();
         let mut readers = self.readers();
-        readers.file = None;
+        let file = readers.file.take();
         loop {
             let idle = std::mem::take(&mut readers.idle);
-            readers.made -= idle.len();
+            readers.made = readers.made.saturating_sub(idle.len());
             drop(idle);
             if readers.made == 0 {
-                return;
+                return Ok(());
+            }
+            if started.elapsed() > DRAIN_WAIT {
+                readers.file = file;
+                return Err(Error::Timeout(format!(
+                    "compaction waited {} s for reads on this handle to finish; try again when it is quieter",
+                    DRAIN_WAIT.as_secs()
+                )));
             }
             drop(readers);
             std::thread::sleep(Duration::from_millis(1));
@@ -422,10 +452,12 @@ impl Database {
                 Err(std::sync::TryLockError::WouldBlock) => spare = self.take_spare(),
             }
         }
+        // A spare goes back to the idle list however this call ends (a panic included).
+        let mut spare = spare.map(|s| SpareGuard { db: self, spare: Some(s) });
         if own.is_none() && spare.is_none() {
             own = Some(self.lock()?);
         }
-        let inner: &mut Inner = match (own.as_deref_mut(), spare.as_mut()) {
+        let inner: &mut Inner = match (own.as_deref_mut(), spare.as_mut().and_then(|g| g.spare.as_mut())) {
             (Some(inner), _) => inner,
             (None, Some(inner)) => inner,
             (None, None) => return Err(Error::Internal("no engine instance for the call".into())),
@@ -458,9 +490,7 @@ impl Database {
             }
         };
         drop(own);
-        if let Some(spare) = spare {
-            self.give_back(spare);
-        }
+        drop(spare);
         result
     }
 

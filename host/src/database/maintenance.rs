@@ -227,17 +227,21 @@ impl Database {
         // The engine instance holds the file too; a fresh one is made on the next call. So do
         // the spare instances for reads: wait for those in use, drop them, make none meanwhile.
         inner.live = None;
-        self.drain_spares();
-        let shared = inner.redb.as_mut().ok_or_else(|| Error::Internal("the database is closed".into()))?;
-        let compacted = match Arc::get_mut(shared) {
-            Some(db) => loop {
-                match db.compact() {
-                    Ok(true) => continue,
-                    Ok(false) => break Ok(()),
-                    Err(e) => break Err(storage("compaction failed", e)),
+        self.drain_spares()?;
+        let compacted = match inner.redb.as_mut().map(Arc::get_mut) {
+            None => Err(Error::Internal("the database is closed".into())),
+            // redb may panic on a damaged file: an error, and the spares come back either way.
+            Some(Some(db)) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                loop {
+                    match db.compact() {
+                        Ok(true) => continue,
+                        Ok(false) => break Ok(()),
+                        Err(e) => break Err(storage("compaction failed", e)),
+                    }
                 }
-            },
-            None => Err(Error::InvalidArgument(
+            }))
+            .unwrap_or_else(|p| Err(storage("compaction failed", crate::error::panic_message(&*p)))),
+            Some(None) => Err(Error::InvalidArgument(
                 "other handles on this database are open (for_tenant handles or a server's sessions): \
                  close them, then compact"
                     .into(),
