@@ -434,14 +434,20 @@ impl Database {
     /// (redb meeting a damaged file, or a bug) rolls the transaction back and becomes an error:
     /// no panic leaves this function, and the handle stays usable with a fresh engine.
     ///
-    /// A read that finds the handle's own instance busy runs on a spare instance instead (see
-    /// [`Readers`]), made on first need; when all spares are busy it waits for the handle's own.
+    /// A read runs on an idle spare instance when there is one (see [`Readers`]), else on the
+    /// handle's own instance, else on a new spare while fewer than the most are made; when all
+    /// are busy it waits for the handle's own.
     pub(super) fn transaction<T>(&self, mode: Mode, body: impl FnOnce(&mut Live) -> Result<T>) -> Result<T> {
         let started = Instant::now();
         let mut own = None;
         let mut spare = None;
         if mode == Mode::Read {
             self.check_fork()?;
+            // An idle spare first, so that the handle's own instance stays free for writes;
+            // then the handle's own; a new spare only when that is busy.
+            spare = self.readers().idle.pop();
+        }
+        if mode == Mode::Read && spare.is_none() {
             match self.inner.try_lock() {
                 Ok(guard) => own = Some(guard),
                 Err(std::sync::TryLockError::Poisoned(p)) => {
