@@ -745,3 +745,18 @@ fn graph_output_names_its_nodes() {
     let out = rem(d, &["traverse", "Ann", "--format", "table"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Ben"), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn ingest_reads_files_without_an_extension_as_text_when_they_are() {
+    let dir = fresh();
+    let d = dir.path();
+    let docs = d.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("AUTHORS"), "Ada Lovelace wrote the first program.").unwrap();
+    std::fs::write(docs.join("blob"), [0u8, 159, 146, 150, 0, 1]).unwrap();
+    let sum = rem_hash(d, &["ingest", docs.to_str().unwrap()]);
+    assert_eq!((sum["files"].as_u64(), sum["ingested"].as_u64()), (Some(2), Some(1)), "{sum}");
+    assert!(sum["unsupported"][0]["path"].as_str().unwrap().ends_with("blob"), "{sum}");
+    let found = rem_hash(d, &["query", "SELECT content_type FROM resources WHERE content LIKE '%Lovelace%'"]);
+    assert_eq!(found[0]["content_type"], "text/plain");
+}

@@ -188,7 +188,8 @@ fn unsupported_reason(path: &Path) -> String {
 
 /// The files under `paths`: regular files as given (any extension, read as text when it is not
 /// one REM knows; a symlink named here is
-/// followed), folders walked recursively for supported extensions (hidden entries skipped), in
+/// followed), folders walked recursively for supported extensions and files without one (read
+/// as text when UTF-8; hidden entries skipped), in
 /// sorted order. Inside folders symlinks are followed only with `follow_symlinks`, and a folder
 /// reached twice (a symlink loop) is walked once. Errors: `Io` for a path that does not exist or
 /// a folder that cannot be listed.
@@ -257,7 +258,9 @@ pub fn expand(paths: &[PathBuf], follow_symlinks: bool) -> Result<Listing> {
             } else if !meta.is_file() {
                 self.out.ignored.push((p, format!("{}, not a regular file", kind_of(&meta.file_type()))));
                 Ok(())
-            } else if named || extract::Format::of(&p).is_some() {
+            } else if named || extract::Format::of(&p).is_some() || p.extension().is_none() {
+                // Files without an extension (README, AUTHORS, NEWS) are read as text when they
+                // are UTF-8, and listed as unsupported when not.
                 self.out.files.push(p);
                 Ok(())
             } else {
@@ -347,7 +350,7 @@ fn prepare(
     }
     let format = match extract::Format::of(path) {
         Some(f) => f,
-        // A file named on the command line with an unknown extension: read as text if it is.
+        // A file named on the command line, or without an extension: read as text if it is.
         None if !bytes.contains(&0) && std::str::from_utf8(&bytes).is_ok() => extract::Format::Text,
         None => return Err(FileOutcome::Unsupported(unsupported_reason(path))),
     };
