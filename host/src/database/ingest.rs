@@ -30,19 +30,19 @@ impl Database {
             let found = Self::invoke(live, |db, s, h| db.call_lookup(s, h, &uri))?;
             // Unchanged only if this table holds chunks of the uri and every one was cut from a
             // file with this hash (the documents row is shared by every table the file went into).
-            let mut same = true;
-            let mut old: Vec<(String, u64)> = Vec::new();
-            for e in &found {
-                let v = parse(e)?;
-                if v["entity_type"] == table {
-                    let id = v["id"].as_str().unwrap_or_default().to_string();
-                    same &= v["properties"]["metadata"]["file_hash"] == hash;
-                    old.push((id, v["properties"]["chunk_ordinal"].as_u64().unwrap_or(0)));
-                }
-            }
-            if same && !old.is_empty() && !force {
+            let chunks_here = crate::ingest::chunks_in(&found, table)?;
+            if crate::ingest::chunks_hash(&chunks_here).is_some_and(|h| hash == h) && !force {
                 return Ok(FileOutcome::Unchanged);
             }
+            let old: Vec<(String, u64)> = chunks_here
+                .iter()
+                .map(|v| {
+                    (
+                        v["id"].as_str().unwrap_or_default().to_string(),
+                        v["properties"]["chunk_ordinal"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect();
             let doc = Self::invoke(live, |db, s, h| db.call_insert(s, h, documents, &document.to_string()))?;
             let document_id = parse(&doc)?["id"].as_str().unwrap_or_default().to_string();
             for c in &mut chunks {

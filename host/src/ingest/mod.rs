@@ -405,21 +405,32 @@ pub fn ingest_file(db: &dyn Api, path: &Path, chunker: &Chunker, options: &Inges
 fn stored_hashes(db: &dyn Api, files: &[PathBuf], table: &str) -> Result<HashMap<PathBuf, String>> {
     let mut out = HashMap::new();
     for file in files {
-        let mut hashes = std::collections::HashSet::new();
-        for e in db.lookup(&file_uri(file))? {
-            let v: serde_json::Value =
-                serde_json::from_str(&e).map_err(|e| Error::Internal(format!("the engine returned bad JSON: {e}")))?;
-            if v["entity_type"] == table {
-                hashes.insert(v["properties"]["metadata"]["file_hash"].as_str().unwrap_or_default().to_string());
-            }
-        }
-        if hashes.len() == 1
-            && let Some(h) = hashes.into_iter().next().filter(|h| !h.is_empty())
-        {
-            out.insert(file.clone(), h);
+        if let Some(h) = chunks_hash(&chunks_in(&db.lookup(&file_uri(file))?, table)?) {
+            out.insert(file.clone(), h.to_string());
         }
     }
     Ok(out)
+}
+
+/// The entities of `table` among `found` (a `lookup` of a document's uri: its chunks there).
+/// Errors: `Internal` (the engine returned bad JSON).
+pub(crate) fn chunks_in(found: &[String], table: &str) -> Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for e in found {
+        let v: serde_json::Value =
+            serde_json::from_str(e).map_err(|e| Error::Internal(format!("the engine returned bad JSON: {e}")))?;
+        if v["entity_type"] == table {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// The file hash every one of `chunks` carries in `metadata.file_hash`; `None` when there are
+/// none, or they disagree, or one has none (then the file is not known unchanged).
+pub(crate) fn chunks_hash(chunks: &[serde_json::Value]) -> Option<&str> {
+    let first = chunks.first()?["properties"]["metadata"]["file_hash"].as_str()?;
+    chunks.iter().all(|c| c["properties"]["metadata"]["file_hash"] == first).then_some(first)
 }
 
 /// Ingest every file under `paths` (see [`expand`]); see [`ingest_files`].

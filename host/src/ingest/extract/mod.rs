@@ -181,11 +181,6 @@ impl Format {
 pub const SUPPORTED: &str = ".txt .text .rst .adoc .org .log .md .markdown .mdown .mkd .html .htm .xhtml .pdf .docx \
                              .doc .pptx .ppt .xlsx .xlsm .xls .ods .csv .tsv .tab .json .yaml .yml .eml";
 
-/// MIME type of a supported file, from its extension (`None`: not a document REM reads).
-pub fn content_type(path: &Path) -> Option<&'static str> {
-    Format::of(path).map(Format::content_type)
-}
-
 /// The sections of `bytes`, a file of `format`, empty sections left out. Errors: a sentence
 /// naming what failed (not UTF-8, a file its reader cannot open, no text at all), for the
 /// ingest summary. A reader that panics on a malformed file is caught and reported the same way.
